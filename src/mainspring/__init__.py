@@ -1,0 +1,3 @@
+"""Mainspring: a Python-first workflow orchestrator."""
+
+__version__ = "0.1.0"

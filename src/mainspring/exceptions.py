@@ -1,0 +1,75 @@
+"""Exceptions users see. Each says what went wrong and, where it can, what to do about it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mainspring.model.states import State
+
+
+class MainspringError(Exception):
+    """Base class of every error Mainspring raises on its own account."""
+
+
+class ParameterBindError(MainspringError, TypeError):
+    """The arguments given do not fit the function's signature (missing, unknown, too many)."""
+
+
+class ParameterTypeError(MainspringError, TypeError):
+    """An argument could not be validated or coerced to the type its annotation asks for."""
+
+    def __init__(self, owner: str, parameter: str, expected: str, value: object, detail: str = ""):
+        self.owner, self.parameter, self.expected, self.value = owner, parameter, expected, value
+        shown = repr(value)
+        if len(shown) > 200:
+            shown = shown[:197] + "..."
+        message = (
+            f"{owner} parameter {parameter!r} expects {expected}, "
+            f"got {shown} ({type(value).__name__})"
+        )
+        if detail:
+            message += f": {detail}"
+        super().__init__(message)
+
+
+class UnfinishedRun(MainspringError):
+    """A result was asked of a run that has not reached a final state."""
+
+
+class FailedRun(MainspringError):
+    """A run failed without an exception object to re-raise (for example, a state read back)."""
+
+
+class CrashedRun(MainspringError):
+    """A run was interrupted by something outside user code (Ctrl-C, a killed process)."""
+
+
+class CancelledRun(MainspringError):
+    """Raise inside a flow or task to end it Cancelled; also what a cancelled run's result raises."""
+
+
+class MainspringTimeoutError(MainspringError, TimeoutError):
+    """A flow or task ran longer than its `timeout_seconds`."""
+
+
+class StoreError(MainspringError):
+    """The run history could not be read or written."""
+
+
+class ObjectNotFound(StoreError, LookupError):
+    """The store has no object with the id asked for."""
+
+
+def run_error_for_state(state: State) -> BaseException:
+    """The exception `state.result()` raises when the state carries none of its own."""
+    from mainspring.model.states import StateType
+
+    message = state.message or f"Run ended in state {state.name}."
+    if state.type is StateType.CRASHED:
+        return CrashedRun(message)
+    if state.type is StateType.CANCELLED:
+        return CancelledRun(message)
+    if state.name == "TimedOut":
+        return MainspringTimeoutError(message)
+    return FailedRun(message)

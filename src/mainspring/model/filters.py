@@ -1,0 +1,51 @@
+"""Filters for reading runs back: pure data, interpreted by each store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from mainspring.model.states import StateType
+
+
+class FlowRunSort(str, Enum):
+    START_TIME_DESC = "START_TIME_DESC"
+    START_TIME_ASC = "START_TIME_ASC"
+    CREATED_DESC = "CREATED_DESC"
+    NAME_ASC = "NAME_ASC"
+
+
+@dataclass(slots=True)
+class FlowRunFilter:
+    """Which flow runs to read. Empty lists mean "any"; all given conditions must hold.
+
+    `states` matches a state's type (`"FAILED"`) or its name (`"TimedOut"`), case-insensitively.
+    `tags` requires every listed tag. `parent_flow_run_id` selects the subflow runs of one run.
+    """
+
+    flow_names: list[str] = field(default_factory=list)
+    states: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    parent_flow_run_id: str | None = None
+    started_after: datetime | None = None
+    started_before: datetime | None = None
+
+    def state_types_and_names(self) -> tuple[set[StateType], set[str]]:
+        """Split `states` into state types and state names; unknown words raise ValueError."""
+        from mainspring.model.states import STATE_NAMES
+
+        types: set[StateType] = set()
+        names: set[str] = set()
+        by_lower_name = {n.lower(): n for n in STATE_NAMES}
+        for word in self.states:
+            upper = word.upper()
+            if upper in StateType.__members__:
+                types.add(StateType[upper])
+            elif word.lower() in by_lower_name:
+                names.add(by_lower_name[word.lower()])
+            else:
+                known = ", ".join([t.value for t in StateType] + list(STATE_NAMES))
+                raise ValueError(f"Unknown state {word!r}; expected one of: {known}")
+        return types, names

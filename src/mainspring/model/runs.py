@@ -1,0 +1,134 @@
+"""Run records: what the engine creates, the recorder writes and the store reads back.
+
+Plain slotted dataclasses (no I/O, no validation) so creating one per task call is cheap. The
+engine owns and mutates a run's record while it runs; the recorder snapshots it when it writes.
+Times are epoch seconds (float) in memory; the store turns them into timezone-aware datetimes.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from mainspring.model.states import State, StateType
+
+
+def new_id() -> str:
+    """A random UUID4 as text; `os.urandom` avoids uuid4()'s extra function layers."""
+    return str(uuid.UUID(bytes=os.urandom(16), version=4))
+
+
+def to_datetime(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+@dataclass(slots=True)
+class FlowRecord:
+    """A flow as the store knows it: one row per flow name."""
+
+    name: str
+    id: str = field(default_factory=new_id)
+    description: str | None = None
+    created: float | None = None
+
+
+@dataclass(slots=True, eq=False)
+class FlowRun:
+    id: str
+    name: str
+    flow_name: str
+    state: State
+    parameters: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    flow_version: str | None = None
+    parent_flow_run_id: str | None = None
+    parent_task_run_id: str | None = None
+    deployment_id: str | None = None
+    created: float | None = None
+    start_time: float | None = None
+    end_time: float | None = None
+    run_count: int = 0
+    heartbeat: float | None = None
+
+    @property
+    def state_type(self) -> StateType:
+        return self.state.type
+
+    @property
+    def state_name(self) -> str:
+        return self.state.name
+
+    @property
+    def total_run_time(self) -> float | None:
+        if self.start_time is None:
+            return None
+        end = self.end_time if self.end_time is not None else self.state.ts
+        return max(0.0, end - self.start_time)
+
+
+@dataclass(slots=True, eq=False)
+class TaskRun:
+    id: str
+    name: str
+    task_name: str
+    task_key: str
+    state: State
+    flow_run_id: str | None = None
+    dynamic_key: str | None = None
+    tags: list[str] = field(default_factory=list)
+    cache_key: str | None = None
+    created: float | None = None
+    start_time: float | None = None
+    end_time: float | None = None
+    run_count: int = 0
+
+    @property
+    def state_type(self) -> StateType:
+        return self.state.type
+
+    @property
+    def state_name(self) -> str:
+        return self.state.name
+
+
+@dataclass(slots=True)
+class StateRecord:
+    """One row of a run's timeline: a transition into `state` at `state.ts`."""
+
+    run_id: str
+    is_task: bool
+    type: StateType
+    name: str
+    message: str | None
+    ts: float
+    id: str = field(default_factory=new_id)
+
+
+@dataclass(slots=True)
+class LogRecord:
+    """One stored log line, tied to the flow run (and task run) that produced it."""
+
+    flow_run_id: str | None
+    task_run_id: str | None
+    level: int
+    logger: str
+    message: str
+    ts: float
+    id: str = field(default_factory=new_id)
+
+
+@dataclass(slots=True)
+class TaskRunEdge:
+    """An edge of a flow run's graph: `task_run_id` consumed or waited for `upstream_id`.
+
+    `kind` is "data" when a result (future or value) flowed in as an argument and "wait" for
+    an order-only dependency given through `wait_for=`.
+    """
+
+    flow_run_id: str | None
+    task_run_id: str
+    upstream_id: str
+    kind: str = "data"

@@ -1,0 +1,126 @@
+"""Settings: environment variables `MAINSPRING_*`, then a profile file, then defaults.
+
+The profile file is `$MAINSPRING_HOME/profiles.toml`; `MAINSPRING_PROFILE` names the table
+used (default `default`):
+
+    [default]
+    logging_level = "DEBUG"
+
+    [remote]
+    api_url = "http://127.0.0.1:4200/api"
+
+`get_settings()` reads once per process and caches; `reset_settings()` forgets the cache
+(tests and `mainspring config` use it after changing the environment).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "MAINSPRING_"
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("MAINSPRING_HOME") or Path.home() / ".mainspring").expanduser()
+
+
+class ProfileSource(PydanticBaseSettingsSource):
+    """Values from the selected table of `$MAINSPRING_HOME/profiles.toml`, if the file exists."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ returns the whole table
+
+    def __call__(self) -> dict[str, Any]:
+        path = default_home() / "profiles.toml"
+        if not path.is_file():
+            return {}
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"Cannot read profile file {path}: {exc}") from exc
+        profile = os.environ.get("MAINSPRING_PROFILE", "default")
+        table = data.get(profile, {})
+        if not isinstance(table, dict):
+            raise ValueError(f"Profile {profile!r} in {path} is not a table")
+        known = set(self.settings_cls.model_fields)
+        return {k: v for k, v in table.items() if k in known}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    home: Path = Field(default_factory=default_home, description="Where Mainspring keeps state.")
+    profile: str = Field("default", description="Which table of profiles.toml is used.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the store; default: SQLite in `home`."
+    )
+    api_url: str | None = Field(None, description="A Mainspring server's API; selects ApiStore.")
+    api_key: SecretStr | None = Field(None, description="API key sent to the server.")
+    logging_level: LogLevel = Field("INFO", description="Console and stored log level.")
+    logging_console: bool = Field(True, description="Print run logs to the console (stderr).")
+    recorder_flush_interval: float = Field(
+        0.05, gt=0, description="Seconds between background writes of states and logs."
+    )
+    task_runner_max_workers: int | None = Field(
+        None, gt=0, description="Threads of the default task runner (default: 4 x CPUs, <= 64)."
+    )
+    sqlite_busy_timeout: float = Field(
+        60.0, gt=0, description="Seconds a writer waits for another process's SQLite lock."
+    )
+
+    @field_validator("logging_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, ProfileSource(settings_cls))
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'mainspring.db'}"
+
+    def redacted(self) -> dict[str, Any]:
+        """Every setting with its effective value, secrets masked, for `mainspring config view`."""
+        shown = self.model_dump(mode="json")
+        shown["database_url"] = redact_url(self.effective_database_url)
+        if self.api_key is not None:
+            shown["api_key"] = "********"
+        return shown
+
+
+def redact_url(url: str) -> str:
+    """Hide the password of a database URL (`postgresql://u:secret@h/db` -> `u:***@h`)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user, colon, _password = creds.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    get_settings.cache_clear()

@@ -1,0 +1,51 @@
+"""Persistence: the Store protocol, its SQL backend, and the process-wide default store."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from mainspring.store.base import Batch, Store
+
+__all__ = ["Batch", "Store", "get_store", "open_store", "reset_store"]
+
+_lock = threading.Lock()
+_store: Store | None = None
+_store_pid: int | None = None
+
+
+def open_store(database_url: str | None = None) -> Store:
+    """A new store for `database_url`, or for the current settings when it is None.
+
+    `MAINSPRING_API_URL` selects the server (ApiStore); otherwise SqlStore on
+    `MAINSPRING_DATABASE_URL` or the embedded SQLite file in `MAINSPRING_HOME`.
+    """
+    from mainspring.settings import get_settings
+
+    settings = get_settings()
+    if database_url is None and settings.api_url:
+        from mainspring.store.api import ApiStore  # type: ignore[import-not-found]
+
+        return ApiStore(settings.api_url)
+    from mainspring.store.sql import SqlStore
+
+    return SqlStore(database_url or settings.effective_database_url)
+
+
+def get_store() -> Store:
+    """The process's shared store, opened on first use (and again in a forked child)."""
+    global _store, _store_pid
+    with _lock:
+        if _store is None or _store_pid != os.getpid():
+            _store = open_store()
+            _store_pid = os.getpid()
+        return _store
+
+
+def reset_store() -> None:
+    """Close and forget the shared store (after settings change, e.g. in tests)."""
+    global _store, _store_pid
+    with _lock:
+        if _store is not None and _store_pid == os.getpid():
+            _store.close()
+        _store, _store_pid = None, None

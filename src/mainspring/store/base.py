@@ -1,0 +1,130 @@
+"""The Store protocol: the only way the engine (and everything above it) touches persistence.
+
+One small base class whose every method states its contract; each backend (`SqlStore` over
+SQLite or PostgreSQL, `ApiStore` over HTTP) implements exactly these. Writes arrive in batches
+from the recorder, never one call per task, so a backend can make one transaction of many
+changes. Reads return the pure records of `mainspring.model`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from mainspring.model import (
+    FlowRecord,
+    FlowRun,
+    FlowRunFilter,
+    FlowRunSort,
+    LogRecord,
+    StateRecord,
+    TaskRun,
+    TaskRunEdge,
+)
+
+
+@dataclass(slots=True)
+class Batch:
+    """Changes gathered by the recorder since its last write.
+
+    `flows`, `flow_runs` and `task_runs` hold the *latest* snapshot of each object (keyed by
+    name or id): the store inserts it or, when it exists, overwrites its mutable columns.
+    `states`, `logs` and `edges` are appended in order.
+    """
+
+    flows: dict[str, FlowRecord] = field(default_factory=dict)
+    flow_runs: dict[str, FlowRun] = field(default_factory=dict)
+    task_runs: dict[str, TaskRun] = field(default_factory=dict)
+    states: list[StateRecord] = field(default_factory=list)
+    logs: list[LogRecord] = field(default_factory=list)
+    edges: list[TaskRunEdge] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.flows or self.flow_runs or self.task_runs or self.states or self.logs or self.edges
+        )
+
+    def size(self) -> int:
+        return (
+            len(self.flows)
+            + len(self.flow_runs)
+            + len(self.task_runs)
+            + len(self.states)
+            + len(self.logs)
+            + len(self.edges)
+        )
+
+
+class Store(ABC):
+    """Persistence for flows, runs, their state history, logs and graph edges."""
+
+    # -- writing -----------------------------------------------------------------------------
+    @abstractmethod
+    def write(self, batch: Batch) -> None:
+        """Apply `batch` atomically: all of it is stored, or none of it and an error is raised.
+
+        Flows are matched by name (an existing flow keeps its id). Runs are inserted or, when
+        their id exists, their mutable fields (state, times, run_count, heartbeat, parameters,
+        name) are overwritten with the snapshot. Flow runs are written before task runs, task
+        runs before states, logs and edges that refer to them. Writing the same batch twice
+        leaves the same runs; states, logs and edges carry their own ids and are not duplicated.
+        Safe to call from several threads and several processes at once.
+        """
+
+    # -- reading -----------------------------------------------------------------------------
+    @abstractmethod
+    def read_flows(self) -> list[FlowRecord]:
+        """Every flow, sorted by name."""
+
+    @abstractmethod
+    def read_flow_run(self, flow_run_id: str) -> FlowRun:
+        """The flow run with this id; raise `ObjectNotFound` when there is none."""
+
+    @abstractmethod
+    def read_flow_runs(
+        self,
+        filter: FlowRunFilter | None = None,
+        sort: FlowRunSort = FlowRunSort.START_TIME_DESC,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[FlowRun]:
+        """Flow runs matching `filter`, ordered by `sort`, at most `limit` from `offset`.
+
+        Runs that have not started sort by creation time alongside the others. An unknown
+        state word in the filter raises ValueError.
+        """
+
+    @abstractmethod
+    def count_flow_runs(self, filter: FlowRunFilter | None = None) -> int:
+        """How many flow runs match `filter`."""
+
+    @abstractmethod
+    def read_task_run(self, task_run_id: str) -> TaskRun:
+        """The task run with this id; raise `ObjectNotFound` when there is none."""
+
+    @abstractmethod
+    def read_task_runs(self, flow_run_id: str) -> list[TaskRun]:
+        """The task runs of one flow run, in the order they were created."""
+
+    @abstractmethod
+    def read_states(self, run_id: str) -> list[StateRecord]:
+        """The timeline of a flow run or task run: every state it entered, oldest first."""
+
+    @abstractmethod
+    def read_logs(
+        self,
+        flow_run_id: str,
+        task_run_id: str | None = None,
+        min_level: int = 0,
+        limit: int = 10_000,
+        offset: int = 0,
+    ) -> list[LogRecord]:
+        """Log lines of a flow run (optionally of one of its task runs), oldest first."""
+
+    @abstractmethod
+    def read_edges(self, flow_run_id: str) -> list[TaskRunEdge]:
+        """The dependency edges between the task runs of one flow run."""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:  # noqa: B027 - optional for backends without resources
+        """Release connections; the store must not be used afterwards."""
