@@ -9,6 +9,7 @@ from mainspring.model.runs import (
     TaskRun,
     TaskRunEdge,
     new_id,
+    new_row_id,
 )
 from mainspring.model.states import STATE_NAMES, TERMINAL_TYPES, State, StateType
 
@@ -26,4 +27,5 @@ __all__ = [
     "TaskRun",
     "TaskRunEdge",
     "new_id",
+    "new_row_id",
 ]
