@@ -1,0 +1,360 @@
+"""The SQL schema of the run history, shared by SQLite and PostgreSQL (SQLAlchemy Core).
+
+Design notes (the "why"):
+- Ids are UUID text (`String(36)`): the engine mints them in-process (`new_id()`), so rows can be
+  written in bulk without a round trip to learn a generated key.
+- Times are `DateTime(timezone=True)` holding UTC. PostgreSQL stores `timestamptz`; SQLite stores
+  ISO text without the zone, read back as naive datetimes that the store marks as UTC.
+- `flow_run.sort_time` is `COALESCE(start_time, created)`, maintained by the store on every write.
+  Sorting "by start time" puts runs that have not started among the others by creation time; a
+  plain column keeps that indexable on both dialects (an expression index would be too, but
+  alembic cannot compare expression indexes reliably, and the column keeps queries simple).
+- `seq` columns hold the order in which one process recorded rows. Several states of one task
+  (Pending, Running, Completed) often fall within the same microsecond, so `timestamp` alone
+  cannot order a timeline; `(timestamp, seq)` can.
+- No foreign keys between history tables: logs, states and edges arrive in bulk from the
+  recorder, and an orphan row is better than a rejected batch. `flow_run.flow_id` does reference
+  `flow.id` because the store always writes the flow first.
+- `tags` is JSON (JSONB on PostgreSQL, where `@>` answers "has all these tags").
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from mainspring.model import (
+    FlowRecord,
+    FlowRun,
+    LogRecord,
+    State,
+    StateRecord,
+    StateType,
+    TaskRun,
+)
+
+#: The alembic revision the code expects; checked cheaply at start-up (see migrations/).
+SCHEMA_HEAD = "0001"
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+Id = sa.String(36)
+Time = sa.DateTime(timezone=True)
+
+
+def _state_columns() -> list[sa.Column]:
+    return [
+        sa.Column("state_type", sa.String(16), nullable=False),
+        sa.Column("state_name", sa.String(32), nullable=False),
+        sa.Column("state_message", sa.Text),
+        sa.Column("state_timestamp", Time, nullable=False),
+    ]
+
+
+flow = sa.Table(
+    "flow",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("description", sa.Text),
+    sa.Column("created", Time, nullable=False),
+)
+
+flow_run = sa.Table(
+    "flow_run",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("flow_id", Id, sa.ForeignKey("flow.id"), nullable=False),
+    sa.Column("flow_name", sa.String(255), nullable=False),
+    sa.Column("flow_version", sa.String(255)),
+    sa.Column("parameters", Json, nullable=False),
+    sa.Column("tags", Json, nullable=False),
+    sa.Column("parent_flow_run_id", Id),
+    sa.Column("parent_task_run_id", Id),
+    sa.Column("deployment_id", Id),
+    *_state_columns(),
+    sa.Column("created", Time, nullable=False),
+    sa.Column("start_time", Time),
+    sa.Column("end_time", Time),
+    sa.Column("sort_time", Time, nullable=False),
+    sa.Column("run_count", sa.Integer, nullable=False),
+    sa.Column("heartbeat", Time),
+    sa.Column("expected_start_time", Time),
+    sa.Index(None, "flow_name", "sort_time"),
+    sa.Index(None, "sort_time", "id"),
+    sa.Index(None, "state_type"),
+    sa.Index(None, "state_name"),
+    sa.Index(None, "start_time"),
+    sa.Index(None, "created"),
+    sa.Index(None, "parent_flow_run_id"),
+)
+
+task_run = sa.Table(
+    "task_run",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("task_name", sa.String(255), nullable=False),
+    sa.Column("task_key", sa.String(255), nullable=False),
+    sa.Column("dynamic_key", sa.String(255)),
+    sa.Column("flow_run_id", Id),
+    sa.Column("tags", Json, nullable=False),
+    sa.Column("cache_key", sa.String(255)),
+    *_state_columns(),
+    sa.Column("created", Time, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("start_time", Time),
+    sa.Column("end_time", Time),
+    sa.Column("run_count", sa.Integer, nullable=False),
+    sa.Index(None, "flow_run_id", "created"),
+)
+
+state_history = sa.Table(
+    "state_history",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("run_id", Id, nullable=False),
+    sa.Column("is_task", sa.Boolean, nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(32), nullable=False),
+    sa.Column("message", sa.Text),
+    sa.Column("timestamp", Time, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Index(None, "run_id", "timestamp"),
+)
+
+log = sa.Table(
+    "log",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("flow_run_id", Id),
+    sa.Column("task_run_id", Id),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("logger", sa.String(255), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("timestamp", Time, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Index(None, "flow_run_id", "timestamp"),
+)
+
+task_run_edge = sa.Table(
+    "task_run_edge",
+    metadata,
+    sa.Column("flow_run_id", Id),
+    # The primary key is the unique (task_run_id, upstream_id, kind) that deduplicates edges.
+    sa.Column("task_run_id", Id, primary_key=True),
+    sa.Column("upstream_id", Id, primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Index(None, "flow_run_id"),
+)
+
+
+# -- records <-> rows ------------------------------------------------------------------------
+# Plain functions building plain dicts: the store writes thousands of rows per batch, so the
+# per-row cost is kept to attribute reads and one datetime per time column.
+
+#: Columns an upsert overwrites with the snapshot; the rest are fixed when the row is created.
+FLOW_RUN_MUTABLE = (
+    "name",
+    "parameters",
+    "tags",
+    "state_type",
+    "state_name",
+    "state_message",
+    "state_timestamp",
+    "start_time",
+    "end_time",
+    "sort_time",
+    "run_count",
+    "heartbeat",
+)
+TASK_RUN_MUTABLE = (
+    "name",
+    "tags",
+    "cache_key",
+    "state_type",
+    "state_name",
+    "state_message",
+    "state_timestamp",
+    "start_time",
+    "end_time",
+    "run_count",
+)
+
+
+def _dt(ts: float | None, _from: Any = datetime.fromtimestamp) -> datetime | None:
+    return None if ts is None else _from(ts, UTC)
+
+
+def _ts(value: datetime | None) -> float | None:
+    """Epoch seconds; SQLite hands back naive datetimes, which hold UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+def flow_row(f: FlowRecord) -> dict[str, Any]:
+    created = f.created if f.created is not None else datetime.now(UTC).timestamp()
+    return {"id": f.id, "name": f.name, "description": f.description, "created": _dt(created)}
+
+
+def flow_from_row(r: sa.Row[Any]) -> FlowRecord:
+    return FlowRecord(name=r.name, id=r.id, description=r.description, created=_ts(r.created))
+
+
+def flow_run_row(r: FlowRun, flow_id: str) -> dict[str, Any]:
+    s = r.state
+    created = _dt(r.created if r.created is not None else s.ts)
+    start = _dt(r.start_time)
+    return {
+        "id": r.id,
+        "name": r.name,
+        "flow_id": flow_id,
+        "flow_name": r.flow_name,
+        "flow_version": r.flow_version,
+        "parameters": r.parameters,
+        "tags": r.tags,
+        "parent_flow_run_id": r.parent_flow_run_id,
+        "parent_task_run_id": r.parent_task_run_id,
+        "deployment_id": r.deployment_id,
+        "state_type": s.type.value,
+        "state_name": s.name,
+        "state_message": s.message,
+        "state_timestamp": _dt(s.ts),
+        "created": created,
+        "start_time": start,
+        "end_time": _dt(r.end_time),
+        "sort_time": start if start is not None else created,
+        "run_count": r.run_count,
+        "heartbeat": _dt(r.heartbeat),
+        "expected_start_time": None,
+    }
+
+
+def _state(r: sa.Row[Any]) -> State:
+    return State(StateType(r.state_type), r.state_name, r.state_message, ts=_ts(r.state_timestamp))
+
+
+def flow_run_from_row(r: sa.Row[Any]) -> FlowRun:
+    return FlowRun(
+        id=r.id,
+        name=r.name,
+        flow_name=r.flow_name,
+        state=_state(r),
+        parameters=r.parameters,
+        tags=r.tags,
+        flow_version=r.flow_version,
+        parent_flow_run_id=r.parent_flow_run_id,
+        parent_task_run_id=r.parent_task_run_id,
+        deployment_id=r.deployment_id,
+        created=_ts(r.created),
+        start_time=_ts(r.start_time),
+        end_time=_ts(r.end_time),
+        run_count=r.run_count,
+        heartbeat=_ts(r.heartbeat),
+    )
+
+
+def task_run_row(t: TaskRun, seq: int) -> dict[str, Any]:
+    s = t.state
+    return {
+        "id": t.id,
+        "name": t.name,
+        "task_name": t.task_name,
+        "task_key": t.task_key,
+        "dynamic_key": t.dynamic_key,
+        "flow_run_id": t.flow_run_id,
+        "tags": t.tags,
+        "cache_key": t.cache_key,
+        "state_type": s.type.value,
+        "state_name": s.name,
+        "state_message": s.message,
+        "state_timestamp": _dt(s.ts),
+        "created": _dt(t.created if t.created is not None else s.ts),
+        "seq": seq,
+        "start_time": _dt(t.start_time),
+        "end_time": _dt(t.end_time),
+        "run_count": t.run_count,
+    }
+
+
+def task_run_from_row(r: sa.Row[Any]) -> TaskRun:
+    return TaskRun(
+        id=r.id,
+        name=r.name,
+        task_name=r.task_name,
+        task_key=r.task_key,
+        state=_state(r),
+        flow_run_id=r.flow_run_id,
+        dynamic_key=r.dynamic_key,
+        tags=r.tags,
+        cache_key=r.cache_key,
+        created=_ts(r.created),
+        start_time=_ts(r.start_time),
+        end_time=_ts(r.end_time),
+        run_count=r.run_count,
+    )
+
+
+def state_row(s: StateRecord, seq: int) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "run_id": s.run_id,
+        "is_task": s.is_task,
+        "type": s.type.value,
+        "name": s.name,
+        "message": s.message,
+        "timestamp": _dt(s.ts),
+        "seq": seq,
+    }
+
+
+def state_from_row(r: sa.Row[Any]) -> StateRecord:
+    return StateRecord(
+        run_id=r.run_id,
+        is_task=r.is_task,
+        type=StateType(r.type),
+        name=r.name,
+        message=r.message,
+        ts=_ts(r.timestamp),  # type: ignore[arg-type]  # NOT NULL column
+        id=r.id,
+    )
+
+
+def log_row(r: LogRecord, seq: int) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "flow_run_id": r.flow_run_id,
+        "task_run_id": r.task_run_id,
+        "level": r.level,
+        "logger": r.logger,
+        "message": r.message,
+        "timestamp": _dt(r.ts),
+        "seq": seq,
+    }
+
+
+def log_from_row(r: sa.Row[Any]) -> LogRecord:
+    return LogRecord(
+        flow_run_id=r.flow_run_id,
+        task_run_id=r.task_run_id,
+        level=r.level,
+        logger=r.logger,
+        message=r.message,
+        ts=_ts(r.timestamp),  # type: ignore[arg-type]  # NOT NULL column
+        id=r.id,
+    )

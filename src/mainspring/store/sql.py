@@ -1,0 +1,396 @@
+"""SqlStore: the Store protocol over SQLAlchemy Core, for SQLite (default) and PostgreSQL.
+
+What differs between the two databases (engine options, the upsert construct, the tag filter,
+transaction start, the migration lock) lives in a `SqlBackend` subclass per dialect:
+`store/sqlite.py` and `store/postgres.py`. This module holds what is shared: batched writes
+(multi-row executemany, one transaction per batch) and reads that rebuild model records.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from mainspring.exceptions import ObjectNotFound, StoreError
+from mainspring.model import (
+    FlowRecord,
+    FlowRun,
+    FlowRunFilter,
+    FlowRunSort,
+    LogRecord,
+    StateRecord,
+    TaskRun,
+    TaskRunEdge,
+)
+from mainspring.settings import redact_url
+from mainspring.store.base import Batch, Store
+from mainspring.store.schema import (
+    FLOW_RUN_MUTABLE,
+    TASK_RUN_MUTABLE,
+    flow,
+    flow_from_row,
+    flow_row,
+    flow_run,
+    flow_run_from_row,
+    flow_run_row,
+    log,
+    log_from_row,
+    log_row,
+    state_from_row,
+    state_history,
+    state_row,
+    task_run,
+    task_run_edge,
+    task_run_from_row,
+    task_run_row,
+)
+
+__all__ = ["Condition", "SqlBackend", "SqlStore", "backend_for"]
+
+Condition = sa.ColumnElement[bool]
+
+
+def json_dumps(value: Any) -> str:
+    """JSON for parameters and tags; values JSON cannot hold are stored as their repr.
+
+    A parameter the engine could not make JSON-safe must not cost the whole batch.
+    """
+    try:
+        return orjson.dumps(value, default=repr, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # e.g. an int beyond 64 bits
+        return json.dumps(value, default=repr)
+
+
+class SqlBackend:
+    """What differs between SQL databases; one subclass per dialect."""
+
+    def __init__(self, url: sa.URL) -> None:
+        self.url = url
+
+    def create_engine(self) -> sa.Engine:
+        raise NotImplementedError
+
+    def insert(self, table: sa.Table) -> Any:
+        """The dialect's INSERT construct (it has `on_conflict_do_update/nothing`)."""
+        raise NotImplementedError
+
+    def has_all_tags(self, column: sa.ColumnElement[Any], tags: list[str]) -> Condition:
+        """A condition true when the JSON list in `column` contains every tag."""
+        raise NotImplementedError
+
+    @contextmanager
+    def write_transaction(self, engine: sa.Engine) -> Iterator[sa.Connection]:
+        """A connection in a transaction suited to writing; commits on success."""
+        with engine.begin() as conn:
+            yield conn
+
+    def lock_schema(self, conn: sa.Connection) -> None:
+        """Serialize schema migrations across processes (first thing in the migration txn)."""
+
+    def serialized(self) -> AbstractContextManager[Any]:
+        """Held around each operation; only a backend sharing one connection needs it."""
+        return nullcontext()
+
+
+def backend_for(url: str) -> SqlBackend:
+    """The backend for a database URL; an unsupported or malformed URL raises ValueError."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ValueError(f"Invalid database URL {redact_url(url)!r}: {exc}") from exc
+    name = parsed.get_backend_name()
+    if name == "sqlite":
+        from mainspring.store.sqlite import SqliteBackend
+
+        return SqliteBackend(parsed)
+    if name in ("postgresql", "postgres"):
+        from mainspring.store.postgres import PostgresBackend
+
+        return PostgresBackend(parsed)
+    raise ValueError(
+        f"Unsupported database URL {redact_url(url)!r}: Mainspring stores runs in SQLite "
+        "(sqlite:///path/to/file.db) or PostgreSQL (postgresql://user:password@host/db)."
+    )
+
+
+_SORTS: dict[FlowRunSort, tuple[sa.ColumnElement[Any], ...]] = {
+    FlowRunSort.START_TIME_DESC: (flow_run.c.sort_time.desc(), flow_run.c.id.desc()),
+    FlowRunSort.START_TIME_ASC: (flow_run.c.sort_time.asc(), flow_run.c.id.asc()),
+    FlowRunSort.CREATED_DESC: (flow_run.c.created.desc(), flow_run.c.id.desc()),
+    FlowRunSort.NAME_ASC: (flow_run.c.name.asc(), flow_run.c.id.asc()),
+}
+
+
+def _utc(value: datetime, field: str) -> datetime:
+    """A filter bound as aware UTC; naive datetimes are taken to be UTC, like stored times."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{field} must be a datetime, got {type(value).__name__}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _page(limit: int, offset: int) -> None:
+    for name, value in (("limit", limit), ("offset", offset)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+
+
+class SqlStore(Store):
+    """Run history in a SQL database, reached through SQLAlchemy Core.
+
+    Thread-safe: each call checks a connection out of the engine's pool. The engine is made
+    (and the schema migrated) on first use, so constructing a store costs nothing.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._backend = backend_for(url)
+        self._engine: sa.Engine | None = None
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._seq = itertools.count()  # arrival order, tie-breaker for equal timestamps
+        self._upserts: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"SqlStore({redact_url(self.url)!r})"
+
+    # -- connections -------------------------------------------------------------------------
+    def engine(self) -> sa.Engine:
+        """The engine, created and the schema brought to head on first use."""
+        if self._closed:
+            raise StoreError(f"{self!r} is closed")
+        engine = self._engine
+        if engine is not None and self._pid == os.getpid():
+            return engine
+        with self._lock:
+            if self._engine is not None and self._pid != os.getpid():
+                # A forked child must not share the parent's pooled connections.
+                self._engine.dispose(close=False)
+                self._engine, self._pid = None, os.getpid()
+            if self._engine is None:
+                from mainspring.store.migrations import ensure_schema
+
+                engine = self._backend.create_engine()
+                try:
+                    with self._backend.serialized():
+                        ensure_schema(engine, self._backend)
+                except Exception as exc:
+                    engine.dispose()
+                    raise StoreError(
+                        f"Could not prepare the database {redact_url(self.url)!r}: {exc}"
+                    ) from exc
+                self._engine = engine
+            return self._engine
+
+    @contextmanager
+    def _reading(self) -> Iterator[sa.Connection]:
+        engine = self.engine()
+        try:
+            with self._backend.serialized(), engine.connect() as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"Could not read from {redact_url(self.url)!r}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+    # -- writing -----------------------------------------------------------------------------
+    def _upsert(self, table: sa.Table, key: str, mutable: tuple[str, ...]) -> Any:
+        """INSERT ... ON CONFLICT (key) DO UPDATE of `mutable`, built once per table."""
+        stmt = self._upserts.get(table.name)
+        if stmt is None:
+            ins = self._backend.insert(table)
+            if mutable:
+                ins = ins.on_conflict_do_update(
+                    index_elements=[key], set_={c: ins.excluded[c] for c in mutable}
+                )
+            else:
+                ins = ins.on_conflict_do_nothing()
+            stmt = self._upserts[table.name] = ins
+        return stmt
+
+    def write(self, batch: Batch) -> None:
+        if not batch:
+            return
+        engine = self.engine()
+        try:
+            with self._backend.serialized(), self._backend.write_transaction(engine) as conn:
+                self._write(conn, batch)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(
+                f"Could not write {batch.size()} records to {redact_url(self.url)!r}: {exc}"
+            ) from exc
+
+    def _write(self, conn: sa.Connection, batch: Batch) -> None:
+        seq = self._seq
+        if batch.flows or batch.flow_runs:
+            flows = {f.name: f for f in batch.flows.values()}
+            for run in batch.flow_runs.values():
+                if run.flow_name not in flows:
+                    flows[run.flow_name] = FlowRecord(name=run.flow_name)
+            # An existing flow keeps its row. DO NOTHING rather than DO UPDATE: on PostgreSQL an
+            # update would lock the flow row and serialize every writer of that flow's runs.
+            # Sorted by name so concurrent writers take locks in one order.
+            conn.execute(
+                self._upsert(flow, "name", ()),
+                [flow_row(f) for f in sorted(flows.values(), key=_name)],
+            )
+            if batch.flow_runs:
+                ids = dict(
+                    conn.execute(sa.select(flow.c.name, flow.c.id).where(flow.c.name.in_(flows)))
+                    .tuples()
+                    .all()
+                )
+                rows = [flow_run_row(r, ids[r.flow_name]) for r in batch.flow_runs.values()]
+                conn.execute(self._upsert(flow_run, "id", FLOW_RUN_MUTABLE), rows)
+        if batch.task_runs:
+            rows = [task_run_row(t, next(seq)) for t in batch.task_runs.values()]
+            conn.execute(self._upsert(task_run, "id", TASK_RUN_MUTABLE), rows)
+        if batch.states:
+            rows = [state_row(s, next(seq)) for s in batch.states]
+            conn.execute(self._upsert(state_history, "id", ()), rows)
+        if batch.logs:
+            rows = [log_row(r, next(seq)) for r in batch.logs]
+            conn.execute(self._upsert(log, "id", ()), rows)
+        if batch.edges:
+            rows = [
+                {
+                    "flow_run_id": e.flow_run_id,
+                    "task_run_id": e.task_run_id,
+                    "upstream_id": e.upstream_id,
+                    "kind": e.kind,
+                }
+                for e in batch.edges
+            ]
+            conn.execute(self._upsert(task_run_edge, "task_run_id", ()), rows)
+
+    # -- reading -----------------------------------------------------------------------------
+    def read_flows(self) -> list[FlowRecord]:
+        query = sa.select(flow).order_by(flow.c.name)
+        with self._reading() as conn:
+            return [flow_from_row(r) for r in conn.execute(query)]
+
+    def read_flow_run(self, flow_run_id: str) -> FlowRun:
+        with self._reading() as conn:
+            row = conn.execute(sa.select(flow_run).where(flow_run.c.id == flow_run_id)).first()
+        if row is None:
+            raise ObjectNotFound(f"No flow run with id {flow_run_id!r}")
+        return flow_run_from_row(row)
+
+    def _conditions(self, filter: FlowRunFilter | None) -> list[sa.ColumnElement[bool]]:
+        if filter is None:
+            return []
+        c = flow_run.c
+        where: list[sa.ColumnElement[bool]] = []
+        if filter.flow_names:
+            where.append(c.flow_name.in_(filter.flow_names))
+        if filter.states:
+            types, names = filter.state_types_and_names()
+            where.append(
+                sa.or_(c.state_type.in_([t.value for t in types]), c.state_name.in_(names))
+            )
+        if filter.tags:
+            where.append(self._backend.has_all_tags(c.tags, list(dict.fromkeys(filter.tags))))
+        if filter.ids:
+            where.append(c.id.in_(filter.ids))
+        if filter.parent_flow_run_id is not None:
+            where.append(c.parent_flow_run_id == filter.parent_flow_run_id)
+        if filter.started_after is not None:
+            where.append(c.start_time >= _utc(filter.started_after, "started_after"))
+        if filter.started_before is not None:
+            where.append(c.start_time <= _utc(filter.started_before, "started_before"))
+        return where
+
+    def read_flow_runs(
+        self,
+        filter: FlowRunFilter | None = None,
+        sort: FlowRunSort = FlowRunSort.START_TIME_DESC,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[FlowRun]:
+        _page(limit, offset)
+        order = _SORTS[FlowRunSort(sort)]
+        query = (
+            sa.select(flow_run)
+            .where(*self._conditions(filter))
+            .order_by(*order)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self._reading() as conn:
+            return [flow_run_from_row(r) for r in conn.execute(query)]
+
+    def count_flow_runs(self, filter: FlowRunFilter | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(flow_run).where(*self._conditions(filter))
+        with self._reading() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def read_task_run(self, task_run_id: str) -> TaskRun:
+        with self._reading() as conn:
+            row = conn.execute(sa.select(task_run).where(task_run.c.id == task_run_id)).first()
+        if row is None:
+            raise ObjectNotFound(f"No task run with id {task_run_id!r}")
+        return task_run_from_row(row)
+
+    def read_task_runs(self, flow_run_id: str) -> list[TaskRun]:
+        query = (
+            sa.select(task_run)
+            .where(task_run.c.flow_run_id == flow_run_id)
+            .order_by(task_run.c.created, task_run.c.seq)
+        )
+        with self._reading() as conn:
+            return [task_run_from_row(r) for r in conn.execute(query)]
+
+    def read_states(self, run_id: str) -> list[StateRecord]:
+        query = (
+            sa.select(state_history)
+            .where(state_history.c.run_id == run_id)
+            .order_by(state_history.c.timestamp, state_history.c.seq)
+        )
+        with self._reading() as conn:
+            return [state_from_row(r) for r in conn.execute(query)]
+
+    def read_logs(
+        self,
+        flow_run_id: str,
+        task_run_id: str | None = None,
+        min_level: int = 0,
+        limit: int = 10_000,
+        offset: int = 0,
+    ) -> list[LogRecord]:
+        _page(limit, offset)
+        query = sa.select(log).where(log.c.flow_run_id == flow_run_id)
+        if task_run_id is not None:
+            query = query.where(log.c.task_run_id == task_run_id)
+        if min_level:
+            query = query.where(log.c.level >= min_level)
+        query = query.order_by(log.c.timestamp, log.c.seq).limit(limit).offset(offset)
+        with self._reading() as conn:
+            return [log_from_row(r) for r in conn.execute(query)]
+
+    def read_edges(self, flow_run_id: str) -> list[TaskRunEdge]:
+        e = task_run_edge.c
+        query = (
+            sa.select(e.flow_run_id, e.task_run_id, e.upstream_id, e.kind)
+            .where(e.flow_run_id == flow_run_id)
+            .order_by(e.task_run_id, e.kind, e.upstream_id)
+        )
+        with self._reading() as conn:
+            return [TaskRunEdge(*r) for r in conn.execute(query)]
+
+
+def _name(record: FlowRecord) -> str:
+    return record.name
