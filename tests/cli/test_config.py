@@ -1,0 +1,50 @@
+"""`mainspring config view`."""
+
+from __future__ import annotations
+
+from .history import invoke
+
+
+def row(output: str, setting: str) -> str:
+    return next(line for line in output.splitlines() if line.split()[:1] == [setting])
+
+
+def test_config_view_redacts_secrets_and_names_sources(home, monkeypatch):
+    monkeypatch.setenv("MAINSPRING_DATABASE_URL", "postgresql+psycopg://app:hunter2@db:5432/ms")
+    monkeypatch.setenv("MAINSPRING_API_KEY", "sk-very-secret")
+    (home / "profiles.toml").write_text('[default]\nlogging_level = "debug"\n')
+
+    result = invoke("config", "view")
+
+    assert result.exit_code == 0, result.output
+    assert "hunter2" not in result.output
+    assert "sk-very-secret" not in result.output
+    database = row(result.stdout, "database_url")
+    assert "postgresql+psycopg://app:***@db:5432/ms" in database
+    assert "env MAINSPRING_DATABASE_URL" in database
+    assert "********" in row(result.stdout, "api_key")
+    level = row(result.stdout, "logging_level")
+    assert "DEBUG" in level
+    assert "profile [default]" in level
+    assert "default" in row(result.stdout, "sqlite_busy_timeout")
+    assert str(home / "profiles.toml") in result.stdout
+
+
+def test_config_view_defaults_to_sqlite_in_home(home):
+    result = invoke("config", "view")
+
+    assert result.exit_code == 0, result.output
+    database = row(result.stdout, "database_url")
+    assert f"sqlite:///{home}/mainspring.db" in database
+    assert "default (SQLite in home)" in database
+    assert "(not found)" in result.stdout
+
+
+def test_config_view_with_an_invalid_setting_is_one_line(home, monkeypatch):
+    monkeypatch.setenv("MAINSPRING_SQLITE_BUSY_TIMEOUT", "-1")
+
+    result = invoke("config", "view")
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: invalid settings:")
+    assert "Traceback" not in result.output
