@@ -24,3 +24,14 @@ def test_flow_ls_on_an_empty_store_says_so(store):
 
     assert result.exit_code == 0
     assert "No flows yet" in result.stdout
+
+
+def test_an_unusable_database_url_is_one_line_and_exit_1(home, monkeypatch):
+    monkeypatch.setenv("MAINSPRING_DATABASE_URL", "nonsense://app:hunter2@db/x")
+
+    result = invoke("flow", "ls")
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ")
+    assert "hunter2" not in result.output
+    assert "Traceback" not in result.output

@@ -125,7 +125,10 @@ def store() -> Store:
 
     settings()
     with store_errors():
-        return get_store()
+        try:
+            return get_store()
+        except ValueError as exc:  # a database URL the store cannot use: configuration, not a bug
+            fail(f"Error: {exc}")
 
 
 def format_time(ts: float | None, precise: bool = False) -> str:
