@@ -10,6 +10,7 @@ import typer
 from mainspring.cli.output import (
     NONE,
     console,
+    err_console,
     fail,
     format_duration,
     format_time,
@@ -296,8 +297,10 @@ def flow_run_logs(
         offset += len(page)
         if len(page) < LOG_PAGE:
             break
-    if not shown:
-        fail("No logs match." if level or task_run_id else "This flow run has no logs.", code=0)
+    if not shown:  # said on stderr so that piped output stays nothing but log lines
+        err_console().print(
+            "No logs match." if level or task_run_id else "This flow run has no logs."
+        )
 
 
 def _level_name(level: int) -> str:
