@@ -46,7 +46,7 @@ class CrashedRun(MainspringError):
 
 
 class CancelledRun(MainspringError):
-    """Raise inside a flow or task to end it Cancelled; also what a cancelled run's result raises."""
+    """Raise inside a flow or task to end it Cancelled; a cancelled run's result raises it."""
 
 
 class MainspringTimeoutError(MainspringError, TimeoutError):
@@ -73,3 +73,7 @@ def run_error_for_state(state: State) -> BaseException:
     if state.name == "TimedOut":
         return MainspringTimeoutError(message)
     return FailedRun(message)
+
+
+class TerminationSignal(SystemExit):
+    """SIGTERM arrived during a flow run: the run is marked Crashed, then the process exits."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from mainspring.model.states import StateType
 
 
-class FlowRunSort(str, Enum):
+class FlowRunSort(StrEnum):
     START_TIME_DESC = "START_TIME_DESC"
     START_TIME_ASC = "START_TIME_ASC"
     CREATED_DESC = "CREATED_DESC"

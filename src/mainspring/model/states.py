@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class StateType(str, Enum):
+class StateType(StrEnum):
     SCHEDULED = "SCHEDULED"
     PENDING = "PENDING"
     RUNNING = "RUNNING"

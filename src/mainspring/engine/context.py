@@ -1,0 +1,86 @@
+"""Run contexts: which flow run and task run the current code belongs to.
+
+Held in `contextvars`, so they follow asyncio tasks, and the task runners copy them into
+worker threads. `get_run_context()` is the public way to ask "where am I?".
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mainspring.engine.flows import Flow
+    from mainspring.engine.task_runners import TaskRunner
+    from mainspring.engine.tasks import Task
+    from mainspring.model import FlowRun, TaskRun
+    from mainspring.store.recorder import Recorder
+
+
+@dataclass(eq=False)
+class FlowRunContext:
+    flow: Flow
+    flow_run: FlowRun
+    recorder: Recorder
+    task_runner: TaskRunner
+    log_prints: bool = False
+    label: str = ""
+    #: task name -> counter of calls in this flow run: gives deterministic task keys
+    _counters: dict[str, itertools.count] = field(default_factory=dict)
+    _counter_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: task runs that have started and not finished: crashed together with the flow
+    active_task_runs: dict[str, TaskRun] = field(default_factory=dict)
+
+    def next_task_index(self, task_name: str) -> int:
+        counter = self._counters.get(task_name)
+        if counter is None:
+            with self._counter_lock:
+                counter = self._counters.setdefault(task_name, itertools.count())
+        return next(counter)  # itertools.count is atomic under the GIL
+
+    def reset_task_indexes(self) -> None:
+        """A flow retry starts counting again, so its task keys match the first attempt's."""
+        with self._counter_lock:
+            self._counters.clear()
+
+
+@dataclass(eq=False)
+class TaskRunContext:
+    task: Task
+    task_run: TaskRun
+    log_prints: bool = False
+    label: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+flow_run_context: ContextVar[FlowRunContext | None] = ContextVar("flow_run_context", default=None)
+task_run_context: ContextVar[TaskRunContext | None] = ContextVar("task_run_context", default=None)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What `get_run_context()` returns: the current flow run and task run, either may be None."""
+
+    flow_run: FlowRun | None
+    task_run: TaskRun | None
+    flow: Flow | None
+    task: Task | None
+
+
+def get_run_context() -> RunContext:
+    """The flow run and task run the calling code runs in; raises outside of any run."""
+    flow_ctx = flow_run_context.get()
+    task_ctx = task_run_context.get()
+    if flow_ctx is None and task_ctx is None:
+        from mainspring.exceptions import MainspringError
+
+        raise MainspringError("No run context: call this from inside a flow or a task.")
+    return RunContext(
+        flow_run=flow_ctx.flow_run if flow_ctx else None,
+        task_run=task_ctx.task_run if task_ctx else None,
+        flow=flow_ctx.flow if flow_ctx else None,
+        task=task_ctx.task if task_ctx else None,
+    )

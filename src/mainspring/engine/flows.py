@@ -1,0 +1,152 @@
+"""`@flow`: a function whose every call is a recorded flow run that tasks and subflows join.
+
+@flow(retries=1, log_prints=True)
+def etl(day: date, limit: int = 100) -> int: ...
+
+etl("2026-11-25")                     # parameters coerced from type hints: day is a date
+etl(date.today(), return_state=True)  # the final State instead of the value
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Callable, Iterable
+from functools import update_wrapper
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from mainspring.engine.hooks import HOOK_KINDS, as_hook_list
+from mainspring.engine.retries import RetryPolicy
+from mainspring.model import StateType
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_NOT_YET = ("persist_result", "result_storage", "result_serializer", "cache_result_in_memory")
+
+
+class Flow(Generic[P, R]):
+    """A flow definition: the function plus how its runs behave."""
+
+    def __init__(
+        self,
+        fn: Callable[P, R],
+        name: str | None = None,
+        version: str | None = None,
+        flow_run_name: str | Callable[[], str] | None = None,
+        retries: int | None = None,
+        retry_delay_seconds: float | Iterable[float] | None = None,
+        task_runner: Any = None,
+        description: str | None = None,
+        timeout_seconds: float | None = None,
+        validate_parameters: bool = True,
+        log_prints: bool | None = None,
+        tags: Iterable[str] | None = None,
+        on_completion: Any = None,
+        on_failure: Any = None,
+        on_cancellation: Any = None,
+        on_crashed: Any = None,
+        **not_yet: Any,
+    ) -> None:
+        if not callable(fn):
+            raise TypeError(f"@flow needs a function, got {fn!r}")
+        unknown = set(not_yet) - set(_NOT_YET)
+        if unknown:
+            raise TypeError(f"@flow got unexpected option(s): {', '.join(sorted(unknown))}")
+        if any(v is not None and v is not True for v in not_yet.values()):
+            warnings.warn(
+                f"Flow options {sorted(not_yet)} (result persistence) are not implemented yet "
+                "in this Mainspring version; the flow runs without them.",
+                stacklevel=3,
+            )
+        update_wrapper(self, fn)
+        self.fn = fn
+        self.name = name or fn.__name__.replace("_", "-")
+        self.version = version
+        self.flow_run_name = flow_run_name
+        self.retries = retries or 0
+        self.retry_delay_seconds = retry_delay_seconds
+        if timeout_seconds is not None and timeout_seconds <= 0:
+            raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
+        self.timeout_seconds = timeout_seconds
+        self.description = description or inspect.getdoc(fn)
+        self.validate_parameters = validate_parameters
+        self.log_prints = log_prints
+        self.tags = list(tags or [])
+        self.is_async = inspect.iscoroutinefunction(fn)
+        if task_runner is None:
+            from mainspring.engine.task_runners import ThreadPoolTaskRunner
+
+            task_runner = ThreadPoolTaskRunner()
+        elif isinstance(task_runner, type):
+            task_runner = task_runner()
+        self.task_runner = task_runner
+        self.retry_policy = RetryPolicy.build(self.retries, retry_delay_seconds, None)
+        given = {
+            "on_completion": on_completion,
+            "on_failure": on_failure,
+            "on_crashed": on_crashed,
+            "on_cancellation": on_cancellation,
+        }
+        self.hooks: dict[StateType, list] = {}
+        for state_type, kind in HOOK_KINDS.items():
+            hooks = as_hook_list(given[kind], kind)
+            if hooks:
+                self.hooks[state_type] = hooks
+        self._options = dict(
+            name=name,
+            version=version,
+            flow_run_name=flow_run_name,
+            retries=retries,
+            retry_delay_seconds=retry_delay_seconds,
+            task_runner=task_runner,
+            description=description,
+            timeout_seconds=timeout_seconds,
+            validate_parameters=validate_parameters,
+            log_prints=log_prints,
+            tags=tags,
+            **given,
+            **not_yet,
+        )
+        self._parameters: Any = None
+
+    @property
+    def parameters(self) -> Any:
+        """The function's signature, able to bind, validate and describe (JSON schema) a call."""
+        if self._parameters is None:
+            from mainspring.engine.parameters import Parameters
+
+            self._parameters = Parameters(self.fn, f"Flow {self.name!r}")
+        return self._parameters
+
+    def with_options(self, **changes: Any) -> Flow[P, R]:
+        """A copy of this flow with some options changed."""
+        return Flow(self.fn, **{**self._options, **changes})
+
+    def __repr__(self) -> str:
+        return f"Flow(name={self.name!r})"
+
+    def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:
+        """Run the flow and return its value (or its final State with `return_state=True`).
+
+        An async flow called from async code returns a coroutine to await; called from sync
+        code it runs to completion on an event loop of its own.
+        """
+        from mainspring.engine.run_flow import run_flow
+
+        return run_flow(self, args, kwargs, return_state)
+
+
+@overload
+def flow(__fn: Callable[P, R]) -> Flow[P, R]: ...
+
+
+@overload
+def flow(**options: Any) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
+
+
+def flow(__fn: Any = None, **options: Any) -> Any:
+    """Make a function a flow: `@flow` or `@flow(name=..., retries=..., ...)`."""
+    if __fn is not None:
+        return Flow(__fn, **options)
+    return lambda fn: Flow(fn, **options)

@@ -1,0 +1,160 @@
+"""Futures: handles to task runs submitted to a task runner.
+
+`task.submit()` returns a `MainspringFuture`; `task.map()` a `FutureList`. Passing a future (or
+a final State) as an argument to another task makes the engine wait for it, pass its result,
+and record the edge of the run graph.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from mainspring.model import State, TaskRun
+
+
+class MainspringFuture:
+    """The eventual final state of one task run."""
+
+    __slots__ = ("_future", "task_run")
+
+    def __init__(self, task_run: TaskRun, future: cf.Future) -> None:
+        self.task_run = task_run
+        self._future = future
+
+    @property
+    def task_run_id(self) -> str:
+        return self.task_run.id
+
+    @property
+    def state(self) -> State:
+        """The final state once done, else the run's current state."""
+        if self._future.done() and not self._future.cancelled():
+            error = self._future.exception()
+            if error is None:
+                return self._future.result()
+        return self.task_run.state
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the task run is final (or `timeout` seconds pass)."""
+        try:
+            self._future.exception(timeout=timeout)
+        except cf.TimeoutError:
+            return
+
+    def final_state(self, timeout: float | None = None) -> State:
+        return self._future.result(timeout=timeout)
+
+    def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> Any:
+        """The task's return value; re-raise its exception if it failed."""
+        try:
+            state = self._future.result(timeout=timeout)
+        except cf.TimeoutError:
+            from mainspring.exceptions import UnfinishedRun
+
+            raise UnfinishedRun(
+                f"Task run {self.task_run.name!r} did not finish within {timeout} seconds"
+            ) from None
+        return state.result(raise_on_failure=raise_on_failure)
+
+    def add_done_callback(self, fn: Callable[[MainspringFuture], Any]) -> None:
+        self._future.add_done_callback(lambda _: fn(self))
+
+    def __repr__(self) -> str:
+        return f"MainspringFuture(task_run={self.task_run.name!r}, state={self.state!r})"
+
+
+class FutureList(list):
+    """What `task.map()` returns: a list of futures that can be waited on or resolved together."""
+
+    def wait(self, timeout: float | None = None) -> None:
+        wait(self, timeout=timeout)
+
+    def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> list[Any]:
+        return [f.result(timeout=timeout, raise_on_failure=raise_on_failure) for f in self]
+
+
+def wait(futures: Iterable[MainspringFuture], timeout: float | None = None) -> tuple[set, set]:
+    """Wait for futures; return (done, not_done) like `concurrent.futures.wait`."""
+    futures = list(futures)
+    by_inner = {f._future: f for f in futures}
+    done, not_done = cf.wait(by_inner, timeout=timeout)
+    return {by_inner[f] for f in done}, {by_inner[f] for f in not_done}
+
+
+def as_completed(
+    futures: Iterable[MainspringFuture], timeout: float | None = None
+) -> Iterator[MainspringFuture]:
+    """Yield futures as their task runs finish."""
+    futures = list(futures)
+    by_inner = {f._future: f for f in futures}
+    for inner in cf.as_completed(by_inner, timeout=timeout):
+        yield by_inner[inner]
+
+
+# -- resolving arguments -----------------------------------------------------------------------
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+
+
+class UpstreamFailure(Exception):
+    """An input's task run did not complete, so the task that needs its result cannot run."""
+
+    def __init__(self, upstream: TaskRun | None, state: State) -> None:
+        self.upstream, self.state = upstream, state
+        name = f"{upstream.name!r}" if upstream is not None else "an input"
+        super().__init__(f"Upstream task run {name} did not reach a COMPLETED state ({state!r})")
+
+
+def _needs_resolving(value: Any) -> bool:
+    if isinstance(value, MainspringFuture | State):
+        return True
+    if type(value) in _CONTAINERS:
+        items = value.values() if type(value) is dict else value
+        return any(_needs_resolving(v) for v in items)
+    return False
+
+
+def resolve_value(value: Any, upstream: list[TaskRun]) -> Any:
+    """Replace futures and states inside `value` by their results, collecting their runs.
+
+    Raises UpstreamFailure when one of them did not complete.
+    """
+    if isinstance(value, MainspringFuture):
+        state = value.final_state()
+        if not state.is_completed():
+            raise UpstreamFailure(value.task_run, state)
+        upstream.append(value.task_run)
+        return state.result()
+    if isinstance(value, State):
+        if not value.is_completed():
+            raise UpstreamFailure(None, value)
+        return value.result()
+    kind = type(value)
+    if kind in _CONTAINERS and _needs_resolving(value):
+        if kind is dict:
+            return {k: resolve_value(v, upstream) for k, v in value.items()}
+        return kind(resolve_value(v, upstream) for v in value)
+    return value
+
+
+def resolve_arguments(
+    args: tuple[Any, ...], kwargs: dict[str, Any], upstream: list[TaskRun]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Resolve futures among a call's arguments (a no-op costing a few checks when none)."""
+    if any(_needs_resolving(a) for a in args):
+        args = tuple(resolve_value(a, upstream) for a in args)
+    if kwargs and any(_needs_resolving(v) for v in kwargs.values()):
+        kwargs = {k: resolve_value(v, upstream) for k, v in kwargs.items()}
+    return args, kwargs
+
+
+def wait_for_upstream(wait_for: Iterable[Any] | None, upstream: list[TaskRun]) -> None:
+    """Wait for `wait_for=` futures; an upstream that did not complete raises UpstreamFailure."""
+    if not wait_for:
+        return
+    for item in wait_for:
+        resolve_value(item, upstream)

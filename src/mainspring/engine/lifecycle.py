@@ -1,0 +1,168 @@
+"""The lifecycle every run shares, flow or task: which state comes next, and saying so.
+
+`RunEngine` holds one run's record and knows its transitions: start an attempt (Running, or
+Retrying after a failure), succeed (Completed), fail (AwaitingRetry when a retry is due, else
+Failed or TimedOut), be cancelled, crash; then finish (hooks, the closing log line). Each
+transition updates the record and hands it to the recorder; none of them does I/O.
+
+The drivers in run_task.py and run_flow.py call these in a loop, once for sync functions and
+once for async ones; the loop is all that differs between the two.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from mainspring.engine.hooks import Hook, run_hooks
+from mainspring.engine.logging import engine_log
+from mainspring.engine.retries import RetryPolicy
+from mainspring.model import State, StateType
+from mainspring.model.states import (
+    AwaitingRetry,
+    Cancelled,
+    Completed,
+    Crashed,
+    Failed,
+    Retrying,
+    Running,
+    TimedOut,
+)
+
+ERROR = logging.ERROR
+INFO = logging.INFO
+
+
+def describe_exception(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class RunEngine:
+    """One run's state machine; subclasses add what flows and tasks do differently."""
+
+    kind = "Run"  # "Task run" / "Flow run": the subject of the messages
+    is_task = False
+
+    def __init__(
+        self,
+        *,
+        definition: Any,
+        record: Any,
+        recorder: Any,
+        label: str,
+        policy: RetryPolicy,
+        timeout: float | None,
+        hooks: dict[StateType, list[Hook]],
+        flow_run_id: str | None,
+        task_run_id: str | None,
+        logger_name: str,
+    ) -> None:
+        self.definition = definition
+        self.record = record
+        self.recorder = recorder
+        self.label = label
+        self.policy = policy
+        self.timeout = timeout
+        self.hooks = hooks
+        self.flow_run_id = flow_run_id
+        self.task_run_id = task_run_id
+        self.logger_name = logger_name
+        self.retry_delay = 0.0
+        self.finished = False
+        self._write = recorder.task_run if self.is_task else recorder.flow_run
+
+    # -- reading -----------------------------------------------------------------------------
+    @property
+    def state(self) -> State:
+        return self.record.state
+
+    def log(self, level: int, message: str) -> None:
+        engine_log(
+            level,
+            self.label,
+            message,
+            self.flow_run_id,
+            self.task_run_id,
+            self.recorder,
+            self.logger_name,
+        )
+
+    # -- transitions -------------------------------------------------------------------------
+    def set_state(self, state: State) -> None:
+        record = self.record
+        if state.type is StateType.RUNNING and record.start_time is None:
+            record.start_time = state.ts
+        if state.type in _FINAL:
+            record.end_time = state.ts
+        record.state = state
+        self._write(record)
+
+    def begin_attempt(self) -> None:
+        record = self.record
+        record.run_count += 1
+        self.set_state(Running() if record.run_count == 1 else Retrying())
+
+    def succeed(self, value: Any) -> None:
+        self.set_state(Completed(data=value))
+
+    def end_in(self, state: State) -> None:
+        """Finish in a state the user's code returned (flows may decide their own state)."""
+        self.set_state(state)
+
+    def fail(self, exc: BaseException, timed_out: bool = False) -> bool:
+        """Record a failed attempt; return True when a retry follows (after `retry_delay`)."""
+        what = describe_exception(exc)
+        message = f"{self.kind} encountered an exception {what}"
+        failed = TimedOut(message=message, data=exc) if timed_out else Failed(message, data=exc)
+        retries_done = self.record.run_count - 1
+        if retries_done < self.policy.retries and self.should_retry(failed):
+            retry_number = retries_done + 1
+            self.retry_delay = self.policy.delay_before(retry_number)
+            self.log(
+                INFO,
+                f"{self.kind} failed with exception: {exc!r} - Retry {retry_number}/"
+                f"{self.policy.retries} will start {self.retry_delay:g} second(s) from now",
+            )
+            self.set_state(AwaitingRetry(message=message, data=exc))
+            return True
+        exhausted = " - Retries are exhausted" if self.policy.retries else ""
+        trace = "".join(traceback.format_exception(exc)).rstrip()
+        self.log(ERROR, f"{self.kind} failed with exception: {exc!r}{exhausted}\n{trace}")
+        self.set_state(failed)
+        return False
+
+    def should_retry(self, failed: State) -> bool:
+        return True
+
+    def cancel(self, exc: BaseException | None = None) -> None:
+        message = f"{self.kind} was cancelled" + (f": {exc}" if exc and str(exc) else "")
+        self.set_state(Cancelled(message=message, data=exc))
+
+    def crash(self, exc: BaseException) -> None:
+        """Something outside the user's code stopped the run (Ctrl-C, SIGTERM, an engine error)."""
+        if self.state.type in _FINAL:
+            return
+        reason = (
+            "interrupted by the user"
+            if isinstance(exc, KeyboardInterrupt)
+            else (f"stopped by {describe_exception(exc)}")
+        )
+        self.log(ERROR, f"Crash detected! {self.kind} was {reason}")
+        self.set_state(Crashed(message=f"{self.kind} was {reason}", data=exc))
+
+    def finish(self) -> None:
+        """Run the hooks of the final state and write the closing line; once."""
+        if self.finished:
+            return
+        self.finished = True
+        state = self.state
+        hooks = self.hooks.get(state.type)
+        if hooks:
+            run_hooks(hooks, self.definition, self.record, state, self.log)
+        level = ERROR if state.type in (StateType.FAILED, StateType.CRASHED) else INFO
+        self.log(level, f"Finished in state {state!r}")
+
+
+_FINAL = frozenset({StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED, StateType.CRASHED})

@@ -1,0 +1,178 @@
+"""Run logging: console lines in Prefect's format, every line also stored with its run.
+
+    12:00:01.123 | INFO    | Flow run 'purple-dogfish' - Created task run 'extract-0' for ...
+
+User code logs through `get_run_logger()`, a standard `logging.LoggerAdapter`, so handlers and
+levels behave as Python users expect. The engine's own lifecycle lines (two or three per task
+call) take a shortcut, `engine_log()`, that feeds the same two handlers without building a
+`logging.LogRecord`: that alone is most of a task call's overhead otherwise.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import sys
+import threading
+import time
+from typing import Any
+
+from mainspring.engine.context import flow_run_context, task_run_context
+
+LOGGER_NAME = "mainspring"
+FLOW_RUN_LOGGER = "mainspring.flow_runs"
+TASK_RUN_LOGGER = "mainspring.task_runs"
+
+_configured = False
+_configure_lock = threading.Lock()
+_level = logging.INFO
+_console: ConsoleHandler | None = None
+
+
+def format_line(ts: float, level: int, label: str, message: str) -> str:
+    clock = time.strftime("%H:%M:%S", time.localtime(ts))
+    millis = int((ts % 1) * 1000)
+    return f"{clock}.{millis:03d} | {logging.getLevelName(level):<7} | {label} - {message}\n"
+
+
+class ConsoleHandler(logging.Handler):
+    """Writes run log lines to the *current* `sys.stderr` (so redirection and capture work)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            label = getattr(record, "run_label", None) or record.name
+            self.write(record.created, record.levelno, label, record.getMessage())
+        except Exception:
+            self.handleError(record)
+
+    def write(self, ts: float, level: int, label: str, message: str) -> None:
+        stream = sys.stderr
+        if stream is not None:
+            stream.write(format_line(ts, level, label, message))
+
+
+class StoreHandler(logging.Handler):
+    """Hands log records that belong to a run to the recorder, which stores them with it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        flow_run_id = getattr(record, "flow_run_id", None)
+        task_run_id = getattr(record, "task_run_id", None)
+        if flow_run_id is None and task_run_id is None:
+            return
+        try:
+            from mainspring.store.recorder import get_recorder
+
+            message = record.getMessage()
+            if record.exc_info:
+                message += "\n" + logging.Formatter().formatException(record.exc_info)
+            get_recorder().log(
+                flow_run_id, task_run_id, record.levelno, record.name, message, record.created
+            )
+        except Exception:
+            self.handleError(record)
+
+
+def configure_logging(force: bool = False) -> None:
+    """Attach Mainspring's console and store handlers to the `mainspring` logger, once."""
+    global _configured, _level, _console
+    if _configured and not force:
+        return
+    with _configure_lock:
+        if _configured and not force:
+            return
+        from mainspring.settings import get_settings
+
+        settings = get_settings()
+        _level = logging.getLevelName(settings.logging_level)
+        logger = logging.getLogger(LOGGER_NAME)
+        for handler in list(logger.handlers):
+            if isinstance(handler, ConsoleHandler | StoreHandler):
+                logger.removeHandler(handler)
+        logger.setLevel(_level)
+        logger.propagate = False  # our console handler prints; avoid doubled lines via root
+        _console = ConsoleHandler() if settings.logging_console else None
+        if _console is not None:
+            logger.addHandler(_console)
+        logger.addHandler(StoreHandler())
+        _configured = True
+
+
+def engine_log(
+    level: int,
+    label: str,
+    message: str,
+    flow_run_id: str | None,
+    task_run_id: str | None,
+    recorder: Any,
+    logger_name: str = FLOW_RUN_LOGGER,
+) -> None:
+    """The engine's lifecycle lines: same console format and storage, no LogRecord built."""
+    if level < _level:
+        return
+    ts = time.time()
+    if _console is not None:
+        _console.write(ts, level, label, message)
+    recorder.log(flow_run_id, task_run_id, level, logger_name, message, ts)
+
+
+class RunLogger(logging.LoggerAdapter):
+    """A logger bound to one run: its lines carry the run's label and ids."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        extra = kwargs.get("extra")
+        kwargs["extra"] = {**self.extra, **extra} if extra else self.extra
+        return msg, kwargs
+
+
+def get_run_logger() -> RunLogger:
+    """The logger of the current task run, or else of the current flow run."""
+    configure_logging()
+    task_ctx = task_run_context.get()
+    flow_ctx = flow_run_context.get()
+    flow_run_id = flow_ctx.flow_run.id if flow_ctx else None
+    if task_ctx is not None:
+        extra = {
+            "run_label": task_ctx.label,
+            "flow_run_id": task_ctx.task_run.flow_run_id or flow_run_id,
+            "task_run_id": task_ctx.task_run.id,
+        }
+        return RunLogger(logging.getLogger(TASK_RUN_LOGGER), extra)
+    if flow_ctx is not None:
+        extra = {"run_label": flow_ctx.label, "flow_run_id": flow_run_id, "task_run_id": None}
+        return RunLogger(logging.getLogger(FLOW_RUN_LOGGER), extra)
+    from mainspring.exceptions import MainspringError
+
+    raise MainspringError(
+        "get_run_logger() needs a run context: call it inside a flow or task, "
+        "or use logging.getLogger() elsewhere."
+    )
+
+
+# -- log_prints: print() inside a run becomes an INFO log line of that run -----------------------
+_original_print = builtins.print
+_print_patched = False
+
+
+def _run_wants_prints() -> bool:
+    task_ctx = task_run_context.get()
+    if task_ctx is not None:
+        return task_ctx.log_prints
+    flow_ctx = flow_run_context.get()
+    return flow_ctx is not None and flow_ctx.log_prints
+
+
+def _logging_print(
+    *args: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None, flush: bool = False
+) -> None:
+    if (file is None or file is sys.stdout) and _run_wants_prints():
+        get_run_logger().info((sep if sep is not None else " ").join(map(str, args)))
+        return
+    _original_print(*args, sep=sep, end=end, file=file, flush=flush)
+
+
+def enable_print_capture() -> None:
+    """Route print() through run loggers where the run asked for it (`log_prints=True`)."""
+    global _print_patched
+    if not _print_patched:
+        builtins.print = _logging_print
+        _print_patched = True

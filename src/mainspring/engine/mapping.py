@@ -1,0 +1,60 @@
+"""`task.map()`: turn iterable arguments into one call per element."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from mainspring.engine.futures import MainspringFuture
+from mainspring.engine.parameters import Parameters
+
+
+def _is_mapped(value: Any) -> bool:
+    from mainspring.engine.tasks import unmapped
+
+    if isinstance(value, unmapped | str | bytes | bytearray | Mapping):
+        return False
+    try:
+        iter(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _static(value: Any) -> Any:
+    from mainspring.engine.tasks import unmapped
+
+    return value.value if isinstance(value, unmapped) else value
+
+
+def expand_map_calls(
+    task_name: str, signature: Parameters, args: tuple, kwargs: dict
+) -> Iterator[tuple[tuple, dict]]:
+    """Yield (args, kwargs) for each mapped call; errors name the task and the arguments."""
+    try:
+        bound = signature.signature.bind_partial(*args, **kwargs)
+    except TypeError as exc:
+        from mainspring.exceptions import ParameterBindError
+
+        raise ParameterBindError(f"Task {task_name!r}.map(): {exc}") from None
+    parameters = dict(bound.arguments)
+    # a future passed to map is the list to map over: wait for it and use its result
+    for name, value in parameters.items():
+        if isinstance(value, MainspringFuture):
+            parameters[name] = value.result()
+    mapped = {name: list(v) for name, v in parameters.items() if _is_mapped(v)}
+    if not mapped:
+        raise TypeError(
+            f"Task {task_name!r}.map() got no iterable argument to map over; "
+            "wrap arguments meant for every call in unmapped(...) and pass at least one iterable"
+        )
+    lengths = {name: len(values) for name, values in mapped.items()}
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{name}={n}" for name, n in lengths.items())
+        raise ValueError(f"Task {task_name!r}.map() got iterables of different lengths: {shown}")
+    count = next(iter(lengths.values()))
+    static = {name: _static(v) for name, v in parameters.items() if name not in mapped}
+    for index in range(count):
+        call = {**static, **{name: values[index] for name, values in mapped.items()}}
+        positional, keywords = signature.call_args(call)
+        yield tuple(positional), keywords

@@ -1,0 +1,333 @@
+"""Running one flow run: its engine, and the sync and async drivers that loop over attempts.
+
+A flow run's life, in `run_flow_sync` (its async twin differs only in `await`):
+
+    arguments bound to the signature (a mismatch raises before anything is recorded)
+    -> Pending, recorded; "Beginning flow run" (or "Created subflow run" in the parent's log)
+    -> parameters validated: a bad value ends the run Failed, naming the parameter
+    -> Running -> the function is called, tasks and subflows join this run
+         returns a value    -> Completed (futures in it are waited for)
+         returns State(s)   -> the flow decides its own state (any failed -> Failed)
+         raises             -> retry while retries remain, else Failed (or TimedOut)
+         raises CancelledRun -> Cancelled
+         is interrupted     -> Crashed with every task run still in progress; it propagates
+    -> the task runner drains, hooks fire, "Finished in state ...", and a top-level run waits
+       until the recorder has written everything
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from mainspring.engine.context import FlowRunContext, flow_run_context, task_run_context
+from mainspring.engine.futures import MainspringFuture, resolve_value
+from mainspring.engine.lifecycle import RunEngine
+from mainspring.engine.logging import (
+    FLOW_RUN_LOGGER,
+    configure_logging,
+    enable_print_capture,
+    engine_log,
+)
+from mainspring.engine.names import random_run_name, render_run_name
+from mainspring.engine.timeouts import RunTimeout, timeout_after
+from mainspring.exceptions import CancelledRun, ParameterTypeError, TerminationSignal
+from mainspring.model import FlowRecord, FlowRun, State, new_id
+from mainspring.model.states import Completed, Crashed, Failed, Pending
+
+if TYPE_CHECKING:
+    from mainspring.engine.flows import Flow
+
+FLUSH_TIMEOUT = 60.0
+
+
+class FlowRunEngine(RunEngine):
+    kind = "Flow run"
+
+    def __init__(
+        self,
+        flow: Flow,
+        flow_run: FlowRun,
+        parameters: dict[str, Any],
+        parent: FlowRunContext | None,
+        recorder: Any,
+    ) -> None:
+        super().__init__(
+            definition=flow,
+            record=flow_run,
+            recorder=recorder,
+            label=f"Flow run {flow_run.name!r}",
+            policy=flow.retry_policy,
+            timeout=flow.timeout_seconds,
+            hooks=flow.hooks,
+            flow_run_id=flow_run.id,
+            task_run_id=None,
+            logger_name=FLOW_RUN_LOGGER,
+        )
+        self.flow = flow
+        self.parameters = parameters
+        self.parent = parent
+        self.context: FlowRunContext | None = None
+        self._previous_sigterm: Any = None
+
+    # -- around the attempts -----------------------------------------------------------------
+    def enter(self) -> Any:
+        flow = self.flow
+        log_prints = flow.log_prints
+        if log_prints is None:
+            log_prints = self.parent.log_prints if self.parent is not None else False
+        if log_prints:
+            enable_print_capture()
+        self.context = FlowRunContext(
+            flow=flow,
+            flow_run=self.record,
+            recorder=self.recorder,
+            task_runner=flow.task_runner.duplicate(),
+            log_prints=log_prints,
+            label=self.label,
+        )
+        if self.parent is None and threading.current_thread() is threading.main_thread():
+            self._previous_sigterm = signal.signal(signal.SIGTERM, _raise_termination)
+        return flow_run_context.set(self.context), task_run_context.set(None)
+
+    def exit(self, tokens: Any) -> None:
+        context = self.context
+        assert context is not None
+        crashed = self.state.is_crashed()
+        try:
+            context.task_runner.shutdown(wait=not crashed)
+        finally:
+            if crashed:
+                self._crash_task_runs(context)
+            flow_token, task_token = tokens
+            task_run_context.reset(task_token)
+            flow_run_context.reset(flow_token)
+            if self._previous_sigterm is not None:
+                signal.signal(signal.SIGTERM, self._previous_sigterm)
+
+    def _crash_task_runs(self, context: FlowRunContext) -> None:
+        message = f"Flow run {self.record.name!r} crashed while this task run was in progress"
+        for task_run in list(context.active_task_runs.values()):
+            if not task_run.state.is_final():
+                task_run.state = Crashed(message=message)
+                task_run.end_time = task_run.state.ts
+                self.recorder.task_run(task_run)
+
+    def validate(self) -> bool:
+        """Coerce parameters from type hints; a bad one ends the run Failed, naming it."""
+        if not self.flow.validate_parameters:
+            return True
+        try:
+            validated = self.flow.parameters.validate(self.parameters)
+        except ParameterTypeError as exc:
+            self.log(logging.ERROR, f"Validation of flow parameters failed: {exc}")
+            self.set_state(Failed(message=str(exc), data=exc))
+            return False
+        if validated is not self.parameters:
+            self.parameters = validated
+            self.record.parameters = validated
+        return True
+
+    def call(self) -> Any:
+        args, kwargs = self.flow.parameters.call_args(self.parameters)
+        return self.flow.fn(*args, **kwargs)
+
+    def begin_attempt(self) -> None:
+        if self.record.run_count and self.context is not None:
+            self.context.reset_task_indexes()  # a retry's task keys match the first attempt's
+        super().begin_attempt()
+
+    def conclude(self, value: Any) -> bool:
+        """Settle the final state from the function's return value; True when a retry follows."""
+        state = state_from_return(value)
+        if state.is_failed() and self.record.run_count - 1 < self.policy.retries:
+            error = state.data if isinstance(state.data, BaseException) else None
+            return self.fail(
+                error or _ReturnedFailure(state.message or "Flow returned Failed"),
+                timed_out=state.name == "TimedOut",
+            )
+        self.end_in(state)
+        return False
+
+    def finish_run(self) -> None:
+        self.finish()
+        if self.parent is None and not self.recorder.flush(timeout=FLUSH_TIMEOUT):
+            engine_log(
+                logging.WARNING,
+                self.label,
+                "Run history is still being written",
+                self.flow_run_id,
+                None,
+                self.recorder,
+            )
+
+
+class _ReturnedFailure(Exception):
+    """A flow returned a failed state: treated like a raised exception for retries."""
+
+
+def _raise_termination(signum: int, frame: Any) -> None:
+    raise TerminationSignal(128 + signum)
+
+
+def state_from_return(value: Any) -> State:
+    """Prefect's rules: a returned State (or future) is the flow's state; a collection of them
+    fails the flow if any failed; any other value completes it, futures in it resolved."""
+    if isinstance(value, State):
+        return value
+    if isinstance(value, MainspringFuture):
+        return value.final_state()
+    if (
+        isinstance(value, list | tuple | set)
+        and value
+        and all(isinstance(v, State | MainspringFuture) for v in value)
+    ):
+        states = [v if isinstance(v, State) else v.final_state() for v in value]
+        bad = [s for s in states if not s.is_completed()]
+        if bad:
+            return Failed(message=f"{len(bad)}/{len(states)} states failed.")
+        return Completed(data=type(value)(s.result() for s in states))
+    try:
+        return Completed(data=resolve_value(value, []))
+    except Exception as exc:  # a future in the return value failed
+        return Failed(message=f"Flow returned a failed result: {exc}", data=exc)
+
+
+# -- starting a run ------------------------------------------------------------------------------
+_recorded_flows: set[str] = set()
+
+
+def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
+    """Bind arguments, create the run record (Pending) and its engine."""
+    parameters = flow.parameters.bind(args, kwargs)
+    configure_logging()
+    parent = flow_run_context.get()
+    task_ctx = task_run_context.get()
+    if parent is not None:
+        recorder = parent.recorder
+    else:
+        from mainspring.store.recorder import get_recorder
+
+        recorder = get_recorder()
+    if flow.name not in _recorded_flows:
+        recorder.flow(FlowRecord(flow.name, description=flow.description))
+        _recorded_flows.add(flow.name)
+    name = render_run_name(flow.flow_run_name, parameters, "") or random_run_name()
+    run = FlowRun(
+        id=new_id(),
+        name=name,
+        flow_name=flow.name,
+        state=Pending(),
+        parameters=parameters,
+        tags=list(flow.tags),
+        flow_version=flow.version,
+        parent_flow_run_id=parent.flow_run.id if parent is not None else None,
+        parent_task_run_id=task_ctx.task_run.id if task_ctx is not None else None,
+    )
+    run.created = run.state.ts
+    recorder.flow_run(run)
+    engine = FlowRunEngine(flow, run, parameters, parent, recorder)
+    if parent is not None:
+        engine_log(
+            logging.INFO,
+            parent.label,
+            f"Created subflow run {name!r} for flow {flow.name!r}",
+            parent.flow_run.id,
+            None,
+            recorder,
+        )
+    else:
+        engine.log(logging.INFO, f"Beginning flow run {name!r} for flow {flow.name!r}")
+    return engine
+
+
+def run_flow(flow: Flow, args: tuple, kwargs: dict, return_state: bool) -> Any:
+    engine = create_flow_run(flow, args, kwargs)
+    if flow.is_async:
+        from mainspring.engine.asyncutils import in_event_loop, run_coro_sync
+
+        if in_event_loop():
+            return _await_result(run_flow_async(engine), return_state)
+        state = run_coro_sync(run_flow_async(engine))
+    else:
+        state = run_flow_sync(engine)
+    return state if return_state else state.result()
+
+
+async def _await_result(running: Any, return_state: bool) -> Any:
+    state = await running
+    return state if return_state else state.result()
+
+
+def run_flow_sync(engine: FlowRunEngine) -> State:
+    tokens = engine.enter()
+    try:
+        if engine.validate():
+            while True:
+                engine.begin_attempt()
+                try:
+                    with timeout_after(engine.timeout, engine.label):
+                        value = engine.call()
+                    retry = engine.conclude(value)
+                except CancelledRun as exc:
+                    engine.cancel(exc)
+                    retry = False
+                except RunTimeout as exc:
+                    retry = engine.fail(exc, timed_out=True)
+                except Exception as exc:
+                    retry = engine.fail(exc)
+                if not retry:
+                    break
+                time.sleep(engine.retry_delay)
+    except BaseException as exc:  # KeyboardInterrupt, SIGTERM, or a fault of the engine
+        engine.crash(exc)
+        raise
+    finally:
+        try:
+            engine.exit(tokens)
+        finally:
+            engine.finish_run()
+    return engine.state
+
+
+async def run_flow_async(engine: FlowRunEngine) -> State:
+    tokens = engine.enter()
+    try:
+        if engine.validate():
+            while True:
+                engine.begin_attempt()
+                deadline = asyncio.timeout(engine.timeout)
+                try:
+                    async with deadline:
+                        value = await engine.call()
+                    retry = engine.conclude(value)
+                except CancelledRun as exc:
+                    engine.cancel(exc)
+                    retry = False
+                except TimeoutError:
+                    if deadline.expired():
+                        exc = RunTimeout(
+                            f"{engine.label} exceeded timeout of {engine.timeout:g} second(s)"
+                        )
+                    retry = engine.fail(exc, timed_out=deadline.expired())
+                except Exception as exc:
+                    retry = engine.fail(exc)
+                if not retry:
+                    break
+                await asyncio.sleep(engine.retry_delay)
+    except asyncio.CancelledError as exc:
+        engine.cancel(exc)
+        raise
+    except BaseException as exc:
+        engine.crash(exc)
+        raise
+    finally:
+        try:
+            engine.exit(tokens)
+        finally:
+            engine.finish_run()
+    return engine.state

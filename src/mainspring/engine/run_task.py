@@ -1,0 +1,224 @@
+"""Running one task run: its engine, and the sync and async drivers that loop over attempts.
+
+A task run's life, in `run_task_sync` (and its async twin, which differs only in `await`):
+
+    Pending (recorded when the call is made)
+    -> inputs resolved: upstream futures waited for; an upstream that failed ends it here
+    -> Running -> the function is called
+         returns            -> Completed
+         raises             -> AwaitingRetry, sleep, Retrying -> ... or Failed when retries end
+         times out          -> the same, ending TimedOut
+         raises CancelledRun -> Cancelled
+         is interrupted     -> Crashed, and the interruption propagates
+    -> hooks of the final state, "Finished in state ..."
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from mainspring.engine.context import FlowRunContext, TaskRunContext, task_run_context
+from mainspring.engine.futures import UpstreamFailure, resolve_arguments, wait_for_upstream
+from mainspring.engine.lifecycle import RunEngine
+from mainspring.engine.logging import TASK_RUN_LOGGER
+from mainspring.engine.timeouts import RunTimeout, timeout_after
+from mainspring.exceptions import CancelledRun
+from mainspring.model import State, TaskRun, TaskRunEdge
+from mainspring.model.states import Failed
+
+if TYPE_CHECKING:
+    from mainspring.engine.tasks import Task
+
+
+class TaskRunEngine(RunEngine):
+    kind = "Task run"
+    is_task = True
+
+    def __init__(
+        self,
+        task: Task,
+        task_run: TaskRun,
+        label: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        wait_for: Any,
+        flow_ctx: FlowRunContext | None,
+        recorder: Any,
+        invoke: Any = None,
+    ) -> None:
+        super().__init__(
+            definition=task,
+            record=task_run,
+            recorder=recorder,
+            label=label,
+            policy=task.retry_policy,
+            timeout=task.timeout_seconds,
+            hooks=task.hooks,
+            flow_run_id=task_run.flow_run_id,
+            task_run_id=task_run.id,
+            logger_name=TASK_RUN_LOGGER,
+        )
+        self.task = task
+        self.args = args
+        self.kwargs = kwargs
+        self.wait_for = wait_for
+        self.flow_ctx = flow_ctx
+        self.invoke = invoke
+        log_prints = task.log_prints
+        if log_prints is None:
+            log_prints = flow_ctx.log_prints if flow_ctx is not None else False
+        self.log_prints = log_prints
+
+    # -- around the attempts -----------------------------------------------------------------
+    def enter(self) -> Any:
+        context = TaskRunContext(self.task, self.record, self.log_prints, self.label)
+        if self.flow_ctx is not None:
+            self.flow_ctx.active_task_runs[self.record.id] = self.record
+        return task_run_context.set(context)
+
+    def exit(self, token: Any) -> None:
+        task_run_context.reset(token)
+        if self.flow_ctx is not None:
+            self.flow_ctx.active_task_runs.pop(self.record.id, None)
+
+    def resolve_inputs(self) -> bool:
+        """Wait for upstream futures and put their results in the arguments.
+
+        Returns False, with the run Failed, when an upstream run did not complete.
+        """
+        data: list[TaskRun] = []
+        waited: list[TaskRun] = []
+        try:
+            wait_for_upstream(self.wait_for, waited)
+            self.args, self.kwargs = resolve_arguments(self.args, self.kwargs, data)
+        except UpstreamFailure as exc:
+            if exc.upstream is not None:
+                data.append(exc.upstream)
+            self._record_edges(data, waited)
+            self.log(logging.ERROR, str(exc))
+            self.set_state(Failed(message=str(exc), data=exc))
+            return False
+        if data or waited:
+            self._record_edges(data, waited)
+        return True
+
+    def _record_edges(self, data: list[TaskRun], waited: list[TaskRun]) -> None:
+        run = self.record
+        for upstream in data:
+            self.recorder.edge(TaskRunEdge(run.flow_run_id, run.id, upstream.id, "data"))
+        for upstream in waited:
+            self.recorder.edge(TaskRunEdge(run.flow_run_id, run.id, upstream.id, "wait"))
+
+    def should_retry(self, failed: State) -> bool:
+        condition = self.task.retry_condition_fn
+        if condition is None:
+            return True
+        try:
+            return bool(condition(self.task, self.record, failed))
+        except Exception as exc:
+            self.log(logging.ERROR, f"retry_condition_fn raised {exc!r}; not retrying")
+            return False
+
+    def call(self) -> Any:
+        if self.invoke is not None:
+            from mainspring.engine.remote_context import task_run_info
+
+            info = task_run_info(self.record, self.label, self.log_prints, self.timeout)
+            return self.invoke(self.task.fn, self.args, self.kwargs, info)
+        return self.task.fn(*self.args, **self.kwargs)
+
+    async def call_async(self) -> Any:
+        if self.invoke is not None:  # the function runs elsewhere: wait without blocking the loop
+            return await asyncio.to_thread(self.call)
+        return await self.task.fn(*self.args, **self.kwargs)
+
+
+def run_task_sync(engine: TaskRunEngine) -> State:
+    token = engine.enter()
+    try:
+        if engine.resolve_inputs():
+            while True:
+                engine.begin_attempt()
+                try:
+                    if engine.timeout is None or engine.invoke is not None:
+                        value = engine.call()
+                    else:
+                        with timeout_after(engine.timeout, engine.label):
+                            value = engine.call()
+                except CancelledRun as exc:
+                    engine.cancel(exc)
+                except RunTimeout as exc:
+                    if engine.fail(exc, timed_out=True):
+                        time.sleep(engine.retry_delay)
+                        continue
+                except Exception as exc:
+                    if engine.fail(exc):
+                        time.sleep(engine.retry_delay)
+                        continue
+                else:
+                    engine.succeed(value)
+                break
+    except BaseException as exc:  # KeyboardInterrupt, SystemExit, or a fault of the engine
+        engine.crash(exc)
+        raise
+    finally:
+        engine.exit(token)
+        engine.finish()
+    return engine.state
+
+
+async def run_task_async(engine: TaskRunEngine) -> State:
+    token = engine.enter()
+    try:
+        if engine.wait_for or engine.args or engine.kwargs:
+            ready = (
+                await asyncio.to_thread(engine.resolve_inputs)
+                if _has_futures(engine)
+                else engine.resolve_inputs()
+            )
+        else:
+            ready = True
+        if ready:
+            while True:
+                engine.begin_attempt()
+                deadline = asyncio.timeout(engine.timeout)
+                try:
+                    async with deadline:
+                        value = await engine.call_async()
+                except CancelledRun as exc:
+                    engine.cancel(exc)
+                except TimeoutError:
+                    if deadline.expired():
+                        message = f"{engine.label} exceeded timeout of {engine.timeout:g} second(s)"
+                        exc = RunTimeout(message)
+                    if engine.fail(exc, timed_out=deadline.expired()):
+                        await asyncio.sleep(engine.retry_delay)
+                        continue
+                except Exception as exc:
+                    if engine.fail(exc):
+                        await asyncio.sleep(engine.retry_delay)
+                        continue
+                else:
+                    engine.succeed(value)
+                break
+    except asyncio.CancelledError as exc:  # the surrounding asyncio task was cancelled
+        engine.cancel(exc)
+        raise
+    except BaseException as exc:
+        engine.crash(exc)
+        raise
+    finally:
+        engine.exit(token)
+        engine.finish()
+    return engine.state
+
+
+def _has_futures(engine: TaskRunEngine) -> bool:
+    from mainspring.engine.futures import _needs_resolving
+
+    return bool(engine.wait_for) or any(
+        _needs_resolving(v) for v in (*engine.args, *engine.kwargs.values())
+    )

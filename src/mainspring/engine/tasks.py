@@ -1,0 +1,313 @@
+"""`@task`: a function whose every call becomes a recorded, retryable task run.
+
+@task(retries=2)
+def extract(url: str) -> dict: ...
+
+extract("http://...")           # inside a flow: runs now, returns the value
+extract.submit("http://...")    # returns a future; runs on the flow's task runner
+extract.map(["a", "b"])         # one task run per element, futures in a list
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import warnings
+from collections.abc import Callable, Iterable
+from functools import update_wrapper
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from mainspring.engine.context import FlowRunContext, flow_run_context
+from mainspring.engine.futures import FutureList, MainspringFuture
+from mainspring.engine.hooks import HOOK_KINDS, as_hook_list
+from mainspring.engine.logging import configure_logging, enable_print_capture, engine_log
+from mainspring.engine.names import render_run_name
+from mainspring.engine.retries import RetryPolicy
+from mainspring.model import StateType, TaskRun, new_id
+from mainspring.model.states import Pending
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_NOT_YET = (
+    "cache_policy",
+    "cache_key_fn",
+    "cache_expiration",
+    "refresh_cache",
+    "persist_result",
+    "result_storage",
+    "result_serializer",
+)
+
+
+class unmapped:
+    """Wrap an argument of `task.map()` that is passed whole to every call, not iterated."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class Task(Generic[P, R]):
+    """A task definition: the function plus how its runs behave."""
+
+    def __init__(
+        self,
+        fn: Callable[P, R],
+        name: str | None = None,
+        description: str | None = None,
+        tags: Iterable[str] | None = None,
+        version: str | None = None,
+        retries: int | None = None,
+        retry_delay_seconds: Any = None,
+        retry_jitter_factor: float | None = None,
+        retry_condition_fn: Callable[..., bool] | None = None,
+        timeout_seconds: float | None = None,
+        task_run_name: str | Callable[[], str] | None = None,
+        log_prints: bool | None = None,
+        validate_parameters: bool = False,
+        on_completion: Any = None,
+        on_failure: Any = None,
+        on_crashed: Any = None,
+        on_cancellation: Any = None,
+        **not_yet: Any,
+    ) -> None:
+        if not callable(fn):
+            raise TypeError(f"@task needs a function, got {fn!r}")
+        unknown = set(not_yet) - set(_NOT_YET)
+        if unknown:
+            raise TypeError(f"@task got unexpected option(s): {', '.join(sorted(unknown))}")
+        if any(v is not None for v in not_yet.values()):
+            warnings.warn(
+                f"Task options {sorted(not_yet)} (caching, result persistence) are not "
+                "implemented yet in this Mainspring version; the task runs without them.",
+                stacklevel=3,
+            )
+        update_wrapper(self, fn)
+        self.fn = fn
+        self.name = name or fn.__name__
+        self.description = description or inspect.getdoc(fn)
+        self.tags = list(tags or [])
+        self.version = version
+        self.retries = retries or 0
+        self.retry_delay_seconds = retry_delay_seconds
+        self.retry_jitter_factor = retry_jitter_factor
+        self.retry_condition_fn = retry_condition_fn
+        if timeout_seconds is not None and timeout_seconds <= 0:
+            raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
+        self.timeout_seconds = timeout_seconds
+        self.task_run_name = task_run_name
+        self.log_prints = log_prints
+        self.validate_parameters = validate_parameters
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.retry_policy = RetryPolicy.build(
+            self.retries, retry_delay_seconds, retry_jitter_factor
+        )
+        given = {
+            "on_completion": on_completion,
+            "on_failure": on_failure,
+            "on_crashed": on_crashed,
+            "on_cancellation": on_cancellation,
+        }
+        self.hooks: dict[StateType, list] = {}
+        for state_type, kind in HOOK_KINDS.items():
+            hooks = as_hook_list(given[kind], kind)
+            if hooks:
+                self.hooks[state_type] = hooks
+        self.on_completion_hooks = self.hooks.get(StateType.COMPLETED, [])
+        self.on_failure_hooks = self.hooks.get(StateType.FAILED, [])
+        self._options = dict(
+            name=name,
+            description=description,
+            tags=tags,
+            version=version,
+            retries=retries,
+            retry_delay_seconds=retry_delay_seconds,
+            retry_jitter_factor=retry_jitter_factor,
+            retry_condition_fn=retry_condition_fn,
+            timeout_seconds=timeout_seconds,
+            task_run_name=task_run_name,
+            log_prints=log_prints,
+            validate_parameters=validate_parameters,
+            **given,
+            **not_yet,
+        )
+        self._parameters: Any = None
+
+    # -- configuration -----------------------------------------------------------------------
+    def with_options(self, **changes: Any) -> Task[P, R]:
+        """A copy of this task with some options changed."""
+        options = {**self._options, **changes}
+        return Task(self.fn, **options)
+
+    def on_completion(self, fn: Callable) -> Callable:
+        """Decorator form: `@my_task.on_completion`."""
+        self.hooks.setdefault(StateType.COMPLETED, []).append(fn)
+        return fn
+
+    def on_failure(self, fn: Callable) -> Callable:
+        self.hooks.setdefault(StateType.FAILED, []).append(fn)
+        return fn
+
+    @property
+    def parameters(self) -> Any:
+        if self._parameters is None:
+            from mainspring.engine.parameters import Parameters
+
+            self._parameters = Parameters(self.fn, f"Task {self.name!r}")
+        return self._parameters
+
+    def __repr__(self) -> str:
+        return f"Task(name={self.name!r})"
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        """Tasks defined as methods bind like functions do."""
+        if instance is None:
+            return self
+        bound = self.with_options()
+        bound.fn = self.fn.__get__(instance, owner)  # type: ignore[attr-defined]
+        return bound
+
+    # -- calling -----------------------------------------------------------------------------
+    def __call__(
+        self, *args: Any, return_state: bool = False, wait_for: Any = None, **kwargs: Any
+    ) -> Any:
+        """Run the task now and return its value (or its final State with `return_state`).
+
+        For an async task called from async code this returns a coroutine to await.
+        """
+        from mainspring.engine.run_task import run_task_async, run_task_sync
+
+        engine = self._prepare(args, kwargs, wait_for, flow_run_context.get())
+        if self.is_async:
+            from mainspring.engine.asyncutils import in_event_loop, run_coro_sync
+
+            if in_event_loop():
+                return self._finish_async(run_task_async(engine), engine, return_state)
+            state = run_coro_sync(run_task_async(engine))
+        else:
+            state = run_task_sync(engine)
+        if engine.flow_ctx is None:
+            engine.recorder.flush(timeout=30)
+        return state if return_state else state.result()
+
+    async def _finish_async(self, running: Any, engine: Any, return_state: bool) -> Any:
+        state = await running
+        if engine.flow_ctx is None:
+            engine.recorder.flush(timeout=30)
+        return state if return_state else state.result()
+
+    def submit(
+        self, *args: Any, wait_for: Any = None, return_state: bool = False, **kwargs: Any
+    ) -> MainspringFuture:
+        """Start the task on the flow's task runner and return a future of its run."""
+        flow_ctx = flow_run_context.get()
+        engine = self._prepare(args, kwargs, wait_for, flow_ctx)
+        runner = flow_ctx.task_runner if flow_ctx is not None else _standalone_runner()
+        engine.invoke = runner.invoke
+        from mainspring.engine.run_task import run_task_async, run_task_sync
+
+        if self.is_async:
+            from mainspring.engine.asyncutils import run_coro_sync
+
+            future = runner.submit(lambda: run_coro_sync(run_task_async(engine)))
+        else:
+            future = runner.submit(lambda: run_task_sync(engine))
+        return MainspringFuture(engine.record, future)
+
+    def map(self, *args: Any, wait_for: Any = None, **kwargs: Any) -> FutureList:
+        """Submit one task run per element of the iterable arguments (zipped together).
+
+        Arguments wrapped in `unmapped(...)`, strings, bytes and mappings are passed whole to
+        every call. A future among the arguments is resolved first and its result iterated.
+        """
+        from mainspring.engine.mapping import expand_map_calls
+
+        futures = FutureList()
+        for call_args, call_kwargs in expand_map_calls(self.name, self.parameters, args, kwargs):
+            futures.append(self.submit(*call_args, wait_for=wait_for, **call_kwargs))
+        return futures
+
+    # -- internals ---------------------------------------------------------------------------
+    def _prepare(
+        self, args: tuple, kwargs: dict, wait_for: Any, flow_ctx: FlowRunContext | None
+    ) -> Any:
+        """Create the task run (Pending, recorded) and the engine that will drive it."""
+        from mainspring.engine.run_task import TaskRunEngine
+
+        if flow_ctx is not None:
+            recorder = flow_ctx.recorder
+            key = f"{self.name}-{flow_ctx.next_task_index(self.name)}"
+            flow_run_id: str | None = flow_ctx.flow_run.id
+        else:
+            from mainspring.store.recorder import get_recorder
+
+            configure_logging()
+            recorder = get_recorder()
+            key = f"{self.name}-{os.urandom(3).hex()}"
+            flow_run_id = None
+        if self.validate_parameters or (
+            self.task_run_name is not None and not callable(self.task_run_name)
+        ):
+            bound = self.parameters.bind(args, kwargs)
+            if self.validate_parameters:
+                bound = self.parameters.validate(bound)
+                positional, kwargs = self.parameters.call_args(bound)
+                args = tuple(positional)
+            name = render_run_name(self.task_run_name, bound, key)
+        elif self.task_run_name is not None:
+            name = render_run_name(self.task_run_name, {}, key)
+        else:
+            name = key
+        task_run = TaskRun(
+            new_id(),
+            name,
+            self.name,
+            key,
+            Pending(),
+            flow_run_id,
+            key.rpartition("-")[2],
+            self.tags,
+        )
+        task_run.created = task_run.state.ts
+        recorder.task_run(task_run)
+        label = f"Task run {name!r}"
+        if flow_ctx is not None:
+            engine_log(
+                20,
+                flow_ctx.label,
+                f"Created task run {name!r} for task {self.name!r}",
+                flow_run_id,
+                None,
+                recorder,
+            )
+        if self.log_prints:
+            enable_print_capture()
+        return TaskRunEngine(self, task_run, label, args, kwargs, wait_for, flow_ctx, recorder)
+
+
+_standalone: Any = None
+
+
+def _standalone_runner() -> Any:
+    """Task runner for `.submit()` called outside any flow."""
+    global _standalone
+    if _standalone is None:
+        from mainspring.engine.task_runners import ThreadPoolTaskRunner
+
+        _standalone = ThreadPoolTaskRunner()
+    return _standalone
+
+
+@overload
+def task(__fn: Callable[P, R]) -> Task[P, R]: ...
+
+
+@overload
+def task(**options: Any) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+
+
+def task(__fn: Any = None, **options: Any) -> Any:
+    """Make a function a task: `@task` or `@task(name=..., retries=..., ...)`."""
+    if __fn is not None:
+        return Task(__fn, **options)
+    return lambda fn: Task(fn, **options)

@@ -1,0 +1,100 @@
+"""Timeouts for sync code: interrupt a function that runs past `timeout_seconds`.
+
+Sync Python offers no clean way to stop a running function, so two mechanisms are used:
+- in the main thread, `SIGALRM` (via `setitimer`): it also interrupts blocking calls such as
+  `time.sleep` or a socket read, because the signal handler raises in the main thread;
+- elsewhere (task runner threads, or when an alarm is already set), the exception is injected
+  into the running thread with `PyThreadState_SetAsyncExc`; it is raised at the thread's next
+  Python bytecode, so a blocking C call finishes first.
+Async code needs neither: the driver uses `asyncio.timeout`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import signal
+import threading
+from collections.abc import Iterator
+
+from mainspring.exceptions import MainspringTimeoutError
+
+
+class RunTimeout(MainspringTimeoutError):
+    """Raised inside a run that exceeded its timeout."""
+
+
+def _timeout_message(seconds: float, label: str) -> str:
+    return f"{label} exceeded timeout of {seconds:g} second(s)"
+
+
+@contextlib.contextmanager
+def timeout_after(seconds: float | None, label: str) -> Iterator[None]:
+    """Raise RunTimeout in the current thread if the block runs longer than `seconds`."""
+    if seconds is None:
+        yield
+        return
+    if seconds <= 0:
+        raise RunTimeout(_timeout_message(seconds, label))
+    if (
+        threading.current_thread() is threading.main_thread()
+        and hasattr(signal, "setitimer")
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    ):
+        with _alarm(seconds, label):
+            yield
+    else:
+        with _async_exception(seconds, label):
+            yield
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float, label: str) -> Iterator[None]:
+    def on_alarm(signum: int, frame: object) -> None:
+        raise RunTimeout(_timeout_message(seconds, label))
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class _ThreadTimeout(RunTimeout):
+    """Injected into a worker thread. Its own class because PyThreadState_SetAsyncExc takes a
+    class, not an instance: the message is set on the class by the timer before injection."""
+
+
+@contextlib.contextmanager
+def _async_exception(seconds: float, label: str) -> Iterator[None]:
+    thread_id = threading.get_ident()
+    message = _timeout_message(seconds, label)
+    exc_class = type("RunTimeout", (_ThreadTimeout,), {"__init__": _fixed_message(message)})
+    finished = threading.Event()
+    lock = threading.Lock()
+
+    def fire() -> None:
+        with lock:
+            if not finished.is_set():
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(thread_id), ctypes.py_object(exc_class)
+                )
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            finished.set()
+        timer.cancel()
+
+
+def _fixed_message(message: str):
+    def __init__(self: BaseException, *args: object) -> None:
+        BaseException.__init__(self, message)
+
+    return __init__
