@@ -50,6 +50,7 @@ metadata = sa.MetaData(
 
 Json = sa.JSON().with_variant(JSONB(), "postgresql")
 Id = sa.String(36)
+RowId = sa.String(64)  # appended rows: new_row_id() (prefix-counter) or a UUID
 Time = sa.DateTime(timezone=True)
 
 
@@ -124,7 +125,7 @@ task_run = sa.Table(
 state_history = sa.Table(
     "state_history",
     metadata,
-    sa.Column("id", Id, primary_key=True),
+    sa.Column("id", RowId, primary_key=True),
     sa.Column("run_id", Id, nullable=False),
     sa.Column("is_task", sa.Boolean, nullable=False),
     sa.Column("type", sa.String(16), nullable=False),
@@ -138,7 +139,7 @@ state_history = sa.Table(
 log = sa.Table(
     "log",
     metadata,
-    sa.Column("id", Id, primary_key=True),
+    sa.Column("id", RowId, primary_key=True),
     sa.Column("flow_run_id", Id),
     sa.Column("task_run_id", Id),
     sa.Column("level", sa.Integer, nullable=False),

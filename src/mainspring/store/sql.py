@@ -66,8 +66,13 @@ def json_dumps(value: Any) -> str:
     """
     try:
         return orjson.dumps(value, default=repr, option=orjson.OPT_NON_STR_KEYS).decode()
-    except TypeError:  # e.g. an int beyond 64 bits
-        return json.dumps(value, default=repr)
+    except TypeError:  # e.g. an int beyond 64 bits, which orjson refuses
+        return json.dumps(value, default=_json_default)
+
+
+def _json_default(value: Any) -> str:
+    isoformat = getattr(value, "isoformat", None)  # dates and times, as orjson writes them
+    return isoformat() if callable(isoformat) else repr(value)
 
 
 class SqlBackend:
@@ -249,11 +254,8 @@ class SqlStore(Store):
                 [flow_row(f) for f in sorted(flows.values(), key=_name)],
             )
             if batch.flow_runs:
-                ids = dict(
-                    conn.execute(sa.select(flow.c.name, flow.c.id).where(flow.c.name.in_(flows)))
-                    .tuples()
-                    .all()
-                )
+                query = sa.select(flow.c.name, flow.c.id).where(flow.c.name.in_(flows))
+                ids: dict[str, str] = {name: id_ for name, id_ in conn.execute(query)}
                 rows = [flow_run_row(r, ids[r.flow_name]) for r in batch.flow_runs.values()]
                 conn.execute(self._upsert(flow_run, "id", FLOW_RUN_MUTABLE), rows)
         if batch.task_runs:

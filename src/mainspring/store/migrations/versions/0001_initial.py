@@ -17,6 +17,7 @@ branch_labels = None
 depends_on = None
 
 Id = sa.String(36)
+RowId = sa.String(64)  # appended rows: new_row_id() (prefix-counter) or a UUID
 Time = sa.DateTime(timezone=True)
 
 
@@ -99,7 +100,7 @@ def upgrade() -> None:
 
     op.create_table(
         "state_history",
-        sa.Column("id", Id, nullable=False),
+        sa.Column("id", RowId, nullable=False),
         sa.Column("run_id", Id, nullable=False),
         sa.Column("is_task", sa.Boolean(), nullable=False),
         sa.Column("type", sa.String(16), nullable=False),
@@ -113,7 +114,7 @@ def upgrade() -> None:
 
     op.create_table(
         "log",
-        sa.Column("id", Id, nullable=False),
+        sa.Column("id", RowId, nullable=False),
         sa.Column("flow_run_id", Id, nullable=True),
         sa.Column("task_run_id", Id, nullable=True),
         sa.Column("level", sa.Integer(), nullable=False),
