@@ -142,9 +142,11 @@ def format_time(ts: float | None, precise: bool = False) -> str:
 
 
 def format_duration(seconds: float | None) -> str:
-    """Human-sized durations: `850ms`, `4.2s`, `3m 05s`, `2h 07m`, `3d 4h`."""
+    """Human-sized durations: `<1ms`, `850ms`, `4.2s`, `3m 05s`, `2h 07m`, `3d 4h`."""
     if seconds is None:
         return NONE
+    if seconds < 0.0005:
+        return "<1ms"
     if seconds < 1:
         return f"{seconds * 1000:.0f}ms"
     if seconds < 60:
