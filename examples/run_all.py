@@ -41,7 +41,10 @@ def history_location() -> str:
     settings = get_settings()
     if settings.api_url:
         return f"the Mainspring server at {settings.api_url}"
-    return redact_url(settings.effective_database_url)
+    url = settings.effective_database_url
+    if url.startswith("sqlite:///"):  # the embedded store: show the file, which people can find
+        return url.removeprefix("sqlite:///")
+    return redact_url(url)
 
 
 def main() -> int:
