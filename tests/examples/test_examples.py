@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each test starts real processes: skip with -m "not slow"
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
