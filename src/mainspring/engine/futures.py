@@ -112,8 +112,8 @@ class UpstreamFailure(Exception):
 def _needs_resolving(value: Any) -> bool:
     if isinstance(value, MainspringFuture | State):
         return True
-    if type(value) in _CONTAINERS:
-        items = value.values() if type(value) is dict else value
+    if isinstance(value, _CONTAINERS):  # subclasses too: FutureList is a list
+        items = value.values() if isinstance(value, dict) else value
         return any(_needs_resolving(v) for v in items)
     return False
 
@@ -133,12 +133,17 @@ def resolve_value(value: Any, upstream: list[TaskRun]) -> Any:
         if not value.is_completed():
             raise UpstreamFailure(None, value)
         return value.result()
-    kind = type(value)
-    if kind in _CONTAINERS and _needs_resolving(value):
-        if kind is dict:
+    if isinstance(value, _CONTAINERS) and _needs_resolving(value):
+        if isinstance(value, dict):
             return {k: resolve_value(v, upstream) for k, v in value.items()}
+        kind = type(value) if type(value) in _CONTAINERS else _base_container(value)
         return kind(resolve_value(v, upstream) for v in value)
     return value
+
+
+def _base_container(value: Any) -> type:
+    """The builtin a container subclass derives from: a resolved FutureList is a plain list."""
+    return next(kind for kind in _CONTAINERS if isinstance(value, kind))
 
 
 def resolve_arguments(

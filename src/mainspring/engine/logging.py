@@ -29,10 +29,22 @@ _level = logging.INFO
 _console: ConsoleHandler | None = None
 
 
+_clock_second = -1
+_clock_text = ""
+
+
 def format_line(ts: float, level: int, label: str, message: str) -> str:
-    clock = time.strftime("%H:%M:%S", time.localtime(ts))
-    millis = int((ts % 1) * 1000)
-    return f"{clock}.{millis:03d} | {logging.getLevelName(level):<7} | {label} - {message}\n"
+    global _clock_second, _clock_text
+    second = int(ts)
+    if second != _clock_second:  # localtime+strftime cost more than the rest of the line
+        _clock_text = time.strftime("%H:%M:%S", time.localtime(second))
+        _clock_second = second
+    millis = int((ts - second) * 1000)
+    level_name = _LEVEL_NAMES.get(level) or logging.getLevelName(level)
+    return f"{_clock_text}.{millis:03d} | {level_name:<7} | {label} - {message}\n"
+
+
+_LEVEL_NAMES = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
 
 
 class ConsoleHandler(logging.Handler):

@@ -246,20 +246,21 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
 
 
 def run_flow(flow: Flow, args: tuple, kwargs: dict, return_state: bool) -> Any:
-    engine = create_flow_run(flow, args, kwargs)
     if flow.is_async:
         from mainspring.engine.asyncutils import in_event_loop, run_coro_sync
 
-        if in_event_loop():
-            return _await_result(run_flow_async(engine), return_state)
-        state = run_coro_sync(run_flow_async(engine))
-    else:
-        state = run_flow_sync(engine)
+        if in_event_loop() or flow_run_context.get() is None:
+            # as in Prefect 3: an async flow called at top level or from async code is awaited
+            # (`asyncio.run(my_flow())`); the run starts when the coroutine does
+            return _start_and_await(flow, args, kwargs, return_state)
+        state = run_coro_sync(run_flow_async(create_flow_run(flow, args, kwargs)))
+        return state if return_state else state.result()
+    state = run_flow_sync(create_flow_run(flow, args, kwargs))
     return state if return_state else state.result()
 
 
-async def _await_result(running: Any, return_state: bool) -> Any:
-    state = await running
+async def _start_and_await(flow: Flow, args: tuple, kwargs: dict, return_state: bool) -> Any:
+    state = await run_flow_async(create_flow_run(flow, args, kwargs))
     return state if return_state else state.result()
 
 

@@ -177,21 +177,33 @@ class Task(Generic[P, R]):
         """
         from mainspring.engine.run_task import run_task_async, run_task_sync
 
-        engine = self._prepare(args, kwargs, wait_for, flow_run_context.get())
+        flow_ctx = flow_run_context.get()
         if self.is_async:
             from mainspring.engine.asyncutils import in_event_loop, run_coro_sync
 
-            if in_event_loop():
-                return self._finish_async(run_task_async(engine), engine, return_state)
+            if in_event_loop() or flow_ctx is None:  # awaited by the caller, as in Prefect 3
+                return self._start_and_await(args, kwargs, wait_for, flow_ctx, return_state)
+            engine = self._prepare(args, kwargs, wait_for, flow_ctx)
             state = run_coro_sync(run_task_async(engine))
         else:
+            engine = self._prepare(args, kwargs, wait_for, flow_ctx)
             state = run_task_sync(engine)
         if engine.flow_ctx is None:
             engine.recorder.flush(timeout=30)
         return state if return_state else state.result()
 
-    async def _finish_async(self, running: Any, engine: Any, return_state: bool) -> Any:
-        state = await running
+    async def _start_and_await(
+        self,
+        args: tuple,
+        kwargs: dict,
+        wait_for: Any,
+        flow_ctx: FlowRunContext | None,
+        return_state: bool,
+    ) -> Any:
+        from mainspring.engine.run_task import run_task_async
+
+        engine = self._prepare(args, kwargs, wait_for, flow_ctx)
+        state = await run_task_async(engine)
         if engine.flow_ctx is None:
             engine.recorder.flush(timeout=30)
         return state if return_state else state.result()

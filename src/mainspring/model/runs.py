@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import itertools
 import os
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from random import getrandbits as _getrandbits
 from typing import Any
 
 from mainspring.model.states import State, StateType
 
 
 def new_id() -> str:
-    """A random UUID4 as text; `os.urandom` avoids uuid4()'s extra function layers."""
-    return str(uuid.UUID(bytes=os.urandom(16), version=4))
+    """A random version-4 UUID as text, built without the `uuid` module's layers.
+
+    `random.getrandbits` rather than `os.urandom`: run ids are identifiers, not secrets, and
+    urandom's system call releases the GIL, inviting the recorder thread to hold it for a whole
+    switch interval in the middle of a task call. `random` reseeds itself in forked children.
+    """
+    h = f"{_getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 _ROW_PREFIX = os.urandom(8).hex()

@@ -1,0 +1,71 @@
+"""Run every benchmark scenario several times, each in its own process, and print medians.
+
+    python benchmarks/run_all.py [--repeat 5]
+
+Each scenario runs with default settings (recording into an embedded SQLite store in a
+temporary MAINSPRING_HOME, console logging on but sent to /dev/null).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCENARIOS = ["flow_one_task", "sequential_1000", "mapped_1000", "mapped_10000", "subflows_100"]
+
+
+def run_json(args: list[str], env: dict[str, str]) -> dict:
+    out = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def median_of(rows: list[dict]) -> dict:
+    merged = dict(rows[0])
+    for key, value in rows[0].items():
+        if isinstance(value, float):
+            merged[key] = statistics.median(r[key] for r in rows)
+    return merged
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    repeat = parser.parse_args().repeat
+    print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"# medians of {repeat} runs, each in a fresh process\n")
+    results = []
+    for name in SCENARIOS:
+        rows = []
+        for _ in range(repeat):
+            with tempfile.TemporaryDirectory() as home:
+                env = {**os.environ, "MAINSPRING_HOME": home}
+                rows.append(run_json([sys.executable, str(HERE / "scenario.py"), name], env))
+        results.append(median_of(rows))
+    startup = median_of(
+        [run_json([sys.executable, str(HERE / "startup.py")], dict(os.environ))
+         for _ in range(repeat)]
+    )
+    header = (f"{'scenario':<18}{'tasks':>7}{'seconds':>10}{'plain s':>10}{'pool s':>10}"
+              f"{'us/task over':>14}{'peak MiB':>10}")
+    print(header)
+    for r in results:
+        print(f"{r['scenario']:<18}{r['tasks']:>7}{r['seconds']:>10.4f}{r['plain_seconds']:>10.4f}"
+              f"{r['thread_pool_seconds']:>10.4f}{r['overhead_us_per_task']:>14.1f}"
+              f"{r['peak_rss_mib']:>10.1f}")
+    print(f"\nimport mainspring: {startup['import_seconds'] * 1000:.1f} ms; "
+          f"hello-world process: {startup['hello_world_process_seconds'] * 1000:.0f} ms "
+          f"(bare python: {startup['python_bare_seconds'] * 1000:.0f} ms)")
+
+
+if __name__ == "__main__":
+    main()
