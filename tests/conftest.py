@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from mainspring.settings import reset_settings
 from mainspring.store import reset_store
+from mainspring.store.recorder import reset_recorder
 
 
 @pytest.fixture(autouse=True)
@@ -27,8 +28,10 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
             monkeypatch.delenv(name)
     monkeypatch.setenv("MAINSPRING_HOME", str(tmp_path_factory.mktemp("home")))
     reset_settings()
+    reset_recorder()
     reset_store()
     yield
+    reset_recorder()  # flush this test's run history into this test's store, then forget it
     reset_store()
     reset_settings()
 

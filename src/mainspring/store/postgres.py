@@ -14,6 +14,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
 from mainspring.store.sql import Condition, SqlBackend, json_dumps
 
@@ -54,6 +55,11 @@ class PostgresBackend(SqlBackend):
 
     def insert(self, table: sa.Table) -> Any:
         return pg_insert(table)
+
+    def bulk_dialect(self) -> sa.Dialect:
+        # psycopg takes %s placeholders with tuples. JSON goes in as text: psycopg sends str
+        # with an unknown type, which PostgreSQL casts to the jsonb of the target column.
+        return PGDialect_psycopg(paramstyle="format")
 
     def has_all_tags(self, column: sa.ColumnElement[Any], tags: list[str]) -> Condition:
         return sa.type_coerce(column, JSONB).contains(tags)  # tags @> '["a", "b"]'

@@ -16,18 +16,21 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.pool import StaticPool
 
 from mainspring.settings import get_settings
 from mainspring.store.sql import Condition, SqlBackend, json_dumps
 
 _IMMEDIATE = "mainspring_begin_immediate"
+_fromtimestamp = datetime.fromtimestamp
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -88,6 +91,18 @@ class SqliteBackend(SqlBackend):
 
     def insert(self, table: sa.Table) -> Any:
         return sqlite_insert(table)
+
+    def bulk_dialect(self) -> sa.Dialect:
+        return SQLiteDialect_pysqlite()  # qmark: positional already
+
+    @staticmethod
+    def timestamp_param(ts: float) -> str:
+        """The text SQLAlchemy's SQLite DateTime stores ("2024-01-02 03:04:05.000006"), UTC.
+
+        Built directly because SQLAlchemy's processor is skipped on the bulk path; a test
+        checks that both agree.
+        """
+        return _fromtimestamp(ts, UTC).isoformat(" ", "microseconds")[:26]
 
     def has_all_tags(self, column: sa.ColumnElement[Any], tags: list[str]) -> Condition:
         conditions = []
