@@ -25,7 +25,7 @@ from mainspring.engine.futures import UpstreamFailure, resolve_arguments, wait_f
 from mainspring.engine.lifecycle import RunEngine
 from mainspring.engine.logging import TASK_RUN_LOGGER
 from mainspring.engine.timeouts import RunTimeout, timeout_after
-from mainspring.exceptions import CancelledRun
+from mainspring.exceptions import CancelledRun, ParameterTypeError
 from mainspring.model import State, TaskRun, TaskRunEdge
 from mainspring.model.states import Failed
 
@@ -67,6 +67,8 @@ class TaskRunEngine(RunEngine):
         self.wait_for = wait_for
         self.flow_ctx = flow_ctx
         self.invoke = invoke
+        #: arguments hold futures: validate and name the run once they are resolved
+        self.settle_later = False
         log_prints = task.log_prints
         if log_prints is None:
             log_prints = flow_ctx.log_prints if flow_ctx is not None else False
@@ -103,6 +105,23 @@ class TaskRunEngine(RunEngine):
             return False
         if data or waited:
             self._record_edges(data, waited)
+        if self.settle_later:
+            return self._settle_call()
+        return True
+
+    def _settle_call(self) -> bool:
+        """Validate and name the run from its resolved arguments; a bad argument fails it."""
+        try:
+            self.args, self.kwargs, name = self.task.settle_call(
+                self.args, self.kwargs, self.record.task_key
+            )
+        except ParameterTypeError as exc:
+            self.log(logging.ERROR, str(exc))
+            self.set_state(Failed(message=str(exc), data=exc))
+            return False
+        if name != self.record.name:
+            self.record.name = name
+            self.label = f"Task run {name!r}"
         return True
 
     def _record_edges(self, data: list[TaskRun], waited: list[TaskRun]) -> None:

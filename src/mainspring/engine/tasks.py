@@ -257,19 +257,17 @@ class Task(Generic[P, R]):
             recorder = get_recorder()
             key = f"{self.name}-{os.urandom(3).hex()}"
             flow_run_id = None
-        if self.validate_parameters or (
-            self.task_run_name is not None and not callable(self.task_run_name)
-        ):
-            bound = self.parameters.bind(args, kwargs)
-            if self.validate_parameters:
-                bound = self.parameters.validate(bound)
-                positional, kwargs = self.parameters.call_args(bound)
-                args = tuple(positional)
-            name = render_run_name(self.task_run_name, bound, key)
+        name, settle_later = key, False
+        if self.validate_parameters or isinstance(self.task_run_name, str):
+            if _has_futures(args, kwargs):
+                # validated and named once the futures' results are in (see TaskRunEngine);
+                # rendering now still rejects a template naming no parameter, at the call
+                settle_later = True
+                render_run_name(self.task_run_name, self.parameters.bind(args, kwargs), key)
+            else:
+                args, kwargs, name = self.settle_call(args, kwargs, key)
         elif self.task_run_name is not None:
             name = render_run_name(self.task_run_name, {}, key)
-        else:
-            name = key
         task_run = TaskRun(
             new_id(),
             name,
@@ -294,7 +292,30 @@ class Task(Generic[P, R]):
             )
         if self.log_prints:
             enable_print_capture()
-        return TaskRunEngine(self, task_run, label, args, kwargs, wait_for, flow_ctx, recorder)
+        engine = TaskRunEngine(self, task_run, label, args, kwargs, wait_for, flow_ctx, recorder)
+        engine.settle_later = settle_later
+        return engine
+
+    def settle_call(self, args: tuple, kwargs: dict, key: str) -> tuple[tuple, dict, str]:
+        """Validate a call's arguments (when asked to) and render its run name from them.
+
+        Done on the final argument values: a future's result, not the future, is what the
+        function receives, so it is what gets validated and what a name template shows.
+        """
+        bound = self.parameters.bind(args, kwargs)
+        if self.validate_parameters:
+            bound = self.parameters.validate(bound)
+            positional, kwargs = self.parameters.call_args(bound)
+            args = tuple(positional)
+        return args, kwargs, render_run_name(self.task_run_name, bound, key)
+
+
+def _has_futures(args: tuple, kwargs: dict) -> bool:
+    from mainspring.engine.futures import _needs_resolving
+
+    return any(_needs_resolving(v) for v in args) or any(
+        _needs_resolving(v) for v in kwargs.values()
+    )
 
 
 _standalone: Any = None
