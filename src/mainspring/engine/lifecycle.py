@@ -18,6 +18,7 @@ from typing import Any
 from mainspring.engine.hooks import Hook, run_hooks
 from mainspring.engine.logging import engine_log
 from mainspring.engine.retries import RetryPolicy
+from mainspring.engine.timeouts import RunTimeout
 from mainspring.model import State, StateType
 from mainspring.model.states import (
     AwaitingRetry,
@@ -92,6 +93,10 @@ class RunEngine:
     # -- transitions -------------------------------------------------------------------------
     def set_state(self, state: State) -> None:
         record = self.record
+        if record.state.type is StateType.CRASHED:
+            # its flow run crashed and marked it so; the thread still running its function
+            # (threads cannot be stopped) must not bring it back to life when it returns
+            return
         if state.type is StateType.RUNNING and record.start_time is None:
             record.start_time = state.ts
         if state.type in _FINAL:
@@ -113,6 +118,8 @@ class RunEngine:
 
     def fail(self, exc: BaseException, timed_out: bool = False) -> bool:
         """Record a failed attempt; return True when a retry follows (after `retry_delay`)."""
+        if self.state.type is StateType.CRASHED:
+            return False  # crashed along with its flow run: no more attempts
         what = describe_exception(exc)
         message = f"{self.kind} encountered an exception {what}"
         failed = TimedOut(message=message, data=exc) if timed_out else Failed(message, data=exc)
@@ -135,6 +142,11 @@ class RunEngine:
 
     def should_retry(self, failed: State) -> bool:
         return True
+
+    def timeout_error(self) -> RunTimeout:
+        """The error of this run's own deadline (async drivers get a bare TimeoutError)."""
+        message = f"{self.label} exceeded timeout of {self.timeout:g} second(s)"
+        return RunTimeout(message, self.record.id)
 
     def cancel(self, exc: BaseException | None = None) -> None:
         message = f"{self.kind} was cancelled" + (f": {exc}" if exc and str(exc) else "")

@@ -18,7 +18,10 @@ def call(payload: bytes) -> bytes:
 
     fn, args, kwargs, info = cloudpickle.loads(payload)
     try:
-        with remote_task_context(info), timeout_after(info.get("timeout"), info["label"]):
+        with (
+            remote_task_context(info),
+            timeout_after(info.get("timeout"), info["label"], info["task_run_id"]),
+        ):
             value = fn(*args, **kwargs)
             if hasattr(value, "__await__"):
                 import asyncio

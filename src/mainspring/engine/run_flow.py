@@ -34,7 +34,7 @@ from mainspring.engine.logging import (
     engine_log,
 )
 from mainspring.engine.names import random_run_name, render_run_name
-from mainspring.engine.timeouts import RunTimeout, timeout_after
+from mainspring.engine.timeouts import is_own_timeout, timeout_after
 from mainspring.exceptions import CancelledRun, ParameterTypeError, TerminationSignal
 from mainspring.model import FlowRecord, FlowRun, State, new_id
 from mainspring.model.states import Completed, Crashed, Failed, Pending
@@ -271,16 +271,14 @@ def run_flow_sync(engine: FlowRunEngine) -> State:
             while True:
                 engine.begin_attempt()
                 try:
-                    with timeout_after(engine.timeout, engine.label):
+                    with timeout_after(engine.timeout, engine.label, engine.record.id):
                         value = engine.call()
                     retry = engine.conclude(value)
                 except CancelledRun as exc:
                     engine.cancel(exc)
                     retry = False
-                except RunTimeout as exc:
-                    retry = engine.fail(exc, timed_out=True)
                 except Exception as exc:
-                    retry = engine.fail(exc)
+                    retry = engine.fail(exc, timed_out=is_own_timeout(exc, engine.record.id))
                 if not retry:
                     break
                 time.sleep(engine.retry_delay)
@@ -309,12 +307,9 @@ async def run_flow_async(engine: FlowRunEngine) -> State:
                 except CancelledRun as exc:
                     engine.cancel(exc)
                     retry = False
-                except TimeoutError:
-                    if deadline.expired():
-                        exc = RunTimeout(
-                            f"{engine.label} exceeded timeout of {engine.timeout:g} second(s)"
-                        )
-                    retry = engine.fail(exc, timed_out=deadline.expired())
+                except TimeoutError as exc:  # ours when the deadline expired, else the function's
+                    timed_out = deadline.expired()
+                    retry = engine.fail(engine.timeout_error() if timed_out else exc, timed_out)
                 except Exception as exc:
                     retry = engine.fail(exc)
                 if not retry:

@@ -24,7 +24,7 @@ from mainspring.engine.context import FlowRunContext, TaskRunContext, task_run_c
 from mainspring.engine.futures import UpstreamFailure, resolve_arguments, wait_for_upstream
 from mainspring.engine.lifecycle import RunEngine
 from mainspring.engine.logging import TASK_RUN_LOGGER
-from mainspring.engine.timeouts import RunTimeout, timeout_after
+from mainspring.engine.timeouts import is_own_timeout, timeout_after
 from mainspring.exceptions import CancelledRun, ParameterTypeError
 from mainspring.model import State, TaskRun, TaskRunEdge
 from mainspring.model.states import Failed
@@ -165,16 +165,12 @@ def run_task_sync(engine: TaskRunEngine) -> State:
                     if engine.timeout is None or engine.invoke is not None:
                         value = engine.call()
                     else:
-                        with timeout_after(engine.timeout, engine.label):
+                        with timeout_after(engine.timeout, engine.label, engine.record.id):
                             value = engine.call()
                 except CancelledRun as exc:
                     engine.cancel(exc)
-                except RunTimeout as exc:
-                    if engine.fail(exc, timed_out=True):
-                        time.sleep(engine.retry_delay)
-                        continue
                 except Exception as exc:
-                    if engine.fail(exc):
+                    if engine.fail(exc, timed_out=is_own_timeout(exc, engine.record.id)):
                         time.sleep(engine.retry_delay)
                         continue
                 else:
@@ -209,11 +205,9 @@ async def run_task_async(engine: TaskRunEngine) -> State:
                         value = await engine.call_async()
                 except CancelledRun as exc:
                     engine.cancel(exc)
-                except TimeoutError:
-                    if deadline.expired():
-                        message = f"{engine.label} exceeded timeout of {engine.timeout:g} second(s)"
-                        exc = RunTimeout(message)
-                    if engine.fail(exc, timed_out=deadline.expired()):
+                except TimeoutError as exc:  # ours when the deadline expired, else the function's
+                    timed_out = deadline.expired()
+                    if engine.fail(engine.timeout_error() if timed_out else exc, timed_out):
                         await asyncio.sleep(engine.retry_delay)
                         continue
                 except Exception as exc:

@@ -81,7 +81,8 @@ class ThreadPoolTaskRunner(TaskRunner):
 
     def shutdown(self, wait: bool = True) -> None:
         if self._executor is not None:
-            self._executor.shutdown(wait=wait)
+            # not waiting means the flow run crashed: task runs still queued must not start
+            self._executor.shutdown(wait=wait, cancel_futures=not wait)
 
     def __repr__(self) -> str:
         return f"ThreadPoolTaskRunner(max_workers={self.max_workers})"
@@ -127,7 +128,7 @@ class ProcessPoolTaskRunner(ThreadPoolTaskRunner):
     def shutdown(self, wait: bool = True) -> None:
         super().shutdown(wait)
         if self._processes is not None:
-            self._processes.shutdown(wait=wait)
+            self._processes.shutdown(wait=wait, cancel_futures=not wait)
 
     def __repr__(self) -> str:
         return f"ProcessPoolTaskRunner(max_workers={self.max_workers})"

@@ -21,7 +21,20 @@ from mainspring.exceptions import MainspringTimeoutError
 
 
 class RunTimeout(MainspringTimeoutError):
-    """Raised inside a run that exceeded its timeout."""
+    """Raised inside a run that exceeded its timeout.
+
+    `owner` is the id of the run whose timeout fired. A flow that calls a timed-out task sees
+    the task's RunTimeout come out of the call; that flow failed, it did not time out itself.
+    """
+
+    def __init__(self, message: str, owner: str | None = None) -> None:
+        super().__init__(message)
+        self.owner = owner
+
+
+def is_own_timeout(exc: BaseException, run_id: str) -> bool:
+    """Whether `exc` is the timeout of run `run_id` (then the run ends TimedOut, else Failed)."""
+    return isinstance(exc, RunTimeout) and exc.owner == run_id
 
 
 def _timeout_message(seconds: float, label: str) -> str:
@@ -29,29 +42,29 @@ def _timeout_message(seconds: float, label: str) -> str:
 
 
 @contextlib.contextmanager
-def timeout_after(seconds: float | None, label: str) -> Iterator[None]:
-    """Raise RunTimeout in the current thread if the block runs longer than `seconds`."""
+def timeout_after(seconds: float | None, label: str, owner: str | None = None) -> Iterator[None]:
+    """Raise RunTimeout (for run `owner`) in this thread if the block runs past `seconds`."""
     if seconds is None:
         yield
         return
     if seconds <= 0:
-        raise RunTimeout(_timeout_message(seconds, label))
+        raise RunTimeout(_timeout_message(seconds, label), owner)
     if (
         threading.current_thread() is threading.main_thread()
         and hasattr(signal, "setitimer")
         and signal.getitimer(signal.ITIMER_REAL)[0] == 0
     ):
-        with _alarm(seconds, label):
+        with _alarm(seconds, label, owner):
             yield
     else:
-        with _async_exception(seconds, label):
+        with _async_exception(seconds, label, owner):
             yield
 
 
 @contextlib.contextmanager
-def _alarm(seconds: float, label: str) -> Iterator[None]:
+def _alarm(seconds: float, label: str, owner: str | None) -> Iterator[None]:
     def on_alarm(signum: int, frame: object) -> None:
-        raise RunTimeout(_timeout_message(seconds, label))
+        raise RunTimeout(_timeout_message(seconds, label), owner)
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -68,10 +81,10 @@ class _ThreadTimeout(RunTimeout):
 
 
 @contextlib.contextmanager
-def _async_exception(seconds: float, label: str) -> Iterator[None]:
+def _async_exception(seconds: float, label: str, owner: str | None) -> Iterator[None]:
     thread_id = threading.get_ident()
     message = _timeout_message(seconds, label)
-    exc_class = type("RunTimeout", (_ThreadTimeout,), {"__init__": _fixed_message(message)})
+    exc_class = type("RunTimeout", (_ThreadTimeout,), {"__init__": _fixed_message(message, owner)})
     finished = threading.Event()
     lock = threading.Lock()
 
@@ -93,8 +106,8 @@ def _async_exception(seconds: float, label: str) -> Iterator[None]:
         timer.cancel()
 
 
-def _fixed_message(message: str):
-    def __init__(self: BaseException, *args: object) -> None:
-        BaseException.__init__(self, message)
+def _fixed_message(message: str, owner: str | None):
+    def __init__(self: RunTimeout, *args: object) -> None:
+        RunTimeout.__init__(self, message, owner)
 
     return __init__

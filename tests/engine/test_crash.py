@@ -1,0 +1,93 @@
+"""Crashes: a flow process stopped by Ctrl-C (SIGINT) or SIGTERM leaves Crashed runs behind.
+
+Each test runs a real flow in a child Python against its own MAINSPRING_HOME, waits until a
+task is inside its function, signals the process, then reads the store the child left.
+"""
+
+from __future__ import annotations
+
+import signal
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mainspring.model import StateType
+from mainspring.store.sql import SqlStore
+
+from .support import start_python, task_runs_by_name
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = textwrap.dedent(
+    """
+    import threading, time
+    from mainspring import flow, task
+
+    @task
+    def background():
+        time.sleep(2)  # still running when the flow crashes; finishes while the process exits
+        return "late"
+
+    @task
+    def blocking():
+        print("READY", flush=True)
+        time.sleep(60)
+
+    @flow(name="crashy")
+    def crashy():
+        background.submit()
+        blocking()
+
+    if __name__ == "__main__":
+        crashy()
+    """
+)
+
+
+def run_and_signal(tmp_path: Path, signum: int) -> tuple[int, str, SqlStore]:
+    script = tmp_path / "crashy.py"
+    script.write_text(SCRIPT)
+    home = tmp_path / "home"
+    proc = start_python(script, home)
+    try:
+        line = proc.stdout.readline()
+        assert line.strip() == "READY", proc.stderr.read()
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, stderr, SqlStore(f"sqlite:///{home / 'mainspring.db'}")
+
+
+@pytest.mark.parametrize(
+    ("signum", "reason"),
+    [
+        (signal.SIGINT, "Flow run was interrupted by the user"),
+        (signal.SIGTERM, "Flow run was stopped by TerminationSignal"),
+    ],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_signalled_flow_process_leaves_crashed_runs(tmp_path, signum, reason):
+    returncode, stderr, store = run_and_signal(tmp_path, signum)
+    try:
+        assert returncode != 0, stderr
+        (run,) = store.read_flow_runs()
+        assert run.state.type is StateType.CRASHED, stderr
+        assert run.state.message.startswith(reason)
+        assert "Crash detected!" in stderr
+        tasks = task_runs_by_name(store, run.id)
+        assert set(tasks) == {"background-0", "blocking-0"}
+        # both were running when the flow crashed; the background one must stay Crashed
+        # even though its thread went on to return a value afterwards
+        for task_run in tasks.values():
+            assert task_run.state.type is StateType.CRASHED, (task_run.name, task_run.state)
+            assert task_run.end_time is not None
+        states = [s.name for s in store.read_states(tasks["background-0"].id)]
+        assert "Completed" not in states
+        assert states[-1] == "Crashed"
+        assert [s.name for s in store.read_states(run.id)] == ["Pending", "Running", "Crashed"]
+    finally:
+        store.close()

@@ -1,0 +1,208 @@
+"""timeout_seconds: a run that runs too long ends TimedOut; its own TimeoutError is a failure.
+
+The timed functions loop over short sleeps: a timeout raised into a worker thread lands at the
+thread's next bytecode, so one long `time.sleep` would finish first (see engine/timeouts.py).
+Every deadline is generous compared with the timeout, for loaded machines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from mainspring import ThreadPoolTaskRunner, flow, task
+from mainspring.exceptions import MainspringTimeoutError
+from mainspring.model import StateType
+
+from .support import only_flow_run, task_runs_by_name, timeline
+
+# pytest-timeout's default method holds SIGALRM, which would push the engine off its
+# main-thread alarm: use its thread method here so both timeout mechanisms get tested
+pytestmark = pytest.mark.timeout(120, method="thread")
+
+
+def busy_for(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(0.02)
+
+
+def test_sync_task_in_the_main_thread_times_out(store):
+    @task(timeout_seconds=0.3)
+    def slow():
+        time.sleep(30)  # the main thread's alarm interrupts even a long sleep
+
+    @flow
+    def pipeline():
+        return slow(return_state=True)
+
+    started = time.monotonic()
+    state = pipeline(return_state=True)
+    assert time.monotonic() - started < 15
+    assert state.name == "TimedOut" and state.type is StateType.FAILED
+    assert "Task run 'slow-0' exceeded timeout of 0.3 second(s)" in state.message
+    task_run = task_runs_by_name(store, only_flow_run(store, "pipeline").id)["slow-0"]
+    assert task_run.state.name == "TimedOut"
+    assert timeline(store, task_run.id) == ["Pending", "Running", "TimedOut"]
+
+
+def test_sync_task_in_a_task_runner_thread_times_out(store):
+    ran_in: list[str] = []
+
+    @task(timeout_seconds=0.3)
+    def slow():
+        ran_in.append(threading.current_thread().name)
+        busy_for(30)
+
+    @flow
+    def pipeline():
+        future = slow.submit()
+        future.wait(timeout=60)
+        with pytest.raises(MainspringTimeoutError, match=r"exceeded timeout of 0\.3"):
+            future.result()
+        return future.state.name
+
+    started = time.monotonic()
+    assert pipeline() == "TimedOut"
+    assert time.monotonic() - started < 15
+    assert ran_in[0] != threading.main_thread().name
+
+
+def test_async_task_times_out(store):
+    @task(timeout_seconds=0.3)
+    async def slow():
+        await asyncio.sleep(30)
+
+    @flow
+    async def pipeline():
+        return (await slow(return_state=True)).name
+
+    assert asyncio.run(pipeline()) == "TimedOut"
+    task_run = task_runs_by_name(store, only_flow_run(store, "pipeline").id)["slow-0"]
+    assert task_run.state.name == "TimedOut"
+
+
+def test_sync_flow_times_out(store):
+    @flow(timeout_seconds=0.3)
+    def slow_flow():
+        time.sleep(30)
+
+    started = time.monotonic()
+    state = slow_flow(return_state=True)
+    assert time.monotonic() - started < 15
+    assert state.name == "TimedOut"
+    run = only_flow_run(store, "slow_flow".replace("_", "-"))
+    assert run.state.name == "TimedOut"
+    assert "exceeded timeout of 0.3 second(s)" in run.state.message
+    with pytest.raises(MainspringTimeoutError):
+        state.result()
+
+
+def test_async_flow_times_out(store):
+    @flow(timeout_seconds=0.3)
+    async def slow_flow():
+        await asyncio.sleep(30)
+
+    state = asyncio.run(slow_flow(return_state=True))
+    assert state.name == "TimedOut"
+    assert only_flow_run(store, "slow-flow").state.name == "TimedOut"
+
+
+def test_flow_in_a_worker_thread_times_out(store):
+    """A flow started from a non-main thread uses the injected exception, not SIGALRM."""
+
+    @flow(timeout_seconds=0.3)
+    def slow_flow():
+        busy_for(30)
+
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.update(s=slow_flow(return_state=True)))
+    thread.start()
+    thread.join(timeout=30)
+    assert outcome["s"].name == "TimedOut"
+
+
+def test_fast_run_within_its_timeout_completes():
+    @task(timeout_seconds=30)
+    def quick():
+        return 1
+
+    @flow(timeout_seconds=30)
+    def pipeline():
+        return quick() + quick.submit().result()
+
+    assert pipeline() == 2
+
+
+def test_a_functions_own_timeout_error_is_failed_not_timed_out(store):
+    @task(timeout_seconds=30)
+    def own():
+        raise TimeoutError("the API timed out")
+
+    @flow
+    def pipeline():
+        return own()
+
+    with pytest.raises(TimeoutError, match="the API timed out"):
+        pipeline()
+    run = only_flow_run(store, "pipeline")
+    assert run.state.name == "Failed"
+    assert task_runs_by_name(store, run.id)["own-0"].state.name == "Failed"
+
+
+def test_async_functions_own_timeout_error_is_failed(store):
+    @task(timeout_seconds=30)
+    async def own():
+        raise TimeoutError("mine")
+
+    @flow
+    async def pipeline():
+        return (await own(return_state=True)).name
+
+    assert asyncio.run(pipeline()) == "Failed"
+
+
+def test_flow_whose_task_timed_out_fails_rather_than_times_out(store):
+    """The task timed out; the flow only saw an exception come out of a call."""
+
+    @task(timeout_seconds=0.2)
+    def slow():
+        busy_for(30)
+
+    @flow
+    def pipeline():
+        slow()
+
+    state = pipeline(return_state=True)
+    assert state.name == "Failed", state
+    run = only_flow_run(store, "pipeline")
+    assert run.state.name == "Failed"
+    assert task_runs_by_name(store, run.id)["slow-0"].state.name == "TimedOut"
+
+
+def test_timed_out_task_can_retry(store):
+    attempts = []
+
+    @task(timeout_seconds=0.2, retries=1)
+    def slow_once():
+        attempts.append(1)
+        if len(attempts) == 1:
+            busy_for(30)
+        return "second time lucky"
+
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=1))
+    def pipeline():
+        return slow_once.submit().result()
+
+    assert pipeline() == "second time lucky"
+    task_run = task_runs_by_name(store, only_flow_run(store, "pipeline").id)["slow_once-0"]
+    assert timeline(store, task_run.id) == [
+        "Pending",
+        "Running",
+        "AwaitingRetry",
+        "Retrying",
+        "Completed",
+    ]
