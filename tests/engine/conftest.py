@@ -7,11 +7,12 @@ everything it did can be read back right after the call.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from mainspring.engine.logging import configure_logging
+from mainspring.settings import reset_settings
 from mainspring.store import Store, get_store
 
 
@@ -21,11 +22,15 @@ def store() -> Store:
 
 
 @pytest.fixture
-def logging_config() -> Iterator[None]:
-    """Re-read the logging settings now, and again (back to defaults) after the test."""
-    configure_logging(force=True)
-    yield
-    from mainspring.settings import reset_settings
+def set_logging_level(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Set MAINSPRING_LOGGING_LEVEL and re-read the logging settings; defaults come back after."""
 
+    def set_level(level: str) -> None:
+        monkeypatch.setenv("MAINSPRING_LOGGING_LEVEL", level)
+        reset_settings()
+        configure_logging(force=True)
+
+    yield set_level
+    monkeypatch.delenv("MAINSPRING_LOGGING_LEVEL", raising=False)
     reset_settings()
     configure_logging(force=True)

@@ -95,19 +95,32 @@ class TaskRunEngine(RunEngine):
         waited: list[TaskRun] = []
         try:
             wait_for_upstream(self.wait_for, waited)
+        except UpstreamFailure as exc:  # the failed run is a "wait" edge, not a "data" one
+            return self._upstream_failed(exc, data, waited, failed_in=waited)
+        try:
             self.args, self.kwargs = resolve_arguments(self.args, self.kwargs, data)
         except UpstreamFailure as exc:
-            if exc.upstream is not None:
-                data.append(exc.upstream)
-            self._record_edges(data, waited)
-            self.log(logging.ERROR, str(exc))
-            self.set_state(Failed(message=str(exc), data=exc))
-            return False
+            return self._upstream_failed(exc, data, waited, failed_in=data)
         if data or waited:
             self._record_edges(data, waited)
         if self.settle_later:
             return self._settle_call()
         return True
+
+    def _upstream_failed(
+        self,
+        exc: UpstreamFailure,
+        data: list[TaskRun],
+        waited: list[TaskRun],
+        failed_in: list[TaskRun],
+    ) -> bool:
+        """End the run Failed without calling it, recording the edges, the failed one too."""
+        if exc.upstream is not None:
+            failed_in.append(exc.upstream)
+        self._record_edges(data, waited)
+        self.log(logging.ERROR, str(exc))
+        self.set_state(Failed(message=str(exc), data=exc))
+        return False
 
     def _settle_call(self) -> bool:
         """Validate and name the run from its resolved arguments; a bad argument fails it."""
