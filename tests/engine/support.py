@@ -47,12 +47,12 @@ def subprocess_env(home: Path) -> dict[str, str]:
     return env
 
 
-def start_python(script: Path, home: Path, **kwargs) -> subprocess.Popen[str]:
+def start_python(script: Path, home: Path, *args: str) -> subprocess.Popen[str]:
+    """Run `script` in a child Python whose Mainspring records into `home`."""
     return subprocess.Popen(
-        [sys.executable, str(script)],
+        [sys.executable, str(script), *args],
         env=subprocess_env(home),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        **kwargs,
     )
