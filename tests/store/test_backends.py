@@ -91,3 +91,26 @@ def test_default_store_is_sqlite_in_mainspring_home() -> None:
     assert isinstance(store, SqlStore)
     store.read_flows()
     assert (get_settings().home / "mainspring.db").exists()
+
+
+def test_a_store_used_after_fork_opens_its_own_connections(tmp_path: Path) -> None:
+    import os
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'x.db'}")
+    run = make_flow_run()
+    store.write(Batch(flow_runs={run.id: run}))
+    pid = os.fork()
+    if pid == 0:  # child: write through the inherited store, twice (engine made once)
+        code = 1
+        try:
+            child = make_flow_run()
+            store.write(Batch(flow_runs={child.id: child}))
+            engine = store.engine()
+            store.write(Batch(flow_runs={child.id: child}))
+            code = 0 if store.engine() is engine else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.count_flow_runs() == 2
+    store.close()

@@ -63,6 +63,10 @@ __all__ = ["Condition", "SqlBackend", "SqlStore", "backend_for"]
 
 Condition = sa.ColumnElement[bool]
 
+#: Order in which this process wrote rows: the `seq` tie-breaker for equal timestamps (the
+#: states of one run that fall in the same microsecond all come from the process running it).
+_ARRIVAL = itertools.count()
+
 
 def json_dumps(value: Any) -> str:
     """JSON for parameters and tags; values JSON cannot hold are stored as their repr.
@@ -176,7 +180,6 @@ class SqlStore(Store):
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._closed = False
-        self._seq = itertools.count()  # arrival order, tie-breaker for equal timestamps
         self._statements: dict[str, str] = {}  # table name -> compiled bulk upsert
 
     def __repr__(self) -> str:
@@ -207,7 +210,7 @@ class SqlStore(Store):
                     raise StoreError(
                         f"Could not prepare the database {redact_url(self.url)!r}: {exc}"
                     ) from exc
-                self._engine = engine
+                self._engine, self._pid = engine, os.getpid()
             return self._engine
 
     @contextmanager
@@ -276,7 +279,7 @@ class SqlStore(Store):
             ) from exc
 
     def _write(self, conn: sa.Connection, batch: Batch) -> None:
-        seq, ts, js = self._seq, self._backend.timestamp_param, json_dumps
+        seq, ts, js = _ARRIVAL, self._backend.timestamp_param, json_dumps
         if batch.flows or batch.flow_runs:
             flows = {f.name: f for f in batch.flows.values()}
             for run in batch.flow_runs.values():
