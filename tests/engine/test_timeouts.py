@@ -19,9 +19,8 @@ from mainspring.model import StateType
 
 from .support import only_flow_run, task_runs_by_name, timeline
 
-# pytest-timeout's default method holds SIGALRM, which would push the engine off its
-# main-thread alarm: use its thread method here so both timeout mechanisms get tested
-pytestmark = pytest.mark.timeout(120, method="thread")
+# pytest-timeout's own SIGALRM is already set around each test here: the engine's alarms
+# nest inside it (and inside each other), as they would inside any alarm a program sets
 
 
 def busy_for(seconds: float) -> None:
@@ -47,6 +46,38 @@ def test_sync_task_in_the_main_thread_times_out(store):
     task_run = task_runs_by_name(store, only_flow_run(store, "pipeline").id)["slow-0"]
     assert task_run.state.name == "TimedOut"
     assert timeline(store, task_run.id) == ["Pending", "Running", "TimedOut"]
+
+
+def test_task_timeout_inside_a_flow_timeout_in_the_main_thread(store):
+    @task(timeout_seconds=0.3)
+    def slow():
+        time.sleep(30)
+
+    @flow(timeout_seconds=60)
+    def pipeline():
+        inner = slow(return_state=True).name
+        time.sleep(0.1)  # the flow's own alarm is re-armed after the task's, and still waits
+        return inner
+
+    started = time.monotonic()
+    assert pipeline() == "TimedOut"
+    assert time.monotonic() - started < 15
+    assert only_flow_run(store, "pipeline").state.is_completed()
+
+
+def test_flow_timeout_still_fires_after_a_task_with_its_own_timeout(store):
+    @task(timeout_seconds=20)
+    def quick():
+        return 1
+
+    @flow(timeout_seconds=0.5)
+    def pipeline():
+        quick()
+        time.sleep(30)
+
+    started = time.monotonic()
+    assert pipeline(return_state=True).name == "TimedOut"
+    assert time.monotonic() - started < 15
 
 
 def test_sync_task_in_a_task_runner_thread_times_out(store):

@@ -2,7 +2,8 @@
 
 Sync Python offers no clean way to stop a running function, so two mechanisms are used:
 - in the main thread, `SIGALRM` (via `setitimer`): it also interrupts blocking calls such as
-  `time.sleep` or a socket read, because the signal handler raises in the main thread;
+  `time.sleep` or a socket read, because the signal handler raises in the main thread; a
+  shorter timeout inside a longer one (a task's inside its flow's) nests its alarm;
 - elsewhere (task runner threads, or when an alarm is already set), the exception is injected
   into the running thread with `PyThreadState_SetAsyncExc`; it is raised at the thread's next
   Python bytecode, so a blocking C call finishes first.
@@ -15,6 +16,7 @@ import contextlib
 import ctypes
 import signal
 import threading
+import time
 from collections.abc import Iterator
 
 from mainspring.exceptions import MainspringTimeoutError
@@ -49,23 +51,25 @@ def timeout_after(seconds: float | None, label: str, owner: str | None = None) -
         return
     if seconds <= 0:
         raise RunTimeout(_timeout_message(seconds, label), owner)
-    if (
-        threading.current_thread() is threading.main_thread()
-        and hasattr(signal, "setitimer")
-        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
-    ):
-        with _alarm(seconds, label, owner):
-            yield
-    else:
-        with _async_exception(seconds, label, owner):
-            yield
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        outer = signal.getitimer(signal.ITIMER_REAL)[0]
+        if outer == 0 or seconds < outer:  # no alarm yet, or ours comes first: nest it
+            with _alarm(seconds, label, owner, outer):
+                yield
+            return
+    with _async_exception(seconds, label, owner):
+        yield
 
 
 @contextlib.contextmanager
-def _alarm(seconds: float, label: str, owner: str | None) -> Iterator[None]:
+def _alarm(seconds: float, label: str, owner: str | None, outer: float) -> Iterator[None]:
+    """SIGALRM after `seconds`; an enclosing alarm due in `outer` seconds (a flow's timeout
+    around a task's) is suspended meanwhile and re-armed for what is left of it after."""
+
     def on_alarm(signum: int, frame: object) -> None:
         raise RunTimeout(_timeout_message(seconds, label), owner)
 
+    started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -73,6 +77,8 @@ def _alarm(seconds: float, label: str, owner: str | None) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer:  # an outer deadline already passed fires at once
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-6))
 
 
 class _ThreadTimeout(RunTimeout):
