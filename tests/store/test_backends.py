@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.dialects.sqlite.base import DATETIME
 
 from mainspring.store import get_store
 from mainspring.store.base import Batch
 from mainspring.store.sql import SqlStore, backend_for
-from mainspring.store.sqlite import SqliteBackend
 
 from .conftest import make_flow_run, make_task_run
 
@@ -58,12 +54,6 @@ def test_busy_timeout_comes_from_settings(tmp_path: Path, monkeypatch) -> None:
     with store.engine().connect() as conn:
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 2500
     store.close()
-
-
-@pytest.mark.parametrize("ts", [0.0, 1_700_000_000.0, 1_700_000_000.5, 1_700_000_000.000001])
-def test_sqlite_timestamp_text_matches_sqlalchemy(ts: float) -> None:
-    processor = DATETIME().bind_processor(sa.create_engine("sqlite://").dialect)
-    assert SqliteBackend.timestamp_param(ts) == processor(datetime.fromtimestamp(ts, UTC))
 
 
 def test_in_memory_sqlite_is_shared_by_threads() -> None:

@@ -17,6 +17,7 @@ import threading
 import time
 from typing import Any
 
+from mainspring.engine.console import console
 from mainspring.engine.context import flow_run_context, task_run_context
 
 LOGGER_NAME = "mainspring"
@@ -48,7 +49,7 @@ _LEVEL_NAMES = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITIC
 
 
 class ConsoleHandler(logging.Handler):
-    """Writes run log lines to the *current* `sys.stderr` (so redirection and capture work)."""
+    """Writes run log lines to the *current* `sys.stderr`, through the console buffer."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -58,9 +59,7 @@ class ConsoleHandler(logging.Handler):
             self.handleError(record)
 
     def write(self, ts: float, level: int, label: str, message: str) -> None:
-        stream = sys.stderr
-        if stream is not None:
-            stream.write(format_line(ts, level, label, message))
+        console.write(format_line(ts, level, label, message))
 
 
 class StoreHandler(logging.Handler):

@@ -9,7 +9,6 @@ from mainspring.model.runs import (
     TaskRun,
     TaskRunEdge,
     new_id,
-    new_row_id,
 )
 from mainspring.model.states import STATE_NAMES, TERMINAL_TYPES, State, StateType
 
@@ -27,5 +26,4 @@ __all__ = [
     "TaskRun",
     "TaskRunEdge",
     "new_id",
-    "new_row_id",
 ]

@@ -7,12 +7,10 @@ Times are epoch seconds (float) in memory; the store turns them into timezone-aw
 
 from __future__ import annotations
 
-import itertools
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from random import getrandbits as _getrandbits
-from typing import Any
+from typing import Any, NamedTuple
 
 from mainspring.model.states import State, StateType
 
@@ -26,19 +24,6 @@ def new_id() -> str:
     """
     h = f"{_getrandbits(128):032x}"
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
-
-
-_ROW_PREFIX = os.urandom(8).hex()
-_row_counter = itertools.count()
-
-
-def new_row_id() -> str:
-    """A unique id for an appended row (state, log): a per-process random prefix and a counter.
-
-    Five times cheaper than a UUID, and rows written twice after a retried batch keep their id,
-    so the store can ignore the duplicate.
-    """
-    return f"{_ROW_PREFIX}-{next(_row_counter)}"
 
 
 def to_datetime(ts: float | None) -> datetime | None:
@@ -114,9 +99,11 @@ class TaskRun:
         return self.state.name
 
 
-@dataclass(slots=True)
-class StateRecord:
-    """One row of a run's timeline: a transition into `state` at `state.ts`."""
+class StateRecord(NamedTuple):
+    """One row of a run's timeline: a transition into a state at `ts`.
+
+    A tuple because the recorder makes three per task call; `id` is assigned by the store.
+    """
 
     run_id: str
     is_task: bool
@@ -124,11 +111,10 @@ class StateRecord:
     name: str
     message: str | None
     ts: float
-    id: str = field(default_factory=new_row_id)
+    id: int | None = None
 
 
-@dataclass(slots=True)
-class LogRecord:
+class LogRecord(NamedTuple):
     """One stored log line, tied to the flow run (and task run) that produced it."""
 
     flow_run_id: str | None
@@ -137,7 +123,7 @@ class LogRecord:
     logger: str
     message: str
     ts: float
-    id: str = field(default_factory=new_row_id)
+    id: int | None = None
 
 
 @dataclass(slots=True)

@@ -66,9 +66,10 @@ class Store(ABC):
         Flows are matched by name (an existing flow keeps its id). Runs are inserted or, when
         their id exists, their mutable fields (state, times, run_count, heartbeat, parameters,
         name) are overwritten with the snapshot. Flow runs are written before task runs, task
-        runs before states, logs and edges that refer to them. Writing the same batch twice
-        leaves the same runs; states, logs and edges carry their own ids and are not duplicated.
-        Safe to call from several threads and several processes at once.
+        runs before states, logs and edges that refer to them. States and logs are appended
+        (the store assigns their ids); edges are kept once per (task run, upstream, kind).
+        Because a batch is stored whole or not at all, the recorder retries only batches that
+        were not stored. Safe to call from several threads and several processes at once.
         """
 
     # -- reading -----------------------------------------------------------------------------

@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 
 from mainspring.model import FlowRecord, FlowRun, LogRecord, StateRecord, TaskRun, TaskRunEdge
-from mainspring.model.runs import new_row_id
 from mainspring.store.base import Batch, Store
 
 MAX_BACKOFF = 5.0
@@ -84,7 +83,7 @@ class Recorder:
         message: str,
         ts: float,
     ) -> None:
-        record = LogRecord(flow_run_id, task_run_id, level, logger, message, ts, new_row_id())
+        record = LogRecord(flow_run_id, task_run_id, level, logger, message, ts)
         with self._lock:
             self._pending.logs.append(record)
             self._enqueued += 1

@@ -101,11 +101,6 @@ class SqlBackend:
         """The dialect, with a positional paramstyle, that bulk statements are compiled for."""
         raise NotImplementedError
 
-    @staticmethod
-    def timestamp_param(ts: float) -> Any:
-        """Epoch seconds as the driver's value for a UTC `DateTime(timezone=True)` column."""
-        return datetime.fromtimestamp(ts, UTC)
-
     def has_all_tags(self, column: sa.ColumnElement[Any], tags: list[str]) -> Condition:
         """A condition true when the JSON list in `column` contains every tag."""
         raise NotImplementedError
@@ -153,11 +148,11 @@ _SORTS: dict[FlowRunSort, tuple[sa.ColumnElement[Any], ...]] = {
 }
 
 
-def _utc(value: datetime, field: str) -> datetime:
-    """A filter bound as aware UTC; naive datetimes are taken to be UTC, like stored times."""
+def _utc(value: datetime, field: str) -> float:
+    """A time filter as epoch seconds, like stored times; naive datetimes are taken as UTC."""
     if not isinstance(value, datetime):
         raise TypeError(f"{field} must be a datetime, got {type(value).__name__}")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).timestamp()
 
 
 def _page(limit: int, offset: int) -> None:
@@ -279,7 +274,7 @@ class SqlStore(Store):
             ) from exc
 
     def _write(self, conn: sa.Connection, batch: Batch) -> None:
-        seq, ts, js = _ARRIVAL, self._backend.timestamp_param, json_dumps
+        seq, ts, js = _ARRIVAL, float, json_dumps
         if batch.flows or batch.flow_runs:
             flows = {f.name: f for f in batch.flows.values()}
             for run in batch.flow_runs.values():
@@ -303,10 +298,10 @@ class SqlStore(Store):
             values = [task_run_values(t, next(seq), ts, js) for t in batch.task_runs.values()]
             conn.exec_driver_sql(sql, values)
         if batch.states:
-            values = [state_values(s, next(seq), ts) for s in batch.states]
+            values = [state_values(s) for s in batch.states]
             conn.exec_driver_sql(self._bulk(state_history, STATE_COLUMNS), values)
         if batch.logs:
-            values = [log_values(r, next(seq), ts) for r in batch.logs]
+            values = [log_values(r) for r in batch.logs]
             conn.exec_driver_sql(self._bulk(log, LOG_COLUMNS), values)
         if batch.edges:
             values = [(e.flow_run_id, e.task_run_id, e.upstream_id, e.kind) for e in batch.edges]
@@ -393,7 +388,7 @@ class SqlStore(Store):
         query = (
             sa.select(state_history)
             .where(state_history.c.run_id == run_id)
-            .order_by(state_history.c.timestamp, state_history.c.seq)
+            .order_by(state_history.c.timestamp, state_history.c.id)
         )
         with self._reading() as conn:
             return [state_from_row(r) for r in conn.execute(query)]
@@ -412,7 +407,7 @@ class SqlStore(Store):
             query = query.where(log.c.task_run_id == task_run_id)
         if min_level:
             query = query.where(log.c.level >= min_level)
-        query = query.order_by(log.c.timestamp, log.c.seq).limit(limit).offset(offset)
+        query = query.order_by(log.c.timestamp, log.c.id).limit(limit).offset(offset)
         with self._reading() as conn:
             return [log_from_row(r) for r in conn.execute(query)]
 

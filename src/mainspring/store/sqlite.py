@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,15 +94,6 @@ class SqliteBackend(SqlBackend):
 
     def bulk_dialect(self) -> sa.Dialect:
         return SQLiteDialect_pysqlite()  # qmark: positional already
-
-    @staticmethod
-    def timestamp_param(ts: float) -> str:
-        """The text SQLAlchemy's SQLite DateTime stores ("2024-01-02 03:04:05.000006"), UTC.
-
-        Built directly because SQLAlchemy's processor is skipped on the bulk path; a test
-        checks that both agree.
-        """
-        return _fromtimestamp(ts, UTC).isoformat(" ", "microseconds")[:26]
 
     def has_all_tags(self, column: sa.ColumnElement[Any], tags: list[str]) -> Condition:
         conditions = []

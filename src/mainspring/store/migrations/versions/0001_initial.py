@@ -17,8 +17,8 @@ branch_labels = None
 depends_on = None
 
 Id = sa.String(36)
-RowId = sa.String(64)  # appended rows: new_row_id() (prefix-counter) or a UUID
-Time = sa.DateTime(timezone=True)
+RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # autoincrement; rowid on SQLite
+Time = sa.Double()  # epoch seconds, UTC
 
 
 def _json() -> sa.types.TypeEngine:
@@ -100,28 +100,26 @@ def upgrade() -> None:
 
     op.create_table(
         "state_history",
-        sa.Column("id", RowId, nullable=False),
+        sa.Column("id", RowId, nullable=False, autoincrement=True),
         sa.Column("run_id", Id, nullable=False),
         sa.Column("is_task", sa.Boolean(), nullable=False),
         sa.Column("type", sa.String(16), nullable=False),
         sa.Column("name", sa.String(32), nullable=False),
         sa.Column("message", sa.Text(), nullable=True),
         sa.Column("timestamp", Time, nullable=False),
-        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_state_history"),
     )
     op.create_index("ix_state_history_run_id_timestamp", "state_history", ["run_id", "timestamp"])
 
     op.create_table(
         "log",
-        sa.Column("id", RowId, nullable=False),
+        sa.Column("id", RowId, nullable=False, autoincrement=True),
         sa.Column("flow_run_id", Id, nullable=True),
         sa.Column("task_run_id", Id, nullable=True),
         sa.Column("level", sa.Integer(), nullable=False),
         sa.Column("logger", sa.String(255), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("timestamp", Time, nullable=False),
-        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_log"),
     )
     op.create_index("ix_log_flow_run_id_timestamp", "log", ["flow_run_id", "timestamp"])
