@@ -102,6 +102,8 @@ class Settings(BaseSettings):
         """Every setting with its effective value, secrets masked, for `mainspring config view`."""
         shown = self.model_dump(mode="json")
         shown["database_url"] = redact_url(self.effective_database_url)
+        if self.api_url:
+            shown["api_url"] = redact_url(self.api_url)
         if self.api_key is not None:
             shown["api_key"] = "********"
         return shown

@@ -69,19 +69,25 @@ _ARRIVAL = itertools.count()
 
 
 def json_dumps(value: Any) -> str:
-    """JSON for parameters and tags; values JSON cannot hold are stored as their repr.
+    """JSON for parameters and tags.
 
-    A parameter the engine could not make JSON-safe must not cost the whole batch.
+    Values JSON has no type for are converted as pydantic would (a Path or an Enum becomes its
+    value, a dataclass or model a dict); what even that cannot convert is stored as its repr:
+    a parameter the engine could not make JSON-safe must not cost the whole batch.
     """
     try:
-        return orjson.dumps(value, default=repr, option=orjson.OPT_NON_STR_KEYS).decode()
+        return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:  # e.g. an int beyond 64 bits, which orjson refuses
         return json.dumps(value, default=_json_default)
 
 
-def _json_default(value: Any) -> str:
-    isoformat = getattr(value, "isoformat", None)  # dates and times, as orjson writes them
-    return isoformat() if callable(isoformat) else repr(value)
+def _json_default(value: Any) -> Any:
+    from pydantic_core import to_jsonable_python
+
+    try:
+        return to_jsonable_python(value)
+    except Exception:
+        return repr(value)
 
 
 class SqlBackend:

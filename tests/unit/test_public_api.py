@@ -1,0 +1,40 @@
+"""The public API: `__all__` lists exactly what `mainspring` exports, sorted, all importable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import mainspring
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert mainspring.__all__ == sorted(mainspring.__all__, key=str)
+    public = {n for n in vars(mainspring) if not n.startswith("_")} - {
+        "engine", "model", "exceptions", "settings", "store",
+    }  # fmt: skip
+    assert public == set(mainspring.__all__) - {"__version__"}
+    for name in mainspring.__all__:
+        assert getattr(mainspring, name) is not None
+
+
+def test_prefect_style_imports_work() -> None:
+    from mainspring import (  # noqa: F401
+        Completed,
+        Failed,
+        ThreadPoolTaskRunner,
+        flow,
+        get_run_logger,
+        task,
+        unmapped,
+    )
+
+
+def test_importing_mainspring_does_not_load_the_database_layer() -> None:
+    code = (
+        "import sys, mainspring; "
+        "print(','.join(m for m in ('sqlalchemy', 'alembic', 'pydantic_settings', 'typer') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
