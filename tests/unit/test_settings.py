@@ -33,7 +33,7 @@ def test_default_database_is_sqlite_in_home(tmp_path: Path, monkeypatch) -> None
 def test_a_broken_profile_file_is_named_in_the_error(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("MAINSPRING_HOME", str(tmp_path))
     (tmp_path / "profiles.toml").write_text("[default\n")
-    with pytest.raises(ValueError, match="profiles.toml"):
+    with pytest.raises(ValueError, match=r"profiles\.toml"):
         Settings()
 
 
