@@ -199,3 +199,29 @@ def test_debug_level_shows_debug_lines(store, capfd, set_logging_level):
         f"Flow run '{only_flow_run(store, 'etl').name}'",
         "debug line",
     ) in console_lines(capfd.readouterr().err)
+
+
+def test_a_runs_console_lines_are_out_before_the_flow_returns(store, capfd):
+    import sys
+
+    @task
+    def step():
+        return 1
+
+    @flow
+    def etl():
+        return step()
+
+    @task
+    def lone():
+        return 2
+
+    etl()
+    sys.stderr.write("AFTER FLOW\n")
+    lone()
+    sys.stderr.write("AFTER TASK\n")
+    err = capfd.readouterr().err
+    # the flow's closing line is already written when the caller's next line is
+    flow_end = err.rindex(" - Finished in state Completed()", 0, err.index("AFTER FLOW"))
+    assert "Flow run '" in err[err.rindex("\n", 0, flow_end) : flow_end]
+    assert err.index("Task run 'lone-") < err.index("AFTER TASK")

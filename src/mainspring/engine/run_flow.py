@@ -24,6 +24,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from mainspring.engine.console import console
 from mainspring.engine.context import FlowRunContext, flow_run_context, task_run_context
 from mainspring.engine.futures import MainspringFuture, resolve_value
 from mainspring.engine.lifecycle import RunEngine
@@ -155,7 +156,9 @@ class FlowRunEngine(RunEngine):
 
     def finish_run(self) -> None:
         self.finish()
-        if self.parent is None and not self.recorder.flush(timeout=FLUSH_TIMEOUT):
+        if self.parent is not None:
+            return
+        if not self.recorder.flush(timeout=FLUSH_TIMEOUT):
             engine_log(
                 logging.WARNING,
                 self.label,
@@ -164,6 +167,7 @@ class FlowRunEngine(RunEngine):
                 None,
                 self.recorder,
             )
+        console.flush()  # the run's last lines are on screen before the caller prints anything
 
 
 class _ReturnedFailure(Exception):

@@ -189,7 +189,7 @@ class Task(Generic[P, R]):
             engine = self._prepare(args, kwargs, wait_for, flow_ctx)
             state = run_task_sync(engine)
         if engine.flow_ctx is None:
-            engine.recorder.flush(timeout=30)
+            _finish_standalone(engine)
         return state if return_state else state.result()
 
     async def _start_and_await(
@@ -205,7 +205,7 @@ class Task(Generic[P, R]):
         engine = self._prepare(args, kwargs, wait_for, flow_ctx)
         state = await run_task_async(engine)
         if engine.flow_ctx is None:
-            engine.recorder.flush(timeout=30)
+            _finish_standalone(engine)
         return state if return_state else state.result()
 
     def submit(
@@ -316,6 +316,15 @@ def _has_futures(args: tuple, kwargs: dict) -> bool:
     return any(_needs_resolving(v) for v in args) or any(
         _needs_resolving(v) for v in kwargs.values()
     )
+
+
+def _finish_standalone(engine: Any) -> None:
+    """A task run outside any flow is its own top-level run: written, and shown, before it
+    returns."""
+    from mainspring.engine.console import console
+
+    engine.recorder.flush(timeout=30)
+    console.flush()
 
 
 _standalone: Any = None
