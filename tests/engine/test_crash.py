@@ -91,3 +91,39 @@ def test_signalled_flow_process_leaves_crashed_runs(tmp_path, signum, reason):
         assert [s.name for s in store.read_states(run.id)] == ["Pending", "Running", "Crashed"]
     finally:
         store.close()
+
+
+def test_task_awaiting_retry_when_its_flow_crashes_is_not_retried(store):
+    """In-process Ctrl-C: the task's thread wakes from its retry delay to a crashed run."""
+    import threading
+    import time
+
+    from mainspring import flow, task
+
+    calls = []
+    failed_once = threading.Event()
+
+    @task(retries=1, retry_delay_seconds=0.5)
+    def flaky():
+        calls.append(1)
+        failed_once.set()
+        raise RuntimeError("first attempt fails")
+
+    @flow
+    def pipeline():
+        flaky.submit()
+        assert failed_once.wait(30)
+        time.sleep(0.1)  # the task run is now AwaitingRetry, sleeping out its delay
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        pipeline()
+    time.sleep(2)  # past the retry delay: a retry would have called the function again
+    assert calls == [1]
+    run = store.read_flow_runs()[0]
+    assert run.state.type is StateType.CRASHED
+    (task_run,) = store.read_task_runs(run.id)
+    assert task_run.state.type is StateType.CRASHED
+    names = [s.name for s in store.read_states(task_run.id)]
+    assert names[:3] == ["Pending", "Running", "AwaitingRetry"] and names[-1] == "Crashed"
+    assert "Retrying" not in names

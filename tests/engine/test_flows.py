@@ -165,3 +165,13 @@ def test_unknown_option_is_rejected():
 def test_non_positive_timeout_is_rejected():
     with pytest.raises(ValueError, match="timeout_seconds"):
         flow(timeout_seconds=0)(lambda: None)
+
+
+def test_flow_row_keeps_its_description_in_every_store(store):
+    @flow(name="pipeline")  # a name many tests in this process use: still recorded here
+    def described():
+        """Moves the data."""
+
+    described()
+    flows = {f.name: f for f in store.read_flows()}
+    assert flows["pipeline"].description == "Moves the data."

@@ -254,3 +254,21 @@ def test_task_return_state_true_gives_a_state_for_submit_too():
         return state.result(), state.name
 
     assert pipeline() == (2, "Completed")
+
+
+def test_a_failed_state_passed_as_argument_fails_the_task_without_running_it(store):
+    from mainspring import Failed
+
+    ran = []
+
+    @task
+    def downstream(x):
+        ran.append(x)
+
+    @flow
+    def pipeline():
+        return downstream(Failed(message="given"), return_state=True).message
+
+    message = pipeline()
+    assert ran == []
+    assert message == "A state input did not reach a COMPLETED state (Failed(message='given'))"

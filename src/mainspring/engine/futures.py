@@ -105,8 +105,8 @@ class UpstreamFailure(Exception):
 
     def __init__(self, upstream: TaskRun | None, state: State) -> None:
         self.upstream, self.state = upstream, state
-        name = f"{upstream.name!r}" if upstream is not None else "an input"
-        super().__init__(f"Upstream task run {name} did not reach a COMPLETED state ({state!r})")
+        what = f"Upstream task run {upstream.name!r}" if upstream is not None else "A state input"
+        super().__init__(f"{what} did not reach a COMPLETED state ({state!r})")
 
 
 def _needs_resolving(value: Any) -> bool:

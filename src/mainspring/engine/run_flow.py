@@ -202,7 +202,9 @@ def state_from_return(value: Any) -> State:
 
 
 # -- starting a run ------------------------------------------------------------------------------
-_recorded_flows: set[str] = set()
+#: (recorder, flow name) pairs already recorded: a flow row is written once per store, not
+#: once per run (a process that switches stores, as tests do, records it again)
+_recorded_flows: set[tuple[int, str]] = set()
 
 
 def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
@@ -217,9 +219,9 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
         from mainspring.store.recorder import get_recorder
 
         recorder = get_recorder()
-    if flow.name not in _recorded_flows:
+    if (id(recorder), flow.name) not in _recorded_flows:
         recorder.flow(FlowRecord(flow.name, description=flow.description))
-        _recorded_flows.add(flow.name)
+        _recorded_flows.add((id(recorder), flow.name))
     name = render_run_name(flow.flow_run_name, parameters, "") or random_run_name()
     run = FlowRun(
         id=new_id(),

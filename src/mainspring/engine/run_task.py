@@ -172,7 +172,7 @@ def run_task_sync(engine: TaskRunEngine) -> State:
     token = engine.enter()
     try:
         if engine.resolve_inputs():
-            while True:
+            while not engine.state.is_crashed():  # crashed with its flow while awaiting retry
                 engine.begin_attempt()
                 try:
                     if engine.timeout is None or engine.invoke is not None:
@@ -210,7 +210,7 @@ async def run_task_async(engine: TaskRunEngine) -> State:
         else:
             ready = True
         if ready:
-            while True:
+            while not engine.state.is_crashed():  # crashed with its flow while awaiting retry
                 engine.begin_attempt()
                 deadline = asyncio.timeout(engine.timeout)
                 try:
