@@ -175,3 +175,22 @@ def test_flow_row_keeps_its_description_in_every_store(store):
     described()
     flows = {f.name: f for f in store.read_flows()}
     assert flows["pipeline"].description == "Moves the data."
+
+
+def test_flow_run_name_callable_can_read_the_runs_parameters(store):
+    def name_from_parameters():
+        run = get_run_context().flow_run
+        return f"{run.flow_name}-for-{run.parameters['region']}"
+
+    @flow(flow_run_name=name_from_parameters)
+    def report(region: str):
+        return get_run_context().flow_run.name
+
+    @flow
+    def parent():
+        return report("emea")  # as a subflow, too, it sees its own run, not the parent's
+
+    assert report("apac") == "report-for-apac"
+    assert parent() == "report-for-emea"
+    names = sorted(r.name for r in flow_runs_of(store, "report"))
+    assert names == ["report-for-apac", "report-for-emea"]

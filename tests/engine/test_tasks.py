@@ -284,3 +284,25 @@ def test_validation_applies_to_a_future_arguments_result(store):
     assert value == 21
     assert bad_type is StateType.FAILED
     assert "Task 'strict' parameter 'n' expects int, got 'many'" in bad_message
+
+
+def test_task_run_name_callable_can_read_the_task_run_and_flow_run(store):
+    def name_from_context():
+        context = get_run_context()
+        return f"{context.task_run.task_key}-of-{context.flow_run.parameters['day']}"
+
+    @task(task_run_name=name_from_context, validate_parameters=True)
+    def load(n: int):
+        return get_run_context().task_run.name
+
+    @task
+    def two():
+        return 2
+
+    @flow
+    def daily(day: str):
+        return load("1"), load.submit(two.submit()).result()  # named when submitted
+
+    assert daily("mon") == ("load-0-of-mon", "load-1-of-mon")
+    names = set(task_runs_by_name(store, only_flow_run(store, "daily").id))
+    assert names == {"load-0-of-mon", "load-1-of-mon", "two-0"}

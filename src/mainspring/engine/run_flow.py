@@ -222,10 +222,9 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
     if (id(recorder), flow.name) not in _recorded_flows:
         recorder.flow(FlowRecord(flow.name, description=flow.description))
         _recorded_flows.add((id(recorder), flow.name))
-    name = render_run_name(flow.flow_run_name, parameters, "") or random_run_name()
     run = FlowRun(
         id=new_id(),
-        name=name,
+        name="",
         flow_name=flow.name,
         state=Pending(),
         parameters=parameters,
@@ -235,6 +234,7 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
         parent_task_run_id=task_ctx.task_run.id if task_ctx is not None else None,
     )
     run.created = run.state.ts
+    run.name = name = flow_run_name(flow, run, recorder)
     recorder.flow_run(run)
     engine = FlowRunEngine(flow, run, parameters, parent, recorder)
     if parent is not None:
@@ -249,6 +249,26 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
     else:
         engine.log(logging.INFO, f"Beginning flow run {name!r} for flow {flow.name!r}")
     return engine
+
+
+def flow_run_name(flow: Flow, run: FlowRun, recorder: Any) -> str:
+    """The run's name: `flow_run_name` rendered, or a random adjective-animal.
+
+    A name callable is called inside the run's context, as in Prefect, so that it can read
+    `get_run_context().flow_run` (its parameters, say).
+    """
+    spec = flow.flow_run_name
+    if not callable(spec):
+        return render_run_name(spec, run.parameters, "") or random_run_name()
+    context = FlowRunContext(
+        flow=flow, flow_run=run, recorder=recorder, task_runner=flow.task_runner
+    )
+    flow_token, task_token = flow_run_context.set(context), task_run_context.set(None)
+    try:
+        return render_run_name(spec, run.parameters, "") or random_run_name()
+    finally:
+        task_run_context.reset(task_token)
+        flow_run_context.reset(flow_token)
 
 
 def run_flow(flow: Flow, args: tuple, kwargs: dict, return_state: bool) -> Any:

@@ -132,7 +132,7 @@ class TaskRunEngine(RunEngine):
             self.log(logging.ERROR, str(exc))
             self.set_state(Failed(message=str(exc), data=exc))
             return False
-        if name != self.record.name:
+        if isinstance(self.task.task_run_name, str) and name != self.record.name:
             self.record.name = name
             self.label = f"Task run {name!r}"
         return True

@@ -263,11 +263,10 @@ class Task(Generic[P, R]):
                 # validated and named once the futures' results are in (see TaskRunEngine);
                 # rendering now still rejects a template naming no parameter, at the call
                 settle_later = True
-                render_run_name(self.task_run_name, self.parameters.bind(args, kwargs), key)
+                if isinstance(self.task_run_name, str):
+                    render_run_name(self.task_run_name, self.parameters.bind(args, kwargs), key)
             else:
                 args, kwargs, name = self.settle_call(args, kwargs, key)
-        elif self.task_run_name is not None:
-            name = render_run_name(self.task_run_name, {}, key)
         task_run = TaskRun(
             new_id(),
             name,
@@ -279,6 +278,8 @@ class Task(Generic[P, R]):
             self.tags,
         )
         task_run.created = task_run.state.ts
+        if callable(self.task_run_name):
+            task_run.name = name = self._name_by_callable(task_run)
         recorder.task_run(task_run)
         label = f"Task run {name!r}"
         if flow_ctx is not None:
@@ -297,7 +298,8 @@ class Task(Generic[P, R]):
         return engine
 
     def settle_call(self, args: tuple, kwargs: dict, key: str) -> tuple[tuple, dict, str]:
-        """Validate a call's arguments (when asked to) and render its run name from them.
+        """Validate a call's arguments (when asked to) and render its run name from them
+        (a `task_run_name` template; otherwise the name is `key`).
 
         Done on the final argument values: a future's result, not the future, is what the
         function receives, so it is what gets validated and what a name template shows.
@@ -307,7 +309,20 @@ class Task(Generic[P, R]):
             bound = self.parameters.validate(bound)
             positional, kwargs = self.parameters.call_args(bound)
             args = tuple(positional)
-        return args, kwargs, render_run_name(self.task_run_name, bound, key)
+        if isinstance(self.task_run_name, str):
+            key = render_run_name(self.task_run_name, bound, key)
+        return args, kwargs, key
+
+    def _name_by_callable(self, task_run: TaskRun) -> str:
+        """Call a `task_run_name` function inside the run's context, as Prefect does, so that
+        it can read `get_run_context().task_run` (and the flow run around it)."""
+        from mainspring.engine.context import TaskRunContext, task_run_context
+
+        token = task_run_context.set(TaskRunContext(self, task_run))
+        try:
+            return render_run_name(self.task_run_name, {}, task_run.task_key)
+        finally:
+            task_run_context.reset(token)
 
 
 def _has_futures(args: tuple, kwargs: dict) -> bool:
