@@ -131,3 +131,33 @@ def test_bind_error_is_a_type_error_for_existing_except_clauses():
 
     with pytest.raises(TypeError):
         one()
+
+
+def test_run_name_template_formats_the_validated_values(store):
+    @flow(flow_run_name="{name}-on-{day:%A}")
+    def report(name: str, day: date):
+        return day
+
+    assert report("sales", "2026-11-25") == date(2026, 11, 25)
+    assert only_flow_run(store, "report").name == "sales-on-Wednesday"
+
+
+def test_bad_value_is_reported_even_when_the_name_template_cannot_format_it(store):
+    @flow(flow_run_name="on-{day:%A}")
+    def report(day: date):
+        return day
+
+    with pytest.raises(ParameterTypeError, match="parameter 'day' expects date"):
+        report("not a date")
+    assert only_flow_run(store, "report").state.is_failed()
+
+
+def test_name_template_that_cannot_format_a_value_is_a_clear_error():
+    from mainspring import MainspringError
+
+    @flow(flow_run_name="on-{day:%A}", validate_parameters=False)
+    def report(day):
+        return day
+
+    with pytest.raises(MainspringError, match=r"Run name template 'on-\{day:%A\}' cannot format"):
+        report("a string")

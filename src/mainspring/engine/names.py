@@ -36,3 +36,7 @@ def render_run_name(spec: RunNameSpec, parameters: dict[str, Any], default: str)
             f"Run name template {spec!r} refers to {exc}, which is not a parameter; "
             f"parameters are: {', '.join(parameters) or '(none)'}"
         ) from None
+    except (AttributeError, TypeError, ValueError) as exc:  # "{day:%A}" given a str, say
+        raise MainspringError(
+            f"Run name template {spec!r} cannot format the parameters: {exc}"
+        ) from None

@@ -36,7 +36,12 @@ from mainspring.engine.logging import (
 )
 from mainspring.engine.names import random_run_name, render_run_name
 from mainspring.engine.timeouts import is_own_timeout, timeout_after
-from mainspring.exceptions import CancelledRun, ParameterTypeError, TerminationSignal
+from mainspring.exceptions import (
+    CancelledRun,
+    MainspringError,
+    ParameterTypeError,
+    TerminationSignal,
+)
 from mainspring.model import FlowRecord, FlowRun, State, new_id
 from mainspring.model.states import Completed, Crashed, Failed, Pending
 
@@ -73,6 +78,8 @@ class FlowRunEngine(RunEngine):
         self.parameters = parameters
         self.parent = parent
         self.context: FlowRunContext | None = None
+        #: the parameter error found when the run was created: the run ends Failed with it
+        self.invalid: ParameterTypeError | None = None
         self._previous_sigterm: Any = None
 
     # -- around the attempts -----------------------------------------------------------------
@@ -119,19 +126,13 @@ class FlowRunEngine(RunEngine):
                 self.recorder.task_run(task_run)
 
     def validate(self) -> bool:
-        """Coerce parameters from type hints; a bad one ends the run Failed, naming it."""
-        if not self.flow.validate_parameters:
+        """End the run Failed, naming the parameter, when one did not validate at creation."""
+        exc = self.invalid
+        if exc is None:
             return True
-        try:
-            validated = self.flow.parameters.validate(self.parameters)
-        except ParameterTypeError as exc:
-            self.log(logging.ERROR, f"Validation of flow parameters failed: {exc}")
-            self.set_state(Failed(message=str(exc), data=exc))
-            return False
-        if validated is not self.parameters:
-            self.parameters = validated
-            self.record.parameters = validated
-        return True
+        self.log(logging.ERROR, f"Validation of flow parameters failed: {exc}")
+        self.set_state(Failed(message=str(exc), data=exc))
+        return False
 
     def call(self) -> Any:
         args, kwargs = self.flow.parameters.call_args(self.parameters)
@@ -209,7 +210,7 @@ _recorded_flows: set[tuple[int, str]] = set()
 
 def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
     """Bind arguments, create the run record (Pending) and its engine."""
-    parameters = flow.parameters.bind(args, kwargs)
+    parameters, invalid = validated_parameters(flow, flow.parameters.bind(args, kwargs))
     configure_logging()
     parent = flow_run_context.get()
     task_ctx = task_run_context.get()
@@ -234,9 +235,15 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
         parent_task_run_id=task_ctx.task_run.id if task_ctx is not None else None,
     )
     run.created = run.state.ts
-    run.name = name = flow_run_name(flow, run, recorder)
+    try:
+        run.name = name = flow_run_name(flow, run, recorder)
+    except MainspringError:
+        if invalid is None:
+            raise
+        run.name = name = random_run_name()  # the bad parameter is the error to report
     recorder.flow_run(run)
     engine = FlowRunEngine(flow, run, parameters, parent, recorder)
+    engine.invalid = invalid
     if parent is not None:
         engine_log(
             logging.INFO,
@@ -249,6 +256,22 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
     else:
         engine.log(logging.INFO, f"Beginning flow run {name!r} for flow {flow.name!r}")
     return engine
+
+
+def validated_parameters(
+    flow: Flow, parameters: dict[str, Any]
+) -> tuple[dict[str, Any], ParameterTypeError | None]:
+    """Coerce parameters from type hints before the run is named and recorded, so a name
+    template such as "{day:%A}" formats the date, not the string it was given as.
+
+    A value that does not validate is kept as given, with the error, for the run to end Failed.
+    """
+    if not flow.validate_parameters:
+        return parameters, None
+    try:
+        return flow.parameters.validate(parameters), None
+    except ParameterTypeError as exc:
+        return parameters, exc
 
 
 def flow_run_name(flow: Flow, run: FlowRun, recorder: Any) -> str:
