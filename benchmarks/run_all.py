@@ -52,19 +52,27 @@ def main() -> None:
                 rows.append(run_json([sys.executable, str(HERE / "scenario.py"), name], env))
         results.append(median_of(rows))
     startup = median_of(
-        [run_json([sys.executable, str(HERE / "startup.py")], dict(os.environ))
-         for _ in range(repeat)]
+        [
+            run_json([sys.executable, str(HERE / "startup.py")], dict(os.environ))
+            for _ in range(repeat)
+        ]
     )
-    header = (f"{'scenario':<18}{'tasks':>7}{'seconds':>10}{'plain s':>10}{'pool s':>10}"
-              f"{'us/task over':>14}{'peak MiB':>10}")
+    header = (
+        f"{'scenario':<18}{'tasks':>7}{'seconds':>10}{'plain s':>10}{'pool s':>10}"
+        f"{'us/task over':>14}{'peak MiB':>10}"
+    )
     print(header)
     for r in results:
-        print(f"{r['scenario']:<18}{r['tasks']:>7}{r['seconds']:>10.4f}{r['plain_seconds']:>10.4f}"
-              f"{r['thread_pool_seconds']:>10.4f}{r['overhead_us_per_task']:>14.1f}"
-              f"{r['peak_rss_mib']:>10.1f}")
-    print(f"\nimport mainspring: {startup['import_seconds'] * 1000:.1f} ms; "
-          f"hello-world process: {startup['hello_world_process_seconds'] * 1000:.0f} ms "
-          f"(bare python: {startup['python_bare_seconds'] * 1000:.0f} ms)")
+        print(
+            f"{r['scenario']:<18}{r['tasks']:>7}{r['seconds']:>10.4f}{r['plain_seconds']:>10.4f}"
+            f"{r['thread_pool_seconds']:>10.4f}{r['overhead_us_per_task']:>14.1f}"
+            f"{r['peak_rss_mib']:>10.1f}"
+        )
+    print(
+        f"\nimport mainspring: {startup['import_seconds'] * 1000:.1f} ms; "
+        f"hello-world process: {startup['hello_world_process_seconds'] * 1000:.0f} ms "
+        f"(bare python: {startup['python_bare_seconds'] * 1000:.0f} ms)"
+    )
 
 
 if __name__ == "__main__":

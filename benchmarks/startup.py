@@ -27,10 +27,7 @@ def hello():
 hello()
 """
 
-IMPORT = (
-    "import time; t = time.perf_counter(); import mainspring; "
-    "print(time.perf_counter() - t)"
-)
+IMPORT = "import time; t = time.perf_counter(); import mainspring; print(time.perf_counter() - t)"
 
 
 def timed(args: list[str], env: dict[str, str]) -> float:
