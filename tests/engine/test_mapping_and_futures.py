@@ -112,10 +112,12 @@ def test_upstream_failure_fails_the_downstream_without_running_it(store):
         bad = fail.submit()
         via_data = downstream.submit(bad)
         via_wait = downstream.submit(1, wait_for=[bad])
+        via_data.wait()
+        via_wait.wait()
         return via_data.state, via_wait.state
 
     state = pipeline(return_state=True)
-    assert state.is_failed()
+    assert state.is_failed() and state.message == "2/2 states failed."
     assert ran == []
     run = only_flow_run(store, "pipeline")
     tasks = task_runs_by_name(store, run.id)

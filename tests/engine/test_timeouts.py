@@ -237,3 +237,49 @@ def test_timed_out_task_can_retry(store):
         "Retrying",
         "Completed",
     ]
+
+
+def test_flow_timing_out_while_waiting_on_futures_ends_timed_out_and_starts_no_more_tasks(store):
+    started = []
+    release = threading.Event()
+
+    @task
+    def slow(i):
+        started.append(i)
+        release.wait(30)  # holds the single worker until the flow has timed out
+        return i
+
+    @flow(timeout_seconds=0.5, task_runner=ThreadPoolTaskRunner(max_workers=1))
+    def pipeline():
+        futures = slow.map(range(4))
+        threading.Timer(2, release.set).start()  # the flow's deadline passes first
+        return futures.result()
+
+    state = pipeline(return_state=True)
+    assert state.name == "TimedOut", state
+    assert started == [0]
+    run = only_flow_run(store, "pipeline")
+    assert run.state.name == "TimedOut"
+    tasks = task_runs_by_name(store, run.id)
+    assert tasks["slow-0"].state.is_completed()  # the running one was waited for
+    for name in ("slow-1", "slow-2", "slow-3"):
+        assert tasks[name].state.is_cancelled(), tasks[name].state
+        assert tasks[name].state.message == "Its flow run ended before this task run started"
+        assert timeline(store, tasks[name].id) == ["Pending", "Cancelled"]
+
+
+def test_waiting_on_one_future_is_interrupted_by_the_flows_timeout(store):
+    release = threading.Event()
+
+    @task
+    def slow():
+        release.wait(30)
+
+    @flow(timeout_seconds=0.5)
+    def pipeline():
+        future = slow.submit()
+        threading.Timer(2, release.set).start()
+        future.wait()  # a bare wait, too, gives way to the flow's deadline
+        return "went on past the deadline"
+
+    assert pipeline(return_state=True).name == "TimedOut"

@@ -43,17 +43,20 @@ class MainspringFuture:
         """Block until the task run is final (or `timeout` seconds pass)."""
         try:
             self._future.exception(timeout=timeout)
-        except cf.TimeoutError:
-            return
+        except cf.TimeoutError as exc:
+            _reraise_run_timeout(exc)
 
     def final_state(self, timeout: float | None = None) -> State:
+        if self._future.cancelled():  # never started: its run was ended Cancelled instead
+            return self.task_run.state
         return self._future.result(timeout=timeout)
 
     def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> Any:
         """The task's return value; re-raise its exception if it failed."""
         try:
-            state = self._future.result(timeout=timeout)
-        except cf.TimeoutError:
+            state = self.final_state(timeout=timeout)
+        except cf.TimeoutError as exc:
+            _reraise_run_timeout(exc)
             from mainspring.exceptions import UnfinishedRun
 
             raise UnfinishedRun(
@@ -66,6 +69,15 @@ class MainspringFuture:
 
     def __repr__(self) -> str:
         return f"MainspringFuture(task_run={self.task_run.name!r}, state={self.state!r})"
+
+
+def _reraise_run_timeout(exc: cf.TimeoutError) -> None:
+    """cf.TimeoutError is the builtin TimeoutError, so the deadline of the run that is waiting
+    (a flow's timeout_seconds) lands in the same except clause as the wait's own timeout."""
+    from mainspring.exceptions import MainspringTimeoutError
+
+    if isinstance(exc, MainspringTimeoutError):
+        raise exc
 
 
 class FutureList(list):

@@ -107,7 +107,10 @@ class FlowRunEngine(RunEngine):
         assert context is not None
         crashed = self.state.is_crashed()
         try:
-            context.task_runner.shutdown(wait=not crashed)
+            # a run that did not complete starts no more task runs: queued ones end Cancelled
+            context.task_runner.shutdown(
+                wait=not crashed, cancel_futures=not self.state.is_completed()
+            )
         finally:
             if crashed:
                 self._crash_task_runs(context)

@@ -27,7 +27,7 @@ from mainspring.engine.logging import TASK_RUN_LOGGER
 from mainspring.engine.timeouts import is_own_timeout, timeout_after
 from mainspring.exceptions import CancelledRun, ParameterTypeError
 from mainspring.model import State, TaskRun, TaskRunEdge
-from mainspring.model.states import Failed
+from mainspring.model.states import Cancelled, Failed
 
 if TYPE_CHECKING:
     from mainspring.engine.tasks import Task
@@ -143,6 +143,13 @@ class TaskRunEngine(RunEngine):
             self.recorder.edge(TaskRunEdge(run.flow_run_id, run.id, upstream.id, "data"))
         for upstream in waited:
             self.recorder.edge(TaskRunEdge(run.flow_run_id, run.id, upstream.id, "wait"))
+
+    def if_never_started(self, future: Any) -> None:
+        """Done-callback of the runner's future: when its flow run ended before this queued
+        run started (the future was cancelled), end it Cancelled rather than Pending forever."""
+        if future.cancelled() and self.state.is_pending():
+            self.set_state(Cancelled(message="Its flow run ended before this task run started"))
+            self.finish()
 
     def should_retry(self, failed: State) -> bool:
         condition = self.task.retry_condition_fn

@@ -42,8 +42,9 @@ class TaskRunner:
     def submit(self, call: Callable[[], State]) -> cf.Future:
         raise NotImplementedError
 
-    def shutdown(self, wait: bool = True) -> None:
-        """Stop accepting work; with `wait`, return once every submitted run has finished."""
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        """Stop accepting work; with `wait`, return once every started run has finished;
+        with `cancel_futures`, runs still queued never start (their futures are cancelled)."""
 
     def __enter__(self) -> TaskRunner:
         return self
@@ -79,10 +80,9 @@ class ThreadPoolTaskRunner(TaskRunner):
         context = contextvars.copy_context()
         return self._pool().submit(context.run, call)
 
-    def shutdown(self, wait: bool = True) -> None:
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
         if self._executor is not None:
-            # not waiting means the flow run crashed: task runs still queued must not start
-            self._executor.shutdown(wait=wait, cancel_futures=not wait)
+            self._executor.shutdown(wait=wait, cancel_futures=cancel_futures)
 
     def __repr__(self) -> str:
         return f"ThreadPoolTaskRunner(max_workers={self.max_workers})"
@@ -125,10 +125,10 @@ class ProcessPoolTaskRunner(ThreadPoolTaskRunner):
         outcome = self._process_pool().submit(process_worker.call, payload).result()
         return process_worker.unpack(outcome)
 
-    def shutdown(self, wait: bool = True) -> None:
-        super().shutdown(wait)
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        super().shutdown(wait, cancel_futures)
         if self._processes is not None:
-            self._processes.shutdown(wait=wait, cancel_futures=not wait)
+            self._processes.shutdown(wait=wait, cancel_futures=cancel_futures)
 
     def __repr__(self) -> str:
         return f"ProcessPoolTaskRunner(max_workers={self.max_workers})"

@@ -224,6 +224,7 @@ class Task(Generic[P, R]):
             future = runner.submit(lambda: run_coro_sync(run_task_async(engine)))
         else:
             future = runner.submit(lambda: run_task_sync(engine))
+        future.add_done_callback(engine.if_never_started)
         return MainspringFuture(engine.record, future)
 
     def map(self, *args: Any, wait_for: Any = None, **kwargs: Any) -> FutureList:
