@@ -185,3 +185,45 @@ def test_async_hook_is_awaited():
 def test_non_callable_hook_is_rejected():
     with pytest.raises(TypeError, match="on_completion hooks must be callables"):
         task(on_completion=[1])(lambda: None)
+
+
+def test_flow_hooks_as_decorators_as_in_prefect(store):
+    calls = Calls()
+
+    @flow
+    def failing():
+        raise ValueError("oops")
+
+    @failing.on_failure
+    def notify(flow_def, flow_run, state):
+        calls.append(("notify", flow_def.name, flow_run.name, state.name))
+
+    failing.on_completion(calls.hook("never"))
+    failing.on_crashed(calls.hook("never"))
+    failing.on_cancellation(calls.hook("never"))
+
+    assert failing(return_state=True).is_failed()
+    run = only_flow_run(store, "failing")
+    assert calls == [("notify", "failing", run.name, "Failed")]
+
+
+def test_with_options_keeps_hooks_added_by_decorator():
+    calls = Calls()
+
+    @task
+    def ok():
+        return 1
+
+    ok.on_completion(calls.hook("task"))
+
+    @flow
+    def pipeline():
+        return ok.with_options(name="renamed")()
+
+    pipeline.on_completion(calls.hook("flow"))
+    pipeline.with_options(name="copy")()
+    assert calls == [
+        ("task", "renamed", "TaskRun", "Completed"),
+        ("flow", "copy", "FlowRun", "Completed"),
+    ]
+    assert ok.on_completion_hooks and ok.on_completion_hooks[0].__name__ == "hook_task"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from mainspring.engine.hooks import HOOK_KINDS, as_hook_list
+from mainspring.engine.hooks import HOOK_KINDS, add_hook, as_hook_list, current_hooks
 from mainspring.engine.retries import RetryPolicy
 from mainspring.model import StateType
 
@@ -120,8 +120,21 @@ class Flow(Generic[P, R]):
         return self._parameters
 
     def with_options(self, **changes: Any) -> Flow[P, R]:
-        """A copy of this flow with some options changed."""
-        return Flow(self.fn, **{**self._options, **changes})
+        """A copy of this flow with some options changed (hooks added by decorator kept)."""
+        return Flow(self.fn, **{**self._options, **current_hooks(self.hooks), **changes})
+
+    # -- hooks as decorators, as in Prefect: `@my_flow.on_failure` -----------------------------
+    def on_completion(self, fn: Callable) -> Callable:
+        return add_hook(self.hooks, StateType.COMPLETED, fn)
+
+    def on_failure(self, fn: Callable) -> Callable:
+        return add_hook(self.hooks, StateType.FAILED, fn)
+
+    def on_crashed(self, fn: Callable) -> Callable:
+        return add_hook(self.hooks, StateType.CRASHED, fn)
+
+    def on_cancellation(self, fn: Callable) -> Callable:
+        return add_hook(self.hooks, StateType.CANCELLED, fn)
 
     def __repr__(self) -> str:
         return f"Flow(name={self.name!r})"

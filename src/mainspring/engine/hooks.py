@@ -32,6 +32,18 @@ def as_hook_list(hooks: Hook | Iterable[Hook] | None, kind: str) -> list[Hook]:
     return items
 
 
+def add_hook(hooks: dict[StateType, list[Hook]], state_type: StateType, fn: Hook) -> Hook:
+    """Register `fn` for `state_type` (the `@my_flow.on_failure` decorator form); return it."""
+    as_hook_list(fn, HOOK_KINDS[state_type])
+    hooks.setdefault(state_type, []).append(fn)
+    return fn
+
+
+def current_hooks(hooks: dict[StateType, list[Hook]]) -> dict[str, list[Hook]]:
+    """The hooks of a definition as `on_...` options, for `with_options` copies to keep."""
+    return {kind: list(hooks.get(state_type, [])) for state_type, kind in HOOK_KINDS.items()}
+
+
 def run_hooks(hooks: list[Hook], definition: Any, run: Any, state: State, log: Callable) -> None:
     """Call each hook as `hook(definition, run, state)`; log and swallow what they raise."""
     for hook in hooks:

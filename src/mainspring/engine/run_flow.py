@@ -11,7 +11,8 @@ A flow run's life, in `run_flow_sync` (its async twin differs only in `await`):
          raises             -> retry while retries remain, else Failed (or TimedOut)
          raises CancelledRun -> Cancelled
          is interrupted     -> Crashed with every task run still in progress; it propagates
-    -> the task runner drains, hooks fire, "Finished in state ...", and a top-level run waits
+    -> the task runner drains (if the run did not complete, queued task runs never start and
+       end Cancelled), hooks fire, "Finished in state ...", and a top-level run waits
        until the recorder has written everything
 """
 

@@ -19,7 +19,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from mainspring.engine.context import FlowRunContext, flow_run_context
 from mainspring.engine.futures import FutureList, MainspringFuture
-from mainspring.engine.hooks import HOOK_KINDS, as_hook_list
+from mainspring.engine.hooks import HOOK_KINDS, add_hook, as_hook_list, current_hooks
 from mainspring.engine.logging import configure_logging, enable_print_capture, engine_log
 from mainspring.engine.names import render_run_name
 from mainspring.engine.retries import RetryPolicy
@@ -113,8 +113,8 @@ class Task(Generic[P, R]):
             hooks = as_hook_list(given[kind], kind)
             if hooks:
                 self.hooks[state_type] = hooks
-        self.on_completion_hooks = self.hooks.get(StateType.COMPLETED, [])
-        self.on_failure_hooks = self.hooks.get(StateType.FAILED, [])
+        self.on_completion_hooks = self.hooks.setdefault(StateType.COMPLETED, [])
+        self.on_failure_hooks = self.hooks.setdefault(StateType.FAILED, [])
         self._options = dict(
             name=name,
             description=description,
@@ -135,18 +135,16 @@ class Task(Generic[P, R]):
 
     # -- configuration -----------------------------------------------------------------------
     def with_options(self, **changes: Any) -> Task[P, R]:
-        """A copy of this task with some options changed."""
-        options = {**self._options, **changes}
+        """A copy of this task with some options changed (hooks added by decorator kept)."""
+        options = {**self._options, **current_hooks(self.hooks), **changes}
         return Task(self.fn, **options)
 
     def on_completion(self, fn: Callable) -> Callable:
         """Decorator form: `@my_task.on_completion`."""
-        self.hooks.setdefault(StateType.COMPLETED, []).append(fn)
-        return fn
+        return add_hook(self.hooks, StateType.COMPLETED, fn)
 
     def on_failure(self, fn: Callable) -> Callable:
-        self.hooks.setdefault(StateType.FAILED, []).append(fn)
-        return fn
+        return add_hook(self.hooks, StateType.FAILED, fn)
 
     @property
     def parameters(self) -> Any:
