@@ -2,9 +2,10 @@
 
 A flow run's life, in `run_flow_sync` (its async twin differs only in `await`):
 
-    arguments bound to the signature (a mismatch raises before anything is recorded)
+    arguments bound to the signature (a mismatch raises before anything is recorded) and
+    coerced from type hints, then the run named (templates see the coerced values)
     -> Pending, recorded; "Beginning flow run" (or "Created subflow run" in the parent's log)
-    -> parameters validated: a bad value ends the run Failed, naming the parameter
+    -> a parameter that did not validate ends the run Failed, naming it
     -> Running -> the function is called, tasks and subflows join this run
          returns a value    -> Completed (futures in it are waited for)
          returns State(s)   -> the flow decides its own state (any failed -> Failed)
