@@ -227,3 +227,26 @@ def test_with_options_keeps_hooks_added_by_decorator():
         ("flow", "copy", "FlowRun", "Completed"),
     ]
     assert ok.on_completion_hooks and ok.on_completion_hooks[0].__name__ == "hook_task"
+
+
+def test_hooks_run_inside_their_runs_context_and_can_log(store):
+    from mainspring import get_run_logger
+
+    def log_it(definition, run, state):
+        get_run_logger().info(f"hook saw {run.name} {state.name}")
+
+    @task(on_completion=log_it)
+    def ok():
+        return 1
+
+    @flow(on_completion=log_it)
+    def pipeline():
+        return ok()
+
+    pipeline()
+    run = only_flow_run(store, "pipeline")
+    (task_run,) = store.read_task_runs(run.id)
+    assert "hook saw ok-0 Completed" in log_messages(store, run.id, task_run.id)
+    flow_lines = [log for log in store.read_logs(run.id) if log.task_run_id is None]
+    assert f"hook saw {run.name} Completed" in [log.message for log in flow_lines]
+    assert not [log for log in store.read_logs(run.id) if log.level >= 40]

@@ -116,11 +116,14 @@ class FlowRunEngine(RunEngine):
         finally:
             if crashed:
                 self._crash_task_runs(context)
-            flow_token, task_token = tokens
-            task_run_context.reset(task_token)
-            flow_run_context.reset(flow_token)
-            if self._previous_sigterm is not None:
-                signal.signal(signal.SIGTERM, self._previous_sigterm)
+            try:
+                self.finish()  # hooks inside the run's context: get_run_logger() logs to it
+            finally:
+                flow_token, task_token = tokens
+                task_run_context.reset(task_token)
+                flow_run_context.reset(flow_token)
+                if self._previous_sigterm is not None:
+                    signal.signal(signal.SIGTERM, self._previous_sigterm)
 
     def _crash_task_runs(self, context: FlowRunContext) -> None:
         message = f"Flow run {self.record.name!r} crashed while this task run was in progress"

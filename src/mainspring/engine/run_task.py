@@ -200,8 +200,10 @@ def run_task_sync(engine: TaskRunEngine) -> State:
         engine.crash(exc)
         raise
     finally:
-        engine.exit(token)
-        engine.finish()
+        try:
+            engine.finish()  # hooks inside the run's context: get_run_logger() logs to this run
+        finally:
+            engine.exit(token)
     return engine.state
 
 
@@ -244,8 +246,10 @@ async def run_task_async(engine: TaskRunEngine) -> State:
         engine.crash(exc)
         raise
     finally:
-        engine.exit(token)
-        engine.finish()
+        try:
+            engine.finish()  # hooks inside the run's context: get_run_logger() logs to this run
+        finally:
+            engine.exit(token)
     return engine.state
 
 
