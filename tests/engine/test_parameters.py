@@ -161,3 +161,24 @@ def test_name_template_that_cannot_format_a_value_is_a_clear_error():
 
     with pytest.raises(MainspringError, match=r"Run name template 'on-\{day:%A\}' cannot format"):
         report("a string")
+
+
+def test_positional_only_var_positional_and_var_keyword_parameters(store):
+    from mainspring import task
+
+    @flow
+    def varied(a, /, b: int, *rest, c: int = 1, **extra):
+        return a, b, rest, c, extra
+
+    @task
+    def summed(first, *more):
+        return first + sum(more)
+
+    @flow
+    def uses_task():
+        return summed(1, 2, 3), summed.submit(4, 5).result()
+
+    assert varied(1, "2", 3, 4, c="5", z=6) == (1, 2, (3, 4), 5, {"z": 6})
+    run = only_flow_run(store, "varied")
+    assert run.parameters["b"] == 2 and run.parameters["c"] == 5
+    assert uses_task() == (6, 9)

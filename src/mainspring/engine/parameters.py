@@ -38,6 +38,9 @@ class Parameters:
             if annotation not in _ANY_ANNOTATIONS and not isinstance(annotation, str):
                 self.annotations[name] = annotation
         self._adapters: dict[str, Any] = {}
+        self.has_var_positional = any(
+            p.kind is p.VAR_POSITIONAL for p in self.signature.parameters.values()
+        )
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         """Map the call's arguments to parameter names, defaults filled in."""
@@ -79,15 +82,20 @@ class Parameters:
         """Turn bound parameters back into positional and keyword arguments for the call."""
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
+        # before a *args, parameters must go by position, or *args' values would collide
+        by_position = self.has_var_positional
         for name, param in self.signature.parameters.items():
             if name not in parameters:
+                by_position = False  # after a gap, position no longer tells which is which
                 continue
             value = parameters[name]
             if param.kind is param.VAR_POSITIONAL:
                 args.extend(value)
             elif param.kind is param.VAR_KEYWORD:
                 kwargs.update(value)
-            elif param.kind is param.POSITIONAL_ONLY:
+            elif param.kind is param.POSITIONAL_ONLY or (
+                by_position and param.kind is param.POSITIONAL_OR_KEYWORD
+            ):
                 args.append(value)
             else:
                 kwargs[name] = value
