@@ -45,9 +45,29 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def run_and_signal(tmp_path: Path, signum: int) -> tuple[int, str, SqlStore]:
+ASYNC_SCRIPT = textwrap.dedent(
+    """
+    import asyncio
+    from mainspring import flow, task
+
+    @task
+    async def blocking():
+        print("READY", flush=True)
+        await asyncio.sleep(60)
+
+    @flow(name="crashy")
+    async def crashy():
+        await blocking()
+
+    if __name__ == "__main__":
+        asyncio.run(crashy())
+    """
+)
+
+
+def run_and_signal(tmp_path: Path, signum: int, source: str = SCRIPT) -> tuple[int, str, SqlStore]:
     script = tmp_path / "crashy.py"
-    script.write_text(SCRIPT)
+    script.write_text(source)
     home = tmp_path / "home"
     proc = start_python(script, home)
     try:
@@ -91,6 +111,50 @@ def test_signalled_flow_process_leaves_crashed_runs(tmp_path, signum, reason):
         assert [s.name for s in store.read_states(run.id)] == ["Pending", "Running", "Crashed"]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("signum", "reason"),
+    [
+        (signal.SIGINT, "Flow run was interrupted by the user"),
+        (signal.SIGTERM, "Flow run was stopped by TerminationSignal"),
+    ],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_signalled_async_flow_is_crashed_not_cancelled(tmp_path, signum, reason):
+    """asyncio.run turns Ctrl-C (and the loop's teardown) into task cancellation."""
+    returncode, stderr, store = run_and_signal(tmp_path, signum, ASYNC_SCRIPT)
+    try:
+        assert returncode != 0, stderr
+        (run,) = store.read_flow_runs()
+        assert run.state.type is StateType.CRASHED, (run.state, stderr)
+        assert run.state.message.startswith(reason)
+        (task_run,) = store.read_task_runs(run.id)
+        assert task_run.state.type is StateType.CRASHED, task_run.state
+    finally:
+        store.close()
+
+
+def test_cancelling_an_async_flows_asyncio_task_cancels_the_run(store):
+    """Without a signal, an asyncio cancellation is a deliberate one: Cancelled."""
+    import asyncio
+
+    from mainspring import flow
+
+    @flow
+    async def waits():
+        await asyncio.sleep(60)
+
+    async def main():
+        running = asyncio.create_task(waits())
+        await asyncio.sleep(0.2)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+
+    asyncio.run(main())
+    (run,) = store.read_flow_runs()
+    assert run.state.type is StateType.CANCELLED
 
 
 def test_task_awaiting_retry_when_its_flow_crashes_is_not_retried(store):

@@ -26,6 +26,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from mainspring.engine import lifecycle
 from mainspring.engine.console import console
 from mainspring.engine.context import FlowRunContext, flow_run_context, task_run_context
 from mainspring.engine.futures import MainspringFuture, resolve_value
@@ -83,6 +84,7 @@ class FlowRunEngine(RunEngine):
         #: the parameter error found when the run was created: the run ends Failed with it
         self.invalid: ParameterTypeError | None = None
         self._previous_sigterm: Any = None
+        self._previous_sigint: Any = None
 
     # -- around the attempts -----------------------------------------------------------------
     def enter(self) -> Any:
@@ -101,7 +103,11 @@ class FlowRunEngine(RunEngine):
             label=self.label,
         )
         if self.parent is None and threading.current_thread() is threading.main_thread():
+            lifecycle.interruption = None
             self._previous_sigterm = signal.signal(signal.SIGTERM, _raise_termination)
+            self._previous_sigint = signal.signal(
+                signal.SIGINT, _noting_interrupt(signal.getsignal(signal.SIGINT))
+            )
         return flow_run_context.set(self.context), task_run_context.set(None)
 
     def exit(self, tokens: Any) -> None:
@@ -124,6 +130,7 @@ class FlowRunEngine(RunEngine):
                 flow_run_context.reset(flow_token)
                 if self._previous_sigterm is not None:
                     signal.signal(signal.SIGTERM, self._previous_sigterm)
+                    signal.signal(signal.SIGINT, self._previous_sigint)
 
     def _crash_task_runs(self, context: FlowRunContext) -> None:
         message = f"Flow run {self.record.name!r} crashed while this task run was in progress"
@@ -184,7 +191,22 @@ class _ReturnedFailure(Exception):
 
 
 def _raise_termination(signum: int, frame: Any) -> None:
-    raise TerminationSignal(128 + signum)
+    lifecycle.interruption = error = TerminationSignal(128 + signum)
+    raise error
+
+
+def _noting_interrupt(previous: Any) -> Any:
+    """A SIGINT handler that notes the interruption, then does what `previous` did (raise
+    KeyboardInterrupt, or asyncio.run's cancelling of the main task)."""
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        lifecycle.interruption = KeyboardInterrupt()
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    return on_sigint
 
 
 def state_from_return(value: Any) -> State:
@@ -373,7 +395,7 @@ async def run_flow_async(engine: FlowRunEngine) -> State:
                     break
                 await asyncio.sleep(engine.retry_delay)
     except asyncio.CancelledError as exc:
-        engine.cancel(exc)
+        engine.asyncio_cancelled(exc)
         raise
     except BaseException as exc:
         engine.crash(exc)

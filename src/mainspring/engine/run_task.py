@@ -240,7 +240,7 @@ async def run_task_async(engine: TaskRunEngine) -> State:
                     engine.succeed(value)
                 break
     except asyncio.CancelledError as exc:  # the surrounding asyncio task was cancelled
-        engine.cancel(exc)
+        engine.asyncio_cancelled(exc)
         raise
     except BaseException as exc:
         engine.crash(exc)
