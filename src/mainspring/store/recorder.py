@@ -1,14 +1,16 @@
 """The recorder: the engine's only writer, batching state changes and logs off the hot path.
 
-A task call must cost microseconds, so it never waits for the database: it appends to an
-in-memory `Batch` under a lock and returns. A daemon thread writes the batch every
-`recorder_flush_interval` seconds (and at once when someone calls `flush()`), so a 1,000-task
-flow makes a few dozen transactions instead of thousands. The store is opened lazily in that
-thread, so merely importing or defining flows never loads SQLAlchemy.
+A task call must cost microseconds, so it never waits for the database, and not even for a
+lock: each change is one `deque.append` of a small tuple (atomic in CPython). A daemon thread
+drains the queue every `recorder_flush_interval` seconds (at once when someone calls
+`flush()`), folds it into a `Batch` (the latest snapshot of each run, its state rows, logs and
+edges) and writes that in one transaction: a 1,000-task flow makes a handful of transactions,
+not thousands. The store is opened lazily in that thread, so merely importing or defining
+flows never loads SQLAlchemy.
 
-Nothing is lost: a failed write puts the batch back and is retried with backoff; `flush()`
-waits until everything recorded before it has been written (the engine calls it when a
-top-level flow run ends, fails or crashes); an `atexit` hook flushes what is left.
+Nothing is lost: a failed write keeps the batch and is retried with backoff; `flush()` waits
+until everything recorded before it has been written (the engine calls it when a top-level
+flow run ends, fails or crashes); an `atexit` hook flushes what is left.
 """
 
 from __future__ import annotations
@@ -18,12 +20,25 @@ import os
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from typing import Any
 
-from mainspring.model import FlowRecord, FlowRun, LogRecord, StateRecord, TaskRun, TaskRunEdge
+from mainspring.model import (
+    FlowRecord,
+    FlowRun,
+    LogRecord,
+    State,
+    StateRecord,
+    TaskRun,
+    TaskRunEdge,
+)
 from mainspring.store.base import Batch, Store
 
 MAX_BACKOFF = 5.0
+
+# Kinds of queued items: the first element of each tuple.
+_TASK_RUN, _FLOW_RUN, _LOG, _EDGE, _FLOW, _MARK = range(6)
 
 
 class Recorder:
@@ -33,44 +48,27 @@ class Recorder:
         self._store_factory = store_factory
         self._store: Store | None = None
         self._interval = interval
-        self._lock = threading.Lock()
-        self._pending = Batch()
+        self._queue: deque[tuple[Any, ...]] = deque()
         self._wake = threading.Event()
-        self._written = threading.Condition()
-        self._enqueued = 0  # count of record calls made
-        self._done = 0  # count of record calls whose changes are in the store
         self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
         self._closed = False
+        self._busy = False  # the writer holds drained changes it has not stored yet
         self.last_error: BaseException | None = None
 
-    # -- recording (hot path: no I/O) ---------------------------------------------------------
+    # -- recording (hot path: one append, no lock, no I/O) -----------------------------------
     def flow(self, flow: FlowRecord) -> None:
-        with self._lock:
-            self._pending.flows.setdefault(flow.name, flow)
-            self._enqueued += 1
+        self._queue.append((_FLOW, flow))
         self._ensure_thread()
 
     def flow_run(self, run: FlowRun, with_state: bool = True) -> None:
         """Record the run's current snapshot and, unless told otherwise, its state transition."""
-        state = run.state
-        with self._lock:
-            self._pending.flow_runs[run.id] = run
-            if with_state:
-                self._pending.states.append(
-                    StateRecord(run.id, False, state.type, state.name, state.message, state.ts)
-                )
-            self._enqueued += 1
-        self._ensure_thread()
+        self._queue.append((_FLOW_RUN, run, run.state if with_state else None))
+        if self._thread is None:
+            self._ensure_thread()
 
     def task_run(self, run: TaskRun, with_state: bool = True) -> None:
-        state = run.state
-        with self._lock:
-            self._pending.task_runs[run.id] = run
-            if with_state:
-                self._pending.states.append(
-                    StateRecord(run.id, True, state.type, state.name, state.message, state.ts)
-                )
-            self._enqueued += 1
+        self._queue.append((_TASK_RUN, run, run.state if with_state else None))
         if self._thread is None:
             self._ensure_thread()
 
@@ -83,37 +81,23 @@ class Recorder:
         message: str,
         ts: float,
     ) -> None:
-        record = LogRecord(flow_run_id, task_run_id, level, logger, message, ts)
-        with self._lock:
-            self._pending.logs.append(record)
-            self._enqueued += 1
+        self._queue.append((_LOG, flow_run_id, task_run_id, level, logger, message, ts))
         if self._thread is None:
             self._ensure_thread()
 
     def edge(self, edge: TaskRunEdge) -> None:
-        with self._lock:
-            self._pending.edges.append(edge)
-            self._enqueued += 1
+        self._queue.append((_EDGE, edge))
 
     # -- writing ------------------------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything recorded so far is in the store; False if `timeout` passed."""
-        with self._lock:
-            target = self._enqueued
-        if self._done >= target:
-            return True
+        if not self._queue and not self._busy:
+            return True  # nothing queued, and the writer holds nothing it has not stored
+        done = threading.Event()
+        self._queue.append((_MARK, done))
         self._ensure_thread()
         self._wake.set()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._written:
-            while self._done < target:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._written.wait(remaining if remaining is not None else 1.0)
-                if self._thread is None or not self._thread.is_alive():
-                    return self._done >= target
-        return True
+        return done.wait(timeout)
 
     @property
     def store(self) -> Store:
@@ -124,7 +108,7 @@ class Recorder:
     def _ensure_thread(self) -> None:
         if self._thread is not None or self._closed:
             return
-        with self._lock:
+        with self._start_lock:
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._loop, name="mainspring-recorder", daemon=True
@@ -132,47 +116,58 @@ class Recorder:
                 self._thread.start()
 
     def _loop(self) -> None:
+        pending: Batch | None = None  # a batch whose write failed, retried before new changes
+        waiting: list[threading.Event] = []  # flush() calls answered once `pending` is stored
         backoff = self._interval
         while True:
             self._wake.wait(self._interval)
             self._wake.clear()
-            with self._lock:
-                batch, self._pending = self._pending, Batch()
-                upto = self._enqueued
-            if not batch:
-                self._mark_done(upto)
-                if self._closed:
-                    return
-                continue
-            try:
-                self.store.write(batch)
-            except Exception as exc:  # keep the batch; the next pass retries it
-                self._requeue(batch)
-                self._report(exc)
-                time.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
-                continue
-            backoff = self._interval
-            self.last_error = None
-            self._mark_done(upto)
+            self._busy = True
+            batch = pending if pending is not None else Batch()
+            waiting.extend(self._drain_into(batch))
+            if batch:
+                try:
+                    self.store.write(batch)
+                except Exception as exc:  # keep the batch; the next pass retries it
+                    pending = batch
+                    self._report(exc)
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF)
+                    continue
+            pending, backoff, self.last_error = None, self._interval, None
+            self._busy = False
+            for event in waiting:
+                event.set()
+            waiting.clear()
+            if self._closed and not self._queue:
+                return
 
-    def _mark_done(self, upto: int) -> None:
-        with self._written:
-            if upto > self._done:
-                self._done = upto
-            self._written.notify_all()
-
-    def _requeue(self, batch: Batch) -> None:
-        """Put a batch that failed to write back in front of what arrived since."""
-        with self._lock:
-            newer = self._pending
-            batch.flows.update(newer.flows)
-            batch.flow_runs.update(newer.flow_runs)
-            batch.task_runs.update(newer.task_runs)
-            batch.states.extend(newer.states)
-            batch.logs.extend(newer.logs)
-            batch.edges.extend(newer.edges)
-            self._pending = batch
+    def _drain_into(self, batch: Batch) -> list[threading.Event]:
+        """Fold queued changes into `batch`; return the flush markers met on the way."""
+        queue, marks = self._queue, []
+        task_runs, flow_runs, states = batch.task_runs, batch.flow_runs, batch.states
+        while queue:
+            item = queue.popleft()
+            kind = item[0]
+            if kind == _TASK_RUN:
+                run, state = item[1], item[2]
+                task_runs[run.id] = run
+                if state is not None:
+                    states.append(_state_record(run.id, True, state))
+            elif kind == _LOG:
+                batch.logs.append(LogRecord(*item[1:]))
+            elif kind == _FLOW_RUN:
+                run, state = item[1], item[2]
+                flow_runs[run.id] = run
+                if state is not None:
+                    states.append(_state_record(run.id, False, state))
+            elif kind == _EDGE:
+                batch.edges.append(item[1])
+            elif kind == _FLOW:
+                batch.flows.setdefault(item[1].name, item[1])
+            else:
+                marks.append(item[1])
+        return marks
 
     def _report(self, exc: Exception) -> None:
         first = self.last_error is None
@@ -189,6 +184,10 @@ class Recorder:
         self.flush(timeout)
         self._closed = True
         self._wake.set()
+
+
+def _state_record(run_id: str, is_task: bool, state: State) -> StateRecord:
+    return StateRecord(run_id, is_task, state.type, state.name, state.message, state.ts)
 
 
 _recorder: Recorder | None = None
