@@ -155,8 +155,10 @@ class RunEngine:
     def asyncio_cancelled(self, exc: BaseException) -> None:
         """The run's asyncio task was cancelled: by Ctrl-C or SIGTERM tearing the event loop
         down (asyncio.run turns both into a cancellation), which is a crash; else Cancelled."""
-        if interruption is not None:
-            self.crash(interruption)
+        from mainspring.engine import signals
+
+        if signals.interruption is not None:
+            self.crash(signals.interruption)
         else:
             self.cancel(exc)
 
@@ -183,11 +185,6 @@ class RunEngine:
             run_hooks(hooks, self.definition, self.record, state, self.log)
         level = ERROR if state.type in (StateType.FAILED, StateType.CRASHED) else INFO
         self.log(level, f"Finished in state {state!r}")
-
-
-#: the SIGINT / SIGTERM that reached this process while a top-level flow ran (set by the
-#: flow's signal handlers): an asyncio cancellation that follows is the process going down
-interruption: BaseException | None = None
 
 
 _FINAL = frozenset({StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED, StateType.CRASHED})

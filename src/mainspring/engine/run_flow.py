@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from mainspring.engine import lifecycle
+from mainspring.engine import signals
 from mainspring.engine.console import console
 from mainspring.engine.context import FlowRunContext, flow_run_context, task_run_context
 from mainspring.engine.futures import MainspringFuture, resolve_value
@@ -43,7 +41,6 @@ from mainspring.exceptions import (
     CancelledRun,
     MainspringError,
     ParameterTypeError,
-    TerminationSignal,
 )
 from mainspring.model import FlowRecord, FlowRun, State, new_id
 from mainspring.model.states import Completed, Crashed, Failed, Pending
@@ -83,8 +80,7 @@ class FlowRunEngine(RunEngine):
         self.context: FlowRunContext | None = None
         #: the parameter error found when the run was created: the run ends Failed with it
         self.invalid: ParameterTypeError | None = None
-        self._previous_sigterm: Any = None
-        self._previous_sigint: Any = None
+        self._previous_handlers: Any = None
 
     # -- around the attempts -----------------------------------------------------------------
     def enter(self) -> Any:
@@ -102,12 +98,8 @@ class FlowRunEngine(RunEngine):
             log_prints=log_prints,
             label=self.label,
         )
-        if self.parent is None and threading.current_thread() is threading.main_thread():
-            lifecycle.interruption = None
-            self._previous_sigterm = signal.signal(signal.SIGTERM, _raise_termination)
-            self._previous_sigint = signal.signal(
-                signal.SIGINT, _noting_interrupt(signal.getsignal(signal.SIGINT))
-            )
+        if self.parent is None:
+            self._previous_handlers = signals.install()
         return flow_run_context.set(self.context), task_run_context.set(None)
 
     def exit(self, tokens: Any) -> None:
@@ -128,9 +120,7 @@ class FlowRunEngine(RunEngine):
                 flow_token, task_token = tokens
                 task_run_context.reset(task_token)
                 flow_run_context.reset(flow_token)
-                if self._previous_sigterm is not None:
-                    signal.signal(signal.SIGTERM, self._previous_sigterm)
-                    signal.signal(signal.SIGINT, self._previous_sigint)
+                signals.restore(self._previous_handlers)
 
     def _crash_task_runs(self, context: FlowRunContext) -> None:
         message = f"Flow run {self.record.name!r} crashed while this task run was in progress"
@@ -188,25 +178,6 @@ class FlowRunEngine(RunEngine):
 
 class _ReturnedFailure(Exception):
     """A flow returned a failed state: treated like a raised exception for retries."""
-
-
-def _raise_termination(signum: int, frame: Any) -> None:
-    lifecycle.interruption = error = TerminationSignal(128 + signum)
-    raise error
-
-
-def _noting_interrupt(previous: Any) -> Any:
-    """A SIGINT handler that notes the interruption, then does what `previous` did (raise
-    KeyboardInterrupt, or asyncio.run's cancelling of the main task)."""
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        lifecycle.interruption = KeyboardInterrupt()
-        if callable(previous):
-            previous(signum, frame)
-        elif previous != signal.SIG_IGN:
-            raise KeyboardInterrupt
-
-    return on_sigint
 
 
 def state_from_return(value: Any) -> State:
