@@ -8,6 +8,8 @@ and record the edge of the run graph.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import queue
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -19,7 +21,7 @@ class MainspringFuture:
 
     __slots__ = ("_future", "task_run")
 
-    def __init__(self, task_run: TaskRun, future: cf.Future) -> None:
+    def __init__(self, task_run: TaskRun, future: Any) -> None:
         self.task_run = task_run
         self._future = future
 
@@ -91,21 +93,32 @@ class FutureList(list):
 
 
 def wait(futures: Iterable[MainspringFuture], timeout: float | None = None) -> tuple[set, set]:
-    """Wait for futures; return (done, not_done) like `concurrent.futures.wait`."""
+    """Wait for all futures (at most `timeout` seconds); return (done, not_done) sets."""
     futures = list(futures)
-    by_inner = {f._future: f for f in futures}
-    done, not_done = cf.wait(by_inner, timeout=timeout)
-    return {by_inner[f] for f in done}, {by_inner[f] for f in not_done}
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for future in futures:
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not future._future.wait(remaining):
+            break
+    done = {f for f in futures if f.done()}
+    return done, set(futures) - done
 
 
 def as_completed(
     futures: Iterable[MainspringFuture], timeout: float | None = None
 ) -> Iterator[MainspringFuture]:
-    """Yield futures as their task runs finish."""
+    """Yield futures as their task runs finish; TimeoutError if `timeout` passes first."""
     futures = list(futures)
-    by_inner = {f._future: f for f in futures}
-    for inner in cf.as_completed(by_inner, timeout=timeout):
-        yield by_inner[inner]
+    finished: queue.SimpleQueue[MainspringFuture] = queue.SimpleQueue()
+    for future in futures:
+        future._future.add_done_callback(lambda _, f=future: finished.put(f))
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for _ in futures:
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            yield finished.get(timeout=remaining)
+        except queue.Empty:
+            raise TimeoutError(f"{len(futures)} futures did not all finish in time") from None
 
 
 # -- resolving arguments -----------------------------------------------------------------------

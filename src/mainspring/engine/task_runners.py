@@ -13,9 +13,11 @@ import concurrent.futures as cf
 import contextvars
 import os
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from mainspring.engine.run_future import RunFuture
 from mainspring.model import State
 
 Invoke = Callable[[Callable[..., Any], tuple, dict, dict], Any]
@@ -39,7 +41,8 @@ class TaskRunner:
         """A fresh runner with the same settings, so concurrent flow runs never share one."""
         raise NotImplementedError
 
-    def submit(self, call: Callable[[], State]) -> cf.Future:
+    def submit(self, call: Callable[[], State]) -> RunFuture:
+        """Run `call` (one task run, start to final state) and return a future of its state."""
         raise NotImplementedError
 
     def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
@@ -54,7 +57,14 @@ class TaskRunner:
 
 
 class ThreadPoolTaskRunner(TaskRunner):
-    """Runs task runs in a pool of threads: right for I/O-bound work and most pipelines."""
+    """Runs task runs in a pool of threads: right for I/O-bound work and most pipelines.
+
+    Submitted runs wait in one queue that up to `max_workers` drainer threads empty. Handing
+    each run to `ThreadPoolExecutor.submit` instead wakes a worker per run, and with the GIL
+    every wake-up is a hand-off between threads: mapping 10,000 small tasks spent most of its
+    time there. Here a burst of submissions costs an append each, and a pool thread is asked
+    for only when fewer than `max_workers` drainers are running.
+    """
 
     def __init__(self, max_workers: int | None = None) -> None:
         if max_workers is not None and max_workers < 1:
@@ -62,6 +72,9 @@ class ThreadPoolTaskRunner(TaskRunner):
         self.max_workers = max_workers
         self._executor: cf.ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._queue: deque[tuple[RunFuture, contextvars.Context, Callable[[], State]]] = deque()
+        self._drainers = 0
+        self._limit = 0
 
     def duplicate(self) -> ThreadPoolTaskRunner:
         return type(self)(max_workers=self.max_workers)
@@ -70,19 +83,51 @@ class ThreadPoolTaskRunner(TaskRunner):
         if self._executor is None:  # created on first submit: flows that never submit pay nothing
             with self._lock:
                 if self._executor is None:
+                    self._limit = self.max_workers or default_max_workers()
                     self._executor = cf.ThreadPoolExecutor(
-                        self.max_workers or default_max_workers(),
-                        thread_name_prefix="mainspring-task",
+                        self._limit, thread_name_prefix="mainspring-task"
                     )
         return self._executor
 
-    def submit(self, call: Callable[[], State]) -> cf.Future:
-        context = contextvars.copy_context()
-        return self._pool().submit(context.run, call)
+    def submit(self, call: Callable[[], State]) -> RunFuture:
+        pool = self._pool()
+        future = RunFuture()
+        with self._lock:
+            self._queue.append((future, contextvars.copy_context(), call))
+            start = self._drainers < self._limit
+            if start:
+                self._drainers += 1
+        if start:
+            pool.submit(self._drain)
+        return future
+
+    def _drain(self) -> None:
+        """Run queued task runs until the queue is empty, then let the thread go."""
+        queue = self._queue
+        while True:
+            with self._lock:
+                if not queue:
+                    self._drainers -= 1
+                    return
+                future, context, call = queue.popleft()
+            if not future.set_running_or_notify_cancel():
+                continue  # cancelled while queued
+            try:
+                state = context.run(call)
+            except BaseException as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(state)
 
     def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        if cancel_futures:
+            with self._lock:
+                queued = list(self._queue)
+                self._queue.clear()
+            for future, _, _ in queued:
+                future.cancel()
         if self._executor is not None:
-            self._executor.shutdown(wait=wait, cancel_futures=cancel_futures)
+            self._executor.shutdown(wait=wait)
 
     def __repr__(self) -> str:
         return f"ThreadPoolTaskRunner(max_workers={self.max_workers})"
