@@ -47,13 +47,13 @@ class FlowRunContext:
             self._counters.clear()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class TaskRunContext:
     task: Task
     task_run: TaskRun
     log_prints: bool = False
     label: str = ""
-    parameters: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] | None = None
 
 
 flow_run_context: ContextVar[FlowRunContext | None] = ContextVar("flow_run_context", default=None)

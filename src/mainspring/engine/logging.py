@@ -122,7 +122,7 @@ def engine_log(
         return
     ts = time.time()
     if _console is not None:
-        _console.write(ts, level, label, message)
+        console.write(format_line(ts, level, label, message))
     recorder.log(flow_run_id, task_run_id, level, logger_name, message, ts)
 
 

@@ -23,6 +23,7 @@ from mainspring.engine.hooks import HOOK_KINDS, add_hook, as_hook_list, current_
 from mainspring.engine.logging import configure_logging, enable_print_capture, engine_log
 from mainspring.engine.names import render_run_name
 from mainspring.engine.retries import RetryPolicy
+from mainspring.engine.run_task import TaskRunEngine, run_task_async, run_task_sync
 from mainspring.model import StateType, TaskRun, new_id
 from mainspring.model.states import Pending
 
@@ -85,6 +86,7 @@ class Task(Generic[P, R]):
         update_wrapper(self, fn)
         self.fn = fn
         self.name = name or fn.__name__
+        self._created_suffix = f" for task {self.name!r}"  # of "Created task run ..." lines
         self.description = description or inspect.getdoc(fn)
         self.tags = list(tags or [])
         self.version = version
@@ -173,8 +175,6 @@ class Task(Generic[P, R]):
 
         For an async task called from async code this returns a coroutine to await.
         """
-        from mainspring.engine.run_task import run_task_async, run_task_sync
-
         flow_ctx = flow_run_context.get()
         if self.is_async:
             from mainspring.engine.asyncutils import in_event_loop, run_coro_sync
@@ -198,8 +198,6 @@ class Task(Generic[P, R]):
         flow_ctx: FlowRunContext | None,
         return_state: bool,
     ) -> Any:
-        from mainspring.engine.run_task import run_task_async
-
         engine = self._prepare(args, kwargs, wait_for, flow_ctx)
         state = await run_task_async(engine)
         if engine.flow_ctx is None:
@@ -214,8 +212,6 @@ class Task(Generic[P, R]):
         engine = self._prepare(args, kwargs, wait_for, flow_ctx)
         runner = flow_ctx.task_runner if flow_ctx is not None else _standalone_runner()
         engine.invoke = runner.invoke
-        from mainspring.engine.run_task import run_task_async, run_task_sync
-
         if self.is_async:
             from mainspring.engine.asyncutils import run_coro_sync
 
@@ -243,18 +239,18 @@ class Task(Generic[P, R]):
         self, args: tuple, kwargs: dict, wait_for: Any, flow_ctx: FlowRunContext | None
     ) -> Any:
         """Create the task run (Pending, recorded) and the engine that will drive it."""
-        from mainspring.engine.run_task import TaskRunEngine
-
         if flow_ctx is not None:
             recorder = flow_ctx.recorder
-            key = f"{self.name}-{flow_ctx.next_task_index(self.name)}"
+            index = str(flow_ctx.next_task_index(self.name))
+            key = f"{self.name}-{index}"
             flow_run_id: str | None = flow_ctx.flow_run.id
         else:
             from mainspring.store.recorder import get_recorder
 
             configure_logging()
             recorder = get_recorder()
-            key = f"{self.name}-{os.urandom(3).hex()}"
+            index = os.urandom(3).hex()
+            key = f"{self.name}-{index}"
             flow_run_id = None
         name, settle_later = key, False
         if self.validate_parameters or isinstance(self.task_run_name, str):
@@ -273,7 +269,7 @@ class Task(Generic[P, R]):
             key,
             Pending(),
             flow_run_id,
-            key.rpartition("-")[2],
+            index,
             self.tags,
         )
         task_run.created = task_run.state.ts
@@ -285,7 +281,7 @@ class Task(Generic[P, R]):
             engine_log(
                 20,
                 flow_ctx.label,
-                f"Created task run {name!r} for task {self.name!r}",
+                f"Created task run {name!r}{self._created_suffix}",
                 flow_run_id,
                 None,
                 recorder,
