@@ -59,13 +59,14 @@ def main() -> None:
     )
     header = (
         f"{'scenario':<18}{'tasks':>7}{'seconds':>10}{'plain s':>10}{'pool s':>10}"
-        f"{'us/task over':>14}{'peak MiB':>10}"
+        f"{'us/task total':>14}{'us/task body':>13}{'peak MiB':>10}"
     )
     print(header)
     for r in results:
         print(
             f"{r['scenario']:<18}{r['tasks']:>7}{r['seconds']:>10.4f}{r['plain_seconds']:>10.4f}"
             f"{r['thread_pool_seconds']:>10.4f}{r['overhead_us_per_task']:>14.1f}"
+            f"{r['in_flow_us_per_task']:>13.1f}"
             f"{r['peak_rss_mib']:>10.1f}"
         )
     print(
