@@ -41,7 +41,7 @@ from mainspring.model import (
 )
 
 #: The alembic revision the code expects; checked cheaply at start-up (see migrations/).
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 
 metadata = sa.MetaData(
     naming_convention={
@@ -162,6 +162,21 @@ task_run_edge = sa.Table(
     sa.Column("upstream_id", Id, primary_key=True),
     sa.Column("kind", sa.String(16), primary_key=True),
     sa.Index(None, "flow_run_id"),
+)
+
+
+#: API keys of the server (`mainspring api-key create`). Only a salted hash of each key is kept;
+#: the key itself is shown once, when it is created (see mainspring.server.auth).
+api_key = sa.Table(
+    "api_key",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("salt", sa.String(64), nullable=False),
+    sa.Column("key_hash", sa.String(128), nullable=False),
+    sa.Column("read_only", sa.Boolean, nullable=False),
+    sa.Column("created", Time, nullable=False),
+    sa.Column("last_used", Time),
 )
 
 
