@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from mainspring.cli import config, flow_runs, flows
+from mainspring.cli import api_keys, config, flow_runs, flows, server
 
 app = typer.Typer(
     name="mainspring",
@@ -20,6 +20,8 @@ app = typer.Typer(
 app.add_typer(flows.app, name="flow")
 app.add_typer(flow_runs.app, name="flow-run")
 app.add_typer(config.app, name="config")
+app.add_typer(server.app, name="server")
+app.add_typer(api_keys.app, name="api-key")
 
 
 @app.command()

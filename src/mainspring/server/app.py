@@ -1,0 +1,101 @@
+"""`create_app`: the FastAPI application of the Mainspring server.
+
+The API lives under `/api` (OpenAPI document at `/api/openapi.json`, interactive docs at
+`/api/docs`) so the web UI can later own `/`. The app serves the same `SqlStore` the engine
+records into, so runs of a plain `python my_flow.py` show up without any extra step.
+
+Errors: pydantic's 422s name the offending field; an unknown id is a 404 naming it; a database
+failure is a 503 whose details go to the server log only (they can quote SQL and values). A
+catch-all handler turns anything unexpected into a 500 without a traceback in the response.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from mainspring.exceptions import ObjectNotFound, StoreError
+from mainspring.server.api import PROTECTED
+from mainspring.server.api.deps import ERRORS
+from mainspring.server.api.meta import open_router
+from mainspring.server.auth import KeyRing, authorize
+from mainspring.settings import Settings, get_settings
+from mainspring.store.base import Store
+from mainspring.store.sql import SqlStore
+
+logger = logging.getLogger("mainspring.server")
+
+
+def create_app(
+    store: Store | None = None,
+    settings: Settings | None = None,
+    *,
+    exposed: bool = False,
+    insecure: bool = False,
+) -> FastAPI:
+    """The server app over `store` (default: a SqlStore on the settings' database URL).
+
+    `exposed` says the server is reachable beyond loopback: then every request needs an API
+    key, unless `insecure`. On loopback a key is needed once any key exists. A store passed in
+    stays open when the app shuts down; one the app opened itself is closed.
+    """
+    settings = settings or get_settings()
+    owned = store is None
+    if store is None:
+        # Never an ApiStore: MAINSPRING_API_URL points clients at this server, not the server
+        # at itself.
+        store = SqlStore(settings.effective_database_url)
+    if not isinstance(store, SqlStore):
+        raise TypeError(f"The server needs a SqlStore, got {type(store).__name__}")
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            store.close()
+
+    import mainspring
+
+    app = FastAPI(
+        title="Mainspring",
+        version=mainspring.__version__,
+        description="REST API of the Mainspring workflow orchestrator.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.store = store
+    app.state.keyring = KeyRing(store)
+    app.state.exposed = exposed
+    app.state.insecure = insecure
+    app.include_router(open_router, prefix="/api")
+    for router in PROTECTED:
+        app.include_router(
+            router, prefix="/api", dependencies=[Depends(authorize)], responses=ERRORS
+        )
+    _add_error_handlers(app)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ObjectNotFound)
+    async def not_found(_request: Request, exc: ObjectNotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(StoreError)
+    @app.exception_handler(sa.exc.SQLAlchemyError)
+    async def store_failed(request: Request, exc: Exception) -> JSONResponse:
+        logger.error("Database error on %s %s: %s", request.method, request.url.path, exc)
+        detail = "The database could not complete the request; the server log has details."
+        return JSONResponse({"detail": detail}, status_code=503)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("Unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "Internal server error."}, status_code=500)

@@ -1,0 +1,261 @@
+"""States, flows, runs, logs and graphs as the API shows them (and the state clients propose)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from mainspring.model import (
+    STATE_NAMES,
+    FlowRecord,
+    FlowRun,
+    LogRecord,
+    State,
+    StateRecord,
+    StateType,
+    TaskRun,
+    TaskRunEdge,
+)
+from mainspring.model.runs import to_datetime
+from mainspring.server.orchestration import Status
+from mainspring.server.schemas.common import Input, Text, Time, epoch
+
+
+# -- states ----------------------------------------------------------------------------------
+class StateIn(Input):
+    """A state as a client proposes it; `name` defaults to the type's (e.g. `Running`)."""
+
+    type: StateType
+    name: str | None = Field(None, description="e.g. Retrying, TimedOut, Cached, AwaitingRetry")
+    message: Text | None = None
+    timestamp: Time | None = Field(None, description="Default: when the server receives it.")
+
+    @model_validator(mode="after")
+    def _name_fits_type(self) -> StateIn:
+        if self.name is None:
+            self.name = self.type.value.capitalize()
+        elif STATE_NAMES.get(self.name) is not self.type:
+            names = [n for n, t in STATE_NAMES.items() if t is self.type]
+            raise ValueError(
+                f"name: {self.name!r} is not a state name of type {self.type.value}; "
+                f"expected one of {names}"
+            )
+        return self
+
+    def to_state(self) -> State:
+        return State(self.type, self.name, self.message, ts=epoch(self.timestamp))
+
+
+class StateOut(BaseModel):
+    type: StateType
+    name: str
+    message: str | None
+    timestamp: datetime
+
+    @classmethod
+    def of(cls, state: State) -> StateOut:
+        return cls(
+            type=state.type,
+            name=state.name,
+            message=state.message,
+            timestamp=to_datetime(state.ts),  # type: ignore[arg-type]
+        )
+
+
+class SetStateIn(Input):
+    state: StateIn
+    force: bool = Field(
+        False, description="An explicit retry: lets a finished run go back to Scheduled/Pending."
+    )
+
+
+class SetStateOut(BaseModel):
+    status: Status
+    reason: str
+    state: StateOut = Field(description="The run's state after the decision.")
+
+
+class TimelineEntry(BaseModel):
+    id: int | None
+    run_id: str
+    is_task: bool
+    type: StateType
+    name: str
+    message: str | None
+    timestamp: datetime
+
+    @classmethod
+    def of(cls, r: StateRecord) -> TimelineEntry:
+        return cls(
+            id=r.id,
+            run_id=r.run_id,
+            is_task=r.is_task,
+            type=r.type,
+            name=r.name,
+            message=r.message,
+            timestamp=to_datetime(r.ts),  # type: ignore[arg-type]
+        )
+
+
+# -- flows and runs --------------------------------------------------------------------------
+class FlowOut(BaseModel):
+    id: str
+    name: str
+    description: str | None
+    created: datetime | None
+
+    @classmethod
+    def of(cls, f: FlowRecord) -> FlowOut:
+        return cls(id=f.id, name=f.name, description=f.description, created=to_datetime(f.created))
+
+
+class FlowRunOut(BaseModel):
+    id: str
+    name: str
+    flow_name: str
+    state: StateOut
+    parameters: dict[str, Any]
+    tags: list[str]
+    flow_version: str | None
+    parent_flow_run_id: str | None
+    parent_task_run_id: str | None
+    deployment_id: str | None
+    created: datetime | None
+    start_time: datetime | None
+    end_time: datetime | None
+    run_count: int
+    heartbeat: datetime | None = Field(description="Last heartbeat of the process running it.")
+    total_run_time: float | None = Field(description="Seconds from start to end (or to now).")
+
+    @classmethod
+    def of(cls, r: FlowRun) -> FlowRunOut:
+        return cls(
+            id=r.id,
+            name=r.name,
+            flow_name=r.flow_name,
+            state=StateOut.of(r.state),
+            parameters=r.parameters if isinstance(r.parameters, dict) else {},
+            tags=list(r.tags or []),
+            flow_version=r.flow_version,
+            parent_flow_run_id=r.parent_flow_run_id,
+            parent_task_run_id=r.parent_task_run_id,
+            deployment_id=r.deployment_id,
+            created=to_datetime(r.created),
+            start_time=to_datetime(r.start_time),
+            end_time=to_datetime(r.end_time),
+            run_count=r.run_count,
+            heartbeat=to_datetime(r.heartbeat),
+            total_run_time=r.total_run_time,
+        )
+
+
+class FlowRunPage(BaseModel):
+    items: list[FlowRunOut]
+    count: int = Field(description="How many flow runs match the filter, on all pages.")
+    limit: int
+    offset: int
+
+
+class TaskRunOut(BaseModel):
+    id: str
+    name: str
+    task_name: str
+    task_key: str
+    state: StateOut
+    flow_run_id: str | None
+    dynamic_key: str | None
+    tags: list[str]
+    cache_key: str | None
+    created: datetime | None
+    start_time: datetime | None
+    end_time: datetime | None
+    run_count: int
+
+    @classmethod
+    def of(cls, t: TaskRun) -> TaskRunOut:
+        return cls(
+            id=t.id,
+            name=t.name,
+            task_name=t.task_name,
+            task_key=t.task_key,
+            state=StateOut.of(t.state),
+            flow_run_id=t.flow_run_id,
+            dynamic_key=t.dynamic_key,
+            tags=list(t.tags or []),
+            cache_key=t.cache_key,
+            created=to_datetime(t.created),
+            start_time=to_datetime(t.start_time),
+            end_time=to_datetime(t.end_time),
+            run_count=t.run_count,
+        )
+
+
+class LogOut(BaseModel):
+    id: int | None
+    flow_run_id: str | None
+    task_run_id: str | None
+    level: int
+    logger: str
+    message: str
+    timestamp: datetime
+
+    @classmethod
+    def of(cls, r: LogRecord) -> LogOut:
+        return cls(
+            id=r.id,
+            flow_run_id=r.flow_run_id,
+            task_run_id=r.task_run_id,
+            level=r.level,
+            logger=r.logger,
+            message=r.message,
+            timestamp=to_datetime(r.ts),  # type: ignore[arg-type]
+        )
+
+
+class GraphNode(BaseModel):
+    id: str
+    name: str
+    task_key: str
+    state: StateOut
+    start_time: datetime | None
+    end_time: datetime | None
+
+
+class GraphEdge(BaseModel):
+    source: str = Field(description="The upstream task run.")
+    target: str = Field(description="The task run that consumed or waited for it.")
+    kind: str = Field(description="'data' (a result flowed in) or 'wait' (wait_for=).")
+
+
+class GraphOut(BaseModel):
+    """A flow run's graph: its task runs, and the dependencies between them."""
+
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+
+    @classmethod
+    def of(cls, task_runs: list[TaskRun], edges: list[TaskRunEdge]) -> GraphOut:
+        nodes = [
+            GraphNode(
+                id=t.id,
+                name=t.name,
+                task_key=t.task_key,
+                state=StateOut.of(t.state),
+                start_time=to_datetime(t.start_time),
+                end_time=to_datetime(t.end_time),
+            )
+            for t in task_runs
+        ]
+        links = [GraphEdge(source=e.upstream_id, target=e.task_run_id, kind=e.kind) for e in edges]
+        return cls(nodes=nodes, edges=links)
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class VersionOut(BaseModel):
+    version: str
+    api_version: str

@@ -1,0 +1,125 @@
+"""Apply an orchestrated state transition atomically: decide, then compare-and-set.
+
+The server reads a run's current state, asks the pure rules (`orchestration.decide`) whether the
+proposed state may follow it, and writes it with an UPDATE whose WHERE clause repeats the state
+it read (type, name and timestamp). If another client changed the run in between, the UPDATE
+matches no row, nothing is written, and the decision is taken again on the new state. The run
+row and its timeline row are written in one transaction, so a client that loses a race leaves
+no trace. On PostgreSQL (READ COMMITTED) a concurrent UPDATE of the same row waits for the first
+to commit and then re-checks the WHERE clause on the new row; on SQLite the write transaction
+takes the database's write lock up front (BEGIN IMMEDIATE), so the check and the write cannot
+interleave with another writer at all.
+
+Implemented here with SQLAlchemy Core through the store's engine rather than in the Store
+protocol: orchestration is the server's job, and the engine's embedded store never needs it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from mainspring.exceptions import ObjectNotFound, StoreError
+from mainspring.model import TERMINAL_TYPES, State, StateType
+from mainspring.server.db import write_transaction
+from mainspring.server.orchestration import Decision, decide, reject
+from mainspring.settings import redact_url
+from mainspring.store.schema import flow_run, state_history, task_run
+from mainspring.store.sql import SqlStore
+
+#: Times a transition is re-decided after losing a race before the client is told to retry.
+MAX_ATTEMPTS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The decision, and the run's state after it (the new state when accepted)."""
+
+    decision: Decision
+    state: State
+
+
+def _current(conn: sa.Connection, table: sa.Table, run_id: str) -> sa.Row[Any] | None:
+    c = table.c
+    query = sa.select(
+        c.state_type, c.state_name, c.state_message, c.state_timestamp, c.start_time
+    ).where(c.id == run_id)
+    return conn.execute(query).first()
+
+
+def _new_values(table: sa.Table, current: StateType, proposed: State) -> dict[str, Any]:
+    """Columns to set: the state, and the run's times and attempt count that follow from it."""
+    c = table.c
+    values: dict[str, Any] = {
+        "state_type": proposed.type.value,
+        "state_name": proposed.name,
+        "state_message": proposed.message,
+        "state_timestamp": proposed.ts,
+    }
+    if proposed.type is StateType.RUNNING:
+        values["start_time"] = sa.func.coalesce(c.start_time, proposed.ts)
+        if table is flow_run:  # sort_time is COALESCE(start_time, created); see schema.py
+            values["sort_time"] = sa.func.coalesce(c.start_time, proposed.ts)
+        if current is not StateType.RUNNING:
+            values["run_count"] = c.run_count + 1
+    if proposed.type in TERMINAL_TYPES:
+        values["end_time"] = proposed.ts
+    elif current in TERMINAL_TYPES:  # an explicit retry: the run is no longer finished
+        values["end_time"] = None
+    return values
+
+
+def set_state(
+    store: SqlStore, run_id: str, proposed: State, *, is_task: bool, force: bool = False
+) -> Outcome:
+    """Move a flow run (or task run) to `proposed` if the orchestration rules allow it.
+
+    Raises `ObjectNotFound` for an unknown id and `StoreError` when the database fails.
+    """
+    table = task_run if is_task else flow_run
+    kind = "task run" if is_task else "flow run"
+    try:
+        for _ in range(MAX_ATTEMPTS):
+            with write_transaction(store) as conn:
+                row = _current(conn, table, run_id)
+                if row is None:
+                    raise ObjectNotFound(f"No {kind} with id {run_id!r}")
+                current = State(
+                    StateType(row.state_type),
+                    row.state_name,
+                    row.state_message,
+                    ts=float(row.state_timestamp),
+                )
+                decision = decide(current.type, current.name, proposed.type, proposed.name, force)
+                if not decision.accepted:
+                    return Outcome(decision, current)
+                c = table.c
+                update = (
+                    sa.update(table)
+                    .where(
+                        c.id == run_id,
+                        c.state_type == row.state_type,
+                        c.state_name == row.state_name,
+                        c.state_timestamp == row.state_timestamp,
+                    )
+                    .values(_new_values(table, current.type, proposed))
+                )
+                if conn.execute(update).rowcount == 1:
+                    conn.execute(
+                        sa.insert(state_history).values(
+                            run_id=run_id,
+                            is_task=is_task,
+                            type=proposed.type.value,
+                            name=proposed.name,
+                            message=proposed.message,
+                            timestamp=proposed.ts,
+                        )
+                    )
+                    return Outcome(decision, proposed)
+            time.sleep(0.001)  # lost a race: the run changed since we read it; decide again
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(f"Could not set the state in {redact_url(store.url)!r}: {exc}") from exc
+    return Outcome(reject("The run's state kept changing; try again."), current)
