@@ -12,7 +12,13 @@ import time
 from pathlib import Path
 
 EXAMPLES_DIR = Path(__file__).resolve().parent
-EXAMPLES = ("etl_http_to_sqlite.py", "csv_pipeline.py", "subflows.py", "flaky_source.py")
+EXAMPLES = (
+    "etl_http_to_sqlite.py",
+    "etl_dag_style.py",
+    "csv_pipeline.py",
+    "subflows.py",
+    "flaky_source.py",
+)
 
 
 def run_example(name: str) -> bool:

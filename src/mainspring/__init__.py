@@ -7,6 +7,7 @@ Prefect program runs with only its import line changed.
 """
 
 from mainspring.engine.context import get_run_context
+from mainspring.engine.dag import Parameter
 from mainspring.engine.flows import Flow, flow
 from mainspring.engine.futures import FutureList, MainspringFuture, as_completed, wait
 from mainspring.engine.logging import get_run_logger
@@ -46,6 +47,7 @@ __all__ = [
     "FutureList",
     "MainspringError",
     "MainspringFuture",
+    "Parameter",
     "ParameterBindError",
     "ParameterTypeError",
     "Pending",

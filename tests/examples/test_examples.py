@@ -92,6 +92,34 @@ def test_etl_is_idempotent(tmp_path: Path) -> None:
         assert db.execute("SELECT count(*) FROM users").fetchone() == (23,)
 
 
+def test_etl_dag_style_loads_every_user_and_draws_its_graph(tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    proc = run_example(tmp_path, "etl_dag_style.py", str(out_dir))
+
+    with sqlite3.connect(out_dir / "users.db") as db:
+        rows = db.execute("SELECT id, name, email, city, active FROM users ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == list(range(1, 24))
+    assert rows[3] == (4, "User 04", "user.04@example.com", "Tallinn", 0)
+    assert "Flow run finished in state Completed: 23 users loaded" in proc.stdout
+    drawing = out_dir / "etl-users-dag.svg"
+    assert "to_row (mapped)" in drawing.read_text()
+    assert "->" in drawing.with_suffix(".dot").read_text()
+
+    with recorded(tmp_path) as store:
+        run = only_run(store, "etl-users-dag")
+        assert run.state_name == "Completed"
+        assert str(out_dir) in str(run.parameters["out_dir"])
+        names = [t.task_name for t in store.read_task_runs(run.id)]
+        assert (names.count("fetch_page"), names.count("to_row"), names.count("load_rows")) == (
+            3,
+            23,
+            1,
+        )
+        edges = store.read_edges(run.id)
+        assert edges and {e.kind for e in edges} == {"data"}
+        assert any("Loaded 23 users" in line.message for line in logs(store, run))
+
+
 def test_csv_pipeline_writes_the_report(tmp_path: Path) -> None:
     output = tmp_path / "out" / "report.csv"
     proc = run_example(tmp_path, "csv_pipeline.py", str(output))
@@ -160,12 +188,13 @@ def test_flaky_source_is_healed_by_retries(tmp_path: Path) -> None:
 def test_run_all_runs_everything_and_points_at_the_history(tmp_path: Path) -> None:
     proc = run_example(tmp_path, "run_all.py")
 
-    assert "4/4 examples succeeded." in proc.stdout
+    assert "5/5 examples succeeded." in proc.stdout
     assert str(tmp_path / "home" / "mainspring.db") in proc.stdout
     assert "flow-run ls" in proc.stdout
     with recorded(tmp_path) as store:
         names = {r.flow_name for r in store.read_flow_runs(limit=1000)}
-    assert {"etl-users", "csv-pipeline", "weather-summary", "flaky-pipeline"} <= names
+    expected = {"etl-users", "etl-users-dag", "csv-pipeline", "weather-summary", "flaky-pipeline"}
+    assert expected <= names
 
 
 def logs(store: Any, run: Any) -> list[Any]:

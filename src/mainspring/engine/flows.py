@@ -26,7 +26,19 @@ _NOT_YET = ("persist_result", "result_storage", "result_serializer", "cache_resu
 
 
 class Flow(Generic[P, R]):
-    """A flow definition: the function plus how its runs behave."""
+    """A flow definition: the function plus how its runs behave.
+
+    `Flow("name")` with a name instead of a function is the explicit DAG of Prefect 1
+    (`with Flow("name") as f: ...`), built and run by dag_flow.DagFlow, a subclass.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        first = args[0] if args else kwargs.get("fn")
+        if cls is Flow and (isinstance(first, str) or (first is None and "name" in kwargs)):
+            from mainspring.engine.dag_flow import DagFlow
+
+            return super().__new__(DagFlow)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -145,9 +157,24 @@ class Flow(Generic[P, R]):
         An async flow called from async code returns a coroutine to await; called from sync
         code it runs to completion on an event loop of its own.
         """
+        from mainspring.engine import tracing
+
+        if tracing.current() is not None:  # a subflow in a dry trace (visualize): a node
+            return tracing.record_flow_call(self, args, kwargs)
         from mainspring.engine.run_flow import run_flow
 
         return run_flow(self, args, kwargs, return_state)
+
+    def visualize(
+        self, *args: Any, filename: Any = None, format: str = "png", **kwargs: Any
+    ) -> list[Any]:
+        """Draw the flow's task graph from a dry trace of its function (see tracing.py for
+        what a trace can follow); arguments not given become Parameters. Returns the files
+        written, drawing first (see visualize.py)."""
+        from mainspring.engine.tracing import trace_flow
+        from mainspring.engine.visualize import visualize
+
+        return visualize(trace_flow(self, args, kwargs), filename=filename, format=format)
 
 
 @overload

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
+from mainspring.engine import tracing
 from mainspring.engine.context import FlowRunContext, flow_run_context
 from mainspring.engine.futures import FutureList, MainspringFuture
 from mainspring.engine.hooks import HOOK_KINDS, add_hook, as_hook_list, current_hooks
@@ -176,6 +177,8 @@ class Task(Generic[P, R]):
         For an async task called from async code this returns a coroutine to await.
         """
         flow_ctx = flow_run_context.get()
+        if flow_ctx is None and tracing.current() is not None:  # building a graph: a node
+            return tracing.record_task_call(self, "call", args, kwargs, wait_for)
         if self.is_async:
             from mainspring.engine.asyncutils import in_event_loop, run_coro_sync
 
@@ -209,6 +212,8 @@ class Task(Generic[P, R]):
     ) -> MainspringFuture:
         """Start the task on the flow's task runner and return a future of its run."""
         flow_ctx = flow_run_context.get()
+        if flow_ctx is None and tracing.current() is not None:  # building a graph: a node
+            return tracing.record_task_call(self, "submit", args, kwargs, wait_for)
         engine = self._prepare(args, kwargs, wait_for, flow_ctx)
         runner = flow_ctx.task_runner if flow_ctx is not None else _standalone_runner()
         engine.invoke = runner.invoke
@@ -227,6 +232,8 @@ class Task(Generic[P, R]):
         Arguments wrapped in `unmapped(...)`, strings, bytes and mappings are passed whole to
         every call. A future among the arguments is resolved first and its result iterated.
         """
+        if flow_run_context.get() is None and tracing.current() is not None:
+            return tracing.record_task_call(self, "map", args, kwargs, wait_for)
         from mainspring.engine.mapping import expand_map_calls
 
         futures = FutureList()
