@@ -11,6 +11,7 @@ from mainspring.engine.dag import Parameter
 from mainspring.engine.flows import Flow, flow
 from mainspring.engine.futures import FutureList, MainspringFuture, as_completed, wait
 from mainspring.engine.logging import get_run_logger
+from mainspring.engine.resume import resume_flow_run
 from mainspring.engine.retries import exponential_backoff
 from mainspring.engine.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 from mainspring.engine.tasks import Task, task, unmapped
@@ -63,6 +64,7 @@ __all__ = [
     "flow",
     "get_run_context",
     "get_run_logger",
+    "resume_flow_run",
     "task",
     "unmapped",
     "wait",

@@ -77,3 +77,11 @@ def run_error_for_state(state: State) -> BaseException:
 
 class TerminationSignal(SystemExit):
     """SIGTERM arrived during a flow run: the run is marked Crashed, then the process exits."""
+
+
+class SerializationError(MainspringError):
+    """A result could not be serialized (or read back) for result storage."""
+
+
+class ResumeError(MainspringError):
+    """A flow run cannot be resumed: wrong state, no manifest, or its flow cannot be loaded."""

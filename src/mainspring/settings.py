@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     task_runner_max_workers: int | None = Field(
         None, gt=0, description="Threads of the default task runner (default: 4 x CPUs, <= 64)."
     )
+    result_storage: str | None = Field(
+        None,
+        description="Where persisted results, cache records and run manifests go: a path or an "
+        "fsspec URL (s3://bucket/prefix); default: the `results` folder of `home`.",
+    )
     sqlite_busy_timeout: float = Field(
         60.0, gt=0, description="Seconds a writer waits for another process's SQLite lock."
     )

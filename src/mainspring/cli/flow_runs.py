@@ -1,4 +1,4 @@
-"""`mainspring flow-run ...`: list flow runs, inspect one, read its logs."""
+"""`mainspring flow-run ...`: list flow runs, inspect one, read its logs, retry one."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from mainspring.model import FlowRun
     from mainspring.store import Store
 
-app = typer.Typer(help="Flow runs: list, inspect, read logs.", no_args_is_help=True)
+app = typer.Typer(help="Flow runs: list, inspect, read logs, retry.", no_args_is_help=True)
 
 LOG_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 LEVEL_STYLES = {10: "bright_black", 20: "", 30: "yellow", 40: "red", 50: "bold red"}
@@ -308,3 +308,33 @@ def _level_name(level: int) -> str:
         if number == level:
             return name
     return f"LEVEL{level}"
+
+
+@app.command("retry")
+def retry_flow_run(
+    flow_run_id: Annotated[str, typer.Argument(metavar="ID", help="The flow run's id.")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Resume a run still marked Running whose process cannot be checked."
+        ),
+    ] = False,
+) -> None:
+    """Run a Failed, Crashed or Cancelled flow run again under the same id, in this process.
+
+    Task runs that finished with a persisted result (flows with persist_result=True) return it
+    without running again; the others run. Exits 0 when the run ends Completed, else 1.
+    """
+    from mainspring.engine.resume import resume_flow_run
+    from mainspring.exceptions import ObjectNotFound, ResumeError
+
+    _read_flow_run(store(), flow_run_id)  # a clear message for an unknown id
+    try:
+        state = resume_flow_run(flow_run_id, force=force)
+    except (ResumeError, ObjectNotFound) as exc:
+        fail(str(exc))
+    out = console()
+    out.print(f"Flow run {flow_run_id} finished in state ", state_text(state), sep="", end="")
+    out.print(f": {state.message}" if state.message else "")
+    if not state.is_completed():
+        raise typer.Exit(1)

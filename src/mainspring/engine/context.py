@@ -33,6 +33,10 @@ class FlowRunContext:
     _counter_lock: threading.Lock = field(default_factory=threading.Lock)
     #: task runs that have started and not finished: crashed together with the flow
     active_task_runs: dict[str, TaskRun] = field(default_factory=dict)
+    #: results.ResultOptions its tasks inherit when the flow persists results, else None
+    results: Any = None
+    #: resume.Resume when this run resumes an earlier attempt (same flow run id), else None
+    resume: Any = None
 
     def next_task_index(self, task_name: str) -> int:
         counter = self._counters.get(task_name)

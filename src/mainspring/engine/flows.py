@@ -10,7 +10,6 @@ etl(date.today(), return_state=True)  # the final State instead of the value
 from __future__ import annotations
 
 import inspect
-import warnings
 from collections.abc import Callable, Iterable
 from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
@@ -21,8 +20,6 @@ from mainspring.model import StateType
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-_NOT_YET = ("persist_result", "result_storage", "result_serializer", "cache_result_in_memory")
 
 
 class Flow(Generic[P, R]):
@@ -58,19 +55,16 @@ class Flow(Generic[P, R]):
         on_failure: Any = None,
         on_cancellation: Any = None,
         on_crashed: Any = None,
-        **not_yet: Any,
+        persist_result: bool | None = None,
+        result_storage: Any = None,
+        result_serializer: Any = None,
+        cache_result_in_memory: bool = True,
+        **unknown: Any,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"@flow needs a function, got {fn!r}")
-        unknown = set(not_yet) - set(_NOT_YET)
         if unknown:
             raise TypeError(f"@flow got unexpected option(s): {', '.join(sorted(unknown))}")
-        if any(v is not None and v is not True for v in not_yet.values()):
-            warnings.warn(
-                f"Flow options {sorted(not_yet)} (result persistence) are not implemented yet "
-                "in this Mainspring version; the flow runs without them.",
-                stacklevel=3,
-            )
         update_wrapper(self, fn)
         self.fn = fn
         self.name = name or fn.__name__.replace("_", "-")
@@ -94,6 +88,17 @@ class Flow(Generic[P, R]):
             task_runner = task_runner()
         self.task_runner = task_runner
         self.retry_policy = RetryPolicy.build(self.retries, retry_delay_seconds, None)
+        self.persist_result = persist_result
+        self.result_storage = result_storage
+        self.result_serializer = result_serializer
+        self.cache_result_in_memory = cache_result_in_memory  # accepted; results stay in memory
+        #: results.ResultOptions when the flow persists results (its own and its tasks'): what
+        #: makes a resumed run skip finished tasks. None on the default path.
+        self.results: Any = None
+        if persist_result or result_storage is not None or result_serializer is not None:
+            from mainspring.engine.results import flow_result_options
+
+            self.results = flow_result_options(persist_result, result_storage, result_serializer)
         given = {
             "on_completion": on_completion,
             "on_failure": on_failure,
@@ -118,7 +123,10 @@ class Flow(Generic[P, R]):
             log_prints=log_prints,
             tags=tags,
             **given,
-            **not_yet,
+            persist_result=persist_result,
+            result_storage=result_storage,
+            result_serializer=result_serializer,
+            cache_result_in_memory=cache_result_in_memory,
         )
         self._parameters: Any = None
 

@@ -72,6 +72,9 @@ class RunEngine:
         self.logger_name = logger_name
         self.retry_delay = 0.0
         self.finished = False
+        #: attempts made before this process took the run over (a resumed run): they do not
+        #: use up its retries
+        self.attempt_base = record.run_count
         self._write = recorder.task_run if self.is_task else recorder.flow_run
 
     # -- reading -----------------------------------------------------------------------------
@@ -123,7 +126,7 @@ class RunEngine:
         what = describe_exception(exc)
         message = f"{self.kind} encountered an exception {what}"
         failed = TimedOut(message=message, data=exc) if timed_out else Failed(message, data=exc)
-        retries_done = self.record.run_count - 1
+        retries_done = self.record.run_count - 1 - self.attempt_base
         if retries_done < self.policy.retries and self.should_retry(failed):
             retry_number = retries_done + 1
             self.retry_delay = self.policy.delay_before(retry_number)

@@ -81,6 +81,9 @@ class FlowRunEngine(RunEngine):
         #: the parameter error found when the run was created: the run ends Failed with it
         self.invalid: ParameterTypeError | None = None
         self._previous_handlers: Any = None
+        #: resume.Resume when this engine resumes an earlier attempt of the same flow run
+        self.resume: Any = None
+        self.manifest_written = False
 
     # -- around the attempts -----------------------------------------------------------------
     def enter(self) -> Any:
@@ -97,6 +100,8 @@ class FlowRunEngine(RunEngine):
             task_runner=flow.task_runner.duplicate(),
             log_prints=log_prints,
             label=self.label,
+            results=flow.results,
+            resume=self.resume,
         )
         if self.parent is None:
             self._previous_handlers = signals.install()
@@ -151,7 +156,10 @@ class FlowRunEngine(RunEngine):
     def conclude(self, value: Any) -> bool:
         """Settle the final state from the function's return value; True when a retry follows."""
         state = state_from_return(value)
-        if state.is_failed() and self.record.run_count - 1 < self.policy.retries:
+        if (
+            state.is_failed()
+            and self.record.run_count - 1 - self.attempt_base < self.policy.retries
+        ):
             error = state.data if isinstance(state.data, BaseException) else None
             return self.fail(
                 error or _ReturnedFailure(state.message or "Flow returned Failed"),
@@ -160,10 +168,26 @@ class FlowRunEngine(RunEngine):
         self.end_in(state)
         return False
 
+    def end_in(self, state: State) -> None:
+        if self.flow.results is not None and state.is_completed():
+            from mainspring.engine.resume import persist_flow_result
+
+            state = persist_flow_result(self, state)
+        super().end_in(state)
+
+    def write_manifest(self) -> None:
+        """Record how `mainspring flow-run retry` can run this flow run again (resume.py)."""
+        from mainspring.engine.resume import write_manifest
+
+        write_manifest(self)
+        self.manifest_written = True
+
     def finish_run(self) -> None:
         self.finish()
         if self.parent is not None:
             return
+        if not self.manifest_written and not self.state.is_completed():
+            self.write_manifest()  # it can be retried; a completed run needs none (no I/O)
         if not self.recorder.flush(timeout=FLUSH_TIMEOUT):
             engine_log(
                 logging.WARNING,
@@ -256,6 +280,8 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
         )
     else:
         engine.log(logging.INFO, f"Beginning flow run {name!r} for flow {flow.name!r}")
+        if flow.results is not None:  # a run that persists can be resumed even if killed
+            engine.write_manifest()
     return engine
 
 

@@ -73,6 +73,16 @@ class TaskRunEngine(RunEngine):
         if log_prints is None:
             log_prints = flow_ctx.log_prints if flow_ctx is not None else False
         self.log_prints = log_prints
+        #: persistence and caching (results.ResultOptions), None on the default path
+        results = task.results
+        if (
+            flow_ctx is not None
+            and flow_ctx.results is not None
+            and task.persist_result is not False
+        ):
+            results = flow_ctx.results if results is None else results.inherit(flow_ctx.results)
+        self.results = results
+        self.lock: Any = None  # the cache key's lock, held by a SERIALIZABLE run
 
     # -- around the attempts -----------------------------------------------------------------
     def enter(self) -> Any:
@@ -85,6 +95,30 @@ class TaskRunEngine(RunEngine):
         task_run_context.reset(token)
         if self.flow_ctx is not None:
             self.flow_ctx.active_task_runs.pop(self.record.id, None)
+        if self.lock is not None:
+            from mainspring.engine.persistence import release
+
+            release(self)
+
+    def lookup(self) -> bool:
+        """Only for persisting runs: end the run from result storage (a resumed result or a
+        cache hit) without calling the function; True when it did."""
+        from mainspring.engine.persistence import lookup
+
+        return lookup(self)
+
+    def succeed(self, value: Any) -> None:
+        if self.results is not None:
+            from mainspring.engine.persistence import persist
+            from mainspring.exceptions import SerializationError
+
+            try:
+                persist(self, value)
+            except SerializationError as exc:
+                self.log(logging.ERROR, str(exc))
+                self.set_state(Failed(message=str(exc), data=exc))
+                return
+        super().succeed(value)
 
     def resolve_inputs(self) -> bool:
         """Wait for upstream futures and put their results in the arguments.
@@ -178,7 +212,7 @@ class TaskRunEngine(RunEngine):
 def run_task_sync(engine: TaskRunEngine) -> State:
     token = engine.enter()
     try:
-        if engine.resolve_inputs():
+        if engine.resolve_inputs() and (engine.results is None or not engine.lookup()):
             while not engine.state.is_crashed():  # crashed with its flow while awaiting retry
                 engine.begin_attempt()
                 try:
@@ -218,6 +252,8 @@ async def run_task_async(engine: TaskRunEngine) -> State:
             )
         else:
             ready = True
+        if ready and engine.results is not None:  # storage I/O and maybe a lock: off the loop
+            ready = not await asyncio.to_thread(engine.lookup)
         if ready:
             while not engine.state.is_crashed():  # crashed with its flow while awaiting retry
                 engine.begin_attempt()

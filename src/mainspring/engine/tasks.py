@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import warnings
 from collections.abc import Callable, Iterable
 from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
@@ -30,16 +29,6 @@ from mainspring.model.states import Pending
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-_NOT_YET = (
-    "cache_policy",
-    "cache_key_fn",
-    "cache_expiration",
-    "refresh_cache",
-    "persist_result",
-    "result_storage",
-    "result_serializer",
-)
 
 
 class unmapped:
@@ -71,19 +60,21 @@ class Task(Generic[P, R]):
         on_failure: Any = None,
         on_crashed: Any = None,
         on_cancellation: Any = None,
-        **not_yet: Any,
+        cache_policy: Any = None,
+        cache_key_fn: Callable[..., str | None] | None = None,
+        cache_expiration: Any = None,
+        refresh_cache: bool | None = None,
+        persist_result: bool | None = None,
+        result_storage: Any = None,
+        result_serializer: Any = None,
+        cache_result_in_memory: bool = True,
+        task_key: str | None = None,
+        **unknown: Any,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"@task needs a function, got {fn!r}")
-        unknown = set(not_yet) - set(_NOT_YET)
         if unknown:
             raise TypeError(f"@task got unexpected option(s): {', '.join(sorted(unknown))}")
-        if any(v is not None for v in not_yet.values()):
-            warnings.warn(
-                f"Task options {sorted(not_yet)} (caching, result persistence) are not "
-                "implemented yet in this Mainspring version; the task runs without them.",
-                stacklevel=3,
-            )
         update_wrapper(self, fn)
         self.fn = fn
         self.name = name or fn.__name__
@@ -118,6 +109,32 @@ class Task(Generic[P, R]):
                 self.hooks[state_type] = hooks
         self.on_completion_hooks = self.hooks.setdefault(StateType.COMPLETED, [])
         self.on_failure_hooks = self.hooks.setdefault(StateType.FAILED, [])
+        results = dict(
+            cache_policy=cache_policy,
+            cache_key_fn=cache_key_fn,
+            cache_expiration=cache_expiration,
+            refresh_cache=refresh_cache,
+            persist_result=persist_result,
+            result_storage=result_storage,
+            result_serializer=result_serializer,
+        )
+        self.persist_result = persist_result
+        self.cache_policy = cache_policy
+        self.cache_key_fn = cache_key_fn
+        self.cache_expiration = cache_expiration
+        self.refresh_cache = refresh_cache
+        self.result_storage = result_storage
+        self.result_serializer = result_serializer
+        self.cache_result_in_memory = cache_result_in_memory  # accepted; results stay in memory
+        #: a key of the caller's choosing for this task's runs in a flow run, stable across
+        #: code changes (resume matches runs by key); repeated calls get "-1", "-2", ...
+        self.task_key = task_key
+        #: persistence and caching options (results.ResultOptions); None on the default path
+        self.results: Any = None
+        if any(v is not None for v in results.values()) and persist_result is not False:
+            from mainspring.engine.results import task_result_options
+
+            self.results = task_result_options(**results)
         self._options = dict(
             name=name,
             description=description,
@@ -132,7 +149,9 @@ class Task(Generic[P, R]):
             log_prints=log_prints,
             validate_parameters=validate_parameters,
             **given,
-            **not_yet,
+            **results,
+            cache_result_in_memory=cache_result_in_memory,
+            task_key=task_key,
         )
         self._parameters: Any = None
 
@@ -248,8 +267,12 @@ class Task(Generic[P, R]):
         """Create the task run (Pending, recorded) and the engine that will drive it."""
         if flow_ctx is not None:
             recorder = flow_ctx.recorder
-            index = str(flow_ctx.next_task_index(self.name))
-            key = f"{self.name}-{index}"
+            if self.task_key is None:
+                index = str(flow_ctx.next_task_index(self.name))
+                key = f"{self.name}-{index}"
+            else:
+                index = str(flow_ctx.next_task_index(f"key:{self.task_key}"))
+                key = self.task_key if index == "0" else f"{self.task_key}-{index}"
             flow_run_id: str | None = flow_ctx.flow_run.id
         else:
             from mainspring.store.recorder import get_recorder
@@ -280,6 +303,8 @@ class Task(Generic[P, R]):
             self.tags,
         )
         task_run.created = task_run.state.ts
+        if flow_ctx is not None and flow_ctx.resume is not None:
+            flow_ctx.resume.adopt(task_run)  # the earlier attempt's run of this key, same id
         if callable(self.task_run_name):
             task_run.name = name = self._name_by_callable(task_run)
         recorder.task_run(task_run)

@@ -1,0 +1,280 @@
+"""Durable resume: a failed, crashed or killed flow run runs again under the same id, and the
+task runs that finished with a persisted result are not run again.
+
+The end-to-end test kills a real flow process with SIGKILL halfway through 100 tasks and resumes
+it with the real `mainspring flow-run retry` command; each task's side effect (a line in a
+file) must appear exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from mainspring import resume_flow_run
+from mainspring.engine.resume import manifest_key
+from mainspring.exceptions import ObjectNotFound, ResumeError
+from mainspring.model import StateType
+from mainspring.settings import get_settings
+from mainspring.store.sql import SqlStore
+
+from .support import only_flow_run, subprocess_env, task_runs_by_name, timeline
+
+FLAKY = textwrap.dedent(
+    """
+    import os, sys
+    from mainspring import flow, task
+
+    SIDE = os.environ["SIDE_FILE"]
+
+    @task
+    def step(i: int) -> int:
+        if i == 3 and not os.path.exists(SIDE + ".fixed"):
+            raise ValueError("step 3 is broken")
+        with open(SIDE, "a") as f:
+            f.write(f"{i}\\n")
+        return i * 10
+
+    @task
+    def total(values: list) -> int:
+        return sum(values)
+
+    @flow(name="flaky", persist_result=PERSIST)
+    def flaky(n: int = 5) -> int:
+        return total([step(i) for i in range(n)])
+    """
+)
+
+
+def write_flaky(tmp_path: Path, persist: bool = True) -> Path:
+    module = tmp_path / "flaky_flows.py"
+    module.write_text(FLAKY.replace("PERSIST", str(persist)))
+    return module
+
+
+@pytest.fixture
+def flaky(tmp_path, monkeypatch):
+    """The flaky flow imported from a module, writing its side effects to a file."""
+    side = tmp_path / "side.txt"
+    monkeypatch.setenv("SIDE_FILE", str(side))
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def load(persist: bool = True):
+        write_flaky(tmp_path, persist)
+        sys.modules.pop("flaky_flows", None)
+        import flaky_flows
+
+        return flaky_flows.flaky, side
+
+    yield load
+    sys.modules.pop("flaky_flows", None)
+
+
+def side_lines(side: Path) -> list[int]:
+    return [int(line) for line in side.read_text().splitlines()]
+
+
+def test_a_failed_run_resumes_under_its_id_without_redoing_finished_tasks(flaky, store):
+    flow_fn, side = flaky()
+    failed = flow_fn(return_state=True)
+    assert failed.type is StateType.FAILED
+    assert side_lines(side) == [0, 1, 2]
+    run = only_flow_run(store, "flaky")
+
+    Path(str(side) + ".fixed").touch()
+    state = resume_flow_run(run.id)
+
+    assert state.type is StateType.COMPLETED
+    assert state.result() == 100
+    assert side_lines(side) == [0, 1, 2, 3, 4]  # 0-2 were not run again
+    again = only_flow_run(store, "flaky")
+    assert again.id == run.id
+    assert again.run_count == 2
+    assert timeline(store, run.id) == [
+        "Pending",
+        "Running",
+        "Failed",
+        "AwaitingRetry",
+        "Retrying",
+        "Completed",
+    ]
+    tasks = task_runs_by_name(store, run.id)
+    assert set(tasks) == {"step-0", "step-1", "step-2", "step-3", "step-4", "total-0"}
+    assert tasks["step-0"].state.message.startswith("Resumed:")
+    assert tasks["step-0"].run_count == 1
+    assert timeline(store, tasks["step-3"].id) == [
+        "Pending",
+        "Running",
+        "Failed",
+        "Pending",
+        "Retrying",
+        "Completed",
+    ]
+    assert tasks["step-3"].run_count == 2
+
+
+def test_without_persisted_results_every_task_runs_again(flaky, store):
+    flow_fn, side = flaky(persist=False)
+    flow_fn(return_state=True)
+    Path(str(side) + ".fixed").touch()
+    state = resume_flow_run(only_flow_run(store, "flaky").id)
+    assert state.type is StateType.COMPLETED
+    assert side_lines(side) == [0, 1, 2, 0, 1, 2, 3, 4]
+
+
+def test_what_cannot_be_resumed_says_why(flaky, store):
+    flow_fn, side = flaky()
+    Path(str(side) + ".fixed").touch()
+    flow_fn()
+    run = only_flow_run(store, "flaky")
+    with pytest.raises(ResumeError, match="already Completed"):
+        resume_flow_run(run.id)
+    with pytest.raises(ObjectNotFound):
+        resume_flow_run("00000000-0000-4000-8000-000000000000")
+
+
+def test_a_run_still_marked_running_resumes_only_when_its_process_is_gone(flaky, store):
+    flow_fn, side = flaky()
+    flow_fn(return_state=True)
+    run = only_flow_run(store, "flaky")
+    from mainspring.engine.results import default_storage
+    from mainspring.model.states import Running
+    from mainspring.store.recorder import get_recorder
+
+    run.state = Running()  # as a killed process leaves it
+    recorder = get_recorder()
+    recorder.flow_run(run)
+    recorder.flush()
+    storage = default_storage()
+    manifest = json.loads(storage.read(manifest_key(run.id)))
+    assert manifest["pid"] == os.getpid()
+    with pytest.raises(ResumeError, match="may still be running"):
+        resume_flow_run(run.id)
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    manifest["pid"] = dead.pid
+    storage.write(manifest_key(run.id), json.dumps(manifest).encode())
+    Path(str(side) + ".fixed").touch()
+    assert resume_flow_run(run.id).type is StateType.COMPLETED
+    assert timeline(store, run.id)[-5:] == [
+        "Running",
+        "Crashed",
+        "AwaitingRetry",
+        "Retrying",
+        "Completed",
+    ]
+
+
+def test_a_task_key_given_by_the_user(store):
+    from mainspring import flow, task
+
+    @task
+    def load(x: int) -> int:
+        return x
+
+    @flow(name="keyed")
+    def keyed() -> None:
+        load.with_options(task_key="load-customers")(1)
+        load.with_options(task_key="load-customers")(2)
+        load(3)
+
+    keyed()
+    tasks = store.read_task_runs(only_flow_run(store, "keyed").id)
+    assert [t.task_key for t in tasks] == ["load-customers", "load-customers-1", "load-0"]
+
+
+# -- end to end: SIGKILL midway, then the real CLI ----------------------------------------------
+HUNDRED = textwrap.dedent(
+    """
+    import os, time
+    from mainspring import flow, get_run_context, task
+
+    SIDE = os.environ["SIDE_FILE"]  # module code runs again on resume, with the CLI's argv
+
+    @task
+    def step(i: int) -> int:
+        time.sleep(0.04)
+        with open(SIDE, "a") as f:
+            f.write(f"{i}\\n")
+        return i
+
+    @flow(name="hundred", persist_result=True)
+    def hundred(n: int = 100) -> int:
+        print(get_run_context().flow_run.id, flush=True)
+        return sum(step(i) for i in range(n))
+
+    if __name__ == "__main__":
+        hundred()
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_killed_flow_run_resumed_by_the_cli_runs_each_task_once(tmp_path):
+    script = tmp_path / "hundred.py"
+    script.write_text(HUNDRED)
+    side = tmp_path / "side.txt"
+    side.touch()
+    home = get_settings().home
+    env = {**subprocess_env(home), "SIDE_FILE": str(side)}
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        flow_run_id = proc.stdout.readline().strip()
+        deadline = time.monotonic() + 60
+        while len(side.read_text().splitlines()) < 50:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.005)
+        time.sleep(0.015)  # land in the next task's sleep, not between its line and its result
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(30)
+        proc.stdout.close()
+    done_before = side_lines(side)
+    assert 50 <= len(done_before) < 100
+
+    cli = Path(sys.executable).parent / "mainspring"
+    main = "from mainspring.cli.main import main; main()"
+    command = [str(cli)] if cli.exists() else [sys.executable, "-c", main]
+    retried = subprocess.run(
+        [*command, "flow-run", "retry", flow_run_id],
+        env=env,
+        cwd=tmp_path.parent,  # not the script's folder: the manifest says where it is
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert retried.returncode == 0, retried.stderr[-3000:]
+    assert f"Flow run {flow_run_id} finished in state Completed" in retried.stdout
+
+    assert sorted(side_lines(side)) == list(range(100))  # each task's line exactly once
+    store = SqlStore(f"sqlite:///{home / 'mainspring.db'}")
+    try:
+        run = store.read_flow_run(flow_run_id)
+        assert run.state.type is StateType.COMPLETED
+        assert run.run_count == 2
+        names = timeline(store, run.id)
+        assert names[:2] == ["Pending", "Running"]
+        assert names[-4:] == ["Crashed", "AwaitingRetry", "Retrying", "Completed"]
+        tasks = store.read_task_runs(run.id)
+        assert len(tasks) == 100
+        resumed = [t for t in tasks if (t.state.message or "").startswith("Resumed:")]
+        assert len(resumed) == len(done_before)
+        assert all(t.state.type is StateType.COMPLETED for t in tasks)
+    finally:
+        store.close()
