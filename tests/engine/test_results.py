@@ -224,11 +224,15 @@ def test_results_and_cache_records_in_s3(s3_url, store):
         calls.append(x)
         return x * x
 
+    states = []
+
     @flow(name="s3-flow", persist_result=True, result_storage=s3_url)
     def s3_flow() -> list:
-        return [square(3, return_state=True), square(3, return_state=True)]
+        states.extend([square(3, return_state=True), square(3, return_state=True)])
+        return [s.result() for s in states]
 
-    first, second = s3_flow()
+    assert s3_flow() == [9, 9]
+    first, second = states
     assert (first.name, second.name) == ("Completed", "Cached")
     assert calls == [3]
     assert second.result() == 9
