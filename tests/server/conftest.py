@@ -135,15 +135,18 @@ def start_server(env: dict[str, str], *args: str) -> Server:
     raise RuntimeError("server did not answer /api/health within 30 s")
 
 
-def stop_server(process: subprocess.Popen) -> None:
+def stop_server(process: subprocess.Popen) -> str:
+    """Stop the server; return what it printed."""
     process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-    if process.stdout:
-        process.stdout.close()
+    if process.stdout is None or process.stdout.closed:
+        return ""
+    with process.stdout:
+        return process.stdout.read()
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import logging
 import secrets
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -28,7 +29,6 @@ import sqlalchemy as sa
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mainspring.model import new_id
 from mainspring.server.db import read_connection, write_transaction
 from mainspring.store.schema import api_key
 from mainspring.store.sql import SqlStore
@@ -71,7 +71,7 @@ def create_api_key(store: SqlStore, name: str, read_only: bool = False) -> tuple
     name = name.strip()
     if not name or len(name) > 255:
         raise ValueError("An API key needs a name of 1 to 255 characters.")
-    key_id = new_id()
+    key_id = str(uuid.uuid4())
     secret = secrets.token_urlsafe(32)
     salt = secrets.token_hex(16)
     info = ApiKeyInfo(key_id, name, read_only, time.time(), None)

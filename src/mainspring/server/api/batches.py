@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from mainspring.model import FlowRecord
 from mainspring.server.api.deps import StoreDep
 from mainspring.server.schemas import BatchIn, BatchOut
+from mainspring.server.schemas.batches import server_id
 from mainspring.store.base import Batch
 
 router = APIRouter(tags=["batches"])
@@ -17,8 +19,12 @@ router = APIRouter(tags=["batches"])
 
 @router.post("/batches", response_model=BatchOut)
 def write_batch(store: StoreDep, body: BatchIn) -> BatchOut:
+    flows = {f.name: f.to_record() for f in body.flows}
+    for run in body.flow_runs:  # the flow of each run exists, with an id made here
+        if run.flow_name not in flows:
+            flows[run.flow_name] = FlowRecord(name=run.flow_name, id=server_id())
     batch = Batch(
-        flows={f.name: f.to_record() for f in body.flows},
+        flows=flows,
         flow_runs={r.id: r.to_record() for r in body.flow_runs},
         task_runs={t.id: t.to_record() for t in body.task_runs},
         states=[s.to_record() for s in body.states],

@@ -18,6 +18,7 @@ class ErrorOut(BaseModel):
 
 #: Answers every router may give besides its own; documented so the OpenAPI is the contract.
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The body is not JSON."},
     401: {"model": ErrorOut, "description": "No API key, or not a valid one."},
     403: {"model": ErrorOut, "description": "A read-only API key asked to write."},
     503: {"model": ErrorOut, "description": "The database could not answer."},

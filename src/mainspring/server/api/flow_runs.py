@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from mainspring.model import FlowRunFilter, FlowRunSort
+from mainspring.model import STATE_NAMES, FlowRunFilter, FlowRunSort, StateType
 from mainspring.server.api.deps import NOT_FOUND, FlowRunId, StoreDep, invalid
 from mainspring.server.schemas import ID_PATTERN, FlowRunOut, FlowRunPage, TaskRunOut
 from mainspring.server.schemas.common import Name, Time
@@ -14,6 +14,8 @@ from mainspring.server.schemas.common import Name, Time
 router = APIRouter(prefix="/flow_runs", tags=["flow runs"])
 
 MAX_LIMIT = 1000
+#: A state type or name, in any case: the store's filter vocabulary, spelled out for the docs.
+STATE_WORD = "^(?i:" + "|".join([t.value for t in StateType] + list(STATE_NAMES)) + ")$"
 MAX_OFFSET = 10**9
 
 
@@ -22,8 +24,8 @@ def list_flow_runs(
     store: StoreDep,
     flow_name: Annotated[list[Name], Query(description="Any of these flows.")] = [],  # noqa: B006
     state: Annotated[
-        list[Name],
-        Query(description="Any of these state types (FAILED) or names (TimedOut)."),
+        list[Annotated[str, Query(pattern=STATE_WORD)]],
+        Query(description="Any of these state types (FAILED) or names (TimedOut), any case."),
     ] = [],  # noqa: B006
     tag: Annotated[list[Name], Query(description="Runs carrying every one of these tags.")] = [],  # noqa: B006
     parent_flow_run_id: Annotated[

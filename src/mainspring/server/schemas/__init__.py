@@ -27,12 +27,12 @@ from mainspring.server.schemas.runs import (
     LogOut,
     SetStateIn,
     SetStateOut,
-    StateIn,
     StateOut,
     TaskRunOut,
     TimelineEntry,
     VersionOut,
 )
+from mainspring.server.schemas.states import StateIn
 
 __all__ = [
     "ID_PATTERN",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -19,22 +20,26 @@ from mainspring.server.schemas.common import (
     Time,
     epoch,
 )
-from mainspring.server.schemas.runs import StateIn
+from mainspring.server.schemas.states import StateIn
 
 
 # -- batches: exactly what `Store.write(Batch)` takes ------------------------------------------
+def server_id() -> str:
+    """A new flow's id from the OS's randomness: `new_id` draws on the `random` module, which
+    a client-controlled process (or a test framework) may have seeded."""
+    return str(uuid.uuid4())
+
+
 class FlowIn(Input):
+    """A flow, identified by its name; the server gives a new flow its id (a client-chosen id
+    could collide with another flow's and make the batch fail)."""
+
     name: Name
-    id: Id | None = None
     description: Text | None = None
     created: Time | None = None
 
     def to_record(self) -> FlowRecord:
-        record = FlowRecord(name=self.name, description=self.description)
-        if self.id is not None:
-            record.id = self.id
-        record.created = epoch(self.created)
-        return record
+        return FlowRecord(name=self.name, description=self.description, created=epoch(self.created))
 
 
 class _RunIn(Input):

@@ -9,10 +9,11 @@ their columns, ids look like ids, state names belong to their state type.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 #: What an id may look like: the engine mints UUIDs; anything longer cannot be stored.
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,36}$"
@@ -32,18 +33,39 @@ def check_text(value: str) -> str:
     return value
 
 
-def _check_json(value: Any) -> Any:
-    """Every string (key or value) inside a JSON document must be storable text."""
-    if isinstance(value, str):
-        check_text(value)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_text(str(key))
-            _check_json(item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_json(item)
+def _clean_text(value: str) -> str:
+    value = value.replace("\x00", "\ufffd")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
     return value
+
+
+def _clean_json(value: Any) -> Any:
+    """Parameters are a record of what a run was called with, and JSON cannot say "no NUL"
+    deep inside: like the store (which writes what it cannot serialize as its repr rather than
+    lose a batch), replace what no database can hold (NUL, lone surrogates) with U+FFFD/'?'."""
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, dict):
+        return {_clean_text(str(k)): _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_json(v) for v in value]
+    return value
+
+
+_ISO_DATETIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d")
+
+
+def _iso_only(value: Any) -> Any:
+    """Times are ISO-8601 date-times, as documented: pydantic would also take epoch numbers
+    and bare dates, which the OpenAPI `date-time` format does not allow."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
+        return value
+    raise ValueError("must be an ISO-8601 date-time, e.g. 2024-05-01T12:00:00Z")
 
 
 def _utc(value: datetime) -> datetime:
@@ -56,12 +78,16 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("is out of range once converted to UTC") from None
 
 
-Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(check_text)]
-Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(check_text)]
+#: In the OpenAPI document too, so clients (and the fuzzer) know NUL is refused.
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, Field(max_length=MAX_TEXT, pattern=NO_NUL), AfterValidator(check_text)]
+Name = Annotated[
+    str, Field(min_length=1, max_length=255, pattern=NO_NUL), AfterValidator(check_text)
+]
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
 Tags = Annotated[list[Name], Field(max_length=1000)]
-Json = Annotated[dict[str, Any], AfterValidator(_check_json)]
-Time = Annotated[datetime, AfterValidator(_utc)]
+Json = Annotated[dict[str, Any], AfterValidator(_clean_json)]
+Time = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_utc)]
 Count = Annotated[int, Field(ge=0, le=INT32)]
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from mainspring.model import (
-    STATE_NAMES,
     FlowRecord,
     FlowRun,
     LogRecord,
@@ -20,34 +19,11 @@ from mainspring.model import (
 )
 from mainspring.model.runs import to_datetime
 from mainspring.server.orchestration import Status
-from mainspring.server.schemas.common import Input, Text, Time, epoch
+from mainspring.server.schemas.common import Input
+from mainspring.server.schemas.states import StateIn
 
 
 # -- states ----------------------------------------------------------------------------------
-class StateIn(Input):
-    """A state as a client proposes it; `name` defaults to the type's (e.g. `Running`)."""
-
-    type: StateType
-    name: str | None = Field(None, description="e.g. Retrying, TimedOut, Cached, AwaitingRetry")
-    message: Text | None = None
-    timestamp: Time | None = Field(None, description="Default: when the server receives it.")
-
-    @model_validator(mode="after")
-    def _name_fits_type(self) -> StateIn:
-        if self.name is None:
-            self.name = self.type.value.capitalize()
-        elif STATE_NAMES.get(self.name) is not self.type:
-            names = [n for n, t in STATE_NAMES.items() if t is self.type]
-            raise ValueError(
-                f"name: {self.name!r} is not a state name of type {self.type.value}; "
-                f"expected one of {names}"
-            )
-        return self
-
-    def to_state(self) -> State:
-        return State(self.type, self.name, self.message, ts=epoch(self.timestamp))
-
-
 class StateOut(BaseModel):
     type: StateType
     name: str
