@@ -310,3 +310,24 @@ def test_without_isolation_racing_runs_both_compute_and_the_last_write_wins():
     (after,) = states_of(expensive, (5,))
     assert after.name == "Cached"
     assert after.result() in (1, 2)
+
+
+def test_async_tasks_hit_the_cache_too():
+    import asyncio
+
+    calls: list[int] = []
+
+    @task(cache_policy=INPUTS)
+    async def fetch(x: int) -> int:
+        calls.append(x)
+        await asyncio.sleep(0)
+        return x + 100
+
+    @flow(name="async-cache")
+    async def async_cache() -> list[str]:
+        first = await fetch(1, return_state=True)
+        second = await fetch(1, return_state=True)
+        return [first.name, second.name, second.result()]
+
+    assert asyncio.run(async_cache()) == ["Completed", "Cached", 101]
+    assert calls == [1]

@@ -278,3 +278,46 @@ def test_a_killed_flow_run_resumed_by_the_cli_runs_each_task_once(tmp_path):
         assert all(t.state.type is StateType.COMPLETED for t in tasks)
     finally:
         store.close()
+
+
+ASYNC_FLAKY = textwrap.dedent(
+    """
+    import asyncio, os
+    from mainspring import flow, task
+
+    SIDE = os.environ["SIDE_FILE"]
+
+    @task
+    async def step(i: int) -> int:
+        if i == 1 and not os.path.exists(SIDE + ".fixed"):
+            raise ValueError("step 1 is broken")
+        with open(SIDE, "a") as f:
+            f.write(f"{i}\\n")
+        return i
+
+    @flow(name="async-flaky", persist_result=True)
+    async def async_flaky() -> int:
+        return sum([await step(i) for i in range(3)])
+    """
+)
+
+
+def test_an_async_flow_resumes_too(tmp_path, monkeypatch, store):
+    import asyncio
+
+    side = tmp_path / "side.txt"
+    monkeypatch.setenv("SIDE_FILE", str(side))
+    (tmp_path / "async_flaky_flows.py").write_text(ASYNC_FLAKY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import async_flaky_flows
+
+    try:
+        failed = asyncio.run(async_flaky_flows.async_flaky(return_state=True))
+        assert failed.type is StateType.FAILED
+        Path(str(side) + ".fixed").touch()
+        state = resume_flow_run(only_flow_run(store, "async-flaky").id)
+        assert state.type is StateType.COMPLETED
+        assert state.result() == 3
+        assert side_lines(side) == [0, 1, 2]
+    finally:
+        sys.modules.pop("async_flaky_flows", None)

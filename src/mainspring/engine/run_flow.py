@@ -156,10 +156,8 @@ class FlowRunEngine(RunEngine):
     def conclude(self, value: Any) -> bool:
         """Settle the final state from the function's return value; True when a retry follows."""
         state = state_from_return(value)
-        if (
-            state.is_failed()
-            and self.record.run_count - 1 - self.attempt_base < self.policy.retries
-        ):
+        retries_done = self.record.run_count - 1 - self.attempt_base
+        if state.is_failed() and retries_done < self.policy.retries:
             error = state.data if isinstance(state.data, BaseException) else None
             return self.fail(
                 error or _ReturnedFailure(state.message or "Flow returned Failed"),
