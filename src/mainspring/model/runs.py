@@ -7,12 +7,16 @@ Times are epoch seconds (float) in memory; the store turns them into timezone-aw
 
 from __future__ import annotations
 
+import os
+import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from random import getrandbits as _getrandbits
 from typing import Any, NamedTuple
 
 from mainspring.model.states import State, StateType
+
+_ids = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))
 
 
 def new_id() -> str:
@@ -20,9 +24,11 @@ def new_id() -> str:
 
     `random.getrandbits` rather than `os.urandom`: run ids are identifiers, not secrets, and
     urandom's system call releases the GIL, inviting the recorder thread to hold it for a whole
-    switch interval in the middle of a task call. `random` reseeds itself in forked children.
+    switch interval in the middle of a task call. A private generator, seeded from the OS and
+    reseeded in forked children, so a program (or hypothesis) seeding the global `random` cannot
+    make two runs share an id.
     """
-    h = f"{_getrandbits(128):032x}"
+    h = f"{_ids.getrandbits(128):032x}"
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 

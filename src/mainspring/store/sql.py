@@ -335,9 +335,10 @@ class SqlStore(Store):
             where.append(c.flow_name.in_(filter.flow_names))
         if filter.states:
             types, names = filter.state_types_and_names()
-            where.append(
-                sa.or_(c.state_type.in_([t.value for t in types]), c.state_name.in_(names))
-            )
+            # only the non-empty side: `x IN () OR ...` keeps the planner off the index
+            either = [c.state_type.in_([t.value for t in types])] if types else []
+            either += [c.state_name.in_(names)] if names else []
+            where.append(sa.or_(*either))
         if filter.tags:
             where.append(self._backend.has_all_tags(c.tags, list(dict.fromkeys(filter.tags))))
         if filter.ids:
