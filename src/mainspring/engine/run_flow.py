@@ -19,7 +19,6 @@ A flow run's life, in `run_flow_sync` (its async twin differs only in `await`):
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -368,6 +367,8 @@ def run_flow_sync(engine: FlowRunEngine) -> State:
 
 
 async def run_flow_async(engine: FlowRunEngine) -> State:
+    import asyncio  # here, not at the top: `import mainspring` stays light
+
     tokens = engine.enter()
     try:
         if engine.validate():

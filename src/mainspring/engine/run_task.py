@@ -15,7 +15,6 @@ A task run's life, in `run_task_sync` (and its async twin, which differs only in
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -204,6 +203,8 @@ class TaskRunEngine(RunEngine):
         return self.task.fn(*self.args, **self.kwargs)
 
     async def call_async(self) -> Any:
+        import asyncio  # here, not at the top: `import mainspring` stays light
+
         if self.invoke is not None:  # the function runs elsewhere: wait without blocking the loop
             return await asyncio.to_thread(self.call)
         return await self.task.fn(*self.args, **self.kwargs)
@@ -242,6 +243,8 @@ def run_task_sync(engine: TaskRunEngine) -> State:
 
 
 async def run_task_async(engine: TaskRunEngine) -> State:
+    import asyncio  # here, not at the top: `import mainspring` stays light
+
     token = engine.enter()
     try:
         if engine.wait_for or engine.args or engine.kwargs:
