@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from mainspring.engine.hooks import HOOK_KINDS, add_hook, as_hook_list, current_hooks
+from mainspring.engine.hooks import add_hook, current_hooks, hooks_by_state
 from mainspring.engine.retries import RetryPolicy
 from mainspring.model import StateType
 
@@ -105,11 +105,7 @@ class Flow(Generic[P, R]):
             "on_crashed": on_crashed,
             "on_cancellation": on_cancellation,
         }
-        self.hooks: dict[StateType, list] = {}
-        for state_type, kind in HOOK_KINDS.items():
-            hooks = as_hook_list(given[kind], kind)
-            if hooks:
-                self.hooks[state_type] = hooks
+        self.hooks: dict[StateType, list] = hooks_by_state(given)
         self._options = dict(
             name=name,
             version=version,

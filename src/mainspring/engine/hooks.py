@@ -32,6 +32,17 @@ def as_hook_list(hooks: Hook | Iterable[Hook] | None, kind: str) -> list[Hook]:
     return items
 
 
+def hooks_by_state(given: dict[str, Any]) -> dict[StateType, list[Hook]]:
+    """The hooks options of a flow or task (`{"on_failure": fn, ...}`) keyed by state type;
+    a state with no hooks has no entry, so the engine's lookup stays a single dict miss."""
+    by_state: dict[StateType, list[Hook]] = {}
+    for state_type, kind in HOOK_KINDS.items():
+        hooks = as_hook_list(given.get(kind), kind)
+        if hooks:
+            by_state[state_type] = hooks
+    return by_state
+
+
 def add_hook(hooks: dict[StateType, list[Hook]], state_type: StateType, fn: Hook) -> Hook:
     """Register `fn` for `state_type` (the `@my_flow.on_failure` decorator form); return it."""
     as_hook_list(fn, HOOK_KINDS[state_type])

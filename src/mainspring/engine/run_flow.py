@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 from mainspring.engine import signals
 from mainspring.engine.console import console
 from mainspring.engine.context import FlowRunContext, flow_run_context, task_run_context
-from mainspring.engine.futures import MainspringFuture, resolve_value
 from mainspring.engine.lifecycle import RunEngine
 from mainspring.engine.logging import (
     FLOW_RUN_LOGGER,
@@ -35,6 +34,7 @@ from mainspring.engine.logging import (
     engine_log,
 )
 from mainspring.engine.names import random_run_name, render_run_name
+from mainspring.engine.return_states import ReturnedFailure, state_from_return
 from mainspring.engine.timeouts import is_own_timeout, timeout_after
 from mainspring.exceptions import (
     CancelledRun,
@@ -42,7 +42,7 @@ from mainspring.exceptions import (
     ParameterTypeError,
 )
 from mainspring.model import FlowRecord, FlowRun, State, new_id
-from mainspring.model.states import Completed, Crashed, Failed, Pending
+from mainspring.model.states import Crashed, Failed, Pending
 
 if TYPE_CHECKING:
     from mainspring.engine.flows import Flow
@@ -159,7 +159,7 @@ class FlowRunEngine(RunEngine):
         if state.is_failed() and retries_done < self.policy.retries:
             error = state.data if isinstance(state.data, BaseException) else None
             return self.fail(
-                error or _ReturnedFailure(state.message or "Flow returned Failed"),
+                error or ReturnedFailure(state.message or "Flow returned Failed"),
                 timed_out=state.name == "TimedOut",
             )
         self.end_in(state)
@@ -195,33 +195,6 @@ class FlowRunEngine(RunEngine):
                 self.recorder,
             )
         console.flush()  # the run's last lines are on screen before the caller prints anything
-
-
-class _ReturnedFailure(Exception):
-    """A flow returned a failed state: treated like a raised exception for retries."""
-
-
-def state_from_return(value: Any) -> State:
-    """Prefect's rules: a returned State (or future) is the flow's state; a collection of them
-    fails the flow if any failed; any other value completes it, futures in it resolved."""
-    if isinstance(value, State):
-        return value
-    if isinstance(value, MainspringFuture):
-        return value.final_state()
-    if (
-        isinstance(value, list | tuple | set)
-        and value
-        and all(isinstance(v, State | MainspringFuture) for v in value)
-    ):
-        states = [v if isinstance(v, State) else v.final_state() for v in value]
-        bad = [s for s in states if not s.is_completed()]
-        if bad:
-            return Failed(message=f"{len(bad)}/{len(states)} states failed.")
-        return Completed(data=type(value)(s.result() for s in states))
-    try:
-        return Completed(data=resolve_value(value, []))
-    except Exception as exc:  # a future in the return value failed
-        return Failed(message=f"Flow returned a failed result: {exc}", data=exc)
 
 
 # -- starting a run ------------------------------------------------------------------------------

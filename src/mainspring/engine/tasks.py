@@ -19,7 +19,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 from mainspring.engine import tracing
 from mainspring.engine.context import FlowRunContext, flow_run_context
 from mainspring.engine.futures import FutureList, MainspringFuture
-from mainspring.engine.hooks import HOOK_KINDS, add_hook, as_hook_list, current_hooks
+from mainspring.engine.hooks import add_hook, current_hooks, hooks_by_state
 from mainspring.engine.logging import configure_logging, enable_print_capture, engine_log
 from mainspring.engine.names import render_run_name
 from mainspring.engine.retries import RetryPolicy
@@ -102,11 +102,7 @@ class Task(Generic[P, R]):
             "on_crashed": on_crashed,
             "on_cancellation": on_cancellation,
         }
-        self.hooks: dict[StateType, list] = {}
-        for state_type, kind in HOOK_KINDS.items():
-            hooks = as_hook_list(given[kind], kind)
-            if hooks:
-                self.hooks[state_type] = hooks
+        self.hooks: dict[StateType, list] = hooks_by_state(given)
         self.on_completion_hooks = self.hooks.setdefault(StateType.COMPLETED, [])
         self.on_failure_hooks = self.hooks.setdefault(StateType.FAILED, [])
         results = dict(

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
-from mainspring.store.sql import Condition, SqlBackend, json_dumps
+from mainspring.store.backend import Condition, SqlBackend, json_dumps
 
 #: Key of the advisory lock held while migrating ("MSPRSCHM" as a 64-bit integer).
 SCHEMA_LOCK_KEY = int.from_bytes(b"MSPRSCHM", "big") - 2**63

@@ -1,23 +1,21 @@
 """SqlStore: the Store protocol over SQLAlchemy Core, for SQLite (default) and PostgreSQL.
 
 What differs between the two databases (engine options, the upsert construct, the tag filter,
-transaction start, the migration lock) lives in a `SqlBackend` subclass per dialect:
-`store/sqlite.py` and `store/postgres.py`. This module holds what is shared: batched writes
+transaction start, the migration lock) lives in a `SqlBackend` (store/backend.py) subclass per
+dialect: `store/sqlite.py` and `store/postgres.py`. This module holds what is shared: batched writes
 (multi-row executemany, one transaction per batch) and reads that rebuild model records.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 
 from mainspring.exceptions import ObjectNotFound, StoreError
@@ -32,6 +30,7 @@ from mainspring.model import (
     TaskRunEdge,
 )
 from mainspring.settings import redact_url
+from mainspring.store.backend import Condition, SqlBackend, backend_for, json_dumps
 from mainspring.store.base import Batch, Store
 from mainspring.store.schema import (
     EDGE_COLUMNS,
@@ -61,89 +60,9 @@ from mainspring.store.schema import (
 
 __all__ = ["Condition", "SqlBackend", "SqlStore", "backend_for"]
 
-Condition = sa.ColumnElement[bool]
-
 #: Order in which this process wrote rows: the `seq` tie-breaker for equal timestamps (the
 #: states of one run that fall in the same microsecond all come from the process running it).
 _ARRIVAL = itertools.count()
-
-
-def json_dumps(value: Any) -> str:
-    """JSON for parameters and tags.
-
-    Values JSON has no type for are converted as pydantic would (a Path or an Enum becomes its
-    value, a dataclass or model a dict); what even that cannot convert is stored as its repr:
-    a parameter the engine could not make JSON-safe must not cost the whole batch.
-    """
-    try:
-        return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
-    except TypeError:  # e.g. an int beyond 64 bits, which orjson refuses
-        return json.dumps(value, default=_json_default)
-
-
-def _json_default(value: Any) -> Any:
-    from pydantic_core import to_jsonable_python
-
-    try:
-        return to_jsonable_python(value)
-    except Exception:
-        return repr(value)
-
-
-class SqlBackend:
-    """What differs between SQL databases; one subclass per dialect."""
-
-    def __init__(self, url: sa.URL) -> None:
-        self.url = url
-
-    def create_engine(self) -> sa.Engine:
-        raise NotImplementedError
-
-    def insert(self, table: sa.Table) -> Any:
-        """The dialect's INSERT construct (it has `on_conflict_do_update/nothing`)."""
-        raise NotImplementedError
-
-    def bulk_dialect(self) -> sa.Dialect:
-        """The dialect, with a positional paramstyle, that bulk statements are compiled for."""
-        raise NotImplementedError
-
-    def has_all_tags(self, column: sa.ColumnElement[Any], tags: list[str]) -> Condition:
-        """A condition true when the JSON list in `column` contains every tag."""
-        raise NotImplementedError
-
-    @contextmanager
-    def write_transaction(self, engine: sa.Engine) -> Iterator[sa.Connection]:
-        """A connection in a transaction suited to writing; commits on success."""
-        with engine.begin() as conn:
-            yield conn
-
-    def lock_schema(self, conn: sa.Connection) -> None:
-        """Serialize schema migrations across processes (first thing in the migration txn)."""
-
-    def serialized(self) -> AbstractContextManager[Any]:
-        """Held around each operation; only a backend sharing one connection needs it."""
-        return nullcontext()
-
-
-def backend_for(url: str) -> SqlBackend:
-    """The backend for a database URL; an unsupported or malformed URL raises ValueError."""
-    try:
-        parsed = sa.make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise ValueError(f"Invalid database URL {redact_url(url)!r}: {exc}") from exc
-    name = parsed.get_backend_name()
-    if name == "sqlite":
-        from mainspring.store.sqlite import SqliteBackend
-
-        return SqliteBackend(parsed)
-    if name in ("postgresql", "postgres"):
-        from mainspring.store.postgres import PostgresBackend
-
-        return PostgresBackend(parsed)
-    raise ValueError(
-        f"Unsupported database URL {redact_url(url)!r}: Mainspring stores runs in SQLite "
-        "(sqlite:///path/to/file.db) or PostgreSQL (postgresql://user:password@host/db)."
-    )
 
 
 _SORTS: dict[FlowRunSort, tuple[sa.ColumnElement[Any], ...]] = {

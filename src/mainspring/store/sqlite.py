@@ -26,7 +26,7 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.pool import StaticPool
 
 from mainspring.settings import get_settings
-from mainspring.store.sql import Condition, SqlBackend, json_dumps
+from mainspring.store.backend import Condition, SqlBackend, json_dumps
 
 _IMMEDIATE = "mainspring_begin_immediate"
 

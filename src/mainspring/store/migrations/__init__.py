@@ -18,7 +18,7 @@ from mainspring.store.schema import SCHEMA_HEAD
 if TYPE_CHECKING:
     from alembic.config import Config
 
-    from mainspring.store.sql import SqlBackend
+    from mainspring.store.backend import SqlBackend
 
 MIGRATIONS_DIR = Path(__file__).parent
 _version = sa.table("alembic_version", sa.column("version_num", sa.String))

@@ -1,0 +1,100 @@
+"""The dialect layer under SqlStore: one `SqlBackend` base, a subclass per SQL database.
+
+Each method states what a dialect must provide; `store/sqlite.py` and `store/postgres.py`
+implement them, with comments that say why a pragma or an isolation level is there.
+`backend_for(url)` picks the subclass from a database URL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from mainspring.settings import redact_url
+
+__all__ = ["Condition", "SqlBackend", "backend_for", "json_dumps"]
+
+Condition = sa.ColumnElement[bool]
+
+
+def json_dumps(value: Any) -> str:
+    """JSON for parameters and tags.
+
+    Values JSON has no type for are converted as pydantic would (a Path or an Enum becomes its
+    value, a dataclass or model a dict); what even that cannot convert is stored as its repr:
+    a parameter the engine could not make JSON-safe must not cost the whole batch.
+    """
+    try:
+        return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # e.g. an int beyond 64 bits, which orjson refuses
+        return json.dumps(value, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    from pydantic_core import to_jsonable_python
+
+    try:
+        return to_jsonable_python(value)
+    except Exception:
+        return repr(value)
+
+
+class SqlBackend:
+    """What differs between SQL databases; one subclass per dialect."""
+
+    def __init__(self, url: sa.URL) -> None:
+        self.url = url
+
+    def create_engine(self) -> sa.Engine:
+        raise NotImplementedError
+
+    def insert(self, table: sa.Table) -> Any:
+        """The dialect's INSERT construct (it has `on_conflict_do_update/nothing`)."""
+        raise NotImplementedError
+
+    def bulk_dialect(self) -> sa.Dialect:
+        """The dialect, with a positional paramstyle, that bulk statements are compiled for."""
+        raise NotImplementedError
+
+    def has_all_tags(self, column: sa.ColumnElement[Any], tags: list[str]) -> Condition:
+        """A condition true when the JSON list in `column` contains every tag."""
+        raise NotImplementedError
+
+    @contextmanager
+    def write_transaction(self, engine: sa.Engine) -> Iterator[sa.Connection]:
+        """A connection in a transaction suited to writing; commits on success."""
+        with engine.begin() as conn:
+            yield conn
+
+    def lock_schema(self, conn: sa.Connection) -> None:
+        """Serialize schema migrations across processes (first thing in the migration txn)."""
+
+    def serialized(self) -> AbstractContextManager[Any]:
+        """Held around each operation; only a backend sharing one connection needs it."""
+        return nullcontext()
+
+
+def backend_for(url: str) -> SqlBackend:
+    """The backend for a database URL; an unsupported or malformed URL raises ValueError."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ValueError(f"Invalid database URL {redact_url(url)!r}: {exc}") from exc
+    name = parsed.get_backend_name()
+    if name == "sqlite":
+        from mainspring.store.sqlite import SqliteBackend
+
+        return SqliteBackend(parsed)
+    if name in ("postgresql", "postgres"):
+        from mainspring.store.postgres import PostgresBackend
+
+        return PostgresBackend(parsed)
+    raise ValueError(
+        f"Unsupported database URL {redact_url(url)!r}: Mainspring stores runs in SQLite "
+        "(sqlite:///path/to/file.db) or PostgreSQL (postgresql://user:password@host/db)."
+    )
