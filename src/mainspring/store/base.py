@@ -9,6 +9,7 @@ changes. Reads return the pure records of `mainspring.model`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mainspring.model import (
@@ -18,6 +19,7 @@ from mainspring.model import (
     FlowRunSort,
     LogRecord,
     StateRecord,
+    StateType,
     TaskRun,
     TaskRunEdge,
 )
@@ -70,6 +72,18 @@ class Store(ABC):
         (the store assigns their ids); edges are kept once per (task run, upstream, kind).
         Because a batch is stored whole or not at all, the recorder retries only batches that
         were not stored. Safe to call from several threads and several processes at once.
+        """
+
+    @abstractmethod
+    def heartbeat(self, flow_run_ids: Sequence[str]) -> dict[str, StateType]:
+        """Record that the process running these flow runs is alive, and report their states.
+
+        Each listed flow run that is not in a terminal state gets the store's current time
+        (the server's clock for a remote store, so clients' clocks do not matter) as its
+        `heartbeat`; a terminal run is left alone, so a late heartbeat changes nothing. Returns
+        the current state type of every listed run that exists (unknown ids are left out): this
+        is how a running process learns that its run was asked to cancel (CANCELLING) or was
+        presumed crashed. Called from one background thread per process, every few seconds.
         """
 
     # -- reading -----------------------------------------------------------------------------

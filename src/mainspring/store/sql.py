@@ -11,7 +11,8 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -20,12 +21,14 @@ import sqlalchemy as sa
 
 from mainspring.exceptions import ObjectNotFound, StoreError
 from mainspring.model import (
+    TERMINAL_TYPES,
     FlowRecord,
     FlowRun,
     FlowRunFilter,
     FlowRunSort,
     LogRecord,
     StateRecord,
+    StateType,
     TaskRun,
     TaskRunEdge,
 )
@@ -231,6 +234,28 @@ class SqlStore(Store):
         if batch.edges:
             values = [(e.flow_run_id, e.task_run_id, e.upstream_id, e.kind) for e in batch.edges]
             conn.exec_driver_sql(self._bulk(task_run_edge, EDGE_COLUMNS), values)
+
+    def heartbeat(self, flow_run_ids: Sequence[str]) -> dict[str, StateType]:
+        ids = list(dict.fromkeys(flow_run_ids))
+        if not ids:
+            return {}
+        c = flow_run.c
+        finished = [t.value for t in TERMINAL_TYPES]
+        update = (
+            sa.update(flow_run)
+            .where(c.id.in_(ids), c.state_type.not_in(finished))
+            .values(heartbeat=time.time())
+        )
+        engine = self.engine()
+        try:
+            with self._backend.serialized(), self._backend.write_transaction(engine) as conn:
+                conn.execute(update)
+                rows = conn.execute(sa.select(c.id, c.state_type).where(c.id.in_(ids)))
+                return {id_: StateType(type_) for id_, type_ in rows}
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(
+                f"Could not record heartbeats in {redact_url(self.url)!r}: {exc}"
+            ) from exc
 
     # -- reading -----------------------------------------------------------------------------
     def read_flows(self) -> list[FlowRecord]:

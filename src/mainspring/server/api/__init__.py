@@ -1,12 +1,23 @@
 """One thin router per resource: parse and validate, call the store, convert the records."""
 
-from mainspring.server.api import batches, flow_runs, flows, graph, logs, meta, states, task_runs
+from mainspring.server.api import (
+    batches,
+    flow_runs,
+    flows,
+    graph,
+    heartbeats,
+    logs,
+    meta,
+    states,
+    task_runs,
+)
 
 #: Routers behind authentication, in the order they appear in the API docs.
 PROTECTED = (
     meta.router,
     flows.router,
     flow_runs.router,
+    heartbeats.router,
     task_runs.router,
     states.router,
     logs.router,
