@@ -57,6 +57,11 @@ class StoreError(MainspringError):
     """The run history could not be read or written."""
 
 
+class StoreRejected(StoreError):
+    """The store refused a write for good (no or a read-only API key, a body the server finds
+    invalid): retrying the same batch cannot succeed, unlike after a network failure."""
+
+
 class ObjectNotFound(StoreError, LookupError):
     """The store has no object with the id asked for."""
 

@@ -212,7 +212,7 @@ def test_batches_store_what_store_write_takes(client, store):
     }
     response = client.post("/api/batches", json=body)
     assert response.status_code == 200, response.text
-    assert response.json() == {"written": 6}
+    assert response.json() == {"written": 6, "duplicate": False}
     stored = store.read_flow_run(run_id)
     assert stored.state.ts == T0 and stored.heartbeat == T0 + 5
     assert stored.parameters == {"day": "mon", "n": [1, 2]}

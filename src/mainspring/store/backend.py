@@ -16,6 +16,7 @@ import orjson
 import sqlalchemy as sa
 
 from mainspring.settings import redact_url
+from mainspring.store.wire import json_default as _json_default
 
 __all__ = ["Condition", "SqlBackend", "backend_for", "json_dumps"]
 
@@ -23,25 +24,11 @@ Condition = sa.ColumnElement[bool]
 
 
 def json_dumps(value: Any) -> str:
-    """JSON for parameters and tags.
-
-    Values JSON has no type for are converted as pydantic would (a Path or an Enum becomes its
-    value, a dataclass or model a dict); what even that cannot convert is stored as its repr:
-    a parameter the engine could not make JSON-safe must not cost the whole batch.
-    """
+    """JSON for parameters and tags; values JSON has no type for as `wire.json_default` says."""
     try:
         return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:  # e.g. an int beyond 64 bits, which orjson refuses
         return json.dumps(value, default=_json_default)
-
-
-def _json_default(value: Any) -> Any:
-    from pydantic_core import to_jsonable_python
-
-    try:
-        return to_jsonable_python(value)
-    except Exception:
-        return repr(value)
 
 
 class SqlBackend:

@@ -32,6 +32,11 @@ class Batch:
     `flows`, `flow_runs` and `task_runs` hold the *latest* snapshot of each object (keyed by
     name or id): the store inserts it or, when it exists, overwrites its mutable columns.
     `states`, `logs` and `edges` are appended in order.
+
+    `id`, when set, is an idempotency key: a store applies a batch with a given id at most
+    once, so a writer that cannot tell whether a write went through (a remote store whose
+    answer was lost) retries the same batch, unchanged and with the same id, without storing
+    its states and logs twice. The recorder retries a failed batch exactly so.
     """
 
     flows: dict[str, FlowRecord] = field(default_factory=dict)
@@ -40,6 +45,7 @@ class Batch:
     states: list[StateRecord] = field(default_factory=list)
     logs: list[LogRecord] = field(default_factory=list)
     edges: list[TaskRunEdge] = field(default_factory=list)
+    id: str | None = None
 
     def __bool__(self) -> bool:
         return bool(
@@ -62,7 +68,7 @@ class Store(ABC):
 
     # -- writing -----------------------------------------------------------------------------
     @abstractmethod
-    def write(self, batch: Batch) -> None:
+    def write(self, batch: Batch) -> bool:
         """Apply `batch` atomically: all of it is stored, or none of it and an error is raised.
 
         Flows are matched by name (an existing flow keeps its id). Runs are inserted or, when
@@ -72,6 +78,9 @@ class Store(ABC):
         (the store assigns their ids); edges are kept once per (task run, upstream, kind).
         Because a batch is stored whole or not at all, the recorder retries only batches that
         were not stored. Safe to call from several threads and several processes at once.
+
+        A batch whose `id` was stored before (within the store's memory of ids, at least an
+        hour) is not stored again: returns False then, True when the batch was stored.
         """
 
     @abstractmethod

@@ -8,9 +8,15 @@ edges) and writes that in one transaction: a 1,000-task flow makes a handful of 
 not thousands. The store is opened lazily in that thread, so merely importing or defining
 flows never loads SQLAlchemy.
 
-Nothing is lost: a failed write keeps the batch and is retried with backoff; `flush()` waits
-until everything recorded before it has been written (the engine calls it when a top-level
-flow run ends, fails or crashes); an `atexit` hook flushes what is left.
+Nothing is lost: a failed write keeps the batch and retries it unchanged with backoff (up to
+`MAX_BACKOFF` seconds apart), so a store that is briefly unreachable (a server restarting)
+gets everything once it is back; `flush()` waits until everything recorded before it has been
+written (the engine calls it when a top-level flow run ends, fails or crashes); an `atexit`
+hook flushes what is left, waiting at most `EXIT_FLUSH_TIMEOUT` seconds. A process that exits
+while its store stays unreachable longer than that loses what was not written, and says so on
+stderr. Only a write the store refuses for good (`StoreRejected`: no or a read-only API key,
+a body the server finds invalid) is given up at once, with a message, since retrying it would
+hold back everything recorded after it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from mainspring.exceptions import StoreRejected
 from mainspring.model import (
     FlowRecord,
     FlowRun,
@@ -36,6 +43,8 @@ from mainspring.model import (
 from mainspring.store.base import Batch, Store
 
 MAX_BACKOFF = 5.0
+#: How long a process exiting waits for its run history to reach the store.
+EXIT_FLUSH_TIMEOUT = 60.0
 
 # Kinds of queued items: the first element of each tuple.
 _TASK_RUN, _FLOW_RUN, _LOG, _EDGE, _FLOW, _MARK = range(6)
@@ -54,7 +63,13 @@ class Recorder:
         self._start_lock = threading.Lock()
         self._closed = False
         self._busy = False  # the writer holds drained changes it has not stored yet
+        #: A batch being written: after a failed write it is retried unchanged (same `id`, so a
+        #: store that did apply it, its answer lost, skips it), and new changes wait in the
+        #: queue meanwhile rather than joining it.
+        self._pending: Batch | None = None
         self.last_error: BaseException | None = None
+        self.dropped = 0  # changes the store refused for good (see StoreRejected)
+        self._drop_reasons: set[str] = set()
 
     # -- recording (hot path: one append, no lock, no I/O) -----------------------------------
     def flow(self, flow: FlowRecord) -> None:
@@ -116,25 +131,27 @@ class Recorder:
                 self._thread.start()
 
     def _loop(self) -> None:
-        pending: Batch | None = None  # a batch whose write failed, retried before new changes
-        waiting: list[threading.Event] = []  # flush() calls answered once `pending` is stored
+        waiting: list[threading.Event] = []  # flush() calls answered once `_pending` is stored
         backoff = self._interval
         while True:
-            self._wake.wait(self._interval)
-            self._wake.clear()
-            self._busy = True
-            batch = pending if pending is not None else Batch()
-            waiting.extend(self._drain_into(batch))
+            if self._pending is None:
+                self._wake.wait(self._interval)
+                self._wake.clear()
+                self._busy = True
+                self._pending = Batch()
+                waiting.extend(self._drain_into(self._pending))
+            batch = self._pending
             if batch:
                 try:
                     self.store.write(batch)
-                except Exception as exc:  # keep the batch; the next pass retries it
-                    pending = batch
+                except StoreRejected as exc:  # refused for good: retrying cannot help
+                    self._drop(batch, exc)
+                except Exception as exc:  # keep the batch; retry it unchanged (same id)
                     self._report(exc)
                     time.sleep(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF)
                     continue
-            pending, backoff, self.last_error = None, self._interval, None
+            self._pending, backoff, self.last_error = None, self._interval, None
             self._busy = False
             for event in waiting:
                 event.set()
@@ -168,6 +185,22 @@ class Recorder:
             else:
                 marks.append(item[1])
         return marks
+
+    def _drop(self, batch: Batch, exc: StoreRejected) -> None:
+        """Give up a batch the store refused for good, saying so (once per distinct reason)."""
+        self.dropped += batch.size()
+        if str(exc) not in self._drop_reasons:
+            self._drop_reasons.add(str(exc))
+            print(
+                f"mainspring: {batch.size()} records of run history were refused and are not "
+                f"recorded: {exc}",
+                file=sys.stderr,
+            )
+
+    def unwritten(self) -> int:
+        """Roughly how many changes are recorded but not yet stored (flush markers count)."""
+        pending = self._pending
+        return len(self._queue) + (pending.size() if pending is not None else 0)
 
     def _report(self, exc: Exception) -> None:
         first = self.last_error is None
@@ -224,5 +257,11 @@ def reset_recorder() -> None:
 def _flush_at_exit() -> None:
     recorder = _recorder
     alive = recorder is not None and _recorder_pid == os.getpid()
-    if alive and not recorder.flush(timeout=60.0):  # type: ignore[union-attr]
-        print("mainspring: some run history could not be written before exit", file=sys.stderr)
+    if alive and not recorder.flush(timeout=EXIT_FLUSH_TIMEOUT):  # type: ignore[union-attr]
+        error = recorder.last_error  # type: ignore[union-attr]
+        print(
+            f"mainspring: about {recorder.unwritten()} records of run history could not be "  # type: ignore[union-attr]
+            f"written before exit and are lost"
+            + (f" ({type(error).__name__}: {error})" if error else ""),
+            file=sys.stderr,
+        )

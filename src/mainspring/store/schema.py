@@ -41,7 +41,7 @@ from mainspring.model import (
 )
 
 #: The alembic revision the code expects; checked cheaply at start-up (see migrations/).
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0004"
 
 metadata = sa.MetaData(
     naming_convention={
@@ -177,6 +177,19 @@ api_key = sa.Table(
     sa.Column("read_only", sa.Boolean, nullable=False),
     sa.Column("created", Time, nullable=False),
     sa.Column("last_used", Time),
+)
+
+
+#: Ids of the batches applied (`Batch.id`, an idempotency key): a remote writer whose answer
+#: was lost retries the batch, and finding its id here the store skips it instead of appending
+#: its states and logs twice. Kept `APPLIED_BATCH_RETENTION` seconds (see SqlStore._prune):
+#: a writer retries within seconds of reaching the store again.
+applied_batch = sa.Table(
+    "applied_batch",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("applied", Time, nullable=False),
+    sa.Index(None, "applied"),
 )
 
 

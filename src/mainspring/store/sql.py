@@ -43,6 +43,7 @@ from mainspring.store.schema import (
     STATE_COLUMNS,
     TASK_RUN_COLUMNS,
     TASK_RUN_MUTABLE,
+    applied_batch,
     flow,
     flow_from_row,
     flow_row,
@@ -67,6 +68,10 @@ __all__ = ["Condition", "SqlBackend", "SqlStore", "backend_for"]
 #: states of one run that fall in the same microsecond all come from the process running it).
 _ARRIVAL = itertools.count()
 
+
+#: How long the ids of applied batches are remembered, and how often old ones are deleted.
+APPLIED_BATCH_RETENTION = 3600.0
+PRUNE_EVERY = 60.0
 
 _SORTS: dict[FlowRunSort, tuple[sa.ColumnElement[Any], ...]] = {
     FlowRunSort.START_TIME_DESC: (flow_run.c.sort_time.desc(), flow_run.c.id.desc()),
@@ -104,6 +109,7 @@ class SqlStore(Store):
         self._lock = threading.Lock()
         self._closed = False
         self._statements: dict[str, str] = {}  # table name -> compiled bulk upsert
+        self._pruned = 0.0  # when this store last deleted old applied-batch ids
 
     def __repr__(self) -> str:
         return f"SqlStore({redact_url(self.url)!r})"
@@ -189,17 +195,35 @@ class SqlStore(Store):
             sql = self._statements[table.name] = compiled.string
         return sql
 
-    def write(self, batch: Batch) -> None:
+    def write(self, batch: Batch) -> bool:
         if not batch:
-            return
+            return True
         engine = self.engine()
         try:
             with self._backend.serialized(), self._backend.write_transaction(engine) as conn:
+                if batch.id is not None and not self._claim(conn, batch.id):
+                    return False
                 self._write(conn, batch)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(
                 f"Could not write {batch.size()} records to {redact_url(self.url)!r}: {exc}"
             ) from exc
+        return True
+
+    def _claim(self, conn: sa.Connection, batch_id: str) -> bool:
+        """Record `batch_id` as applied in this transaction; False if it already was.
+
+        First in the transaction: a concurrent retry of the same batch (a client that timed
+        out while the first attempt was still running) waits on the key until the first
+        commits, then finds it and skips; if the first rolled back, the retry stores the batch.
+        """
+        now = time.time()
+        if now - self._pruned > PRUNE_EVERY:
+            self._pruned = now
+            cutoff = now - APPLIED_BATCH_RETENTION
+            conn.execute(sa.delete(applied_batch).where(applied_batch.c.applied < cutoff))
+        claim = self._upsert(applied_batch, None, ())
+        return conn.execute(claim, {"id": batch_id, "applied": now}).rowcount == 1
 
     def _write(self, conn: sa.Connection, batch: Batch) -> None:
         seq, ts, js = _ARRIVAL, float, json_dumps

@@ -16,8 +16,8 @@ from mainspring.server.api import (
 PROTECTED = (
     meta.router,
     flows.router,
+    heartbeats.router,  # before flow_runs: /flow_runs/heartbeat is not a run's id
     flow_runs.router,
-    heartbeats.router,
     task_runs.router,
     states.router,
     logs.router,

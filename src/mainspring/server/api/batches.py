@@ -1,7 +1,8 @@
 """`POST /api/batches`: store a batch of changes in one transaction, as `Store.write` does.
 
 This is the write path of a remote store: a client gathers state changes, logs and run
-snapshots like the embedded recorder does and sends them here, all stored or none.
+snapshots like the embedded recorder does and sends them here, all stored or none. A batch
+with an `id` is stored at most once, so a client whose answer was lost retries it safely.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def write_batch(store: StoreDep, body: BatchIn) -> BatchOut:
         states=[s.to_record() for s in body.states],
         logs=[r.to_record() for r in body.logs],
         edges=[e.to_record() for e in body.edges],
+        id=body.id,
     )
-    store.write(batch)
+    if not store.write(batch):
+        return BatchOut(written=0, duplicate=True)
     return BatchOut(written=batch.size())

@@ -28,6 +28,9 @@ def list_flow_runs(
         Query(description="Any of these state types (FAILED) or names (TimedOut), any case."),
     ] = [],  # noqa: B006
     tag: Annotated[list[Name], Query(description="Runs carrying every one of these tags.")] = [],  # noqa: B006
+    id: Annotated[
+        list[Annotated[str, Query(pattern=ID_PATTERN)]], Query(description="Any of these runs.")
+    ] = [],  # noqa: B006
     parent_flow_run_id: Annotated[
         str | None, Query(pattern=ID_PATTERN, description="Subflow runs of this run.")
     ] = None,
@@ -46,6 +49,7 @@ def list_flow_runs(
         flow_names=flow_name,
         states=state,
         tags=tag,
+        ids=id,
         parent_flow_run_id=parent_flow_run_id,
         started_after=started_after,
         started_before=started_before,

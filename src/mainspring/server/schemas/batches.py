@@ -21,6 +21,7 @@ from mainspring.server.schemas.common import (
     epoch,
 )
 from mainspring.server.schemas.states import StateIn
+from mainspring.store.wire import BATCH_ID_PATTERN
 
 
 # -- batches: exactly what `Store.write(Batch)` takes ------------------------------------------
@@ -159,6 +160,11 @@ class BatchIn(Input):
     orchestration rules apply here; that is what `set_state` is for.
     """
 
+    id: Annotated[str, Field(pattern=BATCH_ID_PATTERN)] | None = Field(
+        None,
+        description="An idempotency key: a batch whose id the server has stored (in the last "
+        "hour at least) is not stored again, so a client that lost the answer can safely retry.",
+    )
     flows: _items(FlowIn) = []
     flow_runs: _items(FlowRunIn) = []
     task_runs: _items(TaskRunIn) = []
@@ -168,4 +174,7 @@ class BatchIn(Input):
 
 
 class BatchOut(BaseModel):
-    written: int = Field(description="How many records the batch held.")
+    written: int = Field(description="How many records were stored (0 for a duplicate).")
+    duplicate: bool = Field(
+        False, description="The batch's id had been stored before: nothing was stored now."
+    )

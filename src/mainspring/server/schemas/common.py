@@ -15,10 +15,11 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from mainspring.store.wire import MAX_TEXT, clean_text
+
 #: What an id may look like: the engine mints UUIDs; anything longer cannot be stored.
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,36}$"
 INT32 = 2**31 - 1
-MAX_TEXT = 1_000_000
 MAX_ITEMS = 100_000
 
 
@@ -33,23 +34,14 @@ def check_text(value: str) -> str:
     return value
 
 
-def _clean_text(value: str) -> str:
-    value = value.replace("\x00", "\ufffd")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        value = value.encode("utf-8", "replace").decode("utf-8")
-    return value
-
-
 def _clean_json(value: Any) -> Any:
     """Parameters are a record of what a run was called with, and JSON cannot say "no NUL"
     deep inside: like the store (which writes what it cannot serialize as its repr rather than
     lose a batch), replace what no database can hold (NUL, lone surrogates) with U+FFFD/'?'."""
     if isinstance(value, str):
-        return _clean_text(value)
+        return clean_text(value)
     if isinstance(value, dict):
-        return {_clean_text(str(k)): _clean_json(v) for k, v in value.items()}
+        return {clean_text(str(k)): _clean_json(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_clean_json(v) for v in value]
     return value

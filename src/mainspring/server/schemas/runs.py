@@ -21,6 +21,7 @@ from mainspring.model.runs import to_datetime
 from mainspring.server.orchestration import Status
 from mainspring.server.schemas.common import Input
 from mainspring.server.schemas.states import StateIn
+from mainspring.store import wire
 
 
 # -- states ----------------------------------------------------------------------------------
@@ -32,12 +33,7 @@ class StateOut(BaseModel):
 
     @classmethod
     def of(cls, state: State) -> StateOut:
-        return cls(
-            type=state.type,
-            name=state.name,
-            message=state.message,
-            timestamp=to_datetime(state.ts),  # type: ignore[arg-type]
-        )
+        return cls(**wire.state_json(state))
 
 
 class SetStateIn(Input):
@@ -84,7 +80,7 @@ class FlowOut(BaseModel):
 
     @classmethod
     def of(cls, f: FlowRecord) -> FlowOut:
-        return cls(id=f.id, name=f.name, description=f.description, created=to_datetime(f.created))
+        return cls(id=f.id, **wire.flow_json(f))
 
 
 class FlowRunOut(BaseModel):
@@ -107,24 +103,10 @@ class FlowRunOut(BaseModel):
 
     @classmethod
     def of(cls, r: FlowRun) -> FlowRunOut:
-        return cls(
-            id=r.id,
-            name=r.name,
-            flow_name=r.flow_name,
-            state=StateOut.of(r.state),
-            parameters=r.parameters if isinstance(r.parameters, dict) else {},
-            tags=list(r.tags or []),
-            flow_version=r.flow_version,
-            parent_flow_run_id=r.parent_flow_run_id,
-            parent_task_run_id=r.parent_task_run_id,
-            deployment_id=r.deployment_id,
-            created=to_datetime(r.created),
-            start_time=to_datetime(r.start_time),
-            end_time=to_datetime(r.end_time),
-            run_count=r.run_count,
-            heartbeat=to_datetime(r.heartbeat),
-            total_run_time=r.total_run_time,
-        )
+        fields = wire.flow_run_json(r)  # the mapping clients decode with, kept in one place
+        if not isinstance(fields["parameters"], dict):
+            fields["parameters"] = {}
+        return cls(**fields, total_run_time=r.total_run_time)
 
 
 class FlowRunPage(BaseModel):
@@ -151,21 +133,7 @@ class TaskRunOut(BaseModel):
 
     @classmethod
     def of(cls, t: TaskRun) -> TaskRunOut:
-        return cls(
-            id=t.id,
-            name=t.name,
-            task_name=t.task_name,
-            task_key=t.task_key,
-            state=StateOut.of(t.state),
-            flow_run_id=t.flow_run_id,
-            dynamic_key=t.dynamic_key,
-            tags=list(t.tags or []),
-            cache_key=t.cache_key,
-            created=to_datetime(t.created),
-            start_time=to_datetime(t.start_time),
-            end_time=to_datetime(t.end_time),
-            run_count=t.run_count,
-        )
+        return cls(**wire.task_run_json(t))
 
 
 class LogOut(BaseModel):
