@@ -109,9 +109,10 @@ class Server:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-def start_server(env: dict[str, str], *args: str) -> Server:
-    """`mainspring server start` on a free port; returns once /api/health answers."""
-    port = free_port()
+def start_server(env: dict[str, str], *args: str, port: int | None = None) -> Server:
+    """`mainspring server start` on `port` (default: a free one); returns once /api/health
+    answers."""
+    port = port or free_port()
     command = [sys.executable, "-m", "mainspring.cli.main", "server", "start"]
     process = subprocess.Popen(
         [*command, "--port", str(port), *args, "--log-level", "warning"],

@@ -222,8 +222,8 @@ class SqlStore(Store):
             self._pruned = now
             cutoff = now - APPLIED_BATCH_RETENTION
             conn.execute(sa.delete(applied_batch).where(applied_batch.c.applied < cutoff))
-        claim = self._upsert(applied_batch, None, ())
-        return conn.execute(claim, {"id": batch_id, "applied": now}).rowcount == 1
+        claim = self._upsert(applied_batch, None, ()).returning(applied_batch.c.id)
+        return conn.execute(claim, {"id": batch_id, "applied": now}).first() is not None
 
     def _write(self, conn: sa.Connection, batch: Batch) -> None:
         seq, ts, js = _ARRIVAL, float, json_dumps
