@@ -320,7 +320,7 @@ def test_api_keys_are_sent_and_refusals_say_what_to_do(server_home: Path, monkey
             ApiStore(running.url, api_key="ms_" + "0" * 32 + "_nope").read_flows()
         read_only = ApiStore(running.url, api_key=reader)
         assert read_only.read_flows() == []
-        with pytest.raises(StoreRejected, match="may only read.*use a write key") as refused:
+        with pytest.raises(StoreRejected, match=r"may only read.*use a write key") as refused:
             read_only.write(batch)
         assert reader not in str(refused.value)
         # MAINSPRING_API_KEY is what open_store's ApiStore sends.
