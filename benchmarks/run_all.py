@@ -1,9 +1,11 @@
 """Run every benchmark scenario several times, each in its own process, and print medians.
 
-    python benchmarks/run_all.py [--repeat 5]
+    python benchmarks/run_all.py [--repeat 5] [--server]
 
 Each scenario runs with default settings (recording into an embedded SQLite store in a
-temporary MAINSPRING_HOME, console logging on but sent to /dev/null).
+temporary MAINSPRING_HOME, console logging on but sent to /dev/null). With `--server` the
+scenarios record into a `mainspring server start` process on this machine instead
+(MAINSPRING_API_URL; the server uses the SQLite file of its own temporary home).
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -37,20 +42,57 @@ def median_of(rows: list[dict]) -> dict:
     return merged
 
 
+@contextmanager
+def server() -> Iterator[str]:
+    """A `mainspring server start` process on a free port; yields its API URL."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with tempfile.TemporaryDirectory() as home:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSPRING_")}
+        command = [sys.executable, "-m", "mainspring.cli.main", "server", "start"]
+        process = subprocess.Popen(
+            [*command, "--port", str(port), "--log-level", "warning"],
+            env={**env, "MAINSPRING_HOME": home},
+            stdin=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}/api"
+        try:
+            for _ in range(300):
+                try:
+                    urllib.request.urlopen(f"{url}/health", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
-    repeat = parser.parse_args().repeat
+    parser.add_argument("--server", action="store_true", help="record into a local server")
+    options = parser.parse_args()
+    repeat = options.repeat
     print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(f"# medians of {repeat} runs, each in a fresh process\n")
-    results = []
-    for name in SCENARIOS:
-        rows = []
-        for _ in range(repeat):
-            with tempfile.TemporaryDirectory() as home:
-                env = {**os.environ, "MAINSPRING_HOME": home}
-                rows.append(run_json([sys.executable, str(HERE / "scenario.py"), name], env))
-        results.append(median_of(rows))
+    with server() if options.server else nullcontext(None) as url:
+        if url:
+            print(f"# recording into the server at {url}\n")
+        extra = {"MAINSPRING_API_URL": url} if url else {}
+        results = []
+        for name in SCENARIOS:
+            rows = []
+            for _ in range(repeat):
+                with tempfile.TemporaryDirectory() as home:
+                    env = {**os.environ, "MAINSPRING_HOME": home, **extra}
+                    rows.append(run_json([sys.executable, str(HERE / "scenario.py"), name], env))
+            results.append(median_of(rows))
     startup = median_of(
         [
             run_json([sys.executable, str(HERE / "startup.py")], dict(os.environ))

@@ -27,6 +27,7 @@ from mainspring.model import (
     TaskRunEdge,
     new_id,
 )
+from mainspring.store import wire
 from mainspring.store.api import ApiStore
 from mainspring.store.base import Batch
 from mainspring.store.recorder import Recorder
@@ -44,7 +45,7 @@ def plain(value: Any) -> Any:
     at the API's resolution: a microsecond. Times the client sent arrive exactly; those the
     server makes itself (a new flow's `created`, heartbeats) read back rounded to it."""
     if isinstance(value, float):
-        return datetime.fromtimestamp(value, UTC)
+        return wire.iso(value)
     if isinstance(value, list):
         return [plain(v) for v in value]
     if isinstance(value, tuple):

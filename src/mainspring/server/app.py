@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
@@ -21,6 +22,7 @@ from fastapi.responses import JSONResponse
 
 from mainspring.exceptions import ObjectNotFound, StoreError
 from mainspring.server.api import PROTECTED
+from mainspring.server.api.batches import document_batch_body
 from mainspring.server.api.deps import ERRORS
 from mainspring.server.api.meta import open_router
 from mainspring.server.auth import KeyRing, authorize
@@ -80,6 +82,14 @@ def create_app(
             router, prefix="/api", dependencies=[Depends(authorize)], responses=ERRORS
         )
     _add_error_handlers(app)
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_batch_body(default_openapi())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

@@ -54,7 +54,7 @@ RUNS_PAGE = 1000
 LOGS_PAGE = 10_000
 HEARTBEAT_IDS = 10_000
 #: Ids the server accepts in a path; anything else cannot name a stored object.
-_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,36}$")
+_ID = re.compile(wire.ID_PATTERN.strip("^$")).fullmatch
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
@@ -206,7 +206,7 @@ class ApiStore(Store):
         return stored
 
     def heartbeat(self, flow_run_ids: Sequence[str]) -> dict[str, StateType]:
-        ids = [i for i in dict.fromkeys(flow_run_ids) if _ID.match(i)]
+        ids = [i for i in dict.fromkeys(flow_run_ids) if _ID(i)]
         states: dict[str, StateType] = {}
         for start in range(0, len(ids), HEARTBEAT_IDS):
             body = orjson.dumps({"flow_run_ids": ids[start : start + HEARTBEAT_IDS]})
@@ -222,7 +222,7 @@ class ApiStore(Store):
         return [wire.flow_from_json(d) for d in self._json("/flows")]
 
     def read_flow_run(self, flow_run_id: str) -> FlowRun:
-        found = _ID.match(flow_run_id) and self._json(f"/flow_runs/{_q(flow_run_id)}", missing=None)
+        found = _ID(flow_run_id) and self._json(f"/flow_runs/{_q(flow_run_id)}", missing=None)
         if not found:
             raise ObjectNotFound(f"No flow run with id {flow_run_id!r}")
         return wire.flow_run_from_json(found)
@@ -257,19 +257,19 @@ class ApiStore(Store):
         return int(self._json("/flow_runs", [*params, ("limit", 0)])["count"])
 
     def read_task_run(self, task_run_id: str) -> TaskRun:
-        found = _ID.match(task_run_id) and self._json(f"/task_runs/{_q(task_run_id)}", missing=None)
+        found = _ID(task_run_id) and self._json(f"/task_runs/{_q(task_run_id)}", missing=None)
         if not found:
             raise ObjectNotFound(f"No task run with id {task_run_id!r}")
         return wire.task_run_from_json(found)
 
     def read_task_runs(self, flow_run_id: str) -> list[TaskRun]:
-        if not _ID.match(flow_run_id):
+        if not _ID(flow_run_id):
             return []
         found = self._json(f"/flow_runs/{_q(flow_run_id)}/task_runs", missing=[])
         return [wire.task_run_from_json(d) for d in found]
 
     def read_states(self, run_id: str) -> list[StateRecord]:
-        if not _ID.match(run_id):
+        if not _ID(run_id):
             return []
         found = self._json(f"/flow_runs/{_q(run_id)}/states", missing=None)
         if found is None:  # not a flow run: a task run, or nothing
@@ -285,7 +285,7 @@ class ApiStore(Store):
         offset: int = 0,
     ) -> list[LogRecord]:
         _page(limit, offset)
-        if not _ID.match(flow_run_id) or (task_run_id is not None and not _ID.match(task_run_id)):
+        if not _ID(flow_run_id) or (task_run_id is not None and not _ID(task_run_id)):
             return []
         params: list[tuple[str, Any]] = [("min_level", max(0, min(int(min_level), 100)))]
         if task_run_id is not None:
@@ -303,7 +303,7 @@ class ApiStore(Store):
         return logs
 
     def read_edges(self, flow_run_id: str) -> list[TaskRunEdge]:
-        if not _ID.match(flow_run_id):
+        if not _ID(flow_run_id):
             return []
         graph = self._json(f"/flow_runs/{_q(flow_run_id)}/graph", missing={"edges": []})
         return [wire.edge_from_graph_json(flow_run_id, d) for d in graph["edges"]]
@@ -351,12 +351,12 @@ def _filter_params(filter: FlowRunFilter | None) -> list[tuple[str, Any]] | None
     params += [("state", s) for s in filter.states]
     params += [("tag", t) for t in dict.fromkeys(filter.tags)]
     if filter.ids:
-        ids = [i for i in filter.ids if _ID.match(i)]
+        ids = [i for i in filter.ids if _ID(i)]
         if not ids:
             return None
         params += [("id", i) for i in ids]
     if filter.parent_flow_run_id is not None:
-        if not _ID.match(filter.parent_flow_run_id):
+        if not _ID(filter.parent_flow_run_id):
             return None
         params.append(("parent_flow_run_id", filter.parent_flow_run_id))
     if filter.started_after is not None:

@@ -35,18 +35,45 @@ from mainspring.store.base import Batch
 MAX_TEXT = 1_000_000
 #: Longest name (flow, run, task, key, tag, logger).
 MAX_NAME = 255
-#: What a batch id (idempotency key) may look like.
+#: Most tags on a run; most records of one kind in one batch; largest count (int32).
+MAX_TAGS = 1000
+MAX_ITEMS = 100_000
+INT32 = 2**31 - 1
+#: What an id may look like (the engine mints UUIDs; anything longer cannot be stored), and a
+#: batch id (idempotency key).
+ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,36}$"
 BATCH_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 
 _fromts = datetime.fromtimestamp
 _fromiso = datetime.fromisoformat
 _TYPES = {t.value: t for t in StateType}
+_VALUES = {t: t.value for t in StateType}  # faster than the enum's `.value` descriptor
 _OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
 
 
-def iso(ts: float | None) -> datetime | None:
-    """Epoch seconds as an aware UTC datetime (orjson writes it as ISO-8601)."""
-    return None if ts is None else _fromts(ts, UTC)
+_minutes: dict[int, str] = {}  # minute since the epoch -> "YYYY-MM-DDTHH:MM:"
+
+
+def iso(ts: float | None) -> str | None:
+    """Epoch seconds as ISO-8601 in UTC, to the microsecond: "2024-05-01T12:00:00.250000Z".
+
+    Always this one form, which the server's fast decoder (store/wire_batch.py) takes as is.
+    Three times cheaper than formatting a datetime: a batch holds thousands of times, and
+    those of one batch fall in the same few minutes, whose text is kept.
+    """
+    if ts is None:
+        return None
+    if not 0 <= ts < 253_402_300_800:  # before 1970 or after 9999: the general way
+        return _fromts(ts, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    us = int(ts * 1_000_000 + 0.5)
+    minute, rest = divmod(us, 60_000_000)
+    prefix = _minutes.get(minute)
+    if prefix is None:
+        if len(_minutes) > 10_000:
+            _minutes.clear()
+        prefix = _minutes[minute] = _fromts(minute * 60, UTC).strftime("%Y-%m-%dT%H:%M:")
+    seconds, micro = divmod(rest, 1_000_000)
+    return f"{prefix}{seconds:02d}.{micro:06d}Z"
 
 
 def epoch(text: str | None) -> float | None:
@@ -68,7 +95,7 @@ def json_default(value: Any) -> Any:
 
 # -- records -> JSON -------------------------------------------------------------------------
 def state_json(s: State) -> dict[str, Any]:
-    return {"type": s.type.value, "name": s.name, "message": s.message, "timestamp": iso(s.ts)}
+    return {"type": _VALUES[s.type], "name": s.name, "message": s.message, "timestamp": iso(s.ts)}
 
 
 def flow_json(f: FlowRecord) -> dict[str, Any]:
@@ -82,19 +109,19 @@ def flow_run_json(r: FlowRun) -> dict[str, Any]:
         "id": r.id,
         "name": r.name,
         "flow_name": r.flow_name,
-        "state": {"type": s.type.value, "name": s.name, "message": s.message,
-                  "timestamp": _fromts(s.ts, UTC)},
+        "state": {"type": _VALUES[s.type], "name": s.name, "message": s.message,
+                  "timestamp": iso(s.ts)},
         "parameters": r.parameters,
         "tags": r.tags,
         "flow_version": r.flow_version,
         "parent_flow_run_id": r.parent_flow_run_id,
         "parent_task_run_id": r.parent_task_run_id,
         "deployment_id": r.deployment_id,
-        "created": None if r.created is None else _fromts(r.created, UTC),
-        "start_time": None if r.start_time is None else _fromts(r.start_time, UTC),
-        "end_time": None if r.end_time is None else _fromts(r.end_time, UTC),
+        "created": iso(r.created),
+        "start_time": iso(r.start_time),
+        "end_time": iso(r.end_time),
         "run_count": r.run_count,
-        "heartbeat": None if r.heartbeat is None else _fromts(r.heartbeat, UTC),
+        "heartbeat": iso(r.heartbeat),
     }  # fmt: skip
 
 
@@ -105,15 +132,15 @@ def task_run_json(t: TaskRun) -> dict[str, Any]:
         "name": t.name,
         "task_name": t.task_name,
         "task_key": t.task_key,
-        "state": {"type": s.type.value, "name": s.name, "message": s.message,
-                  "timestamp": _fromts(s.ts, UTC)},
+        "state": {"type": _VALUES[s.type], "name": s.name, "message": s.message,
+                  "timestamp": iso(s.ts)},
         "flow_run_id": t.flow_run_id,
         "dynamic_key": t.dynamic_key,
         "tags": t.tags,
         "cache_key": t.cache_key,
-        "created": None if t.created is None else _fromts(t.created, UTC),
-        "start_time": None if t.start_time is None else _fromts(t.start_time, UTC),
-        "end_time": None if t.end_time is None else _fromts(t.end_time, UTC),
+        "created": iso(t.created),
+        "start_time": iso(t.start_time),
+        "end_time": iso(t.end_time),
         "run_count": t.run_count,
     }  # fmt: skip
 
@@ -123,8 +150,8 @@ def state_record_json(s: StateRecord) -> dict[str, Any]:
     return {
         "run_id": s.run_id,
         "is_task": s.is_task,
-        "state": {"type": s.type.value, "name": s.name, "message": s.message,
-                  "timestamp": _fromts(s.ts, UTC)},
+        "state": {"type": _VALUES[s.type], "name": s.name, "message": s.message,
+                  "timestamp": iso(s.ts)},
     }  # fmt: skip
 
 
@@ -138,7 +165,7 @@ def log_json(r: LogRecord) -> dict[str, Any]:
         "level": r.level,
         "logger": r.logger,
         "message": message,
-        "timestamp": _fromts(r.ts, UTC),
+        "timestamp": iso(r.ts),
     }
 
 
@@ -188,7 +215,7 @@ def dumps(body: Any) -> bytes:
 
 
 def _dumps_cleaned(body: Any) -> bytes:
-    cleaned = _clean(body)
+    cleaned = clean_json(body)
     try:
         return orjson.dumps(cleaned, default=json_default, option=_OPTIONS)
     except TypeError:  # e.g. an int beyond 64 bits, which orjson refuses and json writes
@@ -211,13 +238,14 @@ def clean_text(value: str) -> str:
     return value
 
 
-def _clean(value: Any) -> Any:
+def clean_json(value: Any) -> Any:
+    """`value` with every text in it (keys too) made storable by `clean_text`."""
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, dict):
-        return {clean_text(str(k)): _clean(v) for k, v in value.items()}
+        return {clean_text(str(k)): clean_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [clean_json(v) for v in value]
     return value
 
 

@@ -7,9 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from mainspring.model import FlowRecord, FlowRun, LogRecord, StateRecord, TaskRun, TaskRunEdge
 from mainspring.server.schemas.common import (
-    MAX_ITEMS,
     Count,
     Id,
     Input,
@@ -18,10 +16,9 @@ from mainspring.server.schemas.common import (
     Tags,
     Text,
     Time,
-    epoch,
 )
 from mainspring.server.schemas.states import StateIn
-from mainspring.store.wire import BATCH_ID_PATTERN
+from mainspring.store.wire import BATCH_ID_PATTERN, MAX_ITEMS
 
 
 # -- batches: exactly what `Store.write(Batch)` takes ------------------------------------------
@@ -38,9 +35,6 @@ class FlowIn(Input):
     name: Name
     description: Text | None = None
     created: Time | None = None
-
-    def to_record(self) -> FlowRecord:
-        return FlowRecord(name=self.name, description=self.description, created=epoch(self.created))
 
 
 class _RunIn(Input):
@@ -63,25 +57,6 @@ class FlowRunIn(_RunIn):
     deployment_id: Id | None = None
     heartbeat: Time | None = None
 
-    def to_record(self) -> FlowRun:
-        return FlowRun(
-            id=self.id,
-            name=self.name,
-            flow_name=self.flow_name,
-            state=self.state.to_state(),
-            parameters=self.parameters,
-            tags=self.tags,
-            flow_version=self.flow_version,
-            parent_flow_run_id=self.parent_flow_run_id,
-            parent_task_run_id=self.parent_task_run_id,
-            deployment_id=self.deployment_id,
-            created=epoch(self.created),
-            start_time=epoch(self.start_time),
-            end_time=epoch(self.end_time),
-            run_count=self.run_count,
-            heartbeat=epoch(self.heartbeat),
-        )
-
 
 class TaskRunIn(_RunIn):
     task_name: Name
@@ -90,23 +65,6 @@ class TaskRunIn(_RunIn):
     dynamic_key: Name | None = None
     cache_key: Name | None = None
 
-    def to_record(self) -> TaskRun:
-        return TaskRun(
-            id=self.id,
-            name=self.name,
-            task_name=self.task_name,
-            task_key=self.task_key,
-            state=self.state.to_state(),
-            flow_run_id=self.flow_run_id,
-            dynamic_key=self.dynamic_key,
-            tags=self.tags,
-            cache_key=self.cache_key,
-            created=epoch(self.created),
-            start_time=epoch(self.start_time),
-            end_time=epoch(self.end_time),
-            run_count=self.run_count,
-        )
-
 
 class StateRecordIn(Input):
     """One row of a run's timeline."""
@@ -114,10 +72,6 @@ class StateRecordIn(Input):
     run_id: Id
     is_task: bool
     state: StateIn
-
-    def to_record(self) -> StateRecord:
-        s = self.state.to_state()
-        return StateRecord(self.run_id, self.is_task, s.type, s.name, s.message, s.ts)
 
 
 class LogIn(Input):
@@ -128,25 +82,12 @@ class LogIn(Input):
     message: Text
     timestamp: Time
 
-    def to_record(self) -> LogRecord:
-        return LogRecord(
-            self.flow_run_id,
-            self.task_run_id,
-            self.level,
-            self.logger,
-            self.message,
-            self.timestamp.timestamp(),
-        )
-
 
 class EdgeIn(Input):
     flow_run_id: Id | None = None
     task_run_id: Id
     upstream_id: Id
     kind: Literal["data", "wait"] = "data"
-
-    def to_record(self) -> TaskRunEdge:
-        return TaskRunEdge(self.flow_run_id, self.task_run_id, self.upstream_id, self.kind)
 
 
 def _items(model: type[BaseModel]) -> Any:

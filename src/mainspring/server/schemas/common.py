@@ -15,12 +15,14 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from mainspring.store.wire import MAX_TEXT, clean_text
-
-#: What an id may look like: the engine mints UUIDs; anything longer cannot be stored.
-ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,36}$"
-INT32 = 2**31 - 1
-MAX_ITEMS = 100_000
+from mainspring.store.wire import (  # the limits, shared with the fast batch decoder
+    ID_PATTERN,
+    INT32,
+    MAX_NAME,
+    MAX_TAGS,
+    MAX_TEXT,
+    clean_json,
+)
 
 
 def check_text(value: str) -> str:
@@ -31,19 +33,6 @@ def check_text(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode (no lone surrogates)") from None
-    return value
-
-
-def _clean_json(value: Any) -> Any:
-    """Parameters are a record of what a run was called with, and JSON cannot say "no NUL"
-    deep inside: like the store (which writes what it cannot serialize as its repr rather than
-    lose a batch), replace what no database can hold (NUL, lone surrogates) with U+FFFD/'?'."""
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        return {clean_text(str(k)): _clean_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean_json(v) for v in value]
     return value
 
 
@@ -74,11 +63,11 @@ def _utc(value: datetime) -> datetime:
 NO_NUL = r"^[^\x00]*$"
 Text = Annotated[str, Field(max_length=MAX_TEXT, pattern=NO_NUL), AfterValidator(check_text)]
 Name = Annotated[
-    str, Field(min_length=1, max_length=255, pattern=NO_NUL), AfterValidator(check_text)
+    str, Field(min_length=1, max_length=MAX_NAME, pattern=NO_NUL), AfterValidator(check_text)
 ]
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
-Tags = Annotated[list[Name], Field(max_length=1000)]
-Json = Annotated[dict[str, Any], AfterValidator(_clean_json)]
+Tags = Annotated[list[Name], Field(max_length=MAX_TAGS)]
+Json = Annotated[dict[str, Any], AfterValidator(clean_json)]
 Time = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_utc)]
 Count = Annotated[int, Field(ge=0, le=INT32)]
 

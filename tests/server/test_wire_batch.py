@@ -1,0 +1,164 @@
+"""The fast batch decoder (store/wire_batch.py) against the schema it stands in for: whatever
+it accepts the schema accepts, with the same records; the rest is left to the schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from mainspring.model import (
+    FlowRecord,
+    FlowRun,
+    LogRecord,
+    State,
+    StateRecord,
+    StateType,
+    TaskRun,
+    TaskRunEdge,
+    new_id,
+)
+from mainspring.server.schemas import BatchIn
+from mainspring.store import wire
+from mainspring.store.base import Batch
+from mainspring.store.wire_batch import decode_batch
+
+T0 = 1_700_000_000.123456
+
+
+def canonical(body: dict[str, Any]) -> Batch | None:
+    """What the server stores for `body` when the fast path declines it."""
+    return decode_batch(wire.dumps(BatchIn.model_validate(body).model_dump(mode="json")))
+
+
+def fields(batch: Batch) -> dict[str, Any]:
+    def plain(r: Any) -> Any:
+        if isinstance(r, FlowRun | TaskRun):
+            values = {k: getattr(r, k) for k in r.__dataclass_fields__}
+            values["state"] = (r.state.type, r.state.name, r.state.message, r.state.ts)
+            return values
+        if isinstance(r, FlowRecord):
+            return (r.name, r.description, r.created)  # the id is the server's to give
+        return r
+
+    return {
+        "flows": {k: plain(v) for k, v in batch.flows.items()},
+        "flow_runs": {k: plain(v) for k, v in batch.flow_runs.items()},
+        "task_runs": {k: plain(v) for k, v in batch.task_runs.items()},
+        "states": batch.states,
+        "logs": batch.logs,
+        "edges": batch.edges,
+        "id": batch.id,
+    }
+
+
+def test_what_clients_send_decodes_to_the_records_sent() -> None:
+    run = FlowRun(
+        new_id(),
+        "brave-otter",
+        "etl",
+        State(StateType.FAILED, "TimedOut", "late", ts=T0),
+        parameters={"p": [1, {"x": None}]},
+        tags=["a"],
+        created=T0,
+        start_time=T0,
+        heartbeat=T0 + 1,
+    )
+    task = TaskRun(new_id(), "t-0", "t", "t-0", State(StateType.COMPLETED, ts=T0), run.id)
+    batch = Batch(
+        flows={"etl": FlowRecord("etl", description="d", created=T0)},
+        flow_runs={run.id: run},
+        task_runs={task.id: task},
+        states=[StateRecord(task.id, True, StateType.RUNNING, "Running", None, T0)],
+        logs=[LogRecord(run.id, task.id, 20, "l", "hello", T0)],
+        edges=[TaskRunEdge(run.id, task.id, new_id(), "wait")],
+        id="a" * 32 + ":1",
+    )
+    body = wire.dumps(wire.batch_body(batch))
+    decoded = decode_batch(body)
+    assert decoded is not None
+    assert fields(decoded) == fields(batch)  # T0 has whole microseconds: exact
+    assert fields(decoded) == fields(canonical(orjson.loads(body)))  # type: ignore[arg-type]
+
+
+LOG = {"level": 20, "logger": "l", "message": "m", "timestamp": "2024-05-01T12:00:00.000000Z"}
+
+
+@pytest.mark.parametrize(
+    "log",
+    [
+        {**LOG, "level": 20.0},  # lax numbers
+        {**LOG, "timestamp": "2024-05-01 12:00:00"},  # a space, no zone: UTC
+        {**LOG, "timestamp": "2024-05-01T14:00:00+02:00"},
+        {**LOG, "timestamp": "2024-05-01T12:00:00.5Z"},
+    ],
+)
+def test_valid_but_not_canonical_bodies_go_through_the_schema(log: dict[str, Any]) -> None:
+    body = {"logs": [log]}
+    decoded = decode_batch(orjson.dumps(body))
+    via_schema = canonical(body)
+    assert via_schema is not None
+    if decoded is not None:  # taken by the fast path: then with the same records
+        assert fields(decoded) == fields(via_schema)
+    assert via_schema.logs[0].ts in (1714564800.0, 1714564800.5)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\x80",
+        b"[]",
+        b'{"extra": 1}',
+        b'{"id": "no spaces"}',
+        orjson.dumps({"logs": [{**LOG, "level": 101}]}),
+        orjson.dumps({"logs": [{**LOG, "message": "nul\x00"}]}),
+        orjson.dumps({"logs": [{**LOG, "logger": ""}]}),
+        orjson.dumps({"logs": [{**LOG, "timestamp": "2024-05-01"}]}),
+        orjson.dumps({"logs": [{**LOG, "flow_run_id": "x" * 37}]}),
+        orjson.dumps({"edges": [{"task_run_id": "a", "upstream_id": "b", "kind": "other"}]}),
+        orjson.dumps({"states": [{"run_id": "a", "is_task": "maybe", "state": {"type": "PENDING"}}]}),
+        orjson.dumps({"states": [{"run_id": "a", "is_task": True, "state": {"type": "RUNNING",
+                                                                            "name": "Cached"}}]}),
+    ],
+)  # fmt: skip
+def test_invalid_bodies_are_left_to_the_schema(body: bytes) -> None:
+    assert decode_batch(body) is None
+    with pytest.raises(ValidationError):
+        BatchIn.model_validate_json(body)
+
+
+texts = st.text(st.characters(codec="utf-8"), max_size=40) | st.sampled_from(
+    ["", "a", "x" * 36, "x" * 37, "a\nb", "2024-05-01T12:00:00Z", "2024-05-01T12:00:00.123456Z"]
+)
+values = texts | st.integers(-5, 200) | st.none() | st.booleans() | st.floats(allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "flow_run_id": values,
+            "task_run_id": values,
+            "level": values,
+            "logger": values,
+            "message": values,
+            "timestamp": values,
+        },
+    ),
+    st.fixed_dictionaries({}, optional={"run_id": values, "is_task": values, "kind": values}),
+)
+def test_whatever_the_fast_path_takes_the_schema_takes_alike(log: dict, other: dict) -> None:
+    edge = {"task_run_id": other.get("run_id"), "upstream_id": "u", "kind": other.get("kind")}
+    state = {"run_id": other.get("run_id"), "is_task": other.get("is_task"), "state": log}
+    for body in ({"logs": [log]}, {"edges": [edge]}, {"states": [state]}):
+        decoded = decode_batch(orjson.dumps(body))
+        if decoded is None:
+            continue
+        if body.get("states"):  # a state without a timestamp is stamped on arrival
+            continue
+        assert fields(decoded) == fields(canonical(body))  # type: ignore[arg-type]
