@@ -120,11 +120,16 @@ def test_valid_but_not_canonical_bodies_go_through_the_schema(log: dict[str, Any
         orjson.dumps({"logs": [{**LOG, "timestamp": "2024-05-01"}]}),
         orjson.dumps({"logs": [{**LOG, "flow_run_id": "x" * 37}]}),
         orjson.dumps({"edges": [{"task_run_id": "a", "upstream_id": "b", "kind": "other"}]}),
-        orjson.dumps({"states": [{"run_id": "a", "is_task": "maybe", "state": {"type": "PENDING"}}]}),
-        orjson.dumps({"states": [{"run_id": "a", "is_task": True, "state": {"type": "RUNNING",
-                                                                            "name": "Cached"}}]}),
+        orjson.dumps({"states": [{"run_id": "a", "is_task": "?", "state": {"type": "PENDING"}}]}),
+        orjson.dumps(
+            {
+                "states": [
+                    {"run_id": "a", "is_task": True, "state": {"type": "RUNNING", "name": "Cached"}}
+                ]
+            }
+        ),
     ],
-)  # fmt: skip
+)
 def test_invalid_bodies_are_left_to_the_schema(body: bytes) -> None:
     assert decode_batch(body) is None
     with pytest.raises(ValidationError):
