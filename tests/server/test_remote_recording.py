@@ -176,7 +176,7 @@ def test_nothing_is_lost_or_doubled_when_the_server_restarts_mid_flow(tmp_path, 
     server = start_server(env)
     client_env = server_env(tmp_path / "client-home")
     client_env["MAINSPRING_API_URL"] = server.url
-    n = 80  # ~4 s of tasks; the server is away for about 1.5 s of them
+    n = 60  # ~3 s of tasks; the server is away for about 1.5 s of them
     flow = subprocess.Popen(
         [sys.executable, str(script), str(n)],
         env=client_env,

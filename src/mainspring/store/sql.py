@@ -211,12 +211,9 @@ class SqlStore(Store):
         return True
 
     def _claim(self, conn: sa.Connection, batch_id: str) -> bool:
-        """Record `batch_id` as applied in this transaction; False if it already was.
-
-        First in the transaction: a concurrent retry of the same batch (a client that timed
-        out while the first attempt was still running) waits on the key until the first
-        commits, then finds it and skips; if the first rolled back, the retry stores the batch.
-        """
+        """Record `batch_id` as applied in this transaction; False if it already was. First in
+        the transaction: a concurrent retry of the same batch (its client timed out) waits on
+        the key until the first attempt commits (then skips) or rolls back (then stores it)."""
         now = time.time()
         if now - self._pruned > PRUNE_EVERY:
             self._pruned = now
