@@ -59,8 +59,11 @@ def install_handler() -> object:
 
 
 def restore_handler(previous: object) -> None:
+    """Put back a handler the program had installed itself. The default one is not put back:
+    a cancel decided just before the flow ended may still send its signal, and the default
+    action of SIGUSR1 is to kill the process; ours does nothing when no cancel is pending."""
     global _handler_installed
-    if CANCEL_SIGNAL is None:
+    if CANCEL_SIGNAL is None or previous in (signal.SIG_DFL, None, _on_cancel_signal):
         return
     signal.signal(CANCEL_SIGNAL, previous)  # type: ignore[arg-type]
     _handler_installed = False

@@ -74,8 +74,7 @@ def _loop() -> None:
     while True:
         _wake.wait(_interval())
         _wake.clear()
-        if _runs:
-            beat()
+        beat()
 
 
 def beat() -> None:
@@ -84,6 +83,8 @@ def beat() -> None:
     by_recorder: dict[int, tuple[Any, list[str]]] = {}
     for run_id, (recorder, _listener) in list(_runs.items()):
         by_recorder.setdefault(id(recorder), (recorder, []))[1].append(run_id)
+    if not by_recorder:
+        _recovered()  # nothing to send: a streak of failures is over
     for recorder, ids in by_recorder.values():
         try:
             states = recorder.store.heartbeat(ids)

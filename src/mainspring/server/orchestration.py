@@ -78,8 +78,9 @@ def decide(
 
 def cancel_proposal(current: StateType, heartbeat: float | None) -> StateType:
     """What cancelling a run proposes: Cancelled at once for a run no process has taken up
-    (Scheduled, or Pending without a heartbeat), else Cancelling, which the process running it
-    turns into Cancelled once its next heartbeat tells it (the run stops there)."""
-    if current is StateType.SCHEDULED or (current is StateType.PENDING and heartbeat is None):
+    (Scheduled or Pending, without a heartbeat), else Cancelling, which the process running it
+    turns into Cancelled once its next heartbeat tells it (the run stops there). A run waiting
+    for a retry (AwaitingRetry, a kind of Scheduled) in a live process has heartbeats."""
+    if current in (StateType.SCHEDULED, StateType.PENDING) and heartbeat is None:
         return StateType.CANCELLED
     return StateType.CANCELLING
