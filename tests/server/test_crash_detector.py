@@ -51,10 +51,10 @@ def test_silent_runs_are_crashed_once_with_the_reason(store: SqlStore) -> None:
 
     crashed = store.read_flow_run(silent.id).state
     assert crashed.type is StateType.CRASHED
-    assert crashed.message.startswith("Crashed: no heartbeat for 45 s (crash timeout 30 s)")
+    assert crashed.message.startswith("No heartbeat for 45 s (crash timeout 30 s) while Running")
     assert "presumed dead" in crashed.message
     assert store.read_flow_run(silent.id).end_time is not None
-    assert "no heartbeat at all for 100 s" in store.read_flow_run(never_beat.id).state.message
+    assert "No heartbeat at all for 100 s" in store.read_flow_run(never_beat.id).state.message
     assert states_of(store, silent.id) == ["Crashed"] and states_of(store, never_beat.id) == [
         "Crashed"
     ]
@@ -188,13 +188,13 @@ def test_a_sigkilled_flow_is_crashed_by_a_server_started_later(tmp_path, server_
         finally:
             output = stop_server(server.process)
         state = store.read_flow_run(run.id).state
-        assert state.message.startswith("Crashed: no heartbeat for "), state.message
+        assert state.message.startswith("No heartbeat for "), state.message
         assert "(crash timeout 1.5 s) while Running" in state.message
         assert states_of(store, run.id) == ["Pending", "Running", "Crashed"]
         (task,) = store.read_task_runs(run.id)
         assert task.state.type is StateType.CRASHED
         assert states_of(store, task.id)[-1] == "Crashed"
-        assert f"Flow run {run.id} Crashed: no heartbeat" in output
+        assert f"Flow run {run.id} marked Crashed (1 task runs with it): No heartbeat" in output
     finally:
         if proc.poll() is None:
             proc.kill()

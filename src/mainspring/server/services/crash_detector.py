@@ -79,10 +79,10 @@ class CrashDetector:
         crashed = []
         for row in silent:
             silence = now - float(row.last)
-            since = "no heartbeat" if row.heartbeat is not None else "no heartbeat at all"
+            since = "No heartbeat" if row.heartbeat is not None else "No heartbeat at all"
             message = (
-                f"Crashed: {since} for {silence:.0f} s (crash timeout {self.timeout:g} s) while "
-                f"{row.state_name}; the process running this flow run is presumed dead"
+                f"{since} for {silence:.0f} s (crash timeout {self.timeout:g} s) while "
+                f"{row.state_name}: the process running this flow run is presumed dead"
             )
             outcome = set_state(
                 self.store, row.id, Crashed(message=message), is_task=False, silent_since=cutoff
@@ -90,7 +90,9 @@ class CrashDetector:
             if outcome.decision.accepted:
                 crashed.append(row.id)
                 count = self._crash_task_runs(row.id, message, outcome.state.ts)
-                logger.warning("Flow run %s %s (%d task runs with it)", row.id, message, count)
+                logger.warning(
+                    "Flow run %s marked Crashed (%d task runs with it): %s", row.id, count, message
+                )
         return crashed
 
     def _crash_task_runs(self, flow_run_id: str, message: str, ts: float) -> int:
