@@ -11,6 +11,7 @@ A flow run's life, in `run_flow_sync` (its async twin differs only in `await`):
          returns State(s)   -> the flow decides its own state (any failed -> Failed)
          raises             -> retry while retries remain, else Failed (or TimedOut)
          raises CancelledRun -> Cancelled
+         is cancelled from outside (Cancelling in the store) -> Cancelled (cancellation.py)
          is interrupted     -> Crashed with every task run still in progress; it propagates
     -> the task runner drains (if the run did not complete, queued task runs never start and
        end Cancelled), hooks fire, "Finished in state ...", and a top-level run waits
