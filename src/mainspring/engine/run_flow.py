@@ -11,6 +11,7 @@ A flow run's life, in `run_flow_sync` (its async twin differs only in `await`):
          returns State(s)   -> the flow decides its own state (any failed -> Failed)
          raises             -> retry while retries remain, else Failed (or TimedOut)
          raises CancelledRun -> Cancelled
+         is cancelled from outside (Cancelling in the store) -> Cancelled (cancellation.py)
          is interrupted     -> Crashed with every task run still in progress; it propagates
     -> the task runner drains (if the run did not complete, queued task runs never start and
        end Cancelled), hooks fire, "Finished in state ...", and a top-level run waits
@@ -20,10 +21,10 @@ A flow run's life, in `run_flow_sync` (its async twin differs only in `await`):
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from mainspring.engine import signals
+from mainspring.engine.cancellation import CancellableRun, FlowRunCancelled
 from mainspring.engine.console import console
 from mainspring.engine.context import FlowRunContext, flow_run_context, task_run_context
 from mainspring.engine.lifecycle import RunEngine
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 FLUSH_TIMEOUT = 60.0
 
 
-class FlowRunEngine(RunEngine):
+class FlowRunEngine(CancellableRun, RunEngine):
     kind = "Flow run"
 
     def __init__(
@@ -83,6 +84,7 @@ class FlowRunEngine(RunEngine):
         #: resume.Resume when this engine resumes an earlier attempt of the same flow run
         self.resume: Any = None
         self.manifest_written = False
+        self.init_cancellation()
 
     # -- around the attempts -----------------------------------------------------------------
     def enter(self) -> Any:
@@ -104,20 +106,25 @@ class FlowRunEngine(RunEngine):
         )
         if self.parent is None:
             self._previous_handlers = signals.install()
+        self.start_watching()
         return flow_run_context.set(self.context), task_run_context.set(None)
 
     def exit(self, tokens: Any) -> None:
         context = self.context
         assert context is not None
+        self.stop_watching()
         crashed = self.state.is_crashed()
+        cancelled = self.cancel_message is not None and not self.state.is_completed()
         try:
             # a run that did not complete starts no more task runs: queued ones end Cancelled
             context.task_runner.shutdown(
-                wait=not crashed, cancel_futures=not self.state.is_completed()
+                wait=not (crashed or cancelled), cancel_futures=not self.state.is_completed()
             )
         finally:
             if crashed:
                 self._crash_task_runs(context)
+            elif cancelled:
+                self.cancel_task_runs(context)
             try:
                 self.finish()  # hooks inside the run's context: get_run_logger() logs to it
             finally:
@@ -145,7 +152,9 @@ class FlowRunEngine(RunEngine):
 
     def call(self) -> Any:
         args, kwargs = self.flow.parameters.call_args(self.parameters)
-        return self.flow.fn(*args, **kwargs)
+        if self.flow.is_async:
+            return self.flow.fn(*args, **kwargs)  # a coroutine: the driver awaits it
+        return self.call_interruptibly(lambda: self.flow.fn(*args, **kwargs))
 
     def begin_attempt(self) -> None:
         if self.record.run_count and self.context is not None:
@@ -154,6 +163,9 @@ class FlowRunEngine(RunEngine):
 
     def conclude(self, value: Any) -> bool:
         """Settle the final state from the function's return value; True when a retry follows."""
+        if self.cancel_message is not None:  # the function returned, but too late: it was cancelled
+            self.cancel(FlowRunCancelled(self.cancel_message))
+            return False
         state = state_from_return(value)
         retries_done = self.record.run_count - 1 - self.attempt_base
         if state.is_failed() and retries_done < self.policy.retries:
@@ -210,6 +222,7 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
     parent = flow_run_context.get()
     task_ctx = task_run_context.get()
     if parent is not None:
+        parent.check_cancelled()  # a subflow of a run being cancelled never starts
         recorder = parent.recorder
     else:
         from mainspring.store.recorder import get_recorder
@@ -327,7 +340,7 @@ def run_flow_sync(engine: FlowRunEngine) -> State:
                     retry = engine.fail(exc, timed_out=is_own_timeout(exc, engine.record.id))
                 if not retry:
                     break
-                time.sleep(engine.retry_delay)
+                engine.wait_before_retry(engine.retry_delay)
     except BaseException as exc:  # KeyboardInterrupt, SIGTERM, or a fault of the engine
         engine.crash(exc)
         raise
@@ -343,9 +356,12 @@ async def run_flow_async(engine: FlowRunEngine) -> State:
     import asyncio  # here, not at the top: `import mainspring` stays light
 
     tokens = engine.enter()
+    engine.async_task, engine.loop = asyncio.current_task(), asyncio.get_running_loop()
     try:
         if engine.validate():
             while True:
+                if engine.cancel_message is not None:
+                    raise FlowRunCancelled(engine.cancel_message)
                 engine.begin_attempt()
                 deadline = asyncio.timeout(engine.timeout)
                 try:
@@ -363,9 +379,14 @@ async def run_flow_async(engine: FlowRunEngine) -> State:
                 if not retry:
                     break
                 await asyncio.sleep(engine.retry_delay)
+    except CancelledRun as exc:  # a cancel requested between attempts
+        engine.cancel(exc)
     except asyncio.CancelledError as exc:
-        engine.asyncio_cancelled(exc)
-        raise
+        if engine.cancel_message is None or engine.async_task is None:
+            engine.asyncio_cancelled(exc)
+            raise
+        engine.async_task.uncancel()  # our own cancel: the run ends Cancelled, nothing raises
+        engine.cancel(FlowRunCancelled(engine.cancel_message))
     except BaseException as exc:
         engine.crash(exc)
         raise

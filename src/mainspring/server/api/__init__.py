@@ -12,12 +12,14 @@ from mainspring.server.api import (
     task_runs,
 )
 
-#: Routers behind authentication, in the order they appear in the API docs.
+#: Routers behind authentication, in the order they appear in the API docs. `heartbeats` comes
+#: before `flow_runs`: its fixed path /flow_runs/heartbeat must be matched before the pattern
+#: /flow_runs/{id} (else OPTIONS /flow_runs/heartbeat answers `Allow: GET`).
 PROTECTED = (
     meta.router,
     flows.router,
-    flow_runs.router,
     heartbeats.router,
+    flow_runs.router,
     task_runs.router,
     states.router,
     logs.router,
