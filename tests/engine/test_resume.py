@@ -145,9 +145,9 @@ def test_a_run_still_marked_running_resumes_only_when_its_process_is_gone(flaky,
     flow_fn, side = flaky()
     flow_fn(return_state=True)
     run = only_flow_run(store, "flaky")
-    from mainspring.engine.results import default_storage
     from mainspring.model.states import Running
     from mainspring.store.recorder import get_recorder
+    from mainspring.store.results import default_storage
 
     run.state = Running()  # as a killed process leaves it
     recorder = get_recorder()

@@ -84,7 +84,7 @@ def write_manifest(engine: FlowRunEngine) -> None:
         "written": time.time(),
     }
     try:
-        from mainspring.engine.results import default_storage
+        from mainspring.store.results import default_storage
 
         default_storage().write(manifest_key(run.id), json.dumps(manifest).encode())
     except Exception as exc:
@@ -92,7 +92,7 @@ def write_manifest(engine: FlowRunEngine) -> None:
 
 
 def read_manifest(flow_run_id: str) -> dict[str, Any]:
-    from mainspring.engine.results import default_storage
+    from mainspring.store.results import default_storage
 
     storage = default_storage()
     blob = storage.read(manifest_key(flow_run_id))
@@ -170,7 +170,7 @@ def persist_flow_result(engine: FlowRunEngine, state: State) -> State:
 
     options = engine.flow.results
     try:
-        persist_value(
+        ref = persist_value(
             options.resolved_storage(),
             [(flow_result_key(engine.record.id), None)],
             options.resolved_serializer(),
@@ -180,7 +180,7 @@ def persist_flow_result(engine: FlowRunEngine, state: State) -> State:
     except SerializationError as exc:
         engine.log(logging.ERROR, str(exc))
         return Failed(message=str(exc), data=exc)
-    return state
+    return state.copy(data=ref)  # the stored run keeps where its result is
 
 
 def _process_alive(manifest: dict[str, Any]) -> bool:
