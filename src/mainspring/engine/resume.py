@@ -16,11 +16,16 @@ What makes it possible, without any column in the database:
   `flow-runs/<id>/tasks/<task key>` when it completes. On resume, a call whose key has such a
   record ends Completed ("Resumed: ...") with that result, without running; the rest run.
 
+- **subflow keys**: each subflow run has a key within its parent (the subflow's name and call
+  index, `flow_run.subflow_key`). A resumed parent gives a subflow call the identity of the
+  earlier run with its key, which resumes in turn (its finished tasks are not run again); one
+  that completed with a persisted result returns it without running.
+
 The resumed attempt reuses the flow run's record (run_count goes on counting, the timeline
 shows both attempts) and the task run records of the same keys. A flow run still marked Running
-whose process is gone (killed) is marked Crashed first; one whose process is alive, or on
-another host, needs `force=True`. Subflow runs are not resumed on their own: retry the parent
-(its subflows run again as new runs, their tasks resuming nothing).
+whose process is gone (killed) is marked Crashed first, with its subflow runs; one whose
+process is alive, or on another host, needs `force=True`. Subflow runs are not resumed on their
+own: retry the parent.
 """
 
 from __future__ import annotations
@@ -146,11 +151,26 @@ def load_flow(manifest: dict[str, Any]) -> Flow:
 
 
 # -- the resumed attempt -------------------------------------------------------------------------
-class Resume:
-    """What a resumed attempt knows of the earlier ones: their task runs, by task key."""
+def child_flow_runs(store: Any, flow_run_id: str) -> list[FlowRun]:
+    """The subflow runs of a flow run, oldest first."""
+    from mainspring.model import FlowRunFilter, FlowRunSort
 
-    def __init__(self, previous: list[TaskRun]) -> None:
-        self.previous = {t.task_key: t for t in previous}
+    found: list[FlowRun] = []
+    where = FlowRunFilter(parent_flow_run_id=flow_run_id)
+    while page := store.read_flow_runs(where, FlowRunSort.CREATED_DESC, 1000, len(found)):
+        found += page
+    return found[::-1]
+
+
+class Resume:
+    """What a resumed attempt knows of the earlier ones: their task runs by task key and their
+    subflow runs by subflow key (the latest run of a key, when a flow retry repeated it)."""
+
+    def __init__(self, store: Any, flow_run_id: str) -> None:
+        self.store = store
+        self.previous = {t.task_key: t for t in store.read_task_runs(flow_run_id)}
+        children = child_flow_runs(store, flow_run_id)
+        self.subflows = {r.subflow_key: r for r in children if r.subflow_key is not None}
 
     def adopt(self, task_run: TaskRun) -> None:
         """Give a new call the identity of the earlier run with its key: one run per key."""
@@ -161,6 +181,42 @@ class Resume:
             task_run.start_time = earlier.start_time
             task_run.run_count = earlier.run_count
 
+    def adopt_subflow(self, run: FlowRun) -> FlowRun | None:
+        """Give a subflow call the identity (id, name, times, run count) of the earlier run
+        with its key; return that run, or None when the key is new."""
+        earlier = self.subflows.get(run.subflow_key)
+        if earlier is not None:
+            run.id, run.name = earlier.id, earlier.name
+            run.created = earlier.created
+            run.start_time = earlier.start_time
+            run.run_count = earlier.run_count
+        return earlier
+
+    def resume_subflow(self, engine: FlowRunEngine, earlier: FlowRun) -> None:
+        """Let an adopted subflow run resume its own earlier attempt: its tasks and subflows
+        are matched by key; if it completed with a result that is still there, it returns
+        that without running (see `end_resumed`)."""
+        from mainspring.store.results import ResultRef, storage_for
+
+        engine.resume = Resume(self.store, earlier.id)
+        ref = earlier.state.data
+        kept = type(ref) is ResultRef and storage_for(ref.storage_url).read_header(ref.key)
+        if earlier.state.is_completed() and kept is not None:
+            engine.resumed = earlier
+
+
+def end_resumed(engine: FlowRunEngine) -> None:
+    """End a subflow run of a resumed parent as its earlier attempt completed, without running
+    it, keeping that attempt's end time."""
+    from mainspring.engine.persistence import RESUMED_MESSAGE
+    from mainspring.model.states import Completed
+
+    earlier = engine.resumed
+    engine.set_state(Completed(message=RESUMED_MESSAGE, data=earlier.state.data))
+    if earlier.end_time is not None:
+        engine.record.end_time = earlier.end_time
+        engine.recorder.flow_run(engine.record, with_state=False)
+
 
 def persist_flow_result(engine: FlowRunEngine, state: State) -> State:
     """Write a completed flow's return value; a value that cannot be written fails the run."""
@@ -168,7 +224,7 @@ def persist_flow_result(engine: FlowRunEngine, state: State) -> State:
     from mainspring.exceptions import SerializationError
     from mainspring.model.states import Failed
 
-    options = engine.flow.results
+    options = engine.results
     try:
         ref = persist_value(
             options.resolved_storage(),
@@ -196,12 +252,11 @@ def _process_alive(manifest: dict[str, Any]) -> bool:
     return True
 
 
-def _mark_crashed(run: FlowRun, store: Any, recorder: Any, manifest: dict[str, Any]) -> None:
+def _mark_crashed(run: FlowRun, store: Any, recorder: Any, message: str) -> None:
+    """Mark a run its dead process left unfinished Crashed, with its unfinished task runs and
+    subflow runs (and theirs)."""
     from mainspring.model.states import Crashed
 
-    message = (
-        f"Flow run process {manifest.get('pid')} on {manifest.get('host')} is gone (found by retry)"
-    )
     run.state = Crashed(message=message)
     run.end_time = run.state.ts
     recorder.flow_run(run)
@@ -210,6 +265,9 @@ def _mark_crashed(run: FlowRun, store: Any, recorder: Any, manifest: dict[str, A
             task_run.state = Crashed(message=message)
             task_run.end_time = task_run.state.ts
             recorder.task_run(task_run)
+    for child in child_flow_runs(store, run.id):
+        if not child.state.is_final():
+            _mark_crashed(child, store, recorder, message)
 
 
 def resume_flow_run(flow_run_id: str, force: bool = False) -> State:
@@ -243,16 +301,17 @@ def resume_flow_run(flow_run_id: str, force: bool = False) -> State:
                 f"{label} is {run.state.name} and its process {manifest.get('pid')} on "
                 f"{manifest.get('host')} may still be running it; use force if it is not"
             )
-        _mark_crashed(run, store, recorder, manifest)
+        where = f"Flow run process {manifest.get('pid')} on {manifest.get('host')}"
+        _mark_crashed(run, store, recorder, f"{where} is gone (found by retry)")
+        recorder.flush()  # the resumed attempt reads its subflow runs back
     flow = load_flow(manifest)
-    previous = store.read_task_runs(run.id)
     parameters, invalid = validated_parameters(flow, dict(run.parameters))
     run.end_time = None
     run.state = AwaitingRetry(message=f"Resuming: attempt {run.run_count + 1} of this flow run")
     recorder.flow_run(run)
     engine = FlowRunEngine(flow, run, parameters, None, recorder)
     engine.invalid = invalid
-    engine.resume = Resume(previous)
+    engine.resume = Resume(store, run.id)
     engine.log(
         logging.INFO,
         f"Resuming flow run {run.name!r} for flow {flow.name!r}: task runs with persisted "
