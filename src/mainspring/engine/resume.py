@@ -96,17 +96,27 @@ def write_manifest(engine: FlowRunEngine) -> None:
         engine.log(logging.WARNING, f"Could not write the run manifest (retry needs it): {exc}")
 
 
-def read_manifest(flow_run_id: str) -> dict[str, Any]:
+def read_manifest(run: FlowRun) -> dict[str, Any]:
+    """The run's manifest; a ResumeError that says why there is none, and what to do."""
     from mainspring.store.results import default_storage
 
     storage = default_storage()
-    blob = storage.read(manifest_key(flow_run_id))
-    if blob is None:
+    blob = storage.read(manifest_key(run.id))
+    if blob is not None:
+        return json.loads(blob)
+    label = f"Flow run {run.name!r} ({run.id})"
+    if run.state.is_crashed() or not run.state.is_final():
         raise ResumeError(
-            f"Flow run {flow_run_id!r} has no run manifest in {storage.url}: it was not started "
-            "by this version of Mainspring, or with another result storage."
+            f"{label} cannot be retried: it has no run manifest in {storage.url}. A flow "
+            "that does not persist results writes its manifest only when it ends (so that "
+            "successful runs do no storage I/O), and this run's process was killed first (the "
+            f"run is {run.state.name}). Run the flow again; to make killed runs resumable, "
+            "give the flow persist_result=True (finished tasks are then not redone either)."
         )
-    return json.loads(blob)
+    raise ResumeError(
+        f"{label} has no run manifest in {storage.url}: it was started with another result "
+        "storage (MAINSPRING_RESULT_STORAGE), or by an older Mainspring. Run the flow again."
+    )
 
 
 # -- loading the flow ----------------------------------------------------------------------------
@@ -294,7 +304,7 @@ def resume_flow_run(flow_run_id: str, force: bool = False) -> State:
         raise ResumeError(f"{label} is a subflow run: retry its parent {run.parent_flow_run_id}")
     if run.state.is_completed():
         raise ResumeError(f"{label} is already {run.state.name}: there is nothing to resume")
-    manifest = read_manifest(run.id)
+    manifest = read_manifest(run)
     if not run.state.is_final():
         if _process_alive(manifest) and not force:
             raise ResumeError(
