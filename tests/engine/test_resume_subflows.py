@@ -6,11 +6,8 @@ retried by the real `mainspring flow-run retry` command."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +17,14 @@ from mainspring.model import StateType
 from mainspring.settings import get_settings
 from mainspring.store.sql import SqlStore
 
-from .support import flow_runs_of, only_flow_run, subprocess_env, timeline
+from .support import (
+    FAILED_THEN_RESUMED,
+    cli_retry,
+    flow_runs_of,
+    kill_midway,
+    only_flow_run,
+    timeline,
+)
 
 NESTED = textwrap.dedent(
     """
@@ -91,14 +95,7 @@ def test_a_failed_subflow_resumes_under_its_id_and_a_completed_one_is_not_run(ne
     assert a.state.result() == 1  # its persisted result, read back from the store
     assert a.end_time == before["child-0"].end_time
     assert b.run_count == 2
-    assert timeline(store, b.id) == [
-        "Pending",
-        "Running",
-        "Failed",
-        "Pending",
-        "Retrying",
-        "Completed",
-    ]
+    assert timeline(store, b.id) == FAILED_THEN_RESUMED
     steps = {t.task_key: t for t in store.read_task_runs(b.id)}
     assert steps["step-0"].state.message.startswith("Resumed:")
     assert steps["step-2"].run_count == 2
@@ -135,47 +132,15 @@ KILLED = textwrap.dedent(
 
 @pytest.mark.slow
 def test_a_killed_subflow_resumes_by_the_cli_running_each_task_once(tmp_path):
-    script = tmp_path / "killed.py"
-    script.write_text(KILLED)
-    side = tmp_path / "side.txt"
-    side.touch()
-    home = get_settings().home
-    env = {**subprocess_env(home), "SIDE_FILE": str(side)}
-    proc = subprocess.Popen(
-        [sys.executable, str(script)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        flow_run_id = proc.stdout.readline().strip()
-        deadline = time.monotonic() + 60
-        while len(lines(side)) < 15:  # midway through the second subflow
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.005)
-        time.sleep(0.015)  # in the next task's sleep, not between its line and its result
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait(30)
-        proc.stdout.close()
+    flow_run_id, side, env = kill_midway(tmp_path, KILLED, 15)  # midway in the second subflow
     assert 15 <= len(lines(side)) < 20
 
-    main = "from mainspring.cli.main import main; main()"
-    retried = subprocess.run(
-        [sys.executable, "-c", main, "flow-run", "retry", flow_run_id],
-        env=env,
-        cwd=tmp_path.parent,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    retried = cli_retry(flow_run_id, env, cwd=tmp_path.parent)
     assert retried.returncode == 0, retried.stderr[-3000:]
     expected = [f"{tag}-{i}" for tag in "ab" for i in range(10)]
     assert sorted(lines(side)) == expected  # each task's side effect exactly once
 
-    store = SqlStore(f"sqlite:///{home / 'mainspring.db'}")
+    store = SqlStore(f"sqlite:///{get_settings().home / 'mainspring.db'}")
     try:
         assert store.read_flow_run(flow_run_id).state.result() == 2 * 45
         children = {c.subflow_key: c for c in flow_runs_of(store, "killed-child")}

@@ -273,6 +273,8 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
         engine.log(logging.INFO, f"Beginning flow run {name!r} for flow {flow.name!r}")
         if flow.results is not None:  # a run that persists can be resumed even if killed
             engine.write_manifest()
+    if engine.results is not None:  # ... given its record (a subflow's: its key) is stored
+        recorder.flush(timeout=FLUSH_TIMEOUT)  # before it persists results that refer to it
     return engine
 
 
