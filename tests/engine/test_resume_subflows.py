@@ -152,3 +152,45 @@ def test_a_killed_subflow_resumes_by_the_cli_running_each_task_once(tmp_path):
         assert len(store.read_task_runs(b.id)) == 10
     finally:
         store.close()
+
+
+UNKEPT = textwrap.dedent(
+    """
+    import os
+    from mainspring import flow
+
+    SIDE = os.environ["SIDE_FILE"]
+
+    @flow(name="unkept-child", persist_result=False)
+    def unkept_child() -> int:
+        with open(SIDE, "a") as f:
+            f.write("child\\n")
+        return 7
+
+    @flow(name="unkept-parent", persist_result=True)
+    def unkept_parent() -> int:
+        value = unkept_child()
+        if not os.path.exists(SIDE + ".fixed"):
+            raise ValueError("broken after the subflow")
+        return value
+    """
+)
+
+
+def test_a_completed_subflow_without_a_persisted_result_runs_again(tmp_path, monkeypatch, store):
+    side = tmp_path / "side.txt"
+    monkeypatch.setenv("SIDE_FILE", str(side))
+    (tmp_path / "unkept_flows.py").write_text(UNKEPT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import unkept_flows
+
+    try:
+        assert unkept_flows.unkept_parent(return_state=True).is_failed()
+        Path(f"{side}.fixed").touch()
+        state = resume_flow_run(only_flow_run(store, "unkept-parent").id)
+        assert state.result() == 7  # not the NotPersisted marker of the stored state
+        assert lines(side) == ["child", "child"]
+        child = only_flow_run(store, "unkept-child")  # the same run, run again
+        assert child.run_count == 2 and child.state.is_completed()
+    finally:
+        sys.modules.pop("unkept_flows", None)

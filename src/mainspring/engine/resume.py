@@ -2,7 +2,7 @@
 
     mainspring flow-run retry <ID>           # or: mainspring.resume_flow_run("<ID>")
 
-What makes it possible, without any column in the database:
+What makes it possible:
 
 - a **run manifest** at `flow-runs/<id>/manifest.json` of the default result storage: where
   the flow function lives (`module` + `qualname`, or the script's `path`), the working
@@ -211,7 +211,7 @@ class Resume:
         engine.resume = Resume(self.store, earlier.id)
         ref = earlier.state.data
         kept = type(ref) is ResultRef and storage_for(ref.storage_url).read_header(ref.key)
-        if earlier.state.is_completed() and kept is not None:
+        if earlier.state.is_completed() and kept:
             engine.resumed = earlier
 
 
