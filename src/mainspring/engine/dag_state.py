@@ -128,7 +128,11 @@ class DagState(Prefect1Checks, State):
 
     @property  # type: ignore[override]
     def result(self) -> TaskStates:
-        states = self.data if isinstance(self.data, TaskStates) else TaskStates({})
+        data = self.data
+        loader = getattr(data, "load_result", None)
+        if loader is not None:  # persisted (persist_result=True): a ResultRef holding it
+            data = loader()
+        states = data if isinstance(data, TaskStates) else TaskStates({})
         states.flow_state = self
         return states
 

@@ -77,12 +77,19 @@ class FlowRunEngine(CancellableRun, RunEngine):
         self.flow = flow
         self.parameters = parameters
         self.parent = parent
+        #: results.ResultOptions of this run and its tasks: the flow's own, else (a subflow
+        #: that left persist_result unset) its parent's, so a resumed parent resumes it too
+        self.results = flow.results
+        if self.results is None and flow.persist_result is None and parent is not None:
+            self.results = parent.results
         self.context: FlowRunContext | None = None
         #: the parameter error found when the run was created: the run ends Failed with it
         self.invalid: ParameterTypeError | None = None
         self._previous_handlers: Any = None
         #: resume.Resume when this engine resumes an earlier attempt of the same flow run
         self.resume: Any = None
+        #: the earlier run of a resumed subflow that completed with a persisted result
+        self.resumed: FlowRun | None = None
         self.manifest_written = False
         self.init_cancellation()
 
@@ -101,7 +108,7 @@ class FlowRunEngine(CancellableRun, RunEngine):
             task_runner=flow.task_runner.duplicate(),
             log_prints=log_prints,
             label=self.label,
-            results=flow.results,
+            results=self.results,
             resume=self.resume,
         )
         if self.parent is None:
@@ -142,7 +149,14 @@ class FlowRunEngine(CancellableRun, RunEngine):
                 self.recorder.task_run(task_run)
 
     def validate(self) -> bool:
-        """End the run Failed, naming the parameter, when one did not validate at creation."""
+        """End the run before its function is called when it need not or cannot run: a
+        resumed subflow that completed earlier ends as it did; a parameter that did not
+        validate at creation ends it Failed, naming the parameter."""
+        if self.resumed is not None:
+            from mainspring.engine.resume import end_resumed
+
+            end_resumed(self)
+            return False
         exc = self.invalid
         if exc is None:
             return True
@@ -178,7 +192,7 @@ class FlowRunEngine(CancellableRun, RunEngine):
         return False
 
     def end_in(self, state: State) -> None:
-        if self.flow.results is not None and state.is_completed():
+        if self.results is not None and state.is_completed():
             from mainspring.engine.resume import persist_flow_result
 
             state = persist_flow_result(self, state)
@@ -242,6 +256,8 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
         parent_flow_run_id=parent.flow_run.id if parent is not None else None,
         parent_task_run_id=task_ctx.task_run.id if task_ctx is not None else None,
     )
+    if parent is not None:  # its key within the parent: how a resumed parent finds it again
+        run.subflow_key = f"{flow.name}-{parent.next_task_index(f'flow:{flow.name}')}"
     run.created = run.state.ts
     try:
         run.name = name = flow_run_name(flow, run, recorder)
@@ -249,9 +265,14 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
         if invalid is None:
             raise
         run.name = name = random_run_name()  # the bad parameter is the error to report
+    resume = parent.resume if parent is not None else None
+    earlier = resume.adopt_subflow(run) if resume is not None else None
+    name = run.name
     recorder.flow_run(run)
     engine = FlowRunEngine(flow, run, parameters, parent, recorder)
     engine.invalid = invalid
+    if earlier is not None:
+        resume.resume_subflow(engine, earlier)
     if parent is not None:
         engine_log(
             logging.INFO,
@@ -265,6 +286,8 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
         engine.log(logging.INFO, f"Beginning flow run {name!r} for flow {flow.name!r}")
         if flow.results is not None:  # a run that persists can be resumed even if killed
             engine.write_manifest()
+    if engine.results is not None:  # ... given its record (a subflow's: its key) is stored
+        recorder.flush(timeout=FLUSH_TIMEOUT)  # before it persists results that refer to it
     return engine
 
 

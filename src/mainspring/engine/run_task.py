@@ -115,7 +115,7 @@ class TaskRunEngine(RunEngine):
             from mainspring.exceptions import SerializationError
 
             try:
-                persist(self, value)
+                value = persist(self, value)  # a ResultRef holding the value, once written
             except SerializationError as exc:
                 self.log(logging.ERROR, str(exc))
                 self.set_state(Failed(message=str(exc), data=exc))

@@ -59,6 +59,7 @@ def _new_values(table: sa.Table, current: StateType, proposed: State) -> dict[st
         "state_name": proposed.name,
         "state_message": proposed.message,
         "state_timestamp": proposed.ts,
+        "state_result": sa.null(),  # a proposed state carries no persisted result
     }
     if proposed.type is StateType.RUNNING:
         values["start_time"] = sa.func.coalesce(c.start_time, proposed.ts)

@@ -233,7 +233,7 @@ class SqlStore(Store):
             values = [task_run_values(t, next(seq), ts, js) for t in batch.task_runs.values()]
             conn.exec_driver_sql(sql, values)
         if batch.states:
-            values = [state_values(s) for s in batch.states]
+            values = [state_values(s, js) for s in batch.states]
             conn.exec_driver_sql(self._bulk(state_history, STATE_COLUMNS), values)
         if batch.logs:
             values = [log_values(r) for r in batch.logs]

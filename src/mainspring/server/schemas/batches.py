@@ -20,7 +20,7 @@ from mainspring.server.schemas.common import (
     Time,
     epoch,
 )
-from mainspring.server.schemas.states import StateIn
+from mainspring.server.schemas.states import ResultRefIn, StateIn
 
 
 # -- batches: exactly what `Store.write(Batch)` takes ------------------------------------------
@@ -51,6 +51,13 @@ class _RunIn(Input):
     start_time: Time | None = None
     end_time: Time | None = None
     run_count: Count = 0
+    state_result: ResultRefIn | None = Field(None, description="Where `state`'s result is kept.")
+
+    def to_state(self) -> Any:
+        state = self.state.to_state()
+        if self.state_result is not None:
+            state.data = self.state_result.to_ref()
+        return state
 
 
 class FlowRunIn(_RunIn):
@@ -59,6 +66,7 @@ class FlowRunIn(_RunIn):
     flow_version: Name | None = None
     parent_flow_run_id: Id | None = None
     parent_task_run_id: Id | None = None
+    subflow_key: Name | None = None
     deployment_id: Id | None = None
     heartbeat: Time | None = None
 
@@ -67,12 +75,13 @@ class FlowRunIn(_RunIn):
             id=self.id,
             name=self.name,
             flow_name=self.flow_name,
-            state=self.state.to_state(),
+            state=self.to_state(),
             parameters=self.parameters,
             tags=self.tags,
             flow_version=self.flow_version,
             parent_flow_run_id=self.parent_flow_run_id,
             parent_task_run_id=self.parent_task_run_id,
+            subflow_key=self.subflow_key,
             deployment_id=self.deployment_id,
             created=epoch(self.created),
             start_time=epoch(self.start_time),
@@ -95,7 +104,7 @@ class TaskRunIn(_RunIn):
             name=self.name,
             task_name=self.task_name,
             task_key=self.task_key,
-            state=self.state.to_state(),
+            state=self.to_state(),
             flow_run_id=self.flow_run_id,
             dynamic_key=self.dynamic_key,
             tags=self.tags,
@@ -113,10 +122,12 @@ class StateRecordIn(Input):
     run_id: Id
     is_task: bool
     state: StateIn
+    result: ResultRefIn | None = Field(None, description="Where the state's result is kept.")
 
     def to_record(self) -> StateRecord:
         s = self.state.to_state()
-        return StateRecord(self.run_id, self.is_task, s.type, s.name, s.message, s.ts)
+        result = None if self.result is None else self.result.to_ref()
+        return StateRecord(self.run_id, self.is_task, s.type, s.name, s.message, s.ts, None, result)
 
 
 class LogIn(Input):

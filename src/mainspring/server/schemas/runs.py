@@ -20,7 +20,7 @@ from mainspring.model import (
 from mainspring.model.runs import to_datetime
 from mainspring.server.orchestration import Status
 from mainspring.server.schemas.common import Input
-from mainspring.server.schemas.states import StateIn
+from mainspring.server.schemas.states import ResultRefOut, StateIn
 
 
 # -- states ----------------------------------------------------------------------------------
@@ -29,6 +29,7 @@ class StateOut(BaseModel):
     name: str
     message: str | None
     timestamp: datetime
+    result: ResultRefOut | None = Field(None, description="Where its persisted result is kept.")
 
     @classmethod
     def of(cls, state: State) -> StateOut:
@@ -37,6 +38,7 @@ class StateOut(BaseModel):
             name=state.name,
             message=state.message,
             timestamp=to_datetime(state.ts),  # type: ignore[arg-type]
+            result=ResultRefOut.of(state.data),
         )
 
 
@@ -61,6 +63,7 @@ class TimelineEntry(BaseModel):
     name: str
     message: str | None
     timestamp: datetime
+    result: ResultRefOut | None = None
 
     @classmethod
     def of(cls, r: StateRecord) -> TimelineEntry:
@@ -72,6 +75,7 @@ class TimelineEntry(BaseModel):
             name=r.name,
             message=r.message,
             timestamp=to_datetime(r.ts),  # type: ignore[arg-type]
+            result=ResultRefOut.of(r.result),
         )
 
 
@@ -97,6 +101,7 @@ class FlowRunOut(BaseModel):
     flow_version: str | None
     parent_flow_run_id: str | None
     parent_task_run_id: str | None
+    subflow_key: str | None = None
     deployment_id: str | None
     created: datetime | None
     start_time: datetime | None
@@ -117,6 +122,7 @@ class FlowRunOut(BaseModel):
             flow_version=r.flow_version,
             parent_flow_run_id=r.parent_flow_run_id,
             parent_task_run_id=r.parent_task_run_id,
+            subflow_key=r.subflow_key,
             deployment_id=r.deployment_id,
             created=to_datetime(r.created),
             start_time=to_datetime(r.start_time),

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, create_model
+from pydantic import AfterValidator, BaseModel, Field, create_model
 
 from mainspring.model import STATE_NAMES, State, StateType
-from mainspring.server.schemas.common import Input, Text, Time, epoch
+from mainspring.server.schemas.common import NO_NUL, Input, Name, Text, Time, check_text, epoch
+from mainspring.store.results import ResultRef
 
 
 class StateInBase(Input):
@@ -39,6 +40,42 @@ def _model(type_: StateType) -> type[StateInBase]:
         type=(Literal[type_.value], ...),
         name=(Literal[names] | None, None),  # type: ignore[valid-type]
     )
+
+
+#: A path segment other than `..` (and not empty): a key stays inside its storage. In the
+#: schema (no look-arounds: the pattern must also be valid for pydantic's regex engine), so
+#: clients and the fuzzer know what is refused.
+_SEGMENT = r"(?:[^/\\\x00.][^/\\\x00]*|\.(?:[^/\\\x00.][^/\\\x00]*)?|\.\.[^/\\\x00]+)"
+RESULT_KEY = rf"^{_SEGMENT}(?:/{_SEGMENT})*$"
+
+
+class ResultRefIn(Input):
+    """Where a state's persisted result lives (a key under a result storage URL): written by
+    the engine that persisted it, loaded by `state.result()` on a state read back."""
+
+    storage: Annotated[
+        str, Field(min_length=1, max_length=4096, pattern=NO_NUL), AfterValidator(check_text)
+    ]
+    key: Annotated[
+        str,
+        Field(min_length=1, max_length=1024, pattern=RESULT_KEY),
+        AfterValidator(check_text),
+    ]
+    serializer: Name | None = None
+
+    def to_ref(self) -> ResultRef:
+        return ResultRef(self.storage, self.key, self.serializer)
+
+
+class ResultRefOut(BaseModel):
+    storage: str
+    key: str
+    serializer: str | None
+
+    @classmethod
+    def of(cls, data: Any) -> ResultRefOut | None:
+        """The address of a state's persisted result, or None when it holds none."""
+        return cls(**data.to_json()) if type(data) is ResultRef else None
 
 
 STATE_MODELS = tuple(_model(t) for t in StateType)
