@@ -1,14 +1,17 @@
 """ETL in the explicit-DAG style of Prefect 1: `with Flow("name") as f:`, then `f.run()`.
 
 The same job as `etl_http_to_sqlite.py` (same stand-in API, same `users.db` table), written
-the way many Prefect 1 tutorials teach it:
+the way many Prefect 1 tutorials teach it, and with the same tasks: a `@task` is a plain
+definition that either style can use, so the tasks that fetch, reshape and load are imported
+from that example, and only the glue the graph needs is defined here.
 - inside the `with` block, calling a task records a node of the graph instead of running it,
   and passing one task's output to another records an edge;
 - `Parameter`s are the flow's inputs, given to `f.run(parameters=...)`;
-- `upstream_tasks=[...]` orders two tasks that share no data (create the table, then load);
-- `.map()` with `unmapped()` fetches the remaining pages, one task run per page;
+- `.map()` with `unmapped()` fetches the remaining pages, one task run per page, and
+  reshapes every user, one task run per user;
 - `f.run()` runs the graph as a recorded flow run (independent branches in parallel) and
-  returns its final state: `state.result[node]` is each node's state;
+  returns its final state: `state.result[node]` is each node's state and
+  `state.result[node].result` its value, as in Prefect 1 (`.result()` works too);
 - `f.visualize()` draws the graph (with Graphviz if installed, else an SVG of its own).
 
 Usage: `python examples/etl_dag_style.py [OUT_DIR]`.
@@ -16,30 +19,14 @@ Usage: `python examples/etl_dag_style.py [OUT_DIR]`.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import sys
-import tempfile
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from demo_api import serve_demo_api
+from etl_http_to_sqlite import DEFAULT_OUT_DIR, fetch_page, load_rows, to_row
 
 from mainspring import Flow, Parameter, get_run_logger, task, unmapped
-
-DEFAULT_OUT_DIR = Path(tempfile.gettempdir()) / "mainspring-examples"
-
-Row = tuple[int, str, str, str, bool]
-
-
-@task(retries=2, retry_delay_seconds=0.2)
-def fetch_page(base_url: str, page: int) -> dict[str, Any]:
-    """One page of users; a timeout or 5xx here is retried instead of failing the run."""
-    with urllib.request.urlopen(f"{base_url}/users?page={page}", timeout=10) as response:
-        body = json.load(response)
-    get_run_logger().info("Fetched page %d: %d users", page, len(body["users"]))
-    return body
 
 
 @task
@@ -54,38 +41,14 @@ def all_users(first: dict[str, Any], rest: list[dict[str, Any]]) -> list[dict[st
 
 
 @task
-def to_row(user: dict[str, Any]) -> Row:
-    """Reshape one API record into the target table's columns (flatten, normalise email)."""
-    return (
-        user["id"],
-        user["name"],
-        user["email"].lower(),
-        user["address"]["city"],
-        bool(user["active"]),
-    )
+def database_path(out_dir: str) -> Path:
+    """Where the table lives (a branch of its own, so it runs alongside the first fetch)."""
+    return Path(out_dir) / "users.db"
 
 
 @task
-def create_table(out_dir: str) -> Path:
-    """Create the database and its table (independent of the API, so it runs in parallel)."""
-    db_path = Path(out_dir) / "users.db"
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(db_path) as db:
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS users ("
-            " id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL,"
-            " city TEXT NOT NULL, active INTEGER NOT NULL)"
-        )
-    return db_path
-
-
-@task
-def load_rows(rows: list[Row], db_path: Path) -> int:
-    """Upsert the rows, so running the flow twice leaves the same table."""
-    with sqlite3.connect(db_path) as db:
-        db.executemany("INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?)", rows)
-    get_run_logger().info("Loaded %d users into %s", len(rows), db_path)
-    return len(rows)
+def report(count: int, db_path: Path) -> None:
+    get_run_logger().info("Loaded %d users into %s", count, db_path)
 
 
 with Flow("etl-users-dag") as etl_users:
@@ -95,15 +58,16 @@ with Flow("etl-users-dag") as etl_users:
     first = fetch_page(base_url, 1)
     rest = fetch_page.map(unmapped(base_url), remaining_pages(first))
     rows = to_row.map(all_users(first, rest))
-    db_path = create_table(out_dir)
+    db_path = database_path(out_dir)
     loaded = load_rows(rows, db_path)
+    report(loaded, db_path)
 
 
 if __name__ == "__main__":
     target = sys.argv[1] if len(sys.argv) > 1 else str(DEFAULT_OUT_DIR)
     with serve_demo_api() as api_url:
         state = etl_users.run(parameters={"base_url": api_url, "out_dir": target})
-    print(f"Flow run finished in state {state.name}: {state.result[loaded].result()} users loaded")
+    print(f"Flow run finished in state {state.name}: {state.result[loaded].result} users loaded")
     drawing = etl_users.visualize(filename=Path(target) / "etl-users-dag", format="svg")[0]
     print(f"Graph of the flow: {drawing}")
     sys.exit(0 if state.is_successful() else 1)

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +12,7 @@ import sqlalchemy as sa
 from mainspring.settings import reset_settings
 from mainspring.store import reset_store
 from mainspring.store.recorder import reset_recorder
+from mainspring.testing import PostgresUnavailable, throwaway_postgres
 
 
 @pytest.fixture(autouse=True)
@@ -36,19 +31,6 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     reset_settings()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pg_bindir() -> Path | None:
-    for bindir in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if os.path.exists(f"{bindir}/initdb") and os.path.exists(f"{bindir}/pg_ctl"):
-            return Path(bindir)
-    return None
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL server URL (its `postgres` database): MAINSPRING_TEST_POSTGRES_URL if set,
@@ -57,45 +39,11 @@ def postgres_url() -> Iterator[str]:
     if url:
         yield url
         return
-    bindir = _pg_bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL not available")
-    # PostgreSQL refuses to run as root: run it as the `postgres` user in a dir it owns.
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    workdir = Path(tempfile.mkdtemp(prefix="mainspring-pg-"))
-    if as_user:
-        shutil.chown(workdir, "postgres", "postgres")
-    data, port = workdir / "data", _free_port()
-
-    def run(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, stdin=subprocess.DEVNULL)
-
     try:
-        run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
-        options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        run(
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            f"{workdir}/log",
-            "-w",
-            "start",
-        )
-    except subprocess.CalledProcessError as exc:
-        shutil.rmtree(workdir, ignore_errors=True)
-        pytest.skip(f"PostgreSQL could not start: {exc.stderr.decode(errors='replace')[-500:]}")
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-        )
-        shutil.rmtree(workdir, ignore_errors=True)
+        with throwaway_postgres() as url:
+            yield url
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture

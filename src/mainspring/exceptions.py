@@ -88,5 +88,9 @@ class SerializationError(MainspringError):
     """A result could not be serialized (or read back) for result storage."""
 
 
+class MissingResult(MainspringError, LookupError):
+    """A run's result cannot be loaded: it was never persisted, or its record is gone."""
+
+
 class ResumeError(MainspringError):
     """A flow run cannot be resumed: wrong state, no manifest, or its flow cannot be loaded."""

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "MAINSPRING_"
@@ -80,11 +80,39 @@ class Settings(BaseSettings):
     sqlite_busy_timeout: float = Field(
         60.0, gt=0, description="Seconds a writer waits for another process's SQLite lock."
     )
+    heartbeat_interval: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds between heartbeats of running flow runs; also how long a cancel "
+        "may take to reach the process running the flow.",
+    )
+    server_crash_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds without a heartbeat after which the server marks a running flow "
+        "run Crashed; must be longer than heartbeat_interval.",
+    )
+    server_crash_check_interval: float = Field(
+        5.0, gt=0, description="Seconds between the crash detector's scans for silent runs."
+    )
+    server_crash_detector: bool = Field(
+        True, description="Run the crash detector in `mainspring server start`."
+    )
 
     @field_validator("logging_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _timeout_beyond_heartbeats(self) -> Settings:
+        if self.server_crash_timeout <= self.heartbeat_interval:
+            raise ValueError(
+                f"server_crash_timeout ({self.server_crash_timeout:g} s) must be longer than "
+                f"heartbeat_interval ({self.heartbeat_interval:g} s), or every run would look "
+                "crashed between two heartbeats"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

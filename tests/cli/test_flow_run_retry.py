@@ -6,8 +6,12 @@ child process) is tests/engine/test_resume.py; these run the command in-process.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -65,3 +69,116 @@ def test_retry_of_an_unknown_run(home):
     result = invoke("flow-run", "retry", "00000000-0000-4000-8000-000000000000")
     assert result.exit_code == 1
     assert "No flow run with id" in result.stderr
+
+
+CACHED = textwrap.dedent(
+    """
+    import os
+    from datetime import timedelta
+    from mainspring import flow, task
+    from mainspring.cache_policies import INPUTS
+
+    SIDE = os.environ["SIDE_FILE"]
+
+    @task(cache_policy=INPUTS, cache_expiration=timedelta(seconds=0.5))
+    def fetch(x: int) -> int:
+        with open(SIDE, "a") as f:
+            f.write(f"fetch {x}\\n")
+        return 10 * x
+
+    @task
+    def check(value: int) -> int:
+        if not os.path.exists(SIDE + ".fixed"):
+            raise ValueError("check is broken")
+        return value
+
+    @flow(name="cached-resume", persist_result=True)
+    def cached_resume(x: int = 1) -> int:
+        return check(fetch(x))
+    """
+)
+
+
+def test_retry_returns_a_cache_hit_after_its_cache_record_expired(home, tmp_path, monkeypatch):
+    """A task that ended Cached is kept under its task key: the retry returns it without
+    running, although the cache record it came from has expired by then."""
+    side = tmp_path / "side.txt"
+    monkeypatch.setenv("SIDE_FILE", str(side))
+    (tmp_path / "cached_resume_flows.py").write_text(CACHED)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import cached_resume_flows
+
+    try:
+        flow_fn = cached_resume_flows.cached_resume
+        fixed = tmp_path / "side.txt.fixed"
+        fixed.touch()
+        assert flow_fn() == 10  # computes fetch(1) and caches it
+        fixed.unlink()
+        failed = flow_fn(return_state=True)  # fetch(1) is a cache hit; check fails
+        assert failed.is_failed()
+        store = get_store()
+        run = next(r for r in store.read_flow_runs() if r.state.is_failed())
+        fetched = next(t for t in store.read_task_runs(run.id) if t.task_name == "fetch")
+        assert fetched.state.name == "Cached"
+
+        time.sleep(0.6)  # the cache record expires: a lookup would miss now
+        fixed.touch()
+        result = invoke("flow-run", "retry", run.id)
+        assert result.exit_code == 0, result.stdout + result.stderr
+        assert side.read_text().splitlines() == ["fetch 1"]  # fetch ran once, in the first run
+        again = {t.task_name: t for t in store.read_task_runs(run.id)}
+        assert again["fetch"].state.message.startswith("Resumed:")
+        assert again["fetch"].state.result() == 10
+        assert store.read_flow_run(run.id).state.result() == 10
+    finally:
+        sys.modules.pop("cached_resume_flows", None)
+
+
+KILLED = textwrap.dedent(
+    """
+    import time
+    from mainspring import flow, get_run_context, task
+
+    @task
+    def wait() -> None:
+        time.sleep(60)
+
+    @flow(name="killed-in-memory")
+    def killed_in_memory() -> None:
+        print(get_run_context().flow_run.id, flush=True)
+        wait()
+
+    if __name__ == "__main__":
+        killed_in_memory()
+    """
+)
+
+
+def test_retry_of_a_killed_run_that_kept_no_manifest_says_what_to_do(home, tmp_path):
+    """Without persist_result a flow writes its run manifest only when it ends (successful
+    runs do no storage I/O): one killed with SIGKILL has none, and retry says so."""
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSPRING_")}
+    env.update(MAINSPRING_HOME=str(home), PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        flow_run_id = proc.stdout.readline().strip()
+        deadline = time.monotonic() + 30
+        while not [r for r in get_store().read_flow_runs() if r.state.is_running()]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        proc.kill()
+        proc.stdout.close()
+
+    result = invoke("flow-run", "retry", flow_run_id)
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert "cannot be retried: it has no run manifest" in message
+    assert "process was killed first (the run is Running)" in message
+    assert "give the flow persist_result=True" in message

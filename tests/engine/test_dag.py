@@ -299,3 +299,18 @@ def test_task_calls_outside_the_block_run_normally():
     with Flow("scoped"):
         pass
     assert add(1, 2) == 3
+
+
+def test_a_dag_flow_that_persists_results_still_gives_each_nodes_state(store):
+    @task
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    with Flow("persisting-dag", persist_result=True) as f:
+        x = Parameter("x", default=1)
+        y = add(x, 2)
+
+    state = f.run()
+    assert state.result[y].result() == 3
+    run = only_flow_run(store, "persisting-dag")
+    assert task_runs_by_name(store, run.id)["add-0"].state.result() == 3  # read back, loaded

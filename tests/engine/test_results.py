@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from mainspring import flow, task
-from mainspring.engine.results import ResultRef, ResultStorage, decode_record, storage_for
 from mainspring.exceptions import SerializationError
 from mainspring.model import StateType
 from mainspring.settings import get_settings
+from mainspring.store.results import ResultRef, ResultStorage, decode_record, storage_for
 
 from .support import only_flow_run, subprocess_env, task_runs_by_name
 
@@ -149,7 +149,7 @@ def test_an_unserializable_flow_result_fails_the_flow(store):
 def test_a_result_ref_loads_lazily_in_another_process(tmp_path):
     storage = storage_for(tmp_path / "store")
     from mainspring.engine.results import persist_value
-    from mainspring.engine.serializers import PickleSerializer
+    from mainspring.store.serializers import PickleSerializer
 
     persist_value(storage, [("some/key", None)], PickleSerializer(), {"a": (1, 2)}, "test")
     ref = ResultRef(storage.url, "some/key")

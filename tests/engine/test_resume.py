@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -26,7 +24,14 @@ from mainspring.model import StateType
 from mainspring.settings import get_settings
 from mainspring.store.sql import SqlStore
 
-from .support import only_flow_run, subprocess_env, task_runs_by_name, timeline
+from .support import (
+    FAILED_THEN_RESUMED,
+    cli_retry,
+    kill_midway,
+    only_flow_run,
+    task_runs_by_name,
+    timeline,
+)
 
 FLAKY = textwrap.dedent(
     """
@@ -110,14 +115,7 @@ def test_a_failed_run_resumes_under_its_id_without_redoing_finished_tasks(flaky,
     assert set(tasks) == {"step-0", "step-1", "step-2", "step-3", "step-4", "total-0"}
     assert tasks["step-0"].state.message.startswith("Resumed:")
     assert tasks["step-0"].run_count == 1
-    assert timeline(store, tasks["step-3"].id) == [
-        "Pending",
-        "Running",
-        "Failed",
-        "Pending",
-        "Retrying",
-        "Completed",
-    ]
+    assert timeline(store, tasks["step-3"].id) == FAILED_THEN_RESUMED
     assert tasks["step-3"].run_count == 2
 
 
@@ -145,9 +143,9 @@ def test_a_run_still_marked_running_resumes_only_when_its_process_is_gone(flaky,
     flow_fn, side = flaky()
     flow_fn(return_state=True)
     run = only_flow_run(store, "flaky")
-    from mainspring.engine.results import default_storage
     from mainspring.model.states import Running
     from mainspring.store.recorder import get_recorder
+    from mainspring.store.results import default_storage
 
     run.state = Running()  # as a killed process leaves it
     recorder = get_recorder()
@@ -220,50 +218,17 @@ HUNDRED = textwrap.dedent(
 
 @pytest.mark.slow
 def test_a_killed_flow_run_resumed_by_the_cli_runs_each_task_once(tmp_path):
-    script = tmp_path / "hundred.py"
-    script.write_text(HUNDRED)
-    side = tmp_path / "side.txt"
-    side.touch()
-    home = get_settings().home
-    env = {**subprocess_env(home), "SIDE_FILE": str(side)}
-    proc = subprocess.Popen(
-        [sys.executable, str(script)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        flow_run_id = proc.stdout.readline().strip()
-        deadline = time.monotonic() + 60
-        while len(side.read_text().splitlines()) < 50:
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.005)
-        time.sleep(0.015)  # land in the next task's sleep, not between its line and its result
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait(30)
-        proc.stdout.close()
+    flow_run_id, side, env = kill_midway(tmp_path, HUNDRED, 50)
     done_before = side_lines(side)
     assert 50 <= len(done_before) < 100
 
-    cli = Path(sys.executable).parent / "mainspring"
-    main = "from mainspring.cli.main import main; main()"
-    command = [str(cli)] if cli.exists() else [sys.executable, "-c", main]
-    retried = subprocess.run(
-        [*command, "flow-run", "retry", flow_run_id],
-        env=env,
-        cwd=tmp_path.parent,  # not the script's folder: the manifest says where it is
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # from another folder than the script's: the manifest says where it is
+    retried = cli_retry(flow_run_id, env, cwd=tmp_path.parent)
     assert retried.returncode == 0, retried.stderr[-3000:]
     assert f"Flow run {flow_run_id} finished in state Completed" in retried.stdout
 
     assert sorted(side_lines(side)) == list(range(100))  # each task's line exactly once
-    store = SqlStore(f"sqlite:///{home / 'mainspring.db'}")
+    store = SqlStore(f"sqlite:///{get_settings().home / 'mainspring.db'}")
     try:
         run = store.read_flow_run(flow_run_id)
         assert run.state.type is StateType.COMPLETED

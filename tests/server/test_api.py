@@ -41,6 +41,7 @@ def test_flow_run_is_shown_with_iso_utc_times(client, store):
         "name": "Completed",
         "message": None,
         "timestamp": iso(T0),
+        "result": None,  # its result was not persisted
     }
     assert body["start_time"] == iso(T0) and body["end_time"] == iso(T0 + 2.5)
     assert body["parameters"] == {"n": 3} and body["tags"] == ["a"]

@@ -31,6 +31,7 @@ from mainspring.store import wire
 from mainspring.store.api import ApiStore
 from mainspring.store.base import Batch
 from mainspring.store.recorder import Recorder
+from mainspring.store.results import NotPersisted, ResultRef
 from mainspring.store.sql import SqlStore
 
 from .conftest import Server, cli, free_port, server_env, start_server, stop_server
@@ -53,7 +54,9 @@ def plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, State):
-        return ("State", value.type, value.name, value.message, value.ts)
+        return ("State", value.type, value.name, value.message, value.ts, plain(value.data))
+    if isinstance(value, ResultRef | NotPersisted):  # a persisted result's address, or none
+        return (type(value).__name__, value.to_json())
     if isinstance(value, FlowRun | TaskRun | FlowRecord | TaskRunEdge):
         fields = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return (type(value).__name__, fields)
@@ -106,6 +109,8 @@ def _history() -> tuple[Batch, dict[str, Any]]:
         end_time=T0 + 2,
         run_count=1,
     )
+    ref = ResultRef("s3://results/prefix", "flow-runs/x/tasks/extract-0", "json")
+    task.state.data = ref  # a persisted result: its address travels with the state
     load = TaskRun(
         new_id(), "load-0", "load", "load-0", State(StateType.RUNNING, ts=T0 + 3), parent.id
     )
@@ -116,6 +121,7 @@ def _history() -> tuple[Batch, dict[str, Any]]:
         state=State(StateType.RUNNING, ts=T0 + 4),
         parent_flow_run_id=parent.id,
         parent_task_run_id=task.id,
+        subflow_key="child-0",
         created=T0 + 4,
         start_time=T0 + 4,
     )
@@ -131,7 +137,7 @@ def _history() -> tuple[Batch, dict[str, Any]]:
         StateRecord(parent.id, False, StateType.FAILED, "TimedOut", "took too long", T0 + 9),
         StateRecord(task.id, True, StateType.PENDING, "Pending", None, T0 + 1),
         StateRecord(task.id, True, StateType.RUNNING, "Running", None, T0 + 1),  # same instant
-        StateRecord(task.id, True, StateType.COMPLETED, "Cached", None, T0 + 2),
+        StateRecord(task.id, True, StateType.COMPLETED, "Cached", None, T0 + 2, None, ref),
     ]
     logs = [
         LogRecord(parent.id, None, 20, "mainspring.flow", "starting", T0 + 0.6),
@@ -199,6 +205,18 @@ def test_every_read_returns_what_sql_store_returns(served) -> None:
     for run_id in (parent, task, ids["child"]):
         assert plain(api.read_states(run_id)) == plain(sql.read_states(run_id))
     assert [s.name for s in api.read_states(task)] == ["Pending", "Running", "Cached"]
+    # Persisted results keep their address; a completed state without one says so.
+    ref = api.read_task_run(task).state.data
+    assert type(ref) is ResultRef and ref.to_json() == {
+        "storage": "s3://results/prefix",
+        "key": "flow-runs/x/tasks/extract-0",
+        "serializer": "json",
+    }
+    assert api.read_states(task)[-1].result.to_json() == ref.to_json()
+    assert type(api.read_flow_runs(FlowRunFilter(flow_names=["bulk"]))[0].state.data) is (
+        NotPersisted
+    )
+    assert api.read_flow_run(ids["child"]).subflow_key == "child-0"
     for args in [(), (task,), (None, 30), (None, 0, 2, 1), (ids["load"], 40)]:
         assert plain(api.read_logs(parent, *args)) == plain(sql.read_logs(parent, *args)), args
     assert api.read_logs(parent, task, 30)[0].message == "odd\ufffdvalue ünï"  # NUL replaced

@@ -25,6 +25,7 @@ from mainspring.model import (
 from mainspring.server.schemas import BatchIn
 from mainspring.store import wire
 from mainspring.store.base import Batch
+from mainspring.store.results import ResultRef
 from mainspring.store.wire_batch import decode_batch
 
 T0 = 1_700_000_000.123456
@@ -39,17 +40,29 @@ def fields(batch: Batch) -> dict[str, Any]:
     def plain(r: Any) -> Any:
         if isinstance(r, FlowRun | TaskRun):
             values = {k: getattr(r, k) for k in r.__dataclass_fields__}
-            values["state"] = (r.state.type, r.state.name, r.state.message, r.state.ts)
+            values["state"] = (
+                r.state.type,
+                r.state.name,
+                r.state.message,
+                r.state.ts,
+                ref(r.state),
+            )
             return values
+        if isinstance(r, StateRecord):
+            return r._replace(result=ref(r))
         if isinstance(r, FlowRecord):
             return (r.name, r.description, r.created)  # the id is the server's to give
         return r
+
+    def ref(holder: Any) -> Any:
+        value = getattr(holder, "data", getattr(holder, "result", None))
+        return value.to_json() if isinstance(value, ResultRef) else value
 
     return {
         "flows": {k: plain(v) for k, v in batch.flows.items()},
         "flow_runs": {k: plain(v) for k, v in batch.flow_runs.items()},
         "task_runs": {k: plain(v) for k, v in batch.task_runs.items()},
-        "states": batch.states,
+        "states": [plain(s) for s in batch.states],
         "logs": batch.logs,
         "edges": batch.edges,
         "id": batch.id,
@@ -67,13 +80,18 @@ def test_what_clients_send_decodes_to_the_records_sent() -> None:
         created=T0,
         start_time=T0,
         heartbeat=T0 + 1,
+        subflow_key="etl-3",
     )
-    task = TaskRun(new_id(), "t-0", "t", "t-0", State(StateType.COMPLETED, ts=T0), run.id)
+    ref = ResultRef("/home/me/.mainspring/results", "flow-runs/r/tasks/t-0", "cloudpickle")
+    task = TaskRun(new_id(), "t-0", "t", "t-0", State(StateType.COMPLETED, data=ref, ts=T0), run.id)
     batch = Batch(
         flows={"etl": FlowRecord("etl", description="d", created=T0)},
         flow_runs={run.id: run},
         task_runs={task.id: task},
-        states=[StateRecord(task.id, True, StateType.RUNNING, "Running", None, T0)],
+        states=[
+            StateRecord(task.id, True, StateType.RUNNING, "Running", None, T0),
+            StateRecord(task.id, True, StateType.COMPLETED, "Completed", None, T0, None, ref),
+        ],
         logs=[LogRecord(run.id, task.id, 20, "l", "hello", T0)],
         edges=[TaskRunEdge(run.id, task.id, new_id(), "wait")],
         id="a" * 32 + ":1",
@@ -167,3 +185,58 @@ def test_whatever_the_fast_path_takes_the_schema_takes_alike(log: dict, other: d
         if body.get("states"):  # a state without a timestamp is stamped on arrival
             continue
         assert fields(decoded) == fields(canonical(body))  # type: ignore[arg-type]
+
+
+keys = texts | st.sampled_from(
+    ["a/b", "..", "../a", "a/../b", "a/..", ".x", "..x", ".", "a/./b", "a/", "/a", "a//b", "a\\b"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {}, optional={"storage": texts | st.none(), "key": keys, "serializer": values}
+    )
+)
+def test_result_addresses_are_taken_alike_or_left_to_the_schema(result: dict) -> None:
+    state = {"type": "COMPLETED", "timestamp": "2024-05-01T12:00:00Z"}
+    run = {"id": "r", "name": "n", "task_name": "t", "task_key": "t-0", "state": state}
+    record = {"run_id": "r", "is_task": True, "state": state}
+    for body in (
+        {"task_runs": [{**run, "state_result": result}]},
+        {"states": [{**record, "result": result}]},
+    ):
+        decoded = decode_batch(orjson.dumps(body))
+        if decoded is None:
+            continue
+        assert fields(decoded) == fields(canonical(body))  # type: ignore[arg-type]
+        (ref,) = [t.state.data for t in decoded.task_runs.values()] or [
+            s.result for s in decoded.states
+        ]
+        assert ".." not in ref.key.split("/") and "" not in ref.key.split("/")
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"storage": "/r", "key": "../escape"},
+        {"storage": "/r", "key": "a/../../escape"},
+        {"storage": "/r", "key": "/absolute"},
+        {"storage": "/r", "key": ""},
+        {"storage": "", "key": "k"},
+        {"storage": "/r\x00", "key": "k"},
+        {"storage": "/r", "key": "k", "extra": 1},
+        {"key": "k"},
+    ],
+)
+def test_a_result_address_outside_its_storage_is_refused(result: dict) -> None:
+    body = orjson.dumps(
+        {
+            "states": [
+                {"run_id": "a", "is_task": True, "state": {"type": "COMPLETED"}, "result": result}
+            ]
+        }
+    )
+    assert decode_batch(body) is None
+    with pytest.raises(ValidationError):
+        BatchIn.model_validate_json(body)

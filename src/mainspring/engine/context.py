@@ -33,6 +33,10 @@ class FlowRunContext:
     _counter_lock: threading.Lock = field(default_factory=threading.Lock)
     #: task runs that have started and not finished: crashed together with the flow
     active_task_runs: dict[str, TaskRun] = field(default_factory=dict)
+    #: task run id -> the thread running it (for active task runs): cancellation stops them
+    task_threads: dict[str, int] = field(default_factory=dict)
+    #: set when cancelling this flow run was requested: task and subflow calls refuse to start
+    cancel_message: str | None = None
     #: results.ResultOptions its tasks inherit when the flow persists results, else None
     results: Any = None
     #: resume.Resume when this run resumes an earlier attempt (same flow run id), else None
@@ -44,6 +48,13 @@ class FlowRunContext:
             with self._counter_lock:
                 counter = self._counters.setdefault(task_name, itertools.count())
         return next(counter)  # itertools.count is atomic under the GIL
+
+    def check_cancelled(self) -> None:
+        """Raise FlowRunCancelled when this flow run is being cancelled (before a task starts)."""
+        if self.cancel_message is not None:
+            from mainspring.engine.cancellation import FlowRunCancelled
+
+            raise FlowRunCancelled(self.cancel_message)
 
     def reset_task_indexes(self) -> None:
         """A flow retry starts counting again, so its task keys match the first attempt's."""

@@ -6,9 +6,9 @@
         load(transform(raw))
 
 This module is the graph alone, with no running: `dag_flow.py` is the user's `Flow("name")`,
-`dag_run.py` executes a graph inside a real flow run, `tracing.py` builds graphs from task
-calls, and `visualize.py` draws them. A `@flow`'s dry trace produces the same graph, which is
-why drawing needs nothing else.
+`dag_run.py` executes a graph inside a real flow run, `dag_state.py` is the state it returns,
+`tracing.py` builds graphs from task calls, and `visualize.py` draws them. A `@flow`'s dry
+trace produces the same graph, which is why drawing needs nothing else.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@
         load(rows, upstream_tasks=[create_table()])
 
     state = f.run(parameters={"url": "http://..."})
-    state.result[rows].result()        # one node's value
+    state.result[rows].result          # one node's value, as in Prefect 1
+    state.result[rows].result()        # the same, as in Prefect 3 (see dag_state.py)
     f.visualize()                      # draw the graph
 
 `Flow(fn)` with a function (what `@flow` makes) is unchanged; a name string instead gives a
@@ -25,7 +26,8 @@ from typing import Any
 
 from mainspring.engine import tracing
 from mainspring.engine.dag import Dag, DagError, Edge, Node, Parameter
-from mainspring.engine.dag_run import DagState, GatedTaskRunner, execute
+from mainspring.engine.dag_run import GatedTaskRunner, execute
+from mainspring.engine.dag_state import DagState
 from mainspring.engine.flows import Flow
 from mainspring.engine.hooks import current_hooks
 from mainspring.exceptions import ParameterBindError
@@ -155,8 +157,10 @@ class DagFlow(Flow):
     def run(self, parameters: dict[str, Any] | None = None, **kwargs: Any) -> DagState:
         """Run the graph once, as a recorded flow run; return its final state.
 
-        `state.result[node]` is each node's State. A missing required parameter, an unknown
-        one, a cycle or a call missing an argument is an error before anything runs.
+        `state.result[node]` is each node's State, and `state.result[node].result` its value
+        (Prefect 1), also callable (Prefect 3): see dag_state.py. A missing required
+        parameter, an unknown one, a cycle or a call missing an argument is an error before
+        anything runs.
         """
         given = {**(parameters or {}), **kwargs}
         self._check(given)

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from mainspring.engine.dag_state import TaskState, TaskStates
 from mainspring.engine.futures import MainspringFuture, UpstreamFailure
 from mainspring.engine.run_future import RunFuture
 from mainspring.engine.task_runners import TaskRunner
@@ -105,49 +106,6 @@ def _copy(inner: RunFuture, outer: RunFuture) -> None:
 
 
 # -- the body of a DAG flow run ----------------------------------------------------------------
-class TaskStates(dict):
-    """A DAG run's result: each node's final State, looked up by node (or by the task
-    definition, or the node's name, when that names exactly one node).
-
-    It is also callable, so code written for Prefect 3 (`state.result()`) works: the mapping
-    itself, or the flow's error when it failed.
-    """
-
-    def __init__(self, states: dict[Node, State]) -> None:
-        super().__init__(states)
-        self.flow_state: State | None = None
-
-    def __call__(self, raise_on_failure: bool = True) -> Any:
-        if self.flow_state is not None and not self.flow_state.is_completed():
-            return State.result(self.flow_state, raise_on_failure=raise_on_failure)
-        return self
-
-    def __missing__(self, key: Any) -> State:
-        matches = [n for n in self if n.task is key or n.name == key]
-        if len(matches) == 1:
-            return self[matches[0]]
-        if matches:
-            raise KeyError(f"{key!r} is {len(matches)} nodes of this flow: use the node")
-        raise KeyError(key)
-
-
-class DagState(State):
-    """The final state `Flow("name").run()` returns: `state.result[node]` is that node's
-    State, as in Prefect 1; `state.result()` also works, as in Prefect 3."""
-
-    __slots__ = ()
-
-    @property  # type: ignore[override]
-    def result(self) -> TaskStates:
-        states = self.data if isinstance(self.data, TaskStates) else TaskStates({})
-        states.flow_state = self
-        return states
-
-    def is_successful(self) -> bool:
-        """Prefect 1's name for `is_completed()`."""
-        return self.is_completed()
-
-
 def execute(dag: Dag, parameters: dict[str, Any]) -> State:
     """Run every node of `dag` on the current flow run's task runner; return the flow's
     state, which carries each node's state."""
@@ -239,16 +197,17 @@ def _no_gate() -> Iterator[None]:
     yield
 
 
-def _final_state(node: Node, outcome: Any) -> State:
+def _final_state(node: Node, outcome: Any) -> TaskState:
     if node.kind == "parameter":
-        return Completed(data=outcome)
+        return TaskState.of(Completed(data=outcome))
     if isinstance(outcome, MainspringFuture):
-        return outcome.final_state()
+        return TaskState.of(outcome.final_state())
     states = [f.final_state() for f in outcome]  # mapped: one state per element
     bad = [s for s in states if not s.is_completed()]
     if bad:
-        return Failed(message=f"{len(bad)}/{len(states)} mapped runs did not complete")
-    return Completed(data=[s.result() for s in states])
+        failed = Failed(message=f"{len(bad)}/{len(states)} mapped runs did not complete")
+        return TaskState.of(failed, map_states=states)
+    return TaskState.of(Completed(data=[s.result() for s in states]), map_states=states)
 
 
 def _run_name(node: Node, outcome: Any) -> str:

@@ -19,6 +19,7 @@ from mainspring.engine.hooks import Hook, run_hooks
 from mainspring.engine.logging import engine_log
 from mainspring.engine.retries import RetryPolicy
 from mainspring.engine.timeouts import RunTimeout
+from mainspring.exceptions import CancelledRun
 from mainspring.model import State, StateType
 from mainspring.model.states import (
     AwaitingRetry,
@@ -96,9 +97,9 @@ class RunEngine:
     # -- transitions -------------------------------------------------------------------------
     def set_state(self, state: State) -> None:
         record = self.record
-        if record.state.type is StateType.CRASHED:
-            # its flow run crashed and marked it so; the thread still running its function
-            # (threads cannot be stopped) must not bring it back to life when it returns
+        if record.state.type in _ENDED_BY_FLOW:
+            # its flow run crashed or was cancelled and marked it so; the thread still running
+            # its function (threads cannot be stopped) must not bring it back to life
             return
         if state.type is StateType.RUNNING and record.start_time is None:
             record.start_time = state.ts
@@ -169,6 +170,9 @@ class RunEngine:
         """Something outside the user's code stopped the run (Ctrl-C, SIGTERM, an engine error)."""
         if self.state.type in _FINAL:
             return
+        if isinstance(exc, CancelledRun):  # a cancel that arrived outside the function's call
+            self.cancel(exc)
+            return
         reason = (
             "interrupted by the user"
             if isinstance(exc, KeyboardInterrupt)
@@ -191,3 +195,4 @@ class RunEngine:
 
 
 _FINAL = frozenset({StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED, StateType.CRASHED})
+_ENDED_BY_FLOW = frozenset({StateType.CRASHED, StateType.CANCELLED})

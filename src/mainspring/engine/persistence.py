@@ -3,7 +3,10 @@
 `lookup` (once the inputs are resolved) ends the run without calling the function when a
 resumed flow run already holds its result, or when a live cache record matches its cache key.
 `persist` (when the function returned) writes the result where later runs will look: under
-the task key of its flow run (durable resume) and under its cache key (caching).
+the task key of its flow run (durable resume) and under its cache key (caching). A cache hit
+is copied under the task key too, so that resuming its flow run finds it even after the cache
+record expired or was refreshed. Either way the final state holds a `ResultRef` to the record
+under the task key, which the store keeps with the state.
 
 Only tasks whose `ResultOptions` are set come here; the default path never imports this module.
 """
@@ -17,13 +20,13 @@ from mainspring.engine.caching import IsolationLevel, UnhashableInputs
 from mainspring.engine.context import TaskRunContext
 from mainspring.engine.results import (
     ResultOptions,
-    ResultRef,
     cache_record_key,
     is_live,
     persist_value,
     task_result_key,
 )
 from mainspring.model.states import Cached, Completed
+from mainspring.store.results import ResultRef, ResultStorage, decode_record, encode_record
 
 if TYPE_CHECKING:
     from mainspring.engine.run_task import TaskRunEngine
@@ -43,8 +46,9 @@ def lookup(engine: TaskRunEngine) -> bool:
     flow_ctx = engine.flow_ctx
     if flow_ctx is not None and flow_ctx.resume is not None and options.persist:
         key = task_result_key(record.flow_run_id, record.task_key)
-        if storage.read_header(key) is not None:
-            _resumed(engine, ResultRef(storage.url, key))
+        header = storage.read_header(key)
+        if header is not None:
+            _resumed(engine, ResultRef(storage.url, key, header.get("serializer")))
             return True
     policy = options.cache_policy
     if policy is None:
@@ -60,10 +64,38 @@ def lookup(engine: TaskRunEngine) -> bool:
         engine.lock = lock
     if options.refresh:
         return False
-    if is_live(storage.read_header(key)):
-        engine.set_state(Cached(data=ResultRef(storage.url, key)))
+    header = storage.read_header(key)
+    if is_live(header):
+        ref = _keep_hit(engine, storage, key)
+        engine.set_state(Cached(data=ref or ResultRef(storage.url, key, header.get("serializer"))))
         return True
     return False
+
+
+def _keep_hit(engine: TaskRunEngine, storage: ResultStorage, cache_key: str) -> ResultRef | None:
+    """Copy a cache hit's record under the run's own key (without the cache's expiration):
+    what a resumed flow run returns, and what the Cached state points at. None when the run
+    keeps no result of its own, or the record vanished (expired and removed) meanwhile."""
+    key = _own_key(engine)
+    blob = storage.read(cache_key) if key is not None else None
+    if key is None or blob is None:
+        return None
+    header, payload = decode_record(blob)
+    header.pop("expiration", None)
+    header["cache"] = cache_key  # where it came from
+    storage.write(key, encode_record(header, payload))
+    return ResultRef(storage.url, key, header.get("serializer"))
+
+
+def _own_key(engine: TaskRunEngine) -> str | None:
+    """Where this run's result is kept as its own: under its task key in a flow run, by id
+    outside any flow; None when the run does not persist (it only caches)."""
+    record = engine.record
+    if not engine.results.persist:
+        return None
+    if record.flow_run_id is not None:
+        return task_result_key(record.flow_run_id, record.task_key)
+    return f"task-runs/{record.id}"
 
 
 def _resumed(engine: TaskRunEngine, ref: ResultRef) -> None:
@@ -90,29 +122,29 @@ def _cache_key(engine: TaskRunEngine, policy: Any) -> str | None:
         return None
 
 
-def persist(engine: TaskRunEngine, value: Any) -> None:
-    """Write the result under its task key (in a flow run) and its cache key (if any).
+def persist(engine: TaskRunEngine, value: Any) -> Any:
+    """Write the result under its own key (see `_own_key`) and its cache key (if any); return
+    what the Completed state holds: a ResultRef (with the value) when it wrote, else `value`.
 
     Raises SerializationError (naming the task and the type) when the value cannot be written.
     """
     options: ResultOptions = engine.results
     record = engine.record
     keys: list[tuple[str, float | None]] = []
-    if options.persist:
-        if record.flow_run_id is not None:
-            keys.append((task_result_key(record.flow_run_id, record.task_key), None))
-        else:
-            keys.append((f"task-runs/{record.id}", None))
+    own = _own_key(engine)
+    if own is not None:
+        keys.append((own, None))
     if record.cache_key is not None:
         keys.append((cache_record_key(record.cache_key), options.expiration))
-    if keys:
-        persist_value(
-            options.resolved_storage(),
-            keys,
-            options.resolved_serializer(),
-            value,
-            f"Task {engine.task.name!r}",
-        )
+    if not keys:
+        return value
+    return persist_value(
+        options.resolved_storage(),
+        keys,
+        options.resolved_serializer(),
+        value,
+        f"Task {engine.task.name!r}",
+    )
 
 
 def release(engine: TaskRunEngine) -> None:

@@ -2,7 +2,7 @@
 
     mainspring flow-run retry <ID>           # or: mainspring.resume_flow_run("<ID>")
 
-What makes it possible, without any column in the database:
+What makes it possible:
 
 - a **run manifest** at `flow-runs/<id>/manifest.json` of the default result storage: where
   the flow function lives (`module` + `qualname`, or the script's `path`), the working
@@ -16,11 +16,16 @@ What makes it possible, without any column in the database:
   `flow-runs/<id>/tasks/<task key>` when it completes. On resume, a call whose key has such a
   record ends Completed ("Resumed: ...") with that result, without running; the rest run.
 
+- **subflow keys**: each subflow run has a key within its parent (the subflow's name and call
+  index, `flow_run.subflow_key`). A resumed parent gives a subflow call the identity of the
+  earlier run with its key, which resumes in turn (its finished tasks are not run again); one
+  that completed with a persisted result returns it without running.
+
 The resumed attempt reuses the flow run's record (run_count goes on counting, the timeline
 shows both attempts) and the task run records of the same keys. A flow run still marked Running
-whose process is gone (killed) is marked Crashed first; one whose process is alive, or on
-another host, needs `force=True`. Subflow runs are not resumed on their own: retry the parent
-(its subflows run again as new runs, their tasks resuming nothing).
+whose process is gone (killed) is marked Crashed first, with its subflow runs; one whose
+process is alive, or on another host, needs `force=True`. Subflow runs are not resumed on their
+own: retry the parent.
 """
 
 from __future__ import annotations
@@ -84,24 +89,34 @@ def write_manifest(engine: FlowRunEngine) -> None:
         "written": time.time(),
     }
     try:
-        from mainspring.engine.results import default_storage
+        from mainspring.store.results import default_storage
 
         default_storage().write(manifest_key(run.id), json.dumps(manifest).encode())
     except Exception as exc:
         engine.log(logging.WARNING, f"Could not write the run manifest (retry needs it): {exc}")
 
 
-def read_manifest(flow_run_id: str) -> dict[str, Any]:
-    from mainspring.engine.results import default_storage
+def read_manifest(run: FlowRun) -> dict[str, Any]:
+    """The run's manifest; a ResumeError that says why there is none, and what to do."""
+    from mainspring.store.results import default_storage
 
     storage = default_storage()
-    blob = storage.read(manifest_key(flow_run_id))
-    if blob is None:
+    blob = storage.read(manifest_key(run.id))
+    if blob is not None:
+        return json.loads(blob)
+    label = f"Flow run {run.name!r} ({run.id})"
+    if run.state.is_crashed() or not run.state.is_final():
         raise ResumeError(
-            f"Flow run {flow_run_id!r} has no run manifest in {storage.url}: it was not started "
-            "by this version of Mainspring, or with another result storage."
+            f"{label} cannot be retried: it has no run manifest in {storage.url}. A flow "
+            "that does not persist results writes its manifest only when it ends (so that "
+            "successful runs do no storage I/O), and this run's process was killed first (the "
+            f"run is {run.state.name}). Run the flow again; to make killed runs resumable, "
+            "give the flow persist_result=True (finished tasks are then not redone either)."
         )
-    return json.loads(blob)
+    raise ResumeError(
+        f"{label} has no run manifest in {storage.url}: it was started with another result "
+        "storage (MAINSPRING_RESULT_STORAGE), or by an older Mainspring. Run the flow again."
+    )
 
 
 # -- loading the flow ----------------------------------------------------------------------------
@@ -146,11 +161,26 @@ def load_flow(manifest: dict[str, Any]) -> Flow:
 
 
 # -- the resumed attempt -------------------------------------------------------------------------
-class Resume:
-    """What a resumed attempt knows of the earlier ones: their task runs, by task key."""
+def child_flow_runs(store: Any, flow_run_id: str) -> list[FlowRun]:
+    """The subflow runs of a flow run, oldest first."""
+    from mainspring.model import FlowRunFilter, FlowRunSort
 
-    def __init__(self, previous: list[TaskRun]) -> None:
-        self.previous = {t.task_key: t for t in previous}
+    found: list[FlowRun] = []
+    where = FlowRunFilter(parent_flow_run_id=flow_run_id)
+    while page := store.read_flow_runs(where, FlowRunSort.CREATED_DESC, 1000, len(found)):
+        found += page
+    return found[::-1]
+
+
+class Resume:
+    """What a resumed attempt knows of the earlier ones: their task runs by task key and their
+    subflow runs by subflow key (the latest run of a key, when a flow retry repeated it)."""
+
+    def __init__(self, store: Any, flow_run_id: str) -> None:
+        self.store = store
+        self.previous = {t.task_key: t for t in store.read_task_runs(flow_run_id)}
+        children = child_flow_runs(store, flow_run_id)
+        self.subflows = {r.subflow_key: r for r in children if r.subflow_key is not None}
 
     def adopt(self, task_run: TaskRun) -> None:
         """Give a new call the identity of the earlier run with its key: one run per key."""
@@ -161,6 +191,42 @@ class Resume:
             task_run.start_time = earlier.start_time
             task_run.run_count = earlier.run_count
 
+    def adopt_subflow(self, run: FlowRun) -> FlowRun | None:
+        """Give a subflow call the identity (id, name, times, run count) of the earlier run
+        with its key; return that run, or None when the key is new."""
+        earlier = self.subflows.get(run.subflow_key)
+        if earlier is not None:
+            run.id, run.name = earlier.id, earlier.name
+            run.created = earlier.created
+            run.start_time = earlier.start_time
+            run.run_count = earlier.run_count
+        return earlier
+
+    def resume_subflow(self, engine: FlowRunEngine, earlier: FlowRun) -> None:
+        """Let an adopted subflow run resume its own earlier attempt: its tasks and subflows
+        are matched by key; if it completed with a result that is still there, it returns
+        that without running (see `end_resumed`)."""
+        from mainspring.store.results import ResultRef, storage_for
+
+        engine.resume = Resume(self.store, earlier.id)
+        ref = earlier.state.data
+        kept = type(ref) is ResultRef and storage_for(ref.storage_url).read_header(ref.key)
+        if earlier.state.is_completed() and kept:
+            engine.resumed = earlier
+
+
+def end_resumed(engine: FlowRunEngine) -> None:
+    """End a subflow run of a resumed parent as its earlier attempt completed, without running
+    it, keeping that attempt's end time."""
+    from mainspring.engine.persistence import RESUMED_MESSAGE
+    from mainspring.model.states import Completed
+
+    earlier = engine.resumed
+    engine.set_state(Completed(message=RESUMED_MESSAGE, data=earlier.state.data))
+    if earlier.end_time is not None:
+        engine.record.end_time = earlier.end_time
+        engine.recorder.flow_run(engine.record, with_state=False)
+
 
 def persist_flow_result(engine: FlowRunEngine, state: State) -> State:
     """Write a completed flow's return value; a value that cannot be written fails the run."""
@@ -168,9 +234,9 @@ def persist_flow_result(engine: FlowRunEngine, state: State) -> State:
     from mainspring.exceptions import SerializationError
     from mainspring.model.states import Failed
 
-    options = engine.flow.results
+    options = engine.results
     try:
-        persist_value(
+        ref = persist_value(
             options.resolved_storage(),
             [(flow_result_key(engine.record.id), None)],
             options.resolved_serializer(),
@@ -180,7 +246,7 @@ def persist_flow_result(engine: FlowRunEngine, state: State) -> State:
     except SerializationError as exc:
         engine.log(logging.ERROR, str(exc))
         return Failed(message=str(exc), data=exc)
-    return state
+    return state.copy(data=ref)  # the stored run keeps where its result is
 
 
 def _process_alive(manifest: dict[str, Any]) -> bool:
@@ -196,12 +262,11 @@ def _process_alive(manifest: dict[str, Any]) -> bool:
     return True
 
 
-def _mark_crashed(run: FlowRun, store: Any, recorder: Any, manifest: dict[str, Any]) -> None:
+def _mark_crashed(run: FlowRun, store: Any, recorder: Any, message: str) -> None:
+    """Mark a run its dead process left unfinished Crashed, with its unfinished task runs and
+    subflow runs (and theirs)."""
     from mainspring.model.states import Crashed
 
-    message = (
-        f"Flow run process {manifest.get('pid')} on {manifest.get('host')} is gone (found by retry)"
-    )
     run.state = Crashed(message=message)
     run.end_time = run.state.ts
     recorder.flow_run(run)
@@ -210,6 +275,9 @@ def _mark_crashed(run: FlowRun, store: Any, recorder: Any, manifest: dict[str, A
             task_run.state = Crashed(message=message)
             task_run.end_time = task_run.state.ts
             recorder.task_run(task_run)
+    for child in child_flow_runs(store, run.id):
+        if not child.state.is_final():
+            _mark_crashed(child, store, recorder, message)
 
 
 def resume_flow_run(flow_run_id: str, force: bool = False) -> State:
@@ -236,23 +304,24 @@ def resume_flow_run(flow_run_id: str, force: bool = False) -> State:
         raise ResumeError(f"{label} is a subflow run: retry its parent {run.parent_flow_run_id}")
     if run.state.is_completed():
         raise ResumeError(f"{label} is already {run.state.name}: there is nothing to resume")
-    manifest = read_manifest(run.id)
+    manifest = read_manifest(run)
     if not run.state.is_final():
         if _process_alive(manifest) and not force:
             raise ResumeError(
                 f"{label} is {run.state.name} and its process {manifest.get('pid')} on "
                 f"{manifest.get('host')} may still be running it; use force if it is not"
             )
-        _mark_crashed(run, store, recorder, manifest)
+        where = f"Flow run process {manifest.get('pid')} on {manifest.get('host')}"
+        _mark_crashed(run, store, recorder, f"{where} is gone (found by retry)")
+        recorder.flush()  # the resumed attempt reads its subflow runs back
     flow = load_flow(manifest)
-    previous = store.read_task_runs(run.id)
     parameters, invalid = validated_parameters(flow, dict(run.parameters))
     run.end_time = None
     run.state = AwaitingRetry(message=f"Resuming: attempt {run.run_count + 1} of this flow run")
     recorder.flow_run(run)
     engine = FlowRunEngine(flow, run, parameters, None, recorder)
     engine.invalid = invalid
-    engine.resume = Resume(previous)
+    engine.resume = Resume(store, run.id)
     engine.log(
         logging.INFO,
         f"Resuming flow run {run.name!r} for flow {flow.name!r}: task runs with persisted "

@@ -11,6 +11,7 @@ A flow run's life, in `run_flow_sync` (its async twin differs only in `await`):
          returns State(s)   -> the flow decides its own state (any failed -> Failed)
          raises             -> retry while retries remain, else Failed (or TimedOut)
          raises CancelledRun -> Cancelled
+         is cancelled from outside (Cancelling in the store) -> Cancelled (cancellation.py)
          is interrupted     -> Crashed with every task run still in progress; it propagates
     -> the task runner drains (if the run did not complete, queued task runs never start and
        end Cancelled), hooks fire, "Finished in state ...", and a top-level run waits
@@ -20,10 +21,10 @@ A flow run's life, in `run_flow_sync` (its async twin differs only in `await`):
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from mainspring.engine import signals
+from mainspring.engine.cancellation import CancellableRun, FlowRunCancelled
 from mainspring.engine.console import console
 from mainspring.engine.context import FlowRunContext, flow_run_context, task_run_context
 from mainspring.engine.lifecycle import RunEngine
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 FLUSH_TIMEOUT = 60.0
 
 
-class FlowRunEngine(RunEngine):
+class FlowRunEngine(CancellableRun, RunEngine):
     kind = "Flow run"
 
     def __init__(
@@ -76,13 +77,21 @@ class FlowRunEngine(RunEngine):
         self.flow = flow
         self.parameters = parameters
         self.parent = parent
+        #: results.ResultOptions of this run and its tasks: the flow's own, else (a subflow
+        #: that left persist_result unset) its parent's, so a resumed parent resumes it too
+        self.results = flow.results
+        if self.results is None and flow.persist_result is None and parent is not None:
+            self.results = parent.results
         self.context: FlowRunContext | None = None
         #: the parameter error found when the run was created: the run ends Failed with it
         self.invalid: ParameterTypeError | None = None
         self._previous_handlers: Any = None
         #: resume.Resume when this engine resumes an earlier attempt of the same flow run
         self.resume: Any = None
+        #: the earlier run of a resumed subflow that completed with a persisted result
+        self.resumed: FlowRun | None = None
         self.manifest_written = False
+        self.init_cancellation()
 
     # -- around the attempts -----------------------------------------------------------------
     def enter(self) -> Any:
@@ -99,25 +108,30 @@ class FlowRunEngine(RunEngine):
             task_runner=flow.task_runner.duplicate(),
             log_prints=log_prints,
             label=self.label,
-            results=flow.results,
+            results=self.results,
             resume=self.resume,
         )
         if self.parent is None:
             self._previous_handlers = signals.install()
+        self.start_watching()
         return flow_run_context.set(self.context), task_run_context.set(None)
 
     def exit(self, tokens: Any) -> None:
         context = self.context
         assert context is not None
+        self.stop_watching()
         crashed = self.state.is_crashed()
+        cancelled = self.cancel_message is not None and not self.state.is_completed()
         try:
             # a run that did not complete starts no more task runs: queued ones end Cancelled
             context.task_runner.shutdown(
-                wait=not crashed, cancel_futures=not self.state.is_completed()
+                wait=not (crashed or cancelled), cancel_futures=not self.state.is_completed()
             )
         finally:
             if crashed:
                 self._crash_task_runs(context)
+            elif cancelled:
+                self.cancel_task_runs(context)
             try:
                 self.finish()  # hooks inside the run's context: get_run_logger() logs to it
             finally:
@@ -135,7 +149,14 @@ class FlowRunEngine(RunEngine):
                 self.recorder.task_run(task_run)
 
     def validate(self) -> bool:
-        """End the run Failed, naming the parameter, when one did not validate at creation."""
+        """End the run before its function is called when it need not or cannot run: a
+        resumed subflow that completed earlier ends as it did; a parameter that did not
+        validate at creation ends it Failed, naming the parameter."""
+        if self.resumed is not None:
+            from mainspring.engine.resume import end_resumed
+
+            end_resumed(self)
+            return False
         exc = self.invalid
         if exc is None:
             return True
@@ -145,7 +166,9 @@ class FlowRunEngine(RunEngine):
 
     def call(self) -> Any:
         args, kwargs = self.flow.parameters.call_args(self.parameters)
-        return self.flow.fn(*args, **kwargs)
+        if self.flow.is_async:
+            return self.flow.fn(*args, **kwargs)  # a coroutine: the driver awaits it
+        return self.call_interruptibly(lambda: self.flow.fn(*args, **kwargs))
 
     def begin_attempt(self) -> None:
         if self.record.run_count and self.context is not None:
@@ -154,6 +177,9 @@ class FlowRunEngine(RunEngine):
 
     def conclude(self, value: Any) -> bool:
         """Settle the final state from the function's return value; True when a retry follows."""
+        if self.cancel_message is not None:  # the function returned, but too late: it was cancelled
+            self.cancel(FlowRunCancelled(self.cancel_message))
+            return False
         state = state_from_return(value)
         retries_done = self.record.run_count - 1 - self.attempt_base
         if state.is_failed() and retries_done < self.policy.retries:
@@ -166,7 +192,7 @@ class FlowRunEngine(RunEngine):
         return False
 
     def end_in(self, state: State) -> None:
-        if self.flow.results is not None and state.is_completed():
+        if self.results is not None and state.is_completed():
             from mainspring.engine.resume import persist_flow_result
 
             state = persist_flow_result(self, state)
@@ -210,6 +236,7 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
     parent = flow_run_context.get()
     task_ctx = task_run_context.get()
     if parent is not None:
+        parent.check_cancelled()  # a subflow of a run being cancelled never starts
         recorder = parent.recorder
     else:
         from mainspring.store.recorder import get_recorder
@@ -229,6 +256,8 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
         parent_flow_run_id=parent.flow_run.id if parent is not None else None,
         parent_task_run_id=task_ctx.task_run.id if task_ctx is not None else None,
     )
+    if parent is not None:  # its key within the parent: how a resumed parent finds it again
+        run.subflow_key = f"{flow.name}-{parent.next_task_index(f'flow:{flow.name}')}"
     run.created = run.state.ts
     try:
         run.name = name = flow_run_name(flow, run, recorder)
@@ -236,9 +265,14 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
         if invalid is None:
             raise
         run.name = name = random_run_name()  # the bad parameter is the error to report
+    resume = parent.resume if parent is not None else None
+    earlier = resume.adopt_subflow(run) if resume is not None else None
+    name = run.name
     recorder.flow_run(run)
     engine = FlowRunEngine(flow, run, parameters, parent, recorder)
     engine.invalid = invalid
+    if earlier is not None:
+        resume.resume_subflow(engine, earlier)
     if parent is not None:
         engine_log(
             logging.INFO,
@@ -252,6 +286,8 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
         engine.log(logging.INFO, f"Beginning flow run {name!r} for flow {flow.name!r}")
         if flow.results is not None:  # a run that persists can be resumed even if killed
             engine.write_manifest()
+    if engine.results is not None:  # ... given its record (a subflow's: its key) is stored
+        recorder.flush(timeout=FLUSH_TIMEOUT)  # before it persists results that refer to it
     return engine
 
 
@@ -327,7 +363,7 @@ def run_flow_sync(engine: FlowRunEngine) -> State:
                     retry = engine.fail(exc, timed_out=is_own_timeout(exc, engine.record.id))
                 if not retry:
                     break
-                time.sleep(engine.retry_delay)
+                engine.wait_before_retry(engine.retry_delay)
     except BaseException as exc:  # KeyboardInterrupt, SIGTERM, or a fault of the engine
         engine.crash(exc)
         raise
@@ -343,9 +379,12 @@ async def run_flow_async(engine: FlowRunEngine) -> State:
     import asyncio  # here, not at the top: `import mainspring` stays light
 
     tokens = engine.enter()
+    engine.async_task, engine.loop = asyncio.current_task(), asyncio.get_running_loop()
     try:
         if engine.validate():
             while True:
+                if engine.cancel_message is not None:
+                    raise FlowRunCancelled(engine.cancel_message)
                 engine.begin_attempt()
                 deadline = asyncio.timeout(engine.timeout)
                 try:
@@ -363,9 +402,14 @@ async def run_flow_async(engine: FlowRunEngine) -> State:
                 if not retry:
                     break
                 await asyncio.sleep(engine.retry_delay)
+    except CancelledRun as exc:  # a cancel requested between attempts
+        engine.cancel(exc)
     except asyncio.CancelledError as exc:
-        engine.asyncio_cancelled(exc)
-        raise
+        if engine.cancel_message is None or engine.async_task is None:
+            engine.asyncio_cancelled(exc)
+            raise
+        engine.async_task.uncancel()  # our own cancel: the run ends Cancelled, nothing raises
+        engine.cancel(FlowRunCancelled(engine.cancel_message))
     except BaseException as exc:
         engine.crash(exc)
         raise

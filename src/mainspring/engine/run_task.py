@@ -16,6 +16,7 @@ A task run's life, in `run_task_sync` (and its async twin, which differs only in
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -88,12 +89,14 @@ class TaskRunEngine(RunEngine):
         context = TaskRunContext(self.task, self.record, self.log_prints, self.label)
         if self.flow_ctx is not None:
             self.flow_ctx.active_task_runs[self.record.id] = self.record
+            self.flow_ctx.task_threads[self.record.id] = threading.get_ident()
         return task_run_context.set(context)
 
     def exit(self, token: Any) -> None:
         task_run_context.reset(token)
         if self.flow_ctx is not None:
             self.flow_ctx.active_task_runs.pop(self.record.id, None)
+            self.flow_ctx.task_threads.pop(self.record.id, None)
         if self.lock is not None:
             from mainspring.engine.persistence import release
 
@@ -112,7 +115,7 @@ class TaskRunEngine(RunEngine):
             from mainspring.exceptions import SerializationError
 
             try:
-                persist(self, value)
+                value = persist(self, value)  # a ResultRef holding the value, once written
             except SerializationError as exc:
                 self.log(logging.ERROR, str(exc))
                 self.set_state(Failed(message=str(exc), data=exc))

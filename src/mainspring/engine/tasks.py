@@ -192,8 +192,11 @@ class Task(Generic[P, R]):
         For an async task called from async code this returns a coroutine to await.
         """
         flow_ctx = flow_run_context.get()
-        if flow_ctx is None and tracing.current() is not None:  # building a graph: a node
-            return tracing.record_task_call(self, "call", args, kwargs, wait_for)
+        if flow_ctx is None:
+            if tracing.current() is not None:  # building a graph: a node
+                return tracing.record_task_call(self, "call", args, kwargs, wait_for)
+        elif flow_ctx.cancel_message is not None:
+            flow_ctx.check_cancelled()  # the flow run is being cancelled: start nothing more
         if self.is_async:
             from mainspring.engine.asyncutils import in_event_loop, run_coro_sync
 
@@ -227,8 +230,11 @@ class Task(Generic[P, R]):
     ) -> MainspringFuture:
         """Start the task on the flow's task runner and return a future of its run."""
         flow_ctx = flow_run_context.get()
-        if flow_ctx is None and tracing.current() is not None:  # building a graph: a node
-            return tracing.record_task_call(self, "submit", args, kwargs, wait_for)
+        if flow_ctx is None:
+            if tracing.current() is not None:  # building a graph: a node
+                return tracing.record_task_call(self, "submit", args, kwargs, wait_for)
+        elif flow_ctx.cancel_message is not None:
+            flow_ctx.check_cancelled()
         engine = self._prepare(args, kwargs, wait_for, flow_ctx)
         runner = flow_ctx.task_runner if flow_ctx is not None else _standalone_runner()
         engine.invoke = runner.invoke

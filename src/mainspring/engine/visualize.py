@@ -45,26 +45,19 @@ def visualize(dag: Dag, filename: str | Path | None = None, format: str = "png")
         base = folder / (re.sub(r"[^\w.-]+", "-", dag.name).strip("-") or "flow")
     else:
         base = Path(filename)
-        if base.suffix.lower().lstrip(".") in {format, "dot", "svg", "png", "pdf"}:
+        if base.suffix.lower().lstrip(".") in {format, *_KNOWN_SUFFIXES}:
             base = base.with_suffix("")
     base.parent.mkdir(parents=True, exist_ok=True)
-    source = base.with_suffix(".dot")
+    source = _with_extension(base, "dot")
     source.write_text(to_dot(dag), encoding="utf-8")
     if format in ("dot", "gv"):
         return [source]
     dot = shutil.which("dot")
     if dot is not None:
-        target = base.with_suffix(f".{format}")
-        done = subprocess.run(
-            [dot, f"-T{format}", str(source), "-o", str(target)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if done.returncode != 0:
-            raise VisualizationError(f"Graphviz `dot -T{format}` failed: {done.stderr.strip()}")
+        target = _with_extension(base, format)
+        _run_dot(dot, format, source, target)
         return [target, source]
-    target = base.with_suffix(".svg")
+    target = _with_extension(base, "svg")
     if format != "svg":
         warnings.warn(
             f"Graphviz's `dot` program is not on PATH, so {format!r} cannot be drawn; wrote "
@@ -73,6 +66,31 @@ def visualize(dag: Dag, filename: str | Path | None = None, format: str = "png")
         )
     target.write_text(to_svg(dag), encoding="utf-8")
     return [target, source]
+
+
+_KNOWN_SUFFIXES = frozenset({"dot", "gv", "svg", "png", "pdf", "jpg", "jpeg", "gif", "webp"})
+
+
+def _with_extension(base: Path, extension: str) -> Path:
+    """`base` plus `.extension`, keeping dots already in the name (`etl.v2` -> `etl.v2.png`,
+    where `with_suffix` would give `etl.png`)."""
+    return base.with_name(f"{base.name}.{extension}")
+
+
+def _run_dot(dot: str, format: str, source: Path, target: Path) -> None:
+    """Render `source` into `target` with Graphviz; its complaints become our error (its
+    warnings on stderr with exit status 0, such as font substitutions, are not errors)."""
+    try:
+        done = subprocess.run(
+            [dot, f"-T{format}", str(source), "-o", str(target)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise VisualizationError(f"Graphviz `{dot} -T{format}` could not run: {exc}") from exc
+    if done.returncode != 0:
+        raise VisualizationError(f"Graphviz `dot -T{format}` failed: {done.stderr.strip()}")
 
 
 # -- DOT ---------------------------------------------------------------------------------------
@@ -89,18 +107,62 @@ def _dot_string(text: str) -> str:
 
 
 _DOT_SHAPES = {"task": "box", "parameter": "ellipse", "flow": "box3d"}
+_FILL = {"task": "#eef3fb", "parameter": "#fdf3e1", "flow": "#e9f7ef"}
+
+
+def node_ids(dag: Dag) -> dict[Node, str]:
+    """Each node's DOT id: its label, numbered when several nodes share one (`transform`,
+    `transform [2]`). Graphviz writes ids into its SVG as each node's <title>, which browsers
+    show on hover, so they should read as task names, not `n3`.
+
+    Graphviz keeps backslashes in ids as written (only labels process escapes), and a
+    backslash before the closing quote would swallow it, so in an id each backslash becomes
+    U+2216, a look-alike; labels show names exactly.
+    """
+    ids: dict[Node, str] = {}
+    used: set[str] = set()
+    for node in dag.nodes:
+        name = candidate = _plain_id(label_of(node))
+        count = 1
+        while candidate in used:
+            count += 1
+            candidate = f"{name} [{count}]"
+        used.add(candidate)
+        ids[node] = candidate
+    return ids
+
+
+def _plain_id(text: str) -> str:
+    return text.replace("\\", "\u2216").replace("\n", " ")
+
+
+def _dot_id(text: str) -> str:
+    """A quoted DOT id for text already made plain (no backslashes, no newlines)."""
+    return '"' + text.replace('"', '\\"') + '"'
 
 
 def to_dot(dag: Dag) -> str:
     """The graph in Graphviz's language: one statement per node, one per edge; data edges
     carry the argument's name, order-only edges are dashed."""
-    ids = {node: f"n{i}" for i, node in enumerate(dag.nodes)}
-    lines = [f"digraph {_dot_string(dag.name)} {{", "  rankdir=TB;"]
-    lines.append('  node [fontname="Helvetica", style="rounded,filled", fillcolor="#eef3fb"];')
+    ids = {node: _dot_id(name) for node, name in node_ids(dag).items()}
+    lines = [f"digraph {_dot_id(_plain_id(dag.name))} {{", "  rankdir=TB;"]
+    lines.append(
+        '  node [fontname="Helvetica", style="rounded,filled", fillcolor="#eef3fb", '
+        'color="#4a6fa5"];'
+    )
+    lines.append(
+        '  edge [fontname="Helvetica", fontsize=10, color="#555555", fontcolor="#555555"];'
+    )
     for node in dag.nodes:
         shape = _DOT_SHAPES.get(node.kind, "box")
         extra = ", peripheries=2" if node.mapped else ""
-        lines.append(f"  {ids[node]} [label={_dot_string(label_of(node))}, shape={shape}{extra}];")
+        fill = (
+            f', fillcolor="{_FILL[node.kind]}"'
+            if node.kind != "task" and node.kind in _FILL
+            else ""
+        )
+        label = _dot_string(label_of(node))
+        lines.append(f"  {ids[node]} [label={label}, shape={shape}{fill}{extra}];")
     for edge in dag.edges:
         attrs = f" [label={_dot_string(edge.key)}]" if edge.key else ' [style="dashed"]'
         lines.append(f"  {ids[edge.upstream]} -> {ids[edge.downstream]}{attrs};")
@@ -142,9 +204,6 @@ def layout(dag: Dag) -> dict[Node, tuple[float, float, float]]:
 def _barycentre(dag: Dag, node: Node, order: dict[Node, float]) -> float:
     ups = [order[u] for u in dag.upstream_of(node) if u in order]
     return sum(ups) / len(ups) if ups else float("inf")
-
-
-_FILL = {"task": "#eef3fb", "parameter": "#fdf3e1", "flow": "#e9f7ef"}
 
 
 def to_svg(dag: Dag) -> str:

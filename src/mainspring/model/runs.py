@@ -63,6 +63,9 @@ class FlowRun:
     end_time: float | None = None
     run_count: int = 0
     heartbeat: float | None = None
+    #: a subflow run's key within its parent flow run (flow name and call index): how a
+    #: resumed parent finds it again; None for a top-level run
+    subflow_key: str | None = None
 
     @property
     def state_type(self) -> StateType:
@@ -118,6 +121,13 @@ class StateRecord(NamedTuple):
     message: str | None
     ts: float
     id: int | None = None
+    #: where the state's persisted result lives (a store.results.ResultRef), else None; read
+    #: back from the store, a completed state without one holds a NOT_PERSISTED marker
+    result: Any = None
+
+    def to_state(self) -> State:
+        """This row as a State, whose `result()` loads a persisted result."""
+        return State(self.type, self.name, self.message, self.result, self.ts)
 
 
 class LogRecord(NamedTuple):

@@ -61,7 +61,8 @@ class State:
 
     `data` holds the run's return value (COMPLETED) or the exception it raised (FAILED,
     CRASHED, CANCELLED). It lives in memory only; persistence of results is the job of
-    result storage, which may replace `data` with a reference that `result()` loads lazily.
+    result storage: a persisted result's `data` is a reference (store.results.ResultRef) that
+    `result()` loads lazily and that the store keeps with the state.
     """
 
     __slots__ = ("data", "message", "name", "ts", "type")
@@ -122,8 +123,8 @@ class State:
         """
         data = self.data
         loader = getattr(data, "load_result", None)
-        if loader is not None:  # a persisted result: load it on first use
-            data = self.data = loader()
+        if loader is not None:  # a persisted result: loaded on first use (and kept by the
+            data = loader()  # reference, which stays in `data` for the recorder to store)
         if self.type is StateType.COMPLETED:
             return data
         if self.type in TERMINAL_TYPES:

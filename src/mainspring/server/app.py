@@ -39,12 +39,15 @@ def create_app(
     *,
     exposed: bool = False,
     insecure: bool = False,
+    services: bool = True,
 ) -> FastAPI:
     """The server app over `store` (default: a SqlStore on the settings' database URL).
 
     `exposed` says the server is reachable beyond loopback: then every request needs an API
     key, unless `insecure`. On loopback a key is needed once any key exists. A store passed in
-    stays open when the app shuts down; one the app opened itself is closed.
+    stays open when the app shuts down; one the app opened itself is closed. `services` runs
+    the background services (the crash detector, unless `server_crash_detector` is off) while
+    the app is up; tests of the API alone turn them off.
     """
     settings = settings or get_settings()
     owned = store is None
@@ -55,11 +58,23 @@ def create_app(
     if not isinstance(store, SqlStore):
         raise TypeError(f"The server needs a SqlStore, got {type(store).__name__}")
 
+    detector = None
+    if services and settings.server_crash_detector:
+        from mainspring.server.services.crash_detector import CrashDetector
+
+        detector = CrashDetector.from_settings(store, settings)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owned:
-            store.close()
+        if detector is not None:
+            detector.start()
+        try:
+            yield
+        finally:
+            if detector is not None:
+                detector.stop()
+            if owned:
+                store.close()
 
     import mainspring
 
@@ -73,6 +88,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.store = store
+    app.state.crash_detector = detector
     app.state.keyring = KeyRing(store)
     app.state.exposed = exposed
     app.state.insecure = insecure

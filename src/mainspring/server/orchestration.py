@@ -74,3 +74,13 @@ def decide(
     if current is StateType.CANCELLING and proposed not in TERMINAL_TYPES:
         return reject(f"The run is being cancelled; it can finish but not become {proposed_name}.")
     return accept(f"{current_name} -> {proposed_name}.")
+
+
+def cancel_proposal(current: StateType, heartbeat: float | None) -> StateType:
+    """What cancelling a run proposes: Cancelled at once for a run no process has taken up
+    (Scheduled or Pending, without a heartbeat), else Cancelling, which the process running it
+    turns into Cancelled once its next heartbeat tells it (the run stops there). A run waiting
+    for a retry (AwaitingRetry, a kind of Scheduled) in a live process has heartbeats."""
+    if current in (StateType.SCHEDULED, StateType.PENDING) and heartbeat is None:
+        return StateType.CANCELLED
+    return StateType.CANCELLING

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from mainspring.exceptions import ObjectNotFound, StoreError
 from mainspring.model import TERMINAL_TYPES, State, StateType
 from mainspring.server.db import write_transaction
-from mainspring.server.orchestration import Decision, decide, reject
+from mainspring.server.orchestration import Decision, accept, decide, reject
 from mainspring.settings import redact_url
 from mainspring.store.schema import flow_run, state_history, task_run
 from mainspring.store.sql import SqlStore
@@ -44,9 +44,10 @@ class Outcome:
 
 def _current(conn: sa.Connection, table: sa.Table, run_id: str) -> sa.Row[Any] | None:
     c = table.c
-    query = sa.select(
-        c.state_type, c.state_name, c.state_message, c.state_timestamp, c.start_time
-    ).where(c.id == run_id)
+    columns = [c.state_type, c.state_name, c.state_message, c.state_timestamp, c.start_time]
+    if table is flow_run:
+        columns.append(c.heartbeat)
+    query = sa.select(*columns).where(c.id == run_id)
     return conn.execute(query).first()
 
 
@@ -58,6 +59,7 @@ def _new_values(table: sa.Table, current: StateType, proposed: State) -> dict[st
         "state_name": proposed.name,
         "state_message": proposed.message,
         "state_timestamp": proposed.ts,
+        "state_result": sa.null(),  # a proposed state carries no persisted result
     }
     if proposed.type is StateType.RUNNING:
         values["start_time"] = sa.func.coalesce(c.start_time, proposed.ts)
@@ -72,11 +74,25 @@ def _new_values(table: sa.Table, current: StateType, proposed: State) -> dict[st
     return values
 
 
+def last_sign_of_life(table: sa.Table) -> sa.ColumnElement[Any]:
+    """A flow run's last heartbeat, or when it entered its state if it never sent one."""
+    return sa.func.coalesce(table.c.heartbeat, table.c.state_timestamp)
+
+
 def set_state(
-    store: SqlStore, run_id: str, proposed: State, *, is_task: bool, force: bool = False
+    store: SqlStore,
+    run_id: str,
+    proposed: State,
+    *,
+    is_task: bool,
+    force: bool = False,
+    silent_since: float | None = None,
 ) -> Outcome:
     """Move a flow run (or task run) to `proposed` if the orchestration rules allow it.
 
+    `silent_since` (flow runs only; the crash detector's) adds a condition to the
+    compare-and-set: the run has shown no sign of life (heartbeat, or state change) since that
+    time, so a heartbeat that lands between the detector's scan and its write saves the run.
     Raises `ObjectNotFound` for an unknown id and `StoreError` when the database fails.
     """
     table = task_run if is_task else flow_run
@@ -94,6 +110,8 @@ def set_state(
                     ts=float(row.state_timestamp),
                 )
                 decision = decide(current.type, current.name, proposed.type, proposed.name, force)
+                if decision.accepted and silent_since is not None:
+                    decision = _still_silent(row, silent_since)
                 if not decision.accepted:
                     return Outcome(decision, current)
                 c = table.c
@@ -107,6 +125,8 @@ def set_state(
                     )
                     .values(_new_values(table, current.type, proposed))
                 )
+                if silent_since is not None:
+                    update = update.where(last_sign_of_life(table) < silent_since)
                 if conn.execute(update).rowcount == 1:
                     conn.execute(
                         sa.insert(state_history).values(
@@ -123,3 +143,10 @@ def set_state(
     except sa.exc.SQLAlchemyError as exc:
         raise StoreError(f"Could not set the state in {redact_url(store.url)!r}: {exc}") from exc
     return Outcome(reject("The run's state kept changing; try again."), current)
+
+
+def _still_silent(row: sa.Row[Any], silent_since: float) -> Decision:
+    last = row.heartbeat if row.heartbeat is not None else row.state_timestamp
+    if float(last) >= silent_since:
+        return reject("The run has shown a sign of life since; it is not crashed.")
+    return accept("No sign of life since the cut-off.")

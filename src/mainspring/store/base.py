@@ -73,9 +73,14 @@ class Store(ABC):
 
         Flows are matched by name (an existing flow keeps its id). Runs are inserted or, when
         their id exists, their mutable fields (state, times, run_count, heartbeat, parameters,
-        name) are overwritten with the snapshot. Flow runs are written before task runs, task
-        runs before states, logs and edges that refer to them. States and logs are appended
-        (the store assigns their ids); edges are kept once per (task run, upstream, kind).
+        name) are overwritten with the snapshot, with two exceptions: a snapshot without a
+        heartbeat keeps the stored one, and a run that was moved to Cancelling, Cancelled or
+        Crashed from outside (CLI, API, crash detector) is only overwritten by a terminal
+        state, or by Scheduled/Pending over Cancelled/Crashed (an explicit retry); a stale
+        Running snapshot leaves it alone (see `sql.snapshot_may_replace`). Flow runs are
+        written before task runs, task runs before states, logs and edges that refer to them.
+        States and logs are appended (the store assigns their ids); edges are kept once per
+        (task run, upstream, kind).
         Because a batch is stored whole or not at all, the recorder retries only batches that
         were not stored. Safe to call from several threads and several processes at once.
 

@@ -41,6 +41,7 @@ from mainspring.model import (
     TaskRunEdge,
 )
 from mainspring.store.base import Batch, Store
+from mainspring.store.results import ResultRef
 
 MAX_BACKOFF = 5.0
 #: How long a process exiting waits for its run history to reach the store.
@@ -220,7 +221,10 @@ class Recorder:
 
 
 def _state_record(run_id: str, is_task: bool, state: State) -> StateRecord:
-    return StateRecord(run_id, is_task, state.type, state.name, state.message, state.ts)
+    data = state.data
+    result = data if type(data) is ResultRef else None  # a persisted result's address
+    s = state
+    return StateRecord(run_id, is_task, s.type, s.name, s.message, s.ts, None, result)
 
 
 _recorder: Recorder | None = None

@@ -19,6 +19,10 @@ Design notes (the "why"):
   recorder, and an orphan row is better than a rejected batch. `flow_run.flow_id` does reference
   `flow.id` because the store always writes the flow first.
 - `tags` is JSON (JSONB on PostgreSQL, where `@>` answers "has all these tags").
+- A state whose result was persisted keeps its address (`state_result` on the run rows, `result`
+  in state_history: storage URL, key, serializer as a small JSON object), so a state read back
+  loads its result lazily; NULL for the (default) runs that keep results in memory, which then
+  cost nothing more to write.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from mainspring.model import (
     StateType,
     TaskRun,
 )
+from mainspring.store.results import ResultRef, stored_result
 
 #: The alembic revision the code expects; checked cheaply at start-up (see migrations/).
 SCHEMA_HEAD = "0004"
@@ -65,6 +70,7 @@ def _state_columns() -> list[sa.Column]:
         sa.Column("state_name", sa.String(32), nullable=False),
         sa.Column("state_message", sa.Text),
         sa.Column("state_timestamp", Time, nullable=False),
+        sa.Column("state_result", Json),
     ]
 
 
@@ -89,6 +95,7 @@ flow_run = sa.Table(
     sa.Column("tags", Json, nullable=False),
     sa.Column("parent_flow_run_id", Id),
     sa.Column("parent_task_run_id", Id),
+    sa.Column("subflow_key", sa.String(255)),
     sa.Column("deployment_id", Id),
     *_state_columns(),
     sa.Column("created", Time, nullable=False),
@@ -137,6 +144,7 @@ state_history = sa.Table(
     sa.Column("name", sa.String(32), nullable=False),
     sa.Column("message", sa.Text),
     sa.Column("timestamp", Time, nullable=False),
+    sa.Column("result", Json),
     sa.Index(None, "run_id", "timestamp"),
 )
 
@@ -203,27 +211,32 @@ _TYPE = {t: t.value for t in StateType}  # faster than the enum's `.value` descr
 
 FLOW_RUN_COLUMNS = (
     "id", "name", "flow_id", "flow_name", "flow_version", "parameters", "tags",
-    "parent_flow_run_id", "parent_task_run_id", "deployment_id",
-    "state_type", "state_name", "state_message", "state_timestamp",
+    "parent_flow_run_id", "parent_task_run_id", "subflow_key", "deployment_id",
+    "state_type", "state_name", "state_message", "state_timestamp", "state_result",
     "created", "start_time", "end_time", "sort_time", "run_count", "heartbeat",
 )  # fmt: skip
 #: Columns an upsert overwrites with the snapshot; the rest are fixed when the row is created.
 FLOW_RUN_MUTABLE = (
     "name", "parameters", "tags", "state_type", "state_name", "state_message", "state_timestamp",
-    "start_time", "end_time", "sort_time", "run_count", "heartbeat",
+    "state_result", "start_time", "end_time", "sort_time", "run_count", "heartbeat",
 )  # fmt: skip
 TASK_RUN_COLUMNS = (
     "id", "name", "task_name", "task_key", "dynamic_key", "flow_run_id", "tags", "cache_key",
-    "state_type", "state_name", "state_message", "state_timestamp",
+    "state_type", "state_name", "state_message", "state_timestamp", "state_result",
     "created", "seq", "start_time", "end_time", "run_count",
 )  # fmt: skip
 TASK_RUN_MUTABLE = (
     "name", "tags", "cache_key", "state_type", "state_name", "state_message", "state_timestamp",
-    "start_time", "end_time", "run_count",
+    "state_result", "start_time", "end_time", "run_count",
 )  # fmt: skip
-STATE_COLUMNS = ("run_id", "is_task", "type", "name", "message", "timestamp")
+STATE_COLUMNS = ("run_id", "is_task", "type", "name", "message", "timestamp", "result")
 LOG_COLUMNS = ("flow_run_id", "task_run_id", "level", "logger", "message", "timestamp")
 EDGE_COLUMNS = ("flow_run_id", "task_run_id", "upstream_id", "kind")
+
+
+def _result(data: Any, js: Js) -> str | None:
+    """A state's `data` as the result column holds it: the address of a persisted result."""
+    return js(data.to_json()) if type(data) is ResultRef else None
 
 
 def flow_run_values(r: FlowRun, flow_id: str, ts: Ts, js: Js) -> tuple[Any, ...]:
@@ -232,8 +245,8 @@ def flow_run_values(r: FlowRun, flow_id: str, ts: Ts, js: Js) -> tuple[Any, ...]
     start = r.start_time
     return (
         r.id, r.name, flow_id, r.flow_name, r.flow_version, js(r.parameters), js(r.tags),
-        r.parent_flow_run_id, r.parent_task_run_id, r.deployment_id,
-        _TYPE[s.type], s.name, s.message, ts(s.ts),
+        r.parent_flow_run_id, r.parent_task_run_id, r.subflow_key, r.deployment_id,
+        _TYPE[s.type], s.name, s.message, ts(s.ts), _result(s.data, js),
         ts(created), None if start is None else ts(start),
         None if r.end_time is None else ts(r.end_time),
         ts(created if start is None else start),  # sort_time
@@ -245,7 +258,7 @@ def task_run_values(t: TaskRun, seq: int, ts: Ts, js: Js) -> tuple[Any, ...]:
     s = t.state
     return (
         t.id, t.name, t.task_name, t.task_key, t.dynamic_key, t.flow_run_id, js(t.tags),
-        t.cache_key, _TYPE[s.type], s.name, s.message, ts(s.ts),
+        t.cache_key, _TYPE[s.type], s.name, s.message, ts(s.ts), _result(s.data, js),
         ts(s.ts if t.created is None else t.created), seq,
         None if t.start_time is None else ts(t.start_time),
         None if t.end_time is None else ts(t.end_time),
@@ -253,8 +266,8 @@ def task_run_values(t: TaskRun, seq: int, ts: Ts, js: Js) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def state_values(s: StateRecord) -> tuple[Any, ...]:
-    return (s.run_id, s.is_task, _TYPE[s.type], s.name, s.message, s.ts)
+def state_values(s: StateRecord, js: Js) -> tuple[Any, ...]:
+    return (s.run_id, s.is_task, _TYPE[s.type], s.name, s.message, s.ts, _result(s.result, js))
 
 
 def log_values(r: LogRecord) -> tuple[Any, ...]:
@@ -280,7 +293,9 @@ def flow_from_row(r: sa.Row[Any]) -> FlowRecord:
 
 
 def _state(r: sa.Row[Any]) -> State:
-    return State(StateType(r.state_type), r.state_name, r.state_message, ts=_ts(r.state_timestamp))
+    type_ = StateType(r.state_type)
+    data = stored_result(type_ is StateType.COMPLETED, r.state_result)
+    return State(type_, r.state_name, r.state_message, data, ts=_ts(r.state_timestamp))
 
 
 def flow_run_from_row(r: sa.Row[Any]) -> FlowRun:
@@ -294,6 +309,7 @@ def flow_run_from_row(r: sa.Row[Any]) -> FlowRun:
         flow_version=r.flow_version,
         parent_flow_run_id=r.parent_flow_run_id,
         parent_task_run_id=r.parent_task_run_id,
+        subflow_key=r.subflow_key,
         deployment_id=r.deployment_id,
         created=_ts(r.created),
         start_time=_ts(r.start_time),
@@ -323,7 +339,9 @@ def task_run_from_row(r: sa.Row[Any]) -> TaskRun:
 
 def state_from_row(r: sa.Row[Any]) -> StateRecord:
     ts: float = _ts(r.timestamp)  # type: ignore[assignment]  # NOT NULL column
-    return StateRecord(r.run_id, r.is_task, StateType(r.type), r.name, r.message, ts, id=r.id)
+    type_ = StateType(r.type)
+    result = stored_result(type_ is StateType.COMPLETED, r.result)
+    return StateRecord(r.run_id, r.is_task, type_, r.name, r.message, ts, r.id, result)
 
 
 def log_from_row(r: sa.Row[Any]) -> LogRecord:

@@ -12,7 +12,7 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -160,13 +160,20 @@ class SqlStore(Store):
 
     # -- writing -----------------------------------------------------------------------------
     def _upsert(self, table: sa.Table, key: str | None, mutable: tuple[str, ...]) -> Any:
-        """INSERT ... ON CONFLICT (key) DO UPDATE of `mutable` (DO NOTHING when none)."""
+        """INSERT ... ON CONFLICT (key) DO UPDATE of `mutable` (DO NOTHING when none).
+
+        Runs are updated only when `snapshot_may_replace` allows it (see there), and a flow
+        run snapshot without a heartbeat keeps the one stored (heartbeats are written by
+        `heartbeat()`, not by the process's snapshots).
+        """
         ins = self._backend.insert(table)
         if not mutable:
             return ins.on_conflict_do_nothing()
-        return ins.on_conflict_do_update(
-            index_elements=[key], set_={c: ins.excluded[c] for c in mutable}
-        )
+        set_: dict[str, Any] = {c: ins.excluded[c] for c in mutable}
+        if "heartbeat" in set_:
+            set_["heartbeat"] = sa.func.coalesce(ins.excluded.heartbeat, table.c.heartbeat)
+        where = snapshot_may_replace(table, ins.excluded) if "state_type" in set_ else None
+        return ins.on_conflict_do_update(index_elements=[key], set_=set_, where=where)
 
     def _bulk(
         self,
@@ -247,7 +254,7 @@ class SqlStore(Store):
             values = [task_run_values(t, next(seq), ts, js) for t in batch.task_runs.values()]
             conn.exec_driver_sql(sql, values)
         if batch.states:
-            values = [state_values(s) for s in batch.states]
+            values = [state_values(s, js) for s in batch.states]
             conn.exec_driver_sql(self._bulk(state_history, STATE_COLUMNS), values)
         if batch.logs:
             values = [log_values(r) for r in batch.logs]
@@ -396,3 +403,38 @@ class SqlStore(Store):
 
 def _name(record: FlowRecord) -> str:
     return record.name
+
+
+def _literals(types: Iterable[StateType]) -> list[sa.ColumnElement[Any]]:
+    # inlined, not bound: the bulk upserts are compiled once with one placeholder per column
+    return [sa.literal_column(f"'{t.value}'") for t in sorted(types)]
+
+
+#: States the server, the CLI or the crash detector set on a run behind its process's back.
+_SET_FROM_OUTSIDE = frozenset({StateType.CANCELLING, StateType.CANCELLED, StateType.CRASHED})
+_OUTSIDE_TERMINAL = frozenset({StateType.CANCELLED, StateType.CRASHED})
+_RETRY_TYPES = frozenset({StateType.SCHEDULED, StateType.PENDING})
+
+
+def snapshot_may_replace(table: sa.Table, new: Any) -> sa.ColumnElement[bool]:
+    """When a run snapshot from a process may overwrite the stored row (the upsert's WHERE).
+
+    Snapshots are the process's view, queued and written a little later; meanwhile the CLI or
+    the server may have moved the run to Cancelling or Cancelled, or the crash detector to
+    Crashed. A stale snapshot must not undo that, so over those states only these replace:
+    - a terminal state (Completed, Failed, Cancelled, Crashed): the process finished the run
+      itself, which is the truth. A presumed Crashed is replaced too: a process that reports
+      an outcome was alive (its heartbeats were late, say, behind a long call holding the GIL),
+      and its outcome is worth more than the guess;
+    - Scheduled or Pending over Cancelled or Crashed: an explicit retry of a finished run
+      (`mainspring flow-run retry` writes AwaitingRetry first), as the orchestration rules
+      allow with force.
+    Everything else (Running, Retrying, AwaitingRetry over Cancelling) is a stale snapshot and
+    leaves the row alone; the process learns of the change from its next heartbeat.
+    """
+    old = table.c.state_type
+    return sa.or_(
+        old.not_in(_literals(_SET_FROM_OUTSIDE)),
+        new.state_type.in_(_literals(TERMINAL_TYPES)),
+        sa.and_(old.in_(_literals(_OUTSIDE_TERMINAL)), new.state_type.in_(_literals(_RETRY_TYPES))),
+    )

@@ -30,6 +30,7 @@ from mainspring.model import (
     TaskRunEdge,
 )
 from mainspring.store.base import Batch
+from mainspring.store.results import ResultRef, stored_result
 
 #: Longest text the API stores in one field (a log message, a state message).
 MAX_TEXT = 1_000_000
@@ -43,6 +44,13 @@ INT32 = 2**31 - 1
 #: batch id (idempotency key).
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,36}$"
 BATCH_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+#: A persisted result's key: relative path segments, none of them `..` (nor empty), so a key
+#: stays inside its storage. Written without look-arounds: pydantic's regex engine takes it too.
+_SEGMENT = r"(?:[^/\\\x00.][^/\\\x00]*|\.(?:[^/\\\x00.][^/\\\x00]*)?|\.\.[^/\\\x00]+)"
+RESULT_KEY = rf"^{_SEGMENT}(?:/{_SEGMENT})*$"
+#: Longest result storage URL and result key.
+MAX_STORAGE = 4096
+MAX_KEY = 1024
 
 _fromts = datetime.fromtimestamp
 _fromiso = datetime.fromisoformat
@@ -76,12 +84,19 @@ def json_default(value: Any) -> Any:
 
 
 # -- records -> JSON -------------------------------------------------------------------------
+def result_json(data: Any) -> dict[str, Any] | None:
+    """Where a state's persisted result lives (its `data` is a ResultRef), else None."""
+    return data.to_json() if type(data) is ResultRef else None
+
+
 def state_json(s: State) -> dict[str, Any]:
+    """A state as the API shows it (`StateOut`), its result's address included."""
     return {
         "type": _VALUES[s.type],
         "name": s.name,
         "message": s.message,
         "timestamp": _fromts(s.ts, UTC),
+        "result": result_json(s.data),
     }
 
 
@@ -95,6 +110,7 @@ def flow_json(f: FlowRecord) -> dict[str, Any]:
 
 
 def flow_run_json(r: FlowRun) -> dict[str, Any]:
+    """A flow run as `FlowRunIn` takes it (the state's result address beside the state)."""
     s = r.state
     return {
         "id": r.id,
@@ -107,12 +123,14 @@ def flow_run_json(r: FlowRun) -> dict[str, Any]:
         "flow_version": r.flow_version,
         "parent_flow_run_id": r.parent_flow_run_id,
         "parent_task_run_id": r.parent_task_run_id,
+        "subflow_key": r.subflow_key,
         "deployment_id": r.deployment_id,
         "created": None if r.created is None else _fromts(r.created, UTC),
         "start_time": None if r.start_time is None else _fromts(r.start_time, UTC),
         "end_time": None if r.end_time is None else _fromts(r.end_time, UTC),
         "run_count": r.run_count,
         "heartbeat": None if r.heartbeat is None else _fromts(r.heartbeat, UTC),
+        "state_result": s.data.to_json() if type(s.data) is ResultRef else None,
     }  # fmt: skip
 
 
@@ -133,6 +151,7 @@ def task_run_json(t: TaskRun) -> dict[str, Any]:
         "start_time": None if t.start_time is None else _fromts(t.start_time, UTC),
         "end_time": None if t.end_time is None else _fromts(t.end_time, UTC),
         "run_count": t.run_count,
+        "state_result": s.data.to_json() if type(s.data) is ResultRef else None,
     }  # fmt: skip
 
 
@@ -143,6 +162,7 @@ def state_record_json(s: StateRecord) -> dict[str, Any]:
         "is_task": s.is_task,
         "state": {"type": _VALUES[s.type], "name": s.name, "message": s.message,
                   "timestamp": _fromts(s.ts, UTC)},
+        "result": s.result.to_json() if type(s.result) is ResultRef else None,
     }  # fmt: skip
 
 
@@ -242,9 +262,11 @@ def clean_json(value: Any) -> Any:
 
 # -- JSON -> records -------------------------------------------------------------------------
 def state_from_json(d: dict[str, Any]) -> State:
-    return State(
-        _TYPES[d["type"]], d["name"], d["message"], ts=_fromiso(d["timestamp"]).timestamp()
-    )
+    """A `StateOut` as the State `SqlStore` would return: its `data` a persisted result's
+    address, or NOT_PERSISTED for a completed state without one."""
+    type_ = _TYPES[d["type"]]
+    data = stored_result(type_ is StateType.COMPLETED, d.get("result"))
+    return State(type_, d["name"], d["message"], data, _fromiso(d["timestamp"]).timestamp())
 
 
 def flow_from_json(d: dict[str, Any]) -> FlowRecord:
@@ -264,6 +286,7 @@ def flow_run_from_json(d: dict[str, Any]) -> FlowRun:
         flow_version=d["flow_version"],
         parent_flow_run_id=d["parent_flow_run_id"],
         parent_task_run_id=d["parent_task_run_id"],
+        subflow_key=d.get("subflow_key"),
         deployment_id=d["deployment_id"],
         created=epoch(d["created"]),
         start_time=epoch(d["start_time"]),
@@ -294,8 +317,10 @@ def task_run_from_json(d: dict[str, Any]) -> TaskRun:
 def timeline_entry_from_json(d: dict[str, Any]) -> StateRecord:
     """One row of `GET .../states` (a `TimelineEntry`)."""
     ts = _fromiso(d["timestamp"]).timestamp()
+    type_ = _TYPES[d["type"]]
+    result = stored_result(type_ is StateType.COMPLETED, d.get("result"))
     return StateRecord(
-        d["run_id"], d["is_task"], _TYPES[d["type"]], d["name"], d["message"], ts, id=d["id"]
+        d["run_id"], d["is_task"], type_, d["name"], d["message"], ts, d["id"], result
     )
 
 

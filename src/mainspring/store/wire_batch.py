@@ -35,19 +35,24 @@ from mainspring.model import (
     TaskRunEdge,
 )
 from mainspring.store.base import Batch
+from mainspring.store.results import ResultRef
 from mainspring.store.wire import (
     BATCH_ID_PATTERN,
     ID_PATTERN,
     INT32,
     MAX_ITEMS,
+    MAX_KEY,
     MAX_NAME,
+    MAX_STORAGE,
     MAX_TAGS,
     MAX_TEXT,
+    RESULT_KEY,
     clean_json,
 )
 
 # fullmatch with the patterns' body: `$` would also match before a final newline
 _BATCH_ID = re.compile(BATCH_ID_PATTERN.strip("^$")).fullmatch
+_RESULT_KEY = re.compile(RESULT_KEY.strip("^$")).fullmatch
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)?").fullmatch
 #: The characters of ID_PATTERN: `not id.strip(_ID_CHARS)` is its test, several times cheaper
 #: than the regular expression.
@@ -183,6 +188,27 @@ def _state(d: Any) -> State:
 
 
 _STATE_KEYS = frozenset({"type", "name", "message", "timestamp"})
+_RESULT_KEYS = frozenset({"storage", "key", "serializer"})
+
+
+def _result(d: Any) -> ResultRef | None:
+    """A persisted result's address (`ResultRefIn`)."""
+    if d is None:
+        return None
+    _keys(d, _RESULT_KEYS)
+    storage, key = d["storage"], d["key"]
+    if type(storage) is not str or not 0 < len(storage) <= MAX_STORAGE or "\x00" in storage:
+        raise _Refused
+    if type(key) is not str or len(key) > MAX_KEY or not _RESULT_KEY(key):
+        raise _Refused
+    return ResultRef(storage, key, _opt_name(d.get("serializer")))
+
+
+def _run_state(d: dict[str, Any]) -> State:
+    """A run's `state`, holding the address of its result (`state_result`) as its data."""
+    state = _state(d["state"])
+    state.data = _result(d.get("state_result"))
+    return state
 
 
 # -- records -----------------------------------------------------------------------------------
@@ -199,9 +225,10 @@ def _flow(d: Any) -> FlowRecord:
 
 
 _RUN_KEYS = frozenset({"id", "name", "state", "tags", "created", "start_time", "end_time",
-                       "run_count"})  # fmt: skip
+                       "run_count", "state_result"})  # fmt: skip
 _FLOW_RUN_KEYS = _RUN_KEYS | {"flow_name", "parameters", "flow_version", "parent_flow_run_id",
-                              "parent_task_run_id", "deployment_id", "heartbeat"}  # fmt: skip
+                              "parent_task_run_id", "subflow_key", "deployment_id",
+                              "heartbeat"}  # fmt: skip
 
 
 def _flow_run(d: Any) -> FlowRun:
@@ -213,12 +240,13 @@ def _flow_run(d: Any) -> FlowRun:
         id=_id(d["id"]),
         name=_name(d["name"]),
         flow_name=_name(d["flow_name"]),
-        state=_state(d["state"]),
+        state=_run_state(d),
         parameters=clean_json(parameters),
         tags=_tags(d.get("tags", [])),
         flow_version=_opt_name(d.get("flow_version")),
         parent_flow_run_id=_opt_id(d.get("parent_flow_run_id")),
         parent_task_run_id=_opt_id(d.get("parent_task_run_id")),
+        subflow_key=_opt_name(d.get("subflow_key")),
         deployment_id=_opt_id(d.get("deployment_id")),
         created=_opt_time(d.get("created")),
         start_time=_opt_time(d.get("start_time")),
@@ -238,7 +266,7 @@ def _task_run(d: Any) -> TaskRun:
         name=_name(d["name"]),
         task_name=_name(d["task_name"]),
         task_key=_name(d["task_key"]),
-        state=_state(d["state"]),
+        state=_run_state(d),
         flow_run_id=_opt_id(d.get("flow_run_id")),
         dynamic_key=_opt_name(d.get("dynamic_key")),
         tags=_tags(d.get("tags", [])),
@@ -250,7 +278,7 @@ def _task_run(d: Any) -> TaskRun:
     )
 
 
-_STATE_RECORD_KEYS = frozenset({"run_id", "is_task", "state"})
+_STATE_RECORD_KEYS = frozenset({"run_id", "is_task", "state", "result"})
 
 
 def _state_record(d: Any) -> StateRecord:
@@ -271,6 +299,8 @@ def _state_record(d: Any) -> StateRecord:
         name or type_.value.capitalize(),  # as State names it
         _text(s.get("message")),
         time.time() if ts is None else _time(ts),  # as State stamps it
+        None,
+        _result(d.get("result")),
     )
 
 

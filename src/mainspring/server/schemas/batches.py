@@ -17,7 +17,7 @@ from mainspring.server.schemas.common import (
     Text,
     Time,
 )
-from mainspring.server.schemas.states import StateIn
+from mainspring.server.schemas.states import ResultRefIn, StateIn
 from mainspring.store.wire import BATCH_ID_PATTERN, MAX_ITEMS
 
 
@@ -46,6 +46,7 @@ class _RunIn(Input):
     start_time: Time | None = None
     end_time: Time | None = None
     run_count: Count = 0
+    state_result: ResultRefIn | None = Field(None, description="Where `state`'s result is kept.")
 
 
 class FlowRunIn(_RunIn):
@@ -54,6 +55,7 @@ class FlowRunIn(_RunIn):
     flow_version: Name | None = None
     parent_flow_run_id: Id | None = None
     parent_task_run_id: Id | None = None
+    subflow_key: Name | None = None
     deployment_id: Id | None = None
     heartbeat: Time | None = None
 
@@ -72,6 +74,7 @@ class StateRecordIn(Input):
     run_id: Id
     is_task: bool
     state: StateIn
+    result: ResultRefIn | None = Field(None, description="Where the state's result is kept.")
 
 
 class LogIn(Input):

@@ -20,7 +20,7 @@ from mainspring.model import (
 from mainspring.model.runs import to_datetime
 from mainspring.server.orchestration import Status
 from mainspring.server.schemas.common import Input
-from mainspring.server.schemas.states import StateIn
+from mainspring.server.schemas.states import ResultRefOut, StateIn
 from mainspring.store import wire
 
 
@@ -30,6 +30,7 @@ class StateOut(BaseModel):
     name: str
     message: str | None
     timestamp: datetime
+    result: ResultRefOut | None = Field(None, description="Where its persisted result is kept.")
 
     @classmethod
     def of(cls, state: State) -> StateOut:
@@ -57,6 +58,7 @@ class TimelineEntry(BaseModel):
     name: str
     message: str | None
     timestamp: datetime
+    result: ResultRefOut | None = None
 
     @classmethod
     def of(cls, r: StateRecord) -> TimelineEntry:
@@ -68,6 +70,7 @@ class TimelineEntry(BaseModel):
             name=r.name,
             message=r.message,
             timestamp=to_datetime(r.ts),  # type: ignore[arg-type]
+            result=ResultRefOut.of(r.result),
         )
 
 
@@ -93,6 +96,7 @@ class FlowRunOut(BaseModel):
     flow_version: str | None
     parent_flow_run_id: str | None
     parent_task_run_id: str | None
+    subflow_key: str | None = None
     deployment_id: str | None
     created: datetime | None
     start_time: datetime | None
@@ -106,6 +110,7 @@ class FlowRunOut(BaseModel):
         fields = wire.flow_run_json(r)  # the mapping clients decode with, kept in one place
         if not isinstance(fields["parameters"], dict):
             fields["parameters"] = {}
+        fields["state"]["result"] = fields.pop("state_result")  # shown inside the state
         return cls(**fields, total_run_time=r.total_run_time)
 
 
@@ -133,7 +138,9 @@ class TaskRunOut(BaseModel):
 
     @classmethod
     def of(cls, t: TaskRun) -> TaskRunOut:
-        return cls(**wire.task_run_json(t))
+        fields = wire.task_run_json(t)
+        fields["state"]["result"] = fields.pop("state_result")  # shown inside the state
+        return cls(**fields)
 
 
 class LogOut(BaseModel):

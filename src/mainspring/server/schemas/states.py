@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, create_model
+from pydantic import AfterValidator, BaseModel, Field, create_model
 
 from mainspring.model import STATE_NAMES, State, StateType
-from mainspring.server.schemas.common import Input, Text, Time, epoch
+from mainspring.server.schemas.common import NO_NUL, Input, Name, Text, Time, check_text, epoch
+from mainspring.store.results import ResultRef
+from mainspring.store.wire import MAX_KEY, MAX_STORAGE, RESULT_KEY
 
 
 class StateInBase(Input):
@@ -39,6 +41,35 @@ def _model(type_: StateType) -> type[StateInBase]:
         type=(Literal[type_.value], ...),
         name=(Literal[names] | None, None),  # type: ignore[valid-type]
     )
+
+
+class ResultRefIn(Input):
+    """Where a state's persisted result lives (a key under a result storage URL): written by
+    the engine that persisted it, loaded by `state.result()` on a state read back."""
+
+    storage: Annotated[
+        str, Field(min_length=1, max_length=MAX_STORAGE, pattern=NO_NUL), AfterValidator(check_text)
+    ]
+    key: Annotated[
+        str,
+        Field(min_length=1, max_length=MAX_KEY, pattern=RESULT_KEY),
+        AfterValidator(check_text),
+    ]
+    serializer: Name | None = None
+
+    def to_ref(self) -> ResultRef:
+        return ResultRef(self.storage, self.key, self.serializer)
+
+
+class ResultRefOut(BaseModel):
+    storage: str
+    key: str
+    serializer: str | None
+
+    @classmethod
+    def of(cls, data: Any) -> ResultRefOut | None:
+        """The address of a state's persisted result, or None when it holds none."""
+        return cls(**data.to_json()) if type(data) is ResultRef else None
 
 
 STATE_MODELS = tuple(_model(t) for t in StateType)

@@ -1,7 +1,7 @@
 """Ids of applied batches, so a retried batch (its answer lost on the way) is stored once.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-25
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"  # re-chained after "0003" when the branches merge
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

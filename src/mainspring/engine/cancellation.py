@@ -1,0 +1,228 @@
+"""Cancelling a running flow run from outside: stop its code, start nothing more.
+
+A cancel is asked for elsewhere (`mainspring flow-run cancel`, the API): the run is marked
+Cancelling in the store, and the process running it learns so from its next heartbeat answer
+(engine/heartbeats.py), so a cancel lands within one `heartbeat_interval`. The flow's engine
+then calls `request_cancel`, which stops the run the way a timeout stops it (timeouts.py), but
+ending Cancelled:
+
+- the flow's own thread is interrupted with `FlowRunCancelled`: in the main thread by a signal
+  (SIGUSR1, whose handler the top-level flow installs with its SIGTERM/SIGINT handlers), which
+  also breaks out of a blocking `time.sleep` or socket read; in any other thread by
+  `PyThreadState_SetAsyncExc`, raised at the thread's next bytecode; an async flow's asyncio
+  task is cancelled instead;
+- threads running its submitted task runs get `FlowRunCancelled` the same way, so those runs
+  end Cancelled (a blocking C call finishes first; a process-pool task's function cannot be
+  stopped, its result is ignored);
+- task calls and subflow calls made after the request raise `FlowRunCancelled` instead of
+  starting, and queued task runs never start (they end Cancelled).
+
+The exception is raised only while the flow's function runs (`FlowRunEngine.calling`): never
+inside the engine's own bookkeeping after the function returned.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mainspring.exceptions import CancelledRun
+from mainspring.model import StateType
+from mainspring.model.states import Cancelled
+
+#: the signal that interrupts a cancelled flow in the main thread (None where there is none)
+CANCEL_SIGNAL: signal.Signals | None = getattr(signal, "SIGUSR1", None)
+
+
+class FlowRunCancelled(CancelledRun):
+    """Raised inside a flow run (and its task runs) whose cancellation was requested."""
+
+
+#: what the main thread's handler raises: set just before the signal is sent
+_pending_main: Callable[[], BaseException | None] | None = None
+_handler_installed = False
+
+
+def install_handler() -> object:
+    """Install the main thread's cancel handler (main thread only); return the previous one."""
+    global _handler_installed
+    if CANCEL_SIGNAL is None:
+        return None
+    previous = signal.signal(CANCEL_SIGNAL, _on_cancel_signal)
+    _handler_installed = True
+    return previous
+
+
+def restore_handler(previous: object) -> None:
+    """Put back a handler the program had installed itself. The default one is not put back:
+    a cancel decided just before the flow ended may still send its signal, and the default
+    action of SIGUSR1 is to kill the process; ours does nothing when no cancel is pending."""
+    global _handler_installed
+    if CANCEL_SIGNAL is None or previous in (signal.SIG_DFL, None, _on_cancel_signal):
+        return
+    signal.signal(CANCEL_SIGNAL, previous)  # type: ignore[arg-type]
+    _handler_installed = False
+
+
+def _on_cancel_signal(signum: int, frame: object) -> None:
+    global _pending_main
+    pending, _pending_main = _pending_main, None
+    if pending is not None:
+        error = pending()
+        if error is not None:
+            raise error
+
+
+def interrupt_thread(thread_id: int, error: Callable[[], BaseException | None]) -> None:
+    """Raise `error()` (None: nothing) in the thread `thread_id`, soon.
+
+    The main thread gets a signal while our handler is installed (it interrupts blocking
+    calls); other threads get an asynchronous exception of a class made for the message.
+    """
+    global _pending_main
+    if (
+        thread_id == threading.main_thread().ident
+        and _handler_installed
+        and CANCEL_SIGNAL is not None
+    ):
+        _pending_main = error
+        signal.pthread_kill(thread_id, CANCEL_SIGNAL)
+        return
+    exc = error()
+    if exc is None:
+        return
+    message = str(exc)
+    exc_class = type(
+        "FlowRunCancelled",
+        (type(exc),),
+        {"__init__": lambda self, *args: type(exc).__init__(self, message)},
+    )
+    target = ctypes.c_ulong(thread_id)
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(exc_class))
+
+
+REQUESTED = "its cancellation was requested (mainspring flow-run cancel or the API)"
+
+#: how long a cancelled flow waits for its interrupted task runs to end themselves Cancelled
+#: before it marks those still running as Cancelled and returns
+TASK_GRACE_SECONDS = 2.0
+
+
+class CancellableRun:
+    """What a flow run engine needs to be cancelled from outside (mixed into FlowRunEngine).
+
+    `start_watching` at the start of the run registers it for heartbeats with `on_store_state`
+    as the listener; `stop_watching` at its end unregisters it.
+    """
+
+    # provided by FlowRunEngine / RunEngine
+    record: Any
+    recorder: Any
+    context: Any
+    label: str
+    log: Callable[[int, str], None]
+
+    def init_cancellation(self) -> None:
+        self.cancel_message: str | None = None
+        self.thread: int | None = None  # the thread running the flow's function
+        self.calling = False  # the flow's function is running: an interrupt may land in it
+        self.async_task: Any = None  # an async flow's asyncio task, and its loop
+        self.loop: Any = None
+        self._call_lock = threading.Lock()
+        self._wake: threading.Event | None = None
+        self._crash_noted = False
+
+    # -- around the run -------------------------------------------------------------------------
+    def start_watching(self) -> None:
+        from mainspring.engine import heartbeats
+
+        self.thread = threading.get_ident()
+        heartbeats.register(self.record.id, self.recorder, self.on_store_state)
+
+    def stop_watching(self) -> None:
+        from mainspring.engine import heartbeats
+
+        heartbeats.unregister(self.record.id)
+
+    def call_interruptibly(self, call: Callable[[], Any]) -> Any:
+        """Run the flow's function; a cancel requested meanwhile raises FlowRunCancelled in it."""
+        if self.cancel_message is not None:
+            raise FlowRunCancelled(self.cancel_message)
+        self.calling = True
+        try:
+            return call()
+        finally:
+            with self._call_lock:
+                self.calling = False
+
+    def wait_before_retry(self, seconds: float) -> None:
+        """Sleep before a retry; a cancel requested meanwhile ends the wait."""
+        if seconds > 0 and self.cancel_message is None:
+            self._wake = threading.Event()
+            self._wake.wait(seconds)
+
+    # -- learning of a cancel -------------------------------------------------------------------
+    def on_store_state(self, state_type: StateType) -> None:
+        """Heartbeat listener: the store's view of this run (heartbeat thread)."""
+        if state_type in (StateType.CANCELLING, StateType.CANCELLED):
+            self.request_cancel(REQUESTED)
+        elif state_type is StateType.CRASHED and not self._crash_noted:
+            self._crash_noted = True
+            self.log(
+                logging.WARNING,
+                "The store has this run as Crashed (its heartbeats were late); it goes on, and "
+                "the state it ends in will replace Crashed",
+            )
+
+    def request_cancel(self, message: str) -> None:
+        """Stop the run: interrupt its function and its task runs, start nothing more."""
+        with self._call_lock:
+            if self.cancel_message is not None or self.record.state.is_final():
+                return
+            self.cancel_message = message
+        context = self.context
+        if context is not None:
+            context.cancel_message = message
+        self.log(logging.WARNING, f"Cancelling: {message}; stopping its code and its task runs")
+        if context is not None:
+            for run_id, thread_id in list(context.task_threads.items()):
+                if thread_id != self.thread:
+                    interrupt_thread(thread_id, _while_active(context, run_id, message))
+        if self.async_task is not None:
+            self.loop.call_soon_threadsafe(self.async_task.cancel, message)
+        elif self.thread is not None:
+            with self._call_lock:
+                interrupt_thread(self.thread, self._interrupt_error)
+        if self._wake is not None:
+            self._wake.set()
+
+    def _interrupt_error(self) -> BaseException | None:
+        if self.calling and self.cancel_message is not None:
+            return FlowRunCancelled(self.cancel_message)
+        return None
+
+    # -- ending --------------------------------------------------------------------------------
+    def cancel_task_runs(self, context: Any) -> None:
+        """After a cancel: give interrupted task runs a moment to end themselves Cancelled,
+        then mark those still going (blocked in a C call, or in another process) Cancelled."""
+        deadline = time.monotonic() + TASK_GRACE_SECONDS
+        while context.active_task_runs and time.monotonic() < deadline:
+            time.sleep(0.01)
+        message = f"Flow run {self.record.name!r} was cancelled while this task run was running"
+        for task_run in list(context.active_task_runs.values()):
+            if not task_run.state.is_final():
+                task_run.state = Cancelled(message=message)
+                task_run.end_time = task_run.state.ts
+                self.recorder.task_run(task_run)
+
+
+def _while_active(context: Any, run_id: str, message: str) -> Callable[[], BaseException | None]:
+    def error() -> BaseException | None:
+        return FlowRunCancelled(message) if run_id in context.task_threads else None
+
+    return error

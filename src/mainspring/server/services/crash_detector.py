@@ -1,0 +1,153 @@
+"""The crash detector: flow runs whose heartbeats stopped are marked Crashed, saying why.
+
+A running flow run's process sends a heartbeat every `heartbeat_interval` seconds
+(engine/heartbeats.py). A process killed with SIGKILL, lost with its machine or frozen stops
+sending them, and its run would stay Running forever. Every `server_crash_check_interval`
+seconds this service looks for Running and Cancelling flow runs whose last sign of life (their
+last heartbeat, or when they entered their state if they never sent one) is older than
+`server_crash_timeout` seconds, and moves each to Crashed with a message naming the silence and
+the timeout.
+
+Nothing is crashed twice or wrongly:
+- the move goes through the orchestration rules with a compare-and-set (transitions.set_state)
+  that also requires the run to be still silent: a run that finished meanwhile (a terminal
+  state is never crashed), one whose heartbeat landed between the scan and the write, and a
+  second detector racing this one all leave the run alone, so its timeline has one Crashed row;
+- a late heartbeat from a finished run changes nothing (Store.heartbeat skips terminal runs);
+- a run whose process was only slow (a long call holding the GIL) and then reports its real
+  outcome gets it: the store lets a terminal state from the process replace a presumed Crashed.
+
+The crashed run's task runs that had not finished are marked Crashed too (its process is
+gone, they will never finish), so the run's page shows no zombie Running tasks. The flow's
+on_crashed hooks cannot run here: they are code of the dead process.
+
+One query per scan, on the `state_type` index: it touches the running runs only, however many
+finished runs the database holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from mainspring.model import TERMINAL_TYPES, StateType
+from mainspring.model.states import Crashed
+from mainspring.server.db import read_connection, write_transaction
+from mainspring.server.transitions import last_sign_of_life, set_state
+from mainspring.settings import Settings
+from mainspring.store.schema import flow_run, state_history, task_run
+from mainspring.store.sql import SqlStore
+
+logger = logging.getLogger("mainspring.server.crash_detector")
+
+WATCHED = (StateType.RUNNING.value, StateType.CANCELLING.value)
+
+
+class CrashDetector:
+    """Scans for silent runs every `interval` seconds in a daemon thread (`start`/`stop`)."""
+
+    def __init__(self, store: SqlStore, timeout: float, interval: float) -> None:
+        if timeout <= 0 or interval <= 0:
+            raise ValueError(f"timeout and interval must be positive, got {timeout}, {interval}")
+        self.store = store
+        self.timeout = timeout
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failing = False
+
+    @classmethod
+    def from_settings(cls, store: SqlStore, settings: Settings) -> CrashDetector:
+        return cls(store, settings.server_crash_timeout, settings.server_crash_check_interval)
+
+    # -- one scan ------------------------------------------------------------------------------
+    def scan(self, now: float | None = None) -> list[str]:
+        """Crash every watched run silent for longer than the timeout; return their ids."""
+        now = time.time() if now is None else now
+        cutoff = now - self.timeout
+        c = flow_run.c
+        last = last_sign_of_life(flow_run)
+        query = sa.select(c.id, c.state_name, c.heartbeat, last.label("last")).where(
+            c.state_type.in_(WATCHED), last < cutoff
+        )
+        with read_connection(self.store) as conn:
+            silent = list(conn.execute(query))
+        crashed = []
+        for row in silent:
+            silence = now - float(row.last)
+            since = "No heartbeat" if row.heartbeat is not None else "No heartbeat at all"
+            message = (
+                f"{since} for {silence:.0f} s (crash timeout {self.timeout:g} s) while "
+                f"{row.state_name}: the process running this flow run is presumed dead"
+            )
+            outcome = set_state(
+                self.store, row.id, Crashed(message=message), is_task=False, silent_since=cutoff
+            )
+            if outcome.decision.accepted:
+                crashed.append(row.id)
+                count = self._crash_task_runs(row.id, message, outcome.state.ts)
+                logger.warning(
+                    "Flow run %s marked Crashed (%d task runs with it): %s", row.id, count, message
+                )
+        return crashed
+
+    def _crash_task_runs(self, flow_run_id: str, message: str, ts: float) -> int:
+        c = task_run.c
+        unfinished = sa.and_(
+            c.flow_run_id == flow_run_id, c.state_type.not_in([t.value for t in TERMINAL_TYPES])
+        )
+        with write_transaction(self.store) as conn:
+            ids = [r.id for r in conn.execute(sa.select(c.id).where(unfinished))]
+            if not ids:
+                return 0
+            values: dict[str, Any] = {
+                "state_type": StateType.CRASHED.value,
+                "state_name": "Crashed",
+                "state_message": message,
+                "state_timestamp": ts,
+                "end_time": ts,
+            }
+            conn.execute(sa.update(task_run).where(unfinished, c.id.in_(ids)).values(values))
+            conn.execute(
+                sa.insert(state_history),
+                [
+                    {
+                        "run_id": id_,
+                        "is_task": True,
+                        "type": StateType.CRASHED.value,
+                        "name": "Crashed",
+                        "message": message,
+                        "timestamp": ts,
+                    }
+                    for id_ in ids
+                ],
+            )
+        return len(ids)
+
+    # -- the loop ------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="mainspring-crash-detector")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self.scan()
+            except Exception:
+                if not self._failing:  # once per streak of failures, not every few seconds
+                    logger.exception("The crash detector could not scan; retrying")
+                self._failing = True
+            else:
+                self._failing = False
+            if self._stop.wait(self.interval):
+                return

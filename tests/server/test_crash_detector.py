@@ -1,0 +1,258 @@
+"""The crash detector: flow runs whose heartbeats stopped become Crashed, once, saying why.
+
+The scan itself is checked against SQLite and PostgreSQL with runs written through the store;
+the end-to-end proofs kill a real flow process with SIGKILL and let a real
+`mainspring server start` (short timeout) find it, and keep a real flow alive past the timeout.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mainspring.model import State, StateType
+from mainspring.model.states import Crashed
+from mainspring.server.services.crash_detector import CrashDetector
+from mainspring.server.transitions import set_state
+from mainspring.store.base import Batch
+from mainspring.store.sql import SqlStore
+
+from .conftest import T0, flow_run, server_env, start_server, stop_server, task_run, write_runs
+
+TIMEOUT = 30.0
+NOW = T0 + 1000
+
+
+def states_of(store: SqlStore, run_id: str) -> list[str]:
+    return [s.name for s in store.read_states(run_id)]
+
+
+def test_silent_runs_are_crashed_once_with_the_reason(store: SqlStore) -> None:
+    silent = flow_run(heartbeat=NOW - 45)
+    never_beat = flow_run(state=StateType.CANCELLING, ts=NOW - 100)
+    alive = flow_run(heartbeat=NOW - 5, ts=NOW - 500)
+    just_started = flow_run(ts=NOW - 5)
+    finished = flow_run(state=StateType.COMPLETED, heartbeat=NOW - 500)
+    waiting = flow_run(state=StateType.PENDING, ts=NOW - 500)
+    write_runs(store, silent, never_beat, alive, just_started, finished, waiting)
+    busy, done = task_run(silent.id, "load-0", StateType.RUNNING), task_run(silent.id, "x-0")
+    store.write(Batch(task_runs={busy.id: busy, done.id: done}))
+    detector = CrashDetector(store, timeout=TIMEOUT, interval=1)
+
+    assert set(detector.scan(now=NOW)) == {silent.id, never_beat.id}
+    assert detector.scan(now=NOW + 1) == []  # crashed once: nothing left to find
+
+    crashed = store.read_flow_run(silent.id).state
+    assert crashed.type is StateType.CRASHED
+    assert crashed.message.startswith("No heartbeat for 45 s (crash timeout 30 s) while Running")
+    assert "presumed dead" in crashed.message
+    assert store.read_flow_run(silent.id).end_time is not None
+    assert "No heartbeat at all for 100 s" in store.read_flow_run(never_beat.id).state.message
+    assert states_of(store, silent.id) == ["Crashed"] and states_of(store, never_beat.id) == [
+        "Crashed"
+    ]
+    for run in (alive, just_started, finished, waiting):
+        assert store.read_flow_run(run.id).state.type is run.state.type, run
+    assert store.read_task_run(busy.id).state.type is StateType.CRASHED
+    assert states_of(store, busy.id) == ["Crashed"]
+    assert store.read_task_run(done.id).state.type is StateType.COMPLETED
+
+
+def test_racing_detectors_crash_a_run_once(store: SqlStore) -> None:
+    silent = flow_run(heartbeat=NOW - 60)
+    write_runs(store, silent)
+    detectors = [CrashDetector(store, timeout=TIMEOUT, interval=1) for _ in range(4)]
+    found: list[str] = []
+    start = threading.Barrier(len(detectors))
+
+    def scan(detector: CrashDetector) -> None:
+        start.wait()
+        found.extend(detector.scan(now=NOW))
+
+    threads = [threading.Thread(target=scan, args=(d,)) for d in detectors]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert found == [silent.id]
+    assert states_of(store, silent.id) == ["Crashed"]
+
+
+def test_a_heartbeat_between_scan_and_write_saves_the_run(store: SqlStore) -> None:
+    """The compare-and-set repeats "still silent": a heartbeat that lands after the detector's
+    scan (here: at NOW - 1, after the cut-off) keeps the run Running."""
+    run = flow_run(heartbeat=NOW - 1)
+    write_runs(store, run)
+    outcome = set_state(
+        store, run.id, Crashed(message="late"), is_task=False, silent_since=NOW - TIMEOUT
+    )
+    assert not outcome.decision.accepted
+    assert "sign of life" in outcome.decision.reason
+    assert store.read_flow_run(run.id).state.type is StateType.RUNNING
+
+
+def test_a_late_heartbeat_never_revives_or_re_crashes_a_run(store: SqlStore) -> None:
+    silent = flow_run(heartbeat=NOW - 60)
+    write_runs(store, silent)
+    CrashDetector(store, timeout=TIMEOUT, interval=1).scan(now=NOW)
+    assert store.heartbeat([silent.id]) == {silent.id: StateType.CRASHED}
+    assert store.read_flow_run(silent.id).heartbeat == NOW - 60  # a finished run is left alone
+    assert CrashDetector(store, timeout=TIMEOUT, interval=1).scan(now=NOW + 60) == []
+    assert states_of(store, silent.id) == ["Crashed"]
+
+
+def test_the_detector_needs_positive_times(store: SqlStore) -> None:
+    with pytest.raises(ValueError, match="must be positive"):
+        CrashDetector(store, timeout=0, interval=1)
+
+
+# -- end to end: a real flow process, a real server -------------------------------------------
+FLOW = textwrap.dedent(
+    """
+    import sys, time
+    from mainspring import flow, task
+
+    @task
+    def work(seconds: float) -> str:
+        print("READY", flush=True)
+        time.sleep(seconds)
+        return "done"
+
+    @flow(name="victim")
+    def victim(seconds: float) -> str:
+        return work(seconds)
+
+    if __name__ == "__main__":
+        print(victim(float(sys.argv[1])), flush=True)
+    """
+)
+FAST = {
+    "MAINSPRING_HEARTBEAT_INTERVAL": "0.2",
+    "MAINSPRING_SERVER_CRASH_TIMEOUT": "1.5",
+    "MAINSPRING_SERVER_CRASH_CHECK_INTERVAL": "0.2",
+}
+
+
+def start_flow(tmp_path: Path, env: dict[str, str], seconds: float) -> subprocess.Popen[str]:
+    script = tmp_path / "victim.py"
+    script.write_text(FLOW)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(seconds)],
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "READY"
+    return proc
+
+
+def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.slow
+def test_a_sigkilled_flow_is_crashed_by_a_server_started_later(tmp_path, server_home):
+    env = {**server_env(server_home), **FAST}
+    store = SqlStore(f"sqlite:///{server_home / 'mainspring.db'}")
+    proc = start_flow(tmp_path, env, 60)
+    try:
+        run = wait_for(
+            lambda: next((r for r in store.read_flow_runs() if r.heartbeat is not None), None),
+            what="a heartbeat of the flow run",
+        )
+        # The recorder writes in the background: let the history reach the store first, so
+        # that what the kill loses is not part of what is checked below.
+        wait_for(
+            lambda: (
+                states_of(store, run.id) == ["Pending", "Running"]
+                and [t.state.type for t in store.read_task_runs(run.id)] == [StateType.RUNNING]
+            ),
+            what="the recorded Running states",
+        )
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=10)
+        assert store.read_flow_run(run.id).state.type is StateType.RUNNING  # nobody knows yet
+
+        server = start_server(env)
+        try:
+            crashed = wait_for(
+                lambda: store.read_flow_run(run.id).state.is_crashed(), what="the crash"
+            )
+            assert crashed
+            time.sleep(1.0)  # several more scans: still one Crashed
+        finally:
+            output = stop_server(server.process)
+        state = store.read_flow_run(run.id).state
+        assert state.message.startswith("No heartbeat for "), state.message
+        assert "(crash timeout 1.5 s) while Running" in state.message
+        assert states_of(store, run.id) == ["Pending", "Running", "Crashed"]
+        (task,) = store.read_task_runs(run.id)
+        assert task.state.type is StateType.CRASHED
+        assert states_of(store, task.id)[-1] == "Crashed"
+        assert f"Flow run {run.id} marked Crashed (1 task runs with it): No heartbeat" in output
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        store.close()
+
+
+@pytest.mark.slow
+def test_a_flow_whose_heartbeats_go_on_outlives_the_timeout(tmp_path, server_home):
+    env = {**server_env(server_home), **FAST}
+    store = SqlStore(f"sqlite:///{server_home / 'mainspring.db'}")
+    proc = start_flow(tmp_path, env, 6.0)  # well past the 1.5 s timeout
+    try:
+        # the server starts once the run beats (a process's first beat comes after it opened
+        # the store, which can take longer than this test's very short timeout)
+        wait_for(lambda: any(r.heartbeat for r in store.read_flow_runs()), what="a heartbeat")
+        server = start_server(env)
+        try:
+            out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0 and out.strip() == "done", err
+            (run,) = store.read_flow_runs()
+            assert states_of(store, run.id) == ["Pending", "Running", "Completed"]
+            time.sleep(2.0)  # its last heartbeat is now older than the timeout: still Completed
+            assert store.read_flow_run(run.id).state.type is StateType.COMPLETED
+            assert "Crashed" not in states_of(store, run.id)
+        finally:
+            stop_server(server.process)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        store.close()
+
+
+def test_settings_refuse_a_timeout_within_one_heartbeat(monkeypatch) -> None:
+    from pydantic import ValidationError
+
+    from mainspring.settings import Settings
+
+    monkeypatch.setenv("MAINSPRING_HEARTBEAT_INTERVAL", "5")
+    monkeypatch.setenv("MAINSPRING_SERVER_CRASH_TIMEOUT", "5")
+    with pytest.raises(ValidationError, match="must be longer than heartbeat_interval"):
+        Settings()
+    monkeypatch.setenv("MAINSPRING_HEARTBEAT_INTERVAL", "0")
+    with pytest.raises(ValidationError, match="heartbeat_interval"):
+        Settings()
+
+
+def test_a_state_far_in_the_past_with_fresh_heartbeats_is_alive(store: SqlStore) -> None:
+    """Heartbeats that resumed after a pause shorter than the timeout keep a run alive."""
+    run = flow_run(ts=NOW - 10_000, heartbeat=NOW - TIMEOUT + 1)
+    write_runs(store, run)
+    assert CrashDetector(store, timeout=TIMEOUT, interval=1).scan(now=NOW) == []
+    assert store.read_flow_run(run.id).state == State(StateType.RUNNING, ts=NOW - 10_000)
