@@ -1,8 +1,9 @@
 """`mainspring flow-run cancel` through a server's API (MAINSPRING_API_URL, MAINSPRING_API_KEY).
 
-A real flow process records into the server's SQLite file (the flow itself does not talk to the
-server yet: it learns of the cancel from the heartbeat answers of that database), a real
-`mainspring server start` serves it, and the real command, pointed at the server, cancels it.
+A real flow process records either into the server's SQLite file (learning of the cancel from
+that database's heartbeat answers) or through the server's API (ApiStore: the answers of
+`POST /flow_runs/heartbeat`); a real `mainspring server start` serves it, and the real command,
+pointed at the server, cancels it.
 """
 
 from __future__ import annotations
@@ -57,10 +58,19 @@ def running_run(store: SqlStore) -> FlowRun:
     raise AssertionError("the flow run was not recorded Running")
 
 
-def test_cancel_through_the_server_stops_the_flow(keyed_server, server_home, tmp_path):
+@pytest.mark.parametrize("records", ["into its database", "through the API"])
+def test_cancel_through_the_server_stops_the_flow(
+    keyed_server, server_home, tmp_path, records: str
+):
     server, key = keyed_server
     side = tmp_path / "side.txt"
     env = {**server.env, "PYTHONUNBUFFERED": "1"}
+    if records == "through the API":  # its heartbeats, too, ask the server (ApiStore)
+        env.update(
+            MAINSPRING_HOME=str(tmp_path / "flow-home"),
+            MAINSPRING_API_URL=server.url,
+            MAINSPRING_API_KEY=key,
+        )
     proc = subprocess.Popen(
         [sys.executable, str(SCRIPT), str(side)],
         env=env,

@@ -236,6 +236,35 @@ def test_a_flow_whose_heartbeats_go_on_outlives_the_timeout(tmp_path, server_hom
         store.close()
 
 
+@pytest.mark.slow
+def test_a_flow_beating_through_the_api_outlives_the_timeout(tmp_path, server_home):
+    """The same for a flow that records into the server: its heartbeats arrive through
+    `POST /flow_runs/heartbeat`, and the run ends Completed, never Crashed."""
+    env = {**server_env(server_home), **FAST}
+    server = start_server(env)
+    store = SqlStore(f"sqlite:///{server_home / 'mainspring.db'}")
+    remote = {"MAINSPRING_HOME": str(tmp_path / "flow-home"), "MAINSPRING_API_URL": server.url}
+    proc = start_flow(tmp_path, {**env, **remote}, 4.0)  # well past the 1.5 s timeout
+    try:
+        beats = set()
+        while proc.poll() is None:
+            beats.update(r.heartbeat for r in store.read_flow_runs() if r.heartbeat)
+            time.sleep(0.1)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0 and out.strip() == "done", err
+        assert len(beats) >= 5  # one every 0.2 s reached the server
+        (run,) = store.read_flow_runs()
+        assert states_of(store, run.id) == ["Pending", "Running", "Completed"]
+        time.sleep(2.0)  # its last heartbeat is now older than the timeout: still Completed
+        assert store.read_flow_run(run.id).state.type is StateType.COMPLETED
+        assert not (tmp_path / "flow-home" / "mainspring.db").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        store.close()
+        stop_server(server.process)
+
+
 def test_settings_refuse_a_timeout_within_one_heartbeat(monkeypatch) -> None:
     from pydantic import ValidationError
 
