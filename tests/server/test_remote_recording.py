@@ -115,19 +115,19 @@ def history(store: Store) -> dict[str, Any]:
     return result
 
 
-def test_a_flow_records_into_the_server_what_it_records_embedded(tmp_path, server_home):
+def test_a_flow_records_into_the_server_what_it_records_embedded(tmp_path, server_home, store_url):
     script = tmp_path / "flows.py"
     script.write_text(FLOW)
     embedded_home = tmp_path / "embedded"
     run_script(script, server_env(embedded_home))
     embedded = SqlStore(f"sqlite:///{embedded_home / 'mainspring.db'}")
 
-    server = start_server(server_env(server_home))
+    server = start_server(server_env(server_home, store_url))  # on SQLite or PostgreSQL
     try:
         client_env = server_env(tmp_path / "client-home")
         client_env["MAINSPRING_API_URL"] = server.url
         run_script(script, client_env)
-        served = SqlStore(f"sqlite:///{server_home / 'mainspring.db'}")
+        served = SqlStore(store_url)
         expected = history(embedded)
         assert set(expected) == {"parent", "child", "failing"}
         assert expected["failing"]["run"][0] == "Failed"
@@ -169,10 +169,12 @@ SLOW_FLOW = textwrap.dedent(
 )
 
 
-def test_nothing_is_lost_or_doubled_when_the_server_restarts_mid_flow(tmp_path, server_home):
+def test_nothing_is_lost_or_doubled_when_the_server_restarts_mid_flow(
+    tmp_path, server_home, store_url
+):
     script = tmp_path / "steps.py"
     script.write_text(SLOW_FLOW)
-    env = server_env(server_home)
+    env = server_env(server_home, store_url)
     server = start_server(env)
     client_env = server_env(tmp_path / "client-home")
     client_env["MAINSPRING_API_URL"] = server.url
@@ -203,7 +205,7 @@ def test_nothing_is_lost_or_doubled_when_the_server_restarts_mid_flow(tmp_path, 
             flow.kill()
         stop_server(server.process)
 
-    store = SqlStore(f"sqlite:///{server_home / 'mainspring.db'}")
+    store = SqlStore(store_url)
     (run,) = store.read_flow_runs()
     assert run.state.name == "Completed"
     assert [s.name for s in store.read_states(run.id)] == ["Pending", "Running", "Completed"]

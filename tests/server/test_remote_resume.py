@@ -59,8 +59,10 @@ def side_lines(path) -> list[int]:
     return [int(line) for line in path.read_text().splitlines()]
 
 
-def test_a_killed_remote_run_is_crashed_by_the_server_and_resumed_through_it(tmp_path, server_home):
-    server = start_server({**server_env(server_home), **CRASH_FAST})
+def test_a_killed_remote_run_is_crashed_by_the_server_and_resumed_through_it(
+    tmp_path, server_home, store_url
+):
+    server = start_server({**server_env(server_home, store_url), **CRASH_FAST})
     client_home = tmp_path / "client-home"  # results live here; the history on the server
     remote = {"MAINSPRING_API_URL": server.url, "MAINSPRING_HOME": str(client_home)}
     api = ApiStore(server.url)
