@@ -127,7 +127,10 @@ class FlowRunEngine(CancellableRun, RunEngine):
             )
         finally:
             if crashed:
-                self._crash_task_runs(context)
+                context.end_active_task_runs(
+                    Crashed,
+                    f"Flow run {self.record.name!r} crashed while this task run was in progress",
+                )
             elif cancelled:
                 self.cancel_task_runs(context)
             try:
@@ -137,14 +140,6 @@ class FlowRunEngine(CancellableRun, RunEngine):
                 task_run_context.reset(task_token)
                 flow_run_context.reset(flow_token)
                 signals.restore(self._previous_handlers)
-
-    def _crash_task_runs(self, context: FlowRunContext) -> None:
-        message = f"Flow run {self.record.name!r} crashed while this task run was in progress"
-        for task_run in list(context.active_task_runs.values()):
-            if not task_run.state.is_final():
-                task_run.state = Crashed(message=message)
-                task_run.end_time = task_run.state.ts
-                self.recorder.task_run(task_run)
 
     def validate(self) -> bool:
         """End the run before its function is called when it need not or cannot run: a
