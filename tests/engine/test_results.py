@@ -19,6 +19,7 @@ from mainspring.exceptions import SerializationError
 from mainspring.model import StateType
 from mainspring.settings import get_settings
 from mainspring.store.results import ResultRef, ResultStorage, decode_record, storage_for
+from mainspring.testing import free_port
 
 from .support import only_flow_run, subprocess_env, task_runs_by_name
 
@@ -168,17 +169,11 @@ def test_a_result_ref_loads_lazily_in_another_process(tmp_path):
 
 
 # -- S3, against moto's server on loopback (a real S3 endpoint, not a mocked client) ----------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def s3_url(monkeypatch):
     pytest.importorskip("s3fs")
     pytest.importorskip("moto.server")
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mainspring.cli import flow_run_control
 from mainspring.cli.output import (
     NONE,
     console,
@@ -17,6 +18,7 @@ from mainspring.cli.output import (
     is_wide,
     name_and_id,
     new_table,
+    read_flow_run,
     run_duration,
     state_text,
     store,
@@ -34,16 +36,6 @@ app = typer.Typer(help="Flow runs: list, inspect, read logs, retry, cancel.", no
 LOG_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 LEVEL_STYLES = {10: "bright_black", 20: "", 30: "yellow", 40: "red", 50: "bold red"}
 LOG_PAGE = 1000
-
-
-def _read_flow_run(backend: Store, flow_run_id: str) -> FlowRun:
-    from mainspring.exceptions import ObjectNotFound
-
-    with store_errors():
-        try:
-            return backend.read_flow_run(flow_run_id)
-        except ObjectNotFound:
-            fail(f"No flow run with id {flow_run_id!r}.")
 
 
 class _RunsTable:
@@ -214,7 +206,7 @@ def inspect_flow_run(
     from mainspring.model import FlowRunFilter, FlowRunSort
 
     backend = store()
-    run = _read_flow_run(backend, flow_run_id)
+    run = read_flow_run(backend, flow_run_id)
     out = console()
     out.print(_details(run))
     if run.parameters:
@@ -269,7 +261,7 @@ def flow_run_logs(
 
     min_level = _parse_level(level)
     backend = store()
-    run = _read_flow_run(backend, flow_run_id)
+    run = read_flow_run(backend, flow_run_id)
     with store_errors():
         task_names = {t.id: t.name for t in backend.read_task_runs(run.id)}
     if task_run_id is not None and task_run_id not in task_names:
@@ -310,114 +302,6 @@ def _level_name(level: int) -> str:
     return f"LEVEL{level}"
 
 
-@app.command("retry")
-def retry_flow_run(
-    flow_run_id: Annotated[str, typer.Argument(metavar="ID", help="The flow run's id.")],
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force", help="Resume a run still marked Running whose process cannot be checked."
-        ),
-    ] = False,
-) -> None:
-    """Run a Failed, Crashed or Cancelled flow run again under the same id, in this process.
-
-    Task runs that finished with a persisted result (flows with persist_result=True) return it
-    without running again; the others run. Exits 0 when the run ends Completed, else 1.
-    """
-    from mainspring.engine.resume import resume_flow_run
-    from mainspring.exceptions import ObjectNotFound, ResumeError
-
-    _read_flow_run(store(), flow_run_id)  # a clear message for an unknown id
-    try:
-        state = resume_flow_run(flow_run_id, force=force)
-    except (ResumeError, ObjectNotFound) as exc:
-        fail(str(exc))
-    out = console()
-    out.print(f"Flow run {flow_run_id} finished in state ", state_text(state), sep="", end="")
-    out.print(f": {state.message}" if state.message else "")
-    if not state.is_completed():
-        raise typer.Exit(1)
-
-
-# -- cancel ---------------------------------------------------------------------------------------
-def _cancel_in_store(flow_run_id: str) -> tuple[str, str, str]:
-    """Cancel through the orchestration rules on the configured database: (status, reason,
-    resulting state name)."""
-    from mainspring.model import State
-    from mainspring.server.orchestration import cancel_proposal
-    from mainspring.server.transitions import set_state
-    from mainspring.store.sql import SqlStore
-
-    backend = store()
-    if not isinstance(backend, SqlStore):
-        fail(f"Error: cannot cancel through {type(backend).__name__}")
-    run = _read_flow_run(backend, flow_run_id)
-    proposed = State(cancel_proposal(run.state.type, run.heartbeat), message="Cancelled by user")
-    with store_errors():
-        outcome = set_state(backend, run.id, proposed, is_task=False)
-    return outcome.decision.status.value, outcome.decision.reason, outcome.state.name
-
-
-def _cancel_via_api(api_url: str, api_key: str | None, flow_run_id: str) -> tuple[str, str, str]:
-    """The same through a server's API (MAINSPRING_API_URL), with MAINSPRING_API_KEY if set."""
-    import httpx
-
-    from mainspring.server.orchestration import cancel_proposal
-
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    base = api_url.rstrip("/")
-    try:
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
-            response = client.get(f"/flow_runs/{flow_run_id}")
-            if response.status_code == 200:
-                run = response.json()
-                from mainspring.model import StateType
-
-                current = StateType(run["state"]["type"])
-                proposed = cancel_proposal(current, run.get("heartbeat"))
-                body = {"state": {"type": proposed.value, "message": "Cancelled by user"}}
-                response = client.post(f"/flow_runs/{flow_run_id}/set_state", json=body)
-    except httpx.HTTPError as exc:
-        fail(f"Error: could not reach the server at {base}: {exc}")
-    if response.status_code in (404, 422):
-        fail(f"No flow run with id {flow_run_id!r}.")
-    if response.status_code != 200:
-        detail = response.json().get("detail", response.text) if response.content else ""
-        fail(f"Error: the server answered {response.status_code}: {detail}")
-    answer = response.json()
-    return answer["status"], answer["reason"], answer["state"]["name"]
-
-
-@app.command("cancel")
-def cancel_flow_run(
-    flow_run_id: Annotated[str, typer.Argument(metavar="ID", help="The flow run's id.")],
-) -> None:
-    """Cancel a flow run: a running one becomes Cancelling and the process running it stops it
-    (within one heartbeat interval) and ends it Cancelled; one that has not started is Cancelled
-    at once. Exits 1 for an unknown id or a run that has already finished."""
-    from mainspring.cli.output import settings
-
-    config = settings()
-    if config.api_url:
-        key = config.api_key.get_secret_value() if config.api_key else None
-        status, reason, state_name = _cancel_via_api(config.api_url, key, flow_run_id)
-    else:
-        status, reason, state_name = _cancel_in_store(flow_run_id)
-    if status != "ACCEPT":
-        from mainspring.model import STATE_NAMES, TERMINAL_TYPES
-
-        if state_name == "Cancelling":
-            console().print(f"Flow run {flow_run_id} is already being cancelled.")
-            return
-        if STATE_NAMES.get(state_name) in TERMINAL_TYPES:
-            fail(f"Flow run {flow_run_id} has already finished ({state_name}); nothing to cancel.")
-        fail(f"Cannot cancel flow run {flow_run_id}: {reason}")
-    if state_name == "Cancelled":
-        console().print(f"Flow run {flow_run_id} is Cancelled (it had not started).")
-    else:
-        interval = config.heartbeat_interval
-        console().print(
-            f"Flow run {flow_run_id} is Cancelling: the process running it stops it at its next "
-            f"heartbeat (within {interval:g} s) and ends it Cancelled."
-        )
+# retry and cancel change a run's state rather than read it: flow_run_control.py
+app.command("retry")(flow_run_control.retry_flow_run)
+app.command("cancel")(flow_run_control.cancel_flow_run)

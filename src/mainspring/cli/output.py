@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
 
-    from mainspring.model import State
+    from mainspring.model import FlowRun, State
     from mainspring.settings import Settings
     from mainspring.store import Store
 
@@ -129,6 +129,17 @@ def store() -> Store:
             return get_store()
         except ValueError as exc:  # a database URL the store cannot use: configuration, not a bug
             fail(f"Error: {exc}")
+
+
+def read_flow_run(backend: Store, flow_run_id: str) -> FlowRun:
+    """The flow run with this id; an unknown id is a user error."""
+    from mainspring.exceptions import ObjectNotFound
+
+    with store_errors():
+        try:
+            return backend.read_flow_run(flow_run_id)
+        except ObjectNotFound:
+            fail(f"No flow run with id {flow_run_id!r}.")
 
 
 def format_time(ts: float | None, precise: bool = False) -> str:

@@ -214,11 +214,7 @@ class CancellableRun:
         while context.active_task_runs and time.monotonic() < deadline:
             time.sleep(0.01)
         message = f"Flow run {self.record.name!r} was cancelled while this task run was running"
-        for task_run in list(context.active_task_runs.values()):
-            if not task_run.state.is_final():
-                task_run.state = Cancelled(message=message)
-                task_run.end_time = task_run.state.ts
-                self.recorder.task_run(task_run)
+        context.end_active_task_runs(Cancelled, message)
 
 
 def _while_active(context: Any, run_id: str, message: str) -> Callable[[], BaseException | None]:

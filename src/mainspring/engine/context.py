@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from mainspring.engine.flows import Flow
     from mainspring.engine.task_runners import TaskRunner
     from mainspring.engine.tasks import Task
-    from mainspring.model import FlowRun, TaskRun
+    from mainspring.model import FlowRun, State, TaskRun
     from mainspring.store.recorder import Recorder
 
 
@@ -60,6 +61,15 @@ class FlowRunContext:
         """A flow retry starts counting again, so its task keys match the first attempt's."""
         with self._counter_lock:
             self._counters.clear()
+
+    def end_active_task_runs(self, final: Callable[..., State], message: str) -> None:
+        """Put every task run still in progress in a final state (`Crashed`, `Cancelled`) with
+        this message, and record it: the flow run has ended without them."""
+        for task_run in list(self.active_task_runs.values()):
+            if not task_run.state.is_final():
+                task_run.state = final(message=message)
+                task_run.end_time = task_run.state.ts
+                self.recorder.task_run(task_run)
 
 
 @dataclass(eq=False, slots=True)

@@ -164,7 +164,7 @@ class DagFlow(Flow):
         """
         given = {**(parameters or {}), **kwargs}
         self._check(given)
-        from mainspring.engine.run_flow import run_flow
+        from mainspring.engine.start_flow import run_flow
 
         state = run_flow(self, (), given, return_state=True)
         return DagState(state.type, state.name, state.message, state.data, state.ts)

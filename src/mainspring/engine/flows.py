@@ -165,7 +165,7 @@ class Flow(Generic[P, R]):
 
         if tracing.current() is not None:  # a subflow in a dry trace (visualize): a node
             return tracing.record_flow_call(self, args, kwargs)
-        from mainspring.engine.run_flow import run_flow
+        from mainspring.engine.start_flow import run_flow
 
         return run_flow(self, args, kwargs, return_state)
 

@@ -286,12 +286,8 @@ def resume_flow_run(flow_run_id: str, force: bool = False) -> State:
     again. Raises ResumeError when the run cannot be resumed (and ObjectNotFound if unknown).
     """
     from mainspring.engine.logging import configure_logging
-    from mainspring.engine.run_flow import (
-        FlowRunEngine,
-        run_flow_async,
-        run_flow_sync,
-        validated_parameters,
-    )
+    from mainspring.engine.run_flow import FlowRunEngine, run_flow_async, run_flow_sync
+    from mainspring.engine.start_flow import validated_parameters
     from mainspring.model.states import AwaitingRetry
     from mainspring.store.recorder import get_recorder
 

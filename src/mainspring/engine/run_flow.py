@@ -1,6 +1,7 @@
 """Running one flow run: its engine, and the sync and async drivers that loop over attempts.
 
-A flow run's life, in `run_flow_sync` (its async twin differs only in `await`):
+A flow run's life, created by `run_flow` (start_flow.py) and then driven by `run_flow_sync`
+(its async twin differs only in `await`):
 
     arguments bound to the signature (a mismatch raises before anything is recorded) and
     coerced from type hints, then the run named (templates see the coerced values)
@@ -30,20 +31,17 @@ from mainspring.engine.context import FlowRunContext, flow_run_context, task_run
 from mainspring.engine.lifecycle import RunEngine
 from mainspring.engine.logging import (
     FLOW_RUN_LOGGER,
-    configure_logging,
     enable_print_capture,
     engine_log,
 )
-from mainspring.engine.names import random_run_name, render_run_name
 from mainspring.engine.return_states import ReturnedFailure, state_from_return
 from mainspring.engine.timeouts import is_own_timeout, timeout_after
 from mainspring.exceptions import (
     CancelledRun,
-    MainspringError,
     ParameterTypeError,
 )
-from mainspring.model import FlowRecord, FlowRun, State, new_id
-from mainspring.model.states import Crashed, Failed, Pending
+from mainspring.model import FlowRun, State
+from mainspring.model.states import Crashed, Failed
 
 if TYPE_CHECKING:
     from mainspring.engine.flows import Flow
@@ -129,7 +127,10 @@ class FlowRunEngine(CancellableRun, RunEngine):
             )
         finally:
             if crashed:
-                self._crash_task_runs(context)
+                context.end_active_task_runs(
+                    Crashed,
+                    f"Flow run {self.record.name!r} crashed while this task run was in progress",
+                )
             elif cancelled:
                 self.cancel_task_runs(context)
             try:
@@ -139,14 +140,6 @@ class FlowRunEngine(CancellableRun, RunEngine):
                 task_run_context.reset(task_token)
                 flow_run_context.reset(flow_token)
                 signals.restore(self._previous_handlers)
-
-    def _crash_task_runs(self, context: FlowRunContext) -> None:
-        message = f"Flow run {self.record.name!r} crashed while this task run was in progress"
-        for task_run in list(context.active_task_runs.values()):
-            if not task_run.state.is_final():
-                task_run.state = Crashed(message=message)
-                task_run.end_time = task_run.state.ts
-                self.recorder.task_run(task_run)
 
     def validate(self) -> bool:
         """End the run before its function is called when it need not or cannot run: a
@@ -221,129 +214,6 @@ class FlowRunEngine(CancellableRun, RunEngine):
                 self.recorder,
             )
         console.flush()  # the run's last lines are on screen before the caller prints anything
-
-
-# -- starting a run ------------------------------------------------------------------------------
-#: (recorder, flow name) pairs already recorded: a flow row is written once per store, not
-#: once per run (a process that switches stores, as tests do, records it again)
-_recorded_flows: set[tuple[int, str]] = set()
-
-
-def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
-    """Bind arguments, create the run record (Pending) and its engine."""
-    parameters, invalid = validated_parameters(flow, flow.parameters.bind(args, kwargs))
-    configure_logging()
-    parent = flow_run_context.get()
-    task_ctx = task_run_context.get()
-    if parent is not None:
-        parent.check_cancelled()  # a subflow of a run being cancelled never starts
-        recorder = parent.recorder
-    else:
-        from mainspring.store.recorder import get_recorder
-
-        recorder = get_recorder()
-    if (id(recorder), flow.name) not in _recorded_flows:
-        recorder.flow(FlowRecord(flow.name, description=flow.description))
-        _recorded_flows.add((id(recorder), flow.name))
-    run = FlowRun(
-        id=new_id(),
-        name="",
-        flow_name=flow.name,
-        state=Pending(),
-        parameters=parameters,
-        tags=list(flow.tags),
-        flow_version=flow.version,
-        parent_flow_run_id=parent.flow_run.id if parent is not None else None,
-        parent_task_run_id=task_ctx.task_run.id if task_ctx is not None else None,
-    )
-    if parent is not None:  # its key within the parent: how a resumed parent finds it again
-        run.subflow_key = f"{flow.name}-{parent.next_task_index(f'flow:{flow.name}')}"
-    run.created = run.state.ts
-    try:
-        run.name = name = flow_run_name(flow, run, recorder)
-    except MainspringError:
-        if invalid is None:
-            raise
-        run.name = name = random_run_name()  # the bad parameter is the error to report
-    resume = parent.resume if parent is not None else None
-    earlier = resume.adopt_subflow(run) if resume is not None else None
-    name = run.name
-    recorder.flow_run(run)
-    engine = FlowRunEngine(flow, run, parameters, parent, recorder)
-    engine.invalid = invalid
-    if earlier is not None:
-        resume.resume_subflow(engine, earlier)
-    if parent is not None:
-        engine_log(
-            logging.INFO,
-            parent.label,
-            f"Created subflow run {name!r} for flow {flow.name!r}",
-            parent.flow_run.id,
-            None,
-            recorder,
-        )
-    else:
-        engine.log(logging.INFO, f"Beginning flow run {name!r} for flow {flow.name!r}")
-        if flow.results is not None:  # a run that persists can be resumed even if killed
-            engine.write_manifest()
-    if engine.results is not None:  # ... given its record (a subflow's: its key) is stored
-        recorder.flush(timeout=FLUSH_TIMEOUT)  # before it persists results that refer to it
-    return engine
-
-
-def validated_parameters(
-    flow: Flow, parameters: dict[str, Any]
-) -> tuple[dict[str, Any], ParameterTypeError | None]:
-    """Coerce parameters from type hints before the run is named and recorded, so a name
-    template such as "{day:%A}" formats the date, not the string it was given as.
-
-    A value that does not validate is kept as given, with the error, for the run to end Failed.
-    """
-    if not flow.validate_parameters:
-        return parameters, None
-    try:
-        return flow.parameters.validate(parameters), None
-    except ParameterTypeError as exc:
-        return parameters, exc
-
-
-def flow_run_name(flow: Flow, run: FlowRun, recorder: Any) -> str:
-    """The run's name: `flow_run_name` rendered, or a random adjective-animal.
-
-    A name callable is called inside the run's context, as in Prefect, so that it can read
-    `get_run_context().flow_run` (its parameters, say).
-    """
-    spec = flow.flow_run_name
-    if not callable(spec):
-        return render_run_name(spec, run.parameters, "") or random_run_name()
-    context = FlowRunContext(
-        flow=flow, flow_run=run, recorder=recorder, task_runner=flow.task_runner
-    )
-    flow_token, task_token = flow_run_context.set(context), task_run_context.set(None)
-    try:
-        return render_run_name(spec, run.parameters, "") or random_run_name()
-    finally:
-        task_run_context.reset(task_token)
-        flow_run_context.reset(flow_token)
-
-
-def run_flow(flow: Flow, args: tuple, kwargs: dict, return_state: bool) -> Any:
-    if flow.is_async:
-        from mainspring.engine.asyncutils import in_event_loop, run_coro_sync
-
-        if in_event_loop() or flow_run_context.get() is None:
-            # as in Prefect 3: an async flow called at top level or from async code is awaited
-            # (`asyncio.run(my_flow())`); the run starts when the coroutine does
-            return _start_and_await(flow, args, kwargs, return_state)
-        state = run_coro_sync(run_flow_async(create_flow_run(flow, args, kwargs)))
-        return state if return_state else state.result()
-    state = run_flow_sync(create_flow_run(flow, args, kwargs))
-    return state if return_state else state.result()
-
-
-async def _start_and_await(flow: Flow, args: tuple, kwargs: dict, return_state: bool) -> Any:
-    state = await run_flow_async(create_flow_run(flow, args, kwargs))
-    return state if return_state else state.result()
 
 
 def run_flow_sync(engine: FlowRunEngine) -> State:
