@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 from mainspring.model import FlowRun, State, StateType, TaskRun, new_id
 from mainspring.store.base import Batch
 from mainspring.store.sql import SqlStore
+from mainspring.testing import free_port
 
 with warnings.catch_warnings():  # starlette prefers httpx2 for its TestClient; httpx works
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -74,12 +74,6 @@ def write_runs(store: SqlStore, *runs: FlowRun) -> None:
 
 
 # -- a real server process -------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def server_env(home: Path, database_url: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSPRING_")}
     env["MAINSPRING_HOME"] = str(home)
