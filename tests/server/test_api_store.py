@@ -265,9 +265,9 @@ def test_a_batch_is_stored_once_however_often_it_is_sent(served, monkeypatch) ->
 
 
 def _large_batches_go_in_parts_each_stored_once(api, sql, monkeypatch) -> None:
-    from mainspring.store import api_send
+    from mainspring.store import api as api_module
 
-    monkeypatch.setattr(api_send, "CHUNK", 7)
+    monkeypatch.setattr(api_module, "CHUNK", 7)
     run = FlowRun(new_id(), "r", "parts", State(StateType.RUNNING, ts=T0), created=T0)
     logs = [LogRecord(run.id, None, 20, "l", f"line {i}", T0 + i) for i in range(30)]
     batch = Batch(flows={"parts": FlowRecord("parts", description="d")}, flow_runs={run.id: run})

@@ -8,8 +8,8 @@ Writes come from the recorder (store/recorder.py), which already batches and ret
 that fails is retried unchanged, with backoff, until the server is back. What this store adds
 is an idempotency key: each batch gets an id on its first attempt, and the server stores the
 ids it applied in the same transaction, so a retry whose first attempt was stored (the answer
-lost in a restart or a network blip) is not stored twice. A large batch is sent in several
-pipelined parts, stored in order (store/api_send.py).
+lost in a restart or a network blip) is not stored twice. A batch larger than `CHUNK` records
+is sent in several requests, each with its own derived id.
 
 Errors: an unknown id is `ObjectNotFound`, as with SqlStore; a server that cannot be reached
 or fails (5xx) is a `StoreError` naming its URL (the recorder retries those); a missing,
@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 from urllib.parse import quote
@@ -44,9 +44,11 @@ from mainspring.model import (
 )
 from mainspring.model.runs import new_id
 from mainspring.settings import redact_url
-from mainspring.store import api_send, wire
+from mainspring.store import wire
 from mainspring.store.base import Batch, Store
 
+#: Most records sent in one request (the server takes up to 100,000 per list).
+CHUNK = 10_000
 #: Page sizes of the server's list endpoints.
 RUNS_PAGE = 1000
 LOGS_PAGE = 10_000
@@ -174,8 +176,6 @@ class ApiStore(Store):
             )
         if status == 422:
             raise StoreRejected(f"The Mainspring server at {where} refused {request}: {detail}")
-        if status == 409:  # a part whose previous part is not stored (yet): retry them all
-            raise StoreError(f"The Mainspring server at {where} deferred {request}: {detail}")
         if status >= 500:
             raise StoreError(
                 f"The Mainspring server at {where} failed on {request} ({status}): {detail}"
@@ -197,16 +197,13 @@ class ApiStore(Store):
             return True
         if batch.id is None:  # kept on the batch: the recorder retries this very object
             batch.id = new_id().replace("-", "")
-        return api_send.send(self._post_batch, self._stored, batch)
-
-    def _post_batch(self, body: bytes) -> httpx.Response:
-        return self._request("POST", "/batches", content=body)
-
-    def _stored(self, response: httpx.Response) -> bool:
-        """Whether a `POST /batches` stored its batch (False: a duplicate); raise if refused."""
-        if response.status_code != 200:
-            self._fail(response)
-        return not orjson.loads(response.content).get("duplicate", False)
+        stored = False
+        for chunk in _chunks(batch, CHUNK):
+            response = self._request("POST", "/batches", content=wire.dumps(wire.batch_body(chunk)))
+            if response.status_code != 200:
+                self._fail(response)
+            stored = not orjson.loads(response.content).get("duplicate", False) or stored
+        return stored
 
     def heartbeat(self, flow_run_ids: Sequence[str]) -> dict[str, StateType]:
         ids = [i for i in dict.fromkeys(flow_run_ids) if _ID(i)]
@@ -367,3 +364,34 @@ def _filter_params(filter: FlowRunFilter | None) -> list[tuple[str, Any]] | None
     if filter.started_before is not None:
         params.append(("started_before", _time(filter.started_before, "started_before")))
     return params
+
+
+def _chunks(batch: Batch, size: int) -> Iterator[Batch]:
+    """`batch` in parts of at most `size` records, in order (runs before the states, logs and
+    edges that refer to them), each with an id derived from the batch's. Flows go in the first
+    part. One part, with the batch's own id, when it is small enough."""
+    if batch.size() <= size:
+        yield batch
+        return
+    part, count, index = Batch(flows=dict(batch.flows)), len(batch.flows), 0
+
+    def full() -> Iterator[Batch]:
+        nonlocal part, count, index
+        if count >= size:
+            part.id = f"{batch.id}:{index}"
+            yield part
+            part, count, index = Batch(), 0, index + 1
+
+    for name in ("flow_runs", "task_runs"):
+        for key, record in getattr(batch, name).items():
+            getattr(part, name)[key] = record
+            count += 1
+            yield from full()
+    for name in ("states", "logs", "edges"):
+        for record in getattr(batch, name):
+            getattr(part, name).append(record)
+            count += 1
+            yield from full()
+    if part:
+        part.id = f"{batch.id}:{index}"
+        yield part

@@ -37,12 +37,6 @@ class Batch:
     once, so a writer that cannot tell whether a write went through (a remote store whose
     answer was lost) retries the same batch, unchanged and with the same id, without storing
     its states and logs twice. The recorder retries a failed batch exactly so.
-
-    `after`, when set, is the id of a batch that must be stored before this one: the previous
-    part of a large batch that a remote store sends in parts, the next part going out while
-    the previous one is still being written. A server that receives the parts out of order
-    waits for that one (and refuses to store this part, to be retried, if it never comes);
-    a store that writes batches in the order it is given them may ignore it.
     """
 
     flows: dict[str, FlowRecord] = field(default_factory=dict)
@@ -52,7 +46,6 @@ class Batch:
     logs: list[LogRecord] = field(default_factory=list)
     edges: list[TaskRunEdge] = field(default_factory=list)
     id: str | None = None
-    after: str | None = None
 
     def __bool__(self) -> bool:
         return bool(

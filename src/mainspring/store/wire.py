@@ -194,8 +194,6 @@ def batch_body(batch: Batch) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if batch.id is not None:
         body["id"] = batch.id
-    if batch.after is not None:
-        body["after"] = batch.after
     if batch.flows:
         body["flows"] = [flow_json(f) for f in batch.flows.values()]
     if batch.flow_runs:

@@ -77,10 +77,7 @@ def decode_batch(body: bytes) -> Batch | None:
         batch_id = data.get("id")
         if batch_id is not None and (type(batch_id) is not str or not _BATCH_ID(batch_id)):
             return None
-        after = data.get("after")
-        if after is not None and (type(after) is not str or not _BATCH_ID(after)):
-            return None
-        batch = Batch(id=batch_id, after=after)
+        batch = Batch(id=batch_id)
         for f in _items(data, "flows"):
             flow = _flow(f)
             batch.flows[flow.name] = flow
@@ -98,7 +95,7 @@ def decode_batch(body: bytes) -> Batch | None:
         return None
 
 
-_BATCH_KEYS = {"id", "after", "flows", "flow_runs", "task_runs", "states", "logs", "edges"}
+_BATCH_KEYS = {"id", "flows", "flow_runs", "task_runs", "states", "logs", "edges"}
 
 
 def _items(data: dict[str, Any], key: str) -> list[Any]:

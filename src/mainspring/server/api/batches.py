@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from mainspring.model import FlowRecord
-from mainspring.server import batch_order
-from mainspring.server.api.deps import ErrorOut, StoreDep
+from mainspring.server.api.deps import StoreDep
 from mainspring.server.schemas import BatchIn, BatchOut
 from mainspring.server.schemas.batches import server_id
 from mainspring.store.sql import SqlStore
@@ -38,17 +37,12 @@ BODY: dict[str, Any] = {
     }
 }
 INVALID: dict[int | str, dict[str, Any]] = {
-    409: {
-        "model": ErrorOut,
-        "description": "The batch named `after` was not stored within a few seconds; nothing "
-        "was stored. Send that batch, then this one again.",
-    },
     422: {
         "description": "Validation Error",
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
         },
-    },
+    }
 }
 
 
@@ -70,18 +64,8 @@ def _write(store: SqlStore, body: bytes) -> BatchOut:
             batch.flows[run.flow_name] = FlowRecord(name=run.flow_name, id=server_id())
     for flow in batch.flows.values():  # a client-chosen id could collide with another flow's
         flow.id = server_id()
-    if batch.after is not None and not batch_order.wait_for(store, batch.after):
-        raise HTTPException(
-            409,
-            f"The batch {batch.after!r} this one comes after is not stored: send it, then "
-            "this one again.",
-        )
-    try:
-        if not store.write(batch):
-            return BatchOut(written=0, duplicate=True)
-    finally:
-        if batch.id is not None:
-            batch_order.batch_stored()  # or found stored, or failed: waiters look again
+    if not store.write(batch):
+        return BatchOut(written=0, duplicate=True)
     return BatchOut(written=batch.size())
 
 

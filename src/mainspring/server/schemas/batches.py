@@ -109,12 +109,6 @@ class BatchIn(Input):
         description="An idempotency key: a batch whose id the server has stored (in the last "
         "hour at least) is not stored again, so a client that lost the answer can safely retry.",
     )
-    after: Annotated[str, Field(pattern=BATCH_ID_PATTERN)] | None = Field(
-        None,
-        description="The id of a batch that must be stored before this one (the previous part "
-        "of a large batch sent in parts, several in flight). The server waits for it a few "
-        "seconds, then answers 409 without storing anything: send that batch, then retry.",
-    )
     flows: _items(FlowIn) = []
     flow_runs: _items(FlowRunIn) = []
     task_runs: _items(TaskRunIn) = []
