@@ -8,9 +8,10 @@ For each database (SQLite in a temporary folder; PostgreSQL in a throwaway clust
   recorder of a busy flow would (a flow run, 100 task runs, their Pending/Running/Completed
   states and one log line each); the figure is state changes stored per second, all clients
   together, wall clock from the first send to the last answer;
-- per-task overhead: `scenario.py sequential_1000` and `mapped_1000` run once recording into the
-  embedded store and once with MAINSPRING_API_URL pointing at the server; the ratio of their
-  "us/task total" is what recording through the server costs against the embedded store.
+- per-task overhead: `scenario.py sequential_1000` and `mapped_1000` run `--repeat` times each
+  recording into the embedded store and with MAINSPRING_API_URL pointing at the server,
+  alternately; the ratio of their median "us/task total" is what recording through the server
+  costs against the embedded store.
 """
 
 from __future__ import annotations
@@ -160,13 +161,19 @@ def scenario(name: str, api_url: str | None) -> dict:
 
 
 def overhead(api_url: str, repeat: int) -> None:
+    """Embedded and server runs alternate, so that a machine whose load drifts (it is shared)
+    slows both alike; the ratio is of the two medians, the range that of each pair's ratio."""
     for name in ("sequential_1000", "mapped_1000"):
-        local = [scenario(name, None)["overhead_us_per_task"] for _ in range(repeat)]
-        remote = [scenario(name, api_url)["overhead_us_per_task"] for _ in range(repeat)]
+        local: list[float] = []
+        remote: list[float] = []
+        for _ in range(repeat):
+            local.append(scenario(name, None)["overhead_us_per_task"])
+            remote.append(scenario(name, api_url)["overhead_us_per_task"])
         a, b = statistics.median(local), statistics.median(remote)
+        pairs = sorted(r / e for e, r in zip(local, remote, strict=True))
         print(
             f"  {name:<16} us/task total: embedded {a:7.1f}, through the server {b:7.1f} "
-            f"(x{b / a:.2f})"
+            f"(x{b / a:.2f}; pairs x{pairs[0]:.2f}-x{pairs[-1]:.2f})"
         )
 
 
@@ -189,13 +196,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         for label, url in databases(stack, Path(tmp)):
             with server(Path(tmp) / label, url) as api_url:
+                print(f"{label}:")
+                # Overhead first: the ingest's made-up runs stay Running without heartbeats,
+                # and 30 s later the crash detector marks hundreds of them Crashed, writing to
+                # the same database while the flows of `overhead` would be measured.
+                overhead(api_url, args.repeat)
                 rates = [ingest(api_url, args.clients, args.batches) for _ in range(args.repeat)]
                 print(
-                    f"{label}: {args.clients} clients x {args.batches} batches x "
+                    f"  ingest: {args.clients} clients x {args.batches} batches x "
                     f"{1 + 3 * TASKS_PER_BATCH} state changes: median "
                     f"{statistics.median(rates):,.0f} state changes/s"
                 )
-                overhead(api_url, args.repeat)
 
 
 if __name__ == "__main__":
