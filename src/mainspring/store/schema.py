@@ -202,8 +202,8 @@ applied_batch = sa.Table(
 
 
 # -- records <-> rows ------------------------------------------------------------------------
-# Writes bypass SQLAlchemy's per-row parameter processing (see SqlStore._bulk): builders return
-# driver-ready tuples in the order of the *_COLUMNS names. `ts` turns epoch seconds into the
+# Writes bypass SQLAlchemy's per-row parameter processing (see store/upserts.py): builders
+# return driver-ready tuples in the order of the *_COLUMNS names. `ts` turns epoch seconds into the
 # driver's timestamp value and `js` an object into JSON text; both come from the backend.
 Ts = Callable[[float], Any]
 Js = Callable[[Any], str]

@@ -3,7 +3,8 @@
 What differs between the two databases (engine options, the upsert construct, the tag filter,
 transaction start, the migration lock) lives in a `SqlBackend` (store/backend.py) subclass per
 dialect: `store/sqlite.py` and `store/postgres.py`. This module holds what is shared: batched writes
-(multi-row executemany, one transaction per batch) and reads that rebuild model records.
+(multi-row executemany, one transaction per batch; the statements in store/upserts.py) and reads
+that rebuild model records.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -61,6 +62,7 @@ from mainspring.store.schema import (
     task_run_from_row,
     task_run_values,
 )
+from mainspring.store.upserts import Upserts
 
 __all__ = ["Condition", "SqlBackend", "SqlStore", "backend_for"]
 
@@ -108,7 +110,7 @@ class SqlStore(Store):
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._closed = False
-        self._statements: dict[str, str] = {}  # table name -> compiled bulk upsert
+        self._sql = Upserts(self._backend)  # the write statements, compiled once
         self._pruned = 0.0  # when this store last deleted old applied-batch ids
 
     def __repr__(self) -> str:
@@ -159,49 +161,6 @@ class SqlStore(Store):
                 self._engine = None
 
     # -- writing -----------------------------------------------------------------------------
-    def _upsert(self, table: sa.Table, key: str | None, mutable: tuple[str, ...]) -> Any:
-        """INSERT ... ON CONFLICT (key) DO UPDATE of `mutable` (DO NOTHING when none).
-
-        Runs are updated only when `snapshot_may_replace` allows it (see there), and a flow
-        run snapshot without a heartbeat keeps the one stored (heartbeats are written by
-        `heartbeat()`, not by the process's snapshots).
-        """
-        ins = self._backend.insert(table)
-        if not mutable:
-            return ins.on_conflict_do_nothing()
-        set_: dict[str, Any] = {c: ins.excluded[c] for c in mutable}
-        if "heartbeat" in set_:
-            set_["heartbeat"] = sa.func.coalesce(ins.excluded.heartbeat, table.c.heartbeat)
-        where = snapshot_may_replace(table, ins.excluded) if "state_type" in set_ else None
-        return ins.on_conflict_do_update(index_elements=[key], set_=set_, where=where)
-
-    def _bulk(
-        self,
-        table: sa.Table,
-        columns: tuple[str, ...],
-        key: str | None = None,
-        mutable: tuple[str, ...] = (),
-    ) -> str:
-        """The upsert compiled once to SQL with positional placeholders for `columns`.
-
-        Batches carry tens of thousands of rows and are written from a thread of the user's
-        process. Executing a Core statement costs ~15 us per row in SQLAlchemy's parameter
-        processing alone; compiling once and handing driver-ready tuples to the driver's
-        executemany (through `exec_driver_sql`) removes that. The SQL still comes from the
-        Core construct and every value is a bound parameter.
-        """
-        sql = self._statements.get(table.name)
-        if sql is None:
-            compiled = self._upsert(table, key, mutable).compile(
-                dialect=self._backend.bulk_dialect(), column_keys=list(columns)
-            )
-            if list(compiled.positiontup or ()) != list(columns):  # the tuples' order
-                raise RuntimeError(
-                    f"Unexpected bind order for {table.name}: {compiled.positiontup}"
-                )
-            sql = self._statements[table.name] = compiled.string
-        return sql
-
     def write(self, batch: Batch) -> bool:
         if not batch:
             return True
@@ -226,7 +185,7 @@ class SqlStore(Store):
             self._pruned = now
             cutoff = now - APPLIED_BATCH_RETENTION
             conn.execute(sa.delete(applied_batch).where(applied_batch.c.applied < cutoff))
-        claim = self._upsert(applied_batch, None, ()).returning(applied_batch.c.id)
+        claim = self._sql.upsert(applied_batch, None, ()).returning(applied_batch.c.id)
         return conn.execute(claim, {"id": batch_id, "applied": now}).first() is not None
 
     def _write(self, conn: sa.Connection, batch: Batch) -> None:
@@ -240,28 +199,28 @@ class SqlStore(Store):
             # update would lock the flow row and serialize every writer of that flow's runs.
             # Sorted by name so concurrent writers take locks in one order.
             rows = [flow_row(f) for f in sorted(flows.values(), key=_name)]
-            conn.execute(self._upsert(flow, None, ()), rows)
+            conn.execute(self._sql.upsert(flow, None, ()), rows)
             if batch.flow_runs:
                 query = sa.select(flow.c.name, flow.c.id).where(flow.c.name.in_(flows))
                 ids: dict[str, str] = {name: id_ for name, id_ in conn.execute(query)}
-                sql = self._bulk(flow_run, FLOW_RUN_COLUMNS, "id", FLOW_RUN_MUTABLE)
+                sql = self._sql.bulk(flow_run, FLOW_RUN_COLUMNS, "id", FLOW_RUN_MUTABLE)
                 values = [
                     flow_run_values(r, ids[r.flow_name], ts, js) for r in batch.flow_runs.values()
                 ]
                 conn.exec_driver_sql(sql, values)
         if batch.task_runs:
-            sql = self._bulk(task_run, TASK_RUN_COLUMNS, "id", TASK_RUN_MUTABLE)
+            sql = self._sql.bulk(task_run, TASK_RUN_COLUMNS, "id", TASK_RUN_MUTABLE)
             values = [task_run_values(t, next(seq), ts, js) for t in batch.task_runs.values()]
             conn.exec_driver_sql(sql, values)
         if batch.states:
             values = [state_values(s, js) for s in batch.states]
-            conn.exec_driver_sql(self._bulk(state_history, STATE_COLUMNS), values)
+            conn.exec_driver_sql(self._sql.bulk(state_history, STATE_COLUMNS), values)
         if batch.logs:
             values = [log_values(r) for r in batch.logs]
-            conn.exec_driver_sql(self._bulk(log, LOG_COLUMNS), values)
+            conn.exec_driver_sql(self._sql.bulk(log, LOG_COLUMNS), values)
         if batch.edges:
             values = [(e.flow_run_id, e.task_run_id, e.upstream_id, e.kind) for e in batch.edges]
-            conn.exec_driver_sql(self._bulk(task_run_edge, EDGE_COLUMNS), values)
+            conn.exec_driver_sql(self._sql.bulk(task_run_edge, EDGE_COLUMNS), values)
 
     def heartbeat(self, flow_run_ids: Sequence[str]) -> dict[str, StateType]:
         ids = list(dict.fromkeys(flow_run_ids))
@@ -403,38 +362,3 @@ class SqlStore(Store):
 
 def _name(record: FlowRecord) -> str:
     return record.name
-
-
-def _literals(types: Iterable[StateType]) -> list[sa.ColumnElement[Any]]:
-    # inlined, not bound: the bulk upserts are compiled once with one placeholder per column
-    return [sa.literal_column(f"'{t.value}'") for t in sorted(types)]
-
-
-#: States the server, the CLI or the crash detector set on a run behind its process's back.
-_SET_FROM_OUTSIDE = frozenset({StateType.CANCELLING, StateType.CANCELLED, StateType.CRASHED})
-_OUTSIDE_TERMINAL = frozenset({StateType.CANCELLED, StateType.CRASHED})
-_RETRY_TYPES = frozenset({StateType.SCHEDULED, StateType.PENDING})
-
-
-def snapshot_may_replace(table: sa.Table, new: Any) -> sa.ColumnElement[bool]:
-    """When a run snapshot from a process may overwrite the stored row (the upsert's WHERE).
-
-    Snapshots are the process's view, queued and written a little later; meanwhile the CLI or
-    the server may have moved the run to Cancelling or Cancelled, or the crash detector to
-    Crashed. A stale snapshot must not undo that, so over those states only these replace:
-    - a terminal state (Completed, Failed, Cancelled, Crashed): the process finished the run
-      itself, which is the truth. A presumed Crashed is replaced too: a process that reports
-      an outcome was alive (its heartbeats were late, say, behind a long call holding the GIL),
-      and its outcome is worth more than the guess;
-    - Scheduled or Pending over Cancelled or Crashed: an explicit retry of a finished run
-      (`mainspring flow-run retry` writes AwaitingRetry first), as the orchestration rules
-      allow with force.
-    Everything else (Running, Retrying, AwaitingRetry over Cancelling) is a stale snapshot and
-    leaves the row alone; the process learns of the change from its next heartbeat.
-    """
-    old = table.c.state_type
-    return sa.or_(
-        old.not_in(_literals(_SET_FROM_OUTSIDE)),
-        new.state_type.in_(_literals(TERMINAL_TYPES)),
-        sa.and_(old.in_(_literals(_OUTSIDE_TERMINAL)), new.state_type.in_(_literals(_RETRY_TYPES))),
-    )

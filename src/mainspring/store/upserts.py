@@ -1,0 +1,102 @@
+"""The upserts SqlStore writes a batch with, built from SQLAlchemy Core and compiled once.
+
+Kept apart from sql.py because it is one decision with its own reasons: which stored row a
+snapshot from a process may overwrite (`snapshot_may_replace`), and how tens of thousands of
+rows reach the driver without SQLAlchemy's per-row parameter processing (`Upserts.bulk`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from mainspring.model import TERMINAL_TYPES, StateType
+from mainspring.store.backend import SqlBackend
+
+
+class Upserts:
+    """One dialect's write statements; `bulk` compiles each table's upsert once per store."""
+
+    def __init__(self, backend: SqlBackend) -> None:
+        self._backend = backend
+        self._compiled: dict[str, str] = {}  # table name -> compiled bulk upsert
+
+    def upsert(self, table: sa.Table, key: str | None, mutable: tuple[str, ...]) -> Any:
+        """INSERT ... ON CONFLICT (key) DO UPDATE of `mutable` (DO NOTHING when none).
+
+        Runs are updated only when `snapshot_may_replace` allows it (see there), and a flow
+        run snapshot without a heartbeat keeps the one stored (heartbeats are written by
+        `heartbeat()`, not by the process's snapshots).
+        """
+        ins = self._backend.insert(table)
+        if not mutable:
+            return ins.on_conflict_do_nothing()
+        set_: dict[str, Any] = {c: ins.excluded[c] for c in mutable}
+        if "heartbeat" in set_:
+            set_["heartbeat"] = sa.func.coalesce(ins.excluded.heartbeat, table.c.heartbeat)
+        where = snapshot_may_replace(table, ins.excluded) if "state_type" in set_ else None
+        return ins.on_conflict_do_update(index_elements=[key], set_=set_, where=where)
+
+    def bulk(
+        self,
+        table: sa.Table,
+        columns: tuple[str, ...],
+        key: str | None = None,
+        mutable: tuple[str, ...] = (),
+    ) -> str:
+        """The upsert compiled once to SQL with positional placeholders for `columns`.
+
+        Batches carry tens of thousands of rows and are written from a thread of the user's
+        process. Executing a Core statement costs ~15 us per row in SQLAlchemy's parameter
+        processing alone; compiling once and handing driver-ready tuples to the driver's
+        executemany (through `exec_driver_sql`) removes that. The SQL still comes from the
+        Core construct and every value is a bound parameter.
+        """
+        sql = self._compiled.get(table.name)
+        if sql is None:
+            compiled = self.upsert(table, key, mutable).compile(
+                dialect=self._backend.bulk_dialect(), column_keys=list(columns)
+            )
+            if list(compiled.positiontup or ()) != list(columns):  # the tuples' order
+                raise RuntimeError(
+                    f"Unexpected bind order for {table.name}: {compiled.positiontup}"
+                )
+            sql = self._compiled[table.name] = compiled.string
+        return sql
+
+
+def _literals(types: Iterable[StateType]) -> list[sa.ColumnElement[Any]]:
+    # inlined, not bound: the bulk upserts are compiled once with one placeholder per column
+    return [sa.literal_column(f"'{t.value}'") for t in sorted(types)]
+
+
+#: States the server, the CLI or the crash detector set on a run behind its process's back.
+_SET_FROM_OUTSIDE = frozenset({StateType.CANCELLING, StateType.CANCELLED, StateType.CRASHED})
+_OUTSIDE_TERMINAL = frozenset({StateType.CANCELLED, StateType.CRASHED})
+_RETRY_TYPES = frozenset({StateType.SCHEDULED, StateType.PENDING})
+
+
+def snapshot_may_replace(table: sa.Table, new: Any) -> sa.ColumnElement[bool]:
+    """When a run snapshot from a process may overwrite the stored row (the upsert's WHERE).
+
+    Snapshots are the process's view, queued and written a little later; meanwhile the CLI or
+    the server may have moved the run to Cancelling or Cancelled, or the crash detector to
+    Crashed. A stale snapshot must not undo that, so over those states only these replace:
+    - a terminal state (Completed, Failed, Cancelled, Crashed): the process finished the run
+      itself, which is the truth. A presumed Crashed is replaced too: a process that reports
+      an outcome was alive (its heartbeats were late, say, behind a long call holding the GIL),
+      and its outcome is worth more than the guess;
+    - Scheduled or Pending over Cancelled or Crashed: an explicit retry of a finished run
+      (`mainspring flow-run retry` writes AwaitingRetry first), as the orchestration rules
+      allow with force.
+    Everything else (Running, Retrying, AwaitingRetry over Cancelling) is a stale snapshot and
+    leaves the row alone; the process learns of the change from its next heartbeat.
+    """
+    old = table.c.state_type
+    return sa.or_(
+        old.not_in(_literals(_SET_FROM_OUTSIDE)),
+        new.state_type.in_(_literals(TERMINAL_TYPES)),
+        sa.and_(old.in_(_literals(_OUTSIDE_TERMINAL)), new.state_type.in_(_literals(_RETRY_TYPES))),
+    )
