@@ -148,3 +148,56 @@ def test_cancel_twice_says_it_is_already_being_cancelled(store):
     assert again.exit_code == 0, again.stderr
     assert "is already being cancelled" in again.stdout
     assert [s.name for s in store.read_states(running.id)] == ["Cancelling"]
+
+
+RETRYABLE = """
+import os, sys, time
+from mainspring import flow, get_run_context, task
+
+@task
+def wait(seconds: float) -> str:
+    print(get_run_context().flow_run.id, flush=True)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+    return "done"
+
+@flow(name="retryable", persist_result=True)
+def retryable() -> str:
+    return wait(30.0 if not os.path.exists(os.environ["FIXED"]) else 1.5)
+
+if __name__ == "__main__":
+    retryable()
+"""
+
+
+@pytest.mark.slow
+def test_a_cancelled_run_retried_runs_to_the_end(tmp_path: Path) -> None:
+    """The retry outlives several heartbeats: none of them answers with the old Cancelled."""
+    script, fixed, home = tmp_path / "retryable.py", tmp_path / "fixed", tmp_path / "home"
+    script.write_text(RETRYABLE)
+    env = child_env(home, FIXED=str(fixed))
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        run_id = proc.stdout.readline().strip()  # type: ignore[union-attr]
+        time.sleep(0.5)  # a heartbeat or two: the run is Running in the store
+        command = [sys.executable, "-m", "mainspring.cli.main", "flow-run"]
+        cancel = subprocess.run([*command, "cancel", run_id], env=env, capture_output=True)
+        assert cancel.returncode == 0, cancel.stderr
+        proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    fixed.touch()
+    retry = subprocess.run(
+        [*command, "retry", run_id], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert retry.returncode == 0, retry.stdout + retry.stderr
+    assert f"Flow run {run_id} finished in state Completed" in retry.stdout
+    store = SqlStore(f"sqlite:///{home / 'mainspring.db'}")
+    try:
+        names = [s.name for s in store.read_states(run_id)]
+        assert names[-5:] == ["Cancelling", "Cancelled", "AwaitingRetry", "Retrying", "Completed"]
+    finally:
+        store.close()

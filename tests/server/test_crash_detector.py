@@ -108,6 +108,29 @@ def test_a_late_heartbeat_never_revives_or_re_crashes_a_run(store: SqlStore) -> 
     assert states_of(store, silent.id) == ["Crashed"]
 
 
+def test_a_detector_just_started_holds_no_earlier_silence_against_a_run(store: SqlStore) -> None:
+    """A server back from an outage: its clients' heartbeats failed while it was away, so it
+    listens for one whole timeout before it presumes any run dead."""
+    now = time.time()
+    quiet = flow_run(heartbeat=now - 120)  # silent for far longer than the timeout
+    write_runs(store, quiet)
+    detector = CrashDetector(store, timeout=0.6, interval=0.05)
+    detector.start()
+    try:
+        time.sleep(0.3)
+        assert store.read_flow_run(quiet.id).state.type is StateType.RUNNING  # not yet
+        store.heartbeat([quiet.id])  # its process is back and beats
+        time.sleep(0.45)  # a timeout since the start, but not since that heartbeat
+        assert store.read_flow_run(quiet.id).state.type is StateType.RUNNING
+        deadline = time.monotonic() + 5  # then silent for a whole timeout: crashed
+        while not store.read_flow_run(quiet.id).state.is_crashed():
+            assert time.monotonic() < deadline, "never crashed"
+            time.sleep(0.05)
+    finally:
+        detector.stop()
+    assert states_of(store, quiet.id)[-1] == "Crashed"
+
+
 def test_the_detector_needs_positive_times(store: SqlStore) -> None:
     with pytest.raises(ValueError, match="must be positive"):
         CrashDetector(store, timeout=0, interval=1)

@@ -62,10 +62,16 @@ def _cancel_in_store(flow_run_id: str) -> tuple[str, str, str]:
 
 def _cancel_via_api(api_url: str, api_key: str | None, flow_run_id: str) -> tuple[str, str, str]:
     """The same through a server's API (MAINSPRING_API_URL), with MAINSPRING_API_KEY if set."""
+    import re
+
     import httpx
 
     from mainspring.server.orchestration import cancel_proposal
+    from mainspring.settings import redact_url
+    from mainspring.store.wire import ID_PATTERN
 
+    if not re.fullmatch(ID_PATTERN.strip("^$"), flow_run_id):  # also keeps the path intact
+        fail(f"No flow run with id {flow_run_id!r}.")
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     base = api_url.rstrip("/")
     try:
@@ -80,11 +86,14 @@ def _cancel_via_api(api_url: str, api_key: str | None, flow_run_id: str) -> tupl
                 body = {"state": {"type": proposed.value, "message": "Cancelled by user"}}
                 response = client.post(f"/flow_runs/{flow_run_id}/set_state", json=body)
     except httpx.HTTPError as exc:
-        fail(f"Error: could not reach the server at {base}: {exc}")
-    if response.status_code in (404, 422):
+        fail(f"Error: could not reach the server at {redact_url(base)}: {exc}")
+    if response.status_code == 404:
         fail(f"No flow run with id {flow_run_id!r}.")
     if response.status_code != 200:
-        detail = response.json().get("detail", response.text) if response.content else ""
+        try:
+            detail = response.json().get("detail", "")
+        except (ValueError, AttributeError):  # not the API's JSON: a proxy's page, say
+            detail = response.text[:200]
         fail(f"Error: the server answered {response.status_code}: {detail}")
     answer = response.json()
     return answer["status"], answer["reason"], answer["state"]["name"]

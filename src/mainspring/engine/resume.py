@@ -315,6 +315,11 @@ def resume_flow_run(flow_run_id: str, force: bool = False) -> State:
     run.end_time = None
     run.state = AwaitingRetry(message=f"Resuming: attempt {run.run_count + 1} of this flow run")
     recorder.flow_run(run)
+    # Stored before Running: the store keeps a Cancelled or Crashed run from stale Running
+    # snapshots, and only a retry state lifts that (upserts.snapshot_may_replace). Left to the
+    # next batch, AwaitingRetry would be overtaken by Running, the run would stay Cancelled,
+    # and the first heartbeat answer would cancel the retry.
+    recorder.flush()
     engine = FlowRunEngine(flow, run, parameters, None, recorder)
     engine.invalid = invalid
     engine.resume = Resume(store, run.id)

@@ -17,6 +17,11 @@ Nothing is crashed twice or wrongly:
 - a run whose process was only slow (a long call holding the GIL) and then reports its real
   outcome gets it: the store lets a terminal state from the process replace a presumed Crashed.
 
+A detector that has just started (a server starting, or restarting after an outage) crashes
+nothing until it has listened for one timeout: while the server was away, clients' heartbeats
+failed through no fault of theirs, and a run is presumed dead only when a whole timeout passed
+without a heartbeat while someone was listening.
+
 The crashed run's task runs that had not finished are marked Crashed too (its process is
 gone, they will never finish), so the run's page shows no zombie Running tasks. The flow's
 on_crashed hooks cannot run here: they are code of the dead process.
@@ -59,6 +64,7 @@ class CrashDetector:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
+        self.listening_since: float | None = None  # set by start(): see the module's docstring
 
     @classmethod
     def from_settings(cls, store: SqlStore, settings: Settings) -> CrashDetector:
@@ -69,6 +75,8 @@ class CrashDetector:
         """Crash every watched run silent for longer than the timeout; return their ids."""
         now = time.time() if now is None else now
         cutoff = now - self.timeout
+        if self.listening_since is not None and cutoff < self.listening_since:
+            return []  # not listened for a whole timeout yet: no silence can be held against a run
         c = flow_run.c
         last = last_sign_of_life(flow_run)
         query = sa.select(c.id, c.state_name, c.heartbeat, last.label("last")).where(
@@ -130,6 +138,7 @@ class CrashDetector:
 
     # -- the loop ------------------------------------------------------------------------------
     def start(self) -> None:
+        self.listening_since = time.time()
         self._thread = threading.Thread(target=self._loop, name="mainspring-crash-detector")
         self._thread.daemon = True
         self._thread.start()
