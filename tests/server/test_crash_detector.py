@@ -131,6 +131,24 @@ def test_a_detector_just_started_holds_no_earlier_silence_against_a_run(store: S
     assert states_of(store, quiet.id)[-1] == "Crashed"
 
 
+def test_a_crash_and_what_goes_with_it_are_stored_together_or_not_at_all(store: SqlStore):
+    run = flow_run(heartbeat=NOW - 60)
+    write_runs(store, run)
+    store.write(Batch(task_runs={t.id: t for t in [task_run(run.id, "a-0", StateType.RUNNING)]}))
+
+    def fail_midway(conn, state):
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        set_state(store, run.id, Crashed(message="x"), is_task=False, on_accepted=fail_midway)
+    assert store.read_flow_run(run.id).state.type is StateType.RUNNING  # rolled back
+    assert states_of(store, run.id) == []
+
+    CrashDetector(store, timeout=TIMEOUT, interval=1).scan(now=NOW)
+    (task,) = store.read_task_runs(run.id)
+    assert store.read_flow_run(run.id).state.is_crashed() and task.state.is_crashed()
+
+
 def test_the_detector_needs_positive_times(store: SqlStore) -> None:
     with pytest.raises(ValueError, match="must be positive"):
         CrashDetector(store, timeout=0, interval=1)

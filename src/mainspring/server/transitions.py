@@ -17,6 +17,7 @@ protocol: orchestration is the server's job, and the engine's embedded store nev
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,12 +88,16 @@ def set_state(
     is_task: bool,
     force: bool = False,
     silent_since: float | None = None,
+    on_accepted: Callable[[sa.Connection, State], object] | None = None,
 ) -> Outcome:
     """Move a flow run (or task run) to `proposed` if the orchestration rules allow it.
 
     `silent_since` (flow runs only; the crash detector's) adds a condition to the
     compare-and-set: the run has shown no sign of life (heartbeat, or state change) since that
     time, so a heartbeat that lands between the detector's scan and its write saves the run.
+    `on_accepted(conn, state)` runs in the same transaction once the move is made, so what
+    goes with the move (the crash detector's crashing of the run's task runs) is stored with
+    it or not at all.
     Raises `ObjectNotFound` for an unknown id and `StoreError` when the database fails.
     """
     table = task_run if is_task else flow_run
@@ -138,6 +143,8 @@ def set_state(
                             timestamp=proposed.ts,
                         )
                     )
+                    if on_accepted is not None:
+                        on_accepted(conn, proposed)
                     return Outcome(decision, proposed)
             time.sleep(0.001)  # lost a race: the run changed since we read it; decide again
     except sa.exc.SQLAlchemyError as exc:

@@ -35,13 +35,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 
 from mainspring.model import TERMINAL_TYPES, StateType
 from mainspring.model.states import Crashed
-from mainspring.server.db import read_connection, write_transaction
+from mainspring.server.db import read_connection
 from mainspring.server.transitions import last_sign_of_life, set_state
 from mainspring.settings import Settings
 from mainspring.store.schema import flow_run, state_history, task_run
@@ -92,49 +93,22 @@ class CrashDetector:
                 f"{since} for {silence:.0f} s (crash timeout {self.timeout:g} s) while "
                 f"{row.state_name}: the process running this flow run is presumed dead"
             )
+            crashed_tasks: dict[str, int] = {}  # filled in set_state's transaction
             outcome = set_state(
-                self.store, row.id, Crashed(message=message), is_task=False, silent_since=cutoff
+                self.store,
+                row.id,
+                Crashed(message=message),
+                is_task=False,
+                silent_since=cutoff,
+                on_accepted=partial(_crash_task_runs, flow_run_id=row.id, counts=crashed_tasks),
             )
             if outcome.decision.accepted:
                 crashed.append(row.id)
-                count = self._crash_task_runs(row.id, message, outcome.state.ts)
+                count = crashed_tasks[row.id]
                 logger.warning(
                     "Flow run %s marked Crashed (%d task runs with it): %s", row.id, count, message
                 )
         return crashed
-
-    def _crash_task_runs(self, flow_run_id: str, message: str, ts: float) -> int:
-        c = task_run.c
-        unfinished = sa.and_(
-            c.flow_run_id == flow_run_id, c.state_type.not_in([t.value for t in TERMINAL_TYPES])
-        )
-        with write_transaction(self.store) as conn:
-            ids = [r.id for r in conn.execute(sa.select(c.id).where(unfinished))]
-            if not ids:
-                return 0
-            values: dict[str, Any] = {
-                "state_type": StateType.CRASHED.value,
-                "state_name": "Crashed",
-                "state_message": message,
-                "state_timestamp": ts,
-                "end_time": ts,
-            }
-            conn.execute(sa.update(task_run).where(unfinished, c.id.in_(ids)).values(values))
-            conn.execute(
-                sa.insert(state_history),
-                [
-                    {
-                        "run_id": id_,
-                        "is_task": True,
-                        "type": StateType.CRASHED.value,
-                        "name": "Crashed",
-                        "message": message,
-                        "timestamp": ts,
-                    }
-                    for id_ in ids
-                ],
-            )
-        return len(ids)
 
     # -- the loop ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -160,3 +134,33 @@ class CrashDetector:
                 self._failing = False
             if self._stop.wait(self.interval):
                 return
+
+
+def _crash_task_runs(
+    conn: sa.Connection, crashed: Any, *, flow_run_id: str, counts: dict[str, int]
+) -> None:
+    """Crash the flow run's unfinished task runs (its process is gone; they never finish), in
+    the transaction that crashed the flow run: both are stored, or neither. Counts them."""
+    message, ts = crashed.message, crashed.ts
+    c = task_run.c
+    unfinished = sa.and_(
+        c.flow_run_id == flow_run_id, c.state_type.not_in([t.value for t in TERMINAL_TYPES])
+    )
+    ids = [r.id for r in conn.execute(sa.select(c.id).where(unfinished))]
+    counts[flow_run_id] = len(ids)
+    if not ids:
+        return
+    values: dict[str, Any] = {
+        "state_type": StateType.CRASHED.value,
+        "state_name": "Crashed",
+        "state_message": message,
+        "state_timestamp": ts,
+        "end_time": ts,
+    }
+    conn.execute(sa.update(task_run).where(unfinished, c.id.in_(ids)).values(values))
+    history = [
+        {"run_id": id_, "is_task": True, "type": StateType.CRASHED.value, "name": "Crashed",
+         "message": message, "timestamp": ts}
+        for id_ in ids
+    ]  # fmt: skip
+    conn.execute(sa.insert(state_history), history)
