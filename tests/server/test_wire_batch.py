@@ -136,6 +136,11 @@ def test_valid_but_not_canonical_bodies_go_through_the_schema(log: dict[str, Any
         orjson.dumps({"logs": [{**LOG, "message": "nul\x00"}]}),
         orjson.dumps({"logs": [{**LOG, "logger": ""}]}),
         orjson.dumps({"logs": [{**LOG, "timestamp": "2024-05-01"}]}),
+        # canonical lengths that fromisoformat takes but the schema does not: a week date, a
+        # time without its colons
+        orjson.dumps({"logs": [{**LOG, "timestamp": "2024-W18-3T12:00:00.000000Z"}]}),
+        orjson.dumps({"logs": [{**LOG, "timestamp": "2024-W18-3T12:00:00Z"}]}),
+        orjson.dumps({"logs": [{**LOG, "timestamp": "2024-05-01T120000.5Z"}]}),
         orjson.dumps({"logs": [{**LOG, "flow_run_id": "x" * 37}]}),
         orjson.dumps({"edges": [{"task_run_id": "a", "upstream_id": "b", "kind": "other"}]}),
         orjson.dumps({"states": [{"run_id": "a", "is_task": "?", "state": {"type": "PENDING"}}]}),

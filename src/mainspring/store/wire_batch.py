@@ -46,13 +46,11 @@ from mainspring.store.wire import (
     MAX_STORAGE,
     MAX_TAGS,
     MAX_TEXT,
-    RESULT_KEY,
     clean_json,
 )
 
 # fullmatch with the patterns' body: `$` would also match before a final newline
 _BATCH_ID = re.compile(BATCH_ID_PATTERN.strip("^$")).fullmatch
-_RESULT_KEY = re.compile(RESULT_KEY.strip("^$")).fullmatch
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)?").fullmatch
 #: The characters of ID_PATTERN: `not id.strip(_ID_CHARS)` is its test, several times cheaper
 #: than the regular expression.
@@ -61,7 +59,14 @@ assert ID_PATTERN == r"^[A-Za-z0-9_.:-]{1,36}$", "update _ID_CHARS and MAX_ID wi
 MAX_ID = 36
 _TYPES = {t.value: t for t in StateType}
 _NAMES = {t: {None, *(n for n, nt in STATE_NAMES.items() if nt is t)} for t in StateType}
+_DEFAULT_NAMES = {t: t.value.capitalize() for t in StateType}
 _fromiso = datetime.fromisoformat
+#: builds a StateRecord or LogRecord without its Python-level __new__, from all its fields in order
+_new_tuple = tuple.__new__
+assert StateRecord._fields == ("run_id", "is_task", "type", "name", "message", "ts", "id",
+                               "result"), "update _state_record with StateRecord"  # fmt: skip
+assert LogRecord._fields == ("flow_run_id", "task_run_id", "level", "logger", "message", "ts",
+                             "id"), "update _log with LogRecord"  # fmt: skip
 
 
 class _Refused(Exception):
@@ -147,7 +152,8 @@ def _time(value: Any) -> float:
     if type(value) is not str:
         raise _Refused
     n = len(value)
-    if ((n == 27 and value[19] == ".") or n == 20) and value[-1] == "Z" and value[10] == "T":
+    shape = value[4:20:3]  # the separators of "YYYY-MM-DDTHH:MM:SS", and what follows
+    if (n == 27 and shape == "--T::." and value[26] == "Z") or (n == 20 and shape == "--T::Z"):
         return _fromiso(value).timestamp()  # the canonical form: UTC, what clients send
     if not _TIME(value):
         raise _Refused
@@ -177,16 +183,6 @@ def _tags(value: Any) -> list[str]:
     return value
 
 
-def _state(d: Any) -> State:
-    _keys(d, _STATE_KEYS)
-    type_ = _TYPES[d["type"]]
-    name = d.get("name")
-    if name not in _NAMES[type_]:
-        raise _Refused
-    ts = _opt_time(d.get("timestamp"))
-    return State(type_, name, _text(d.get("message")), ts=ts)
-
-
 _STATE_KEYS = frozenset({"type", "name", "message", "timestamp"})
 _RESULT_KEYS = frozenset({"storage", "key", "serializer"})
 
@@ -199,16 +195,30 @@ def _result(d: Any) -> ResultRef | None:
     storage, key = d["storage"], d["key"]
     if type(storage) is not str or not 0 < len(storage) <= MAX_STORAGE or "\x00" in storage:
         raise _Refused
-    if type(key) is not str or len(key) > MAX_KEY or not _RESULT_KEY(key):
+    if type(key) is not str or len(key) > MAX_KEY or "\\" in key or "\x00" in key:
+        raise _Refused
+    segments = key.split("/")  # RESULT_KEY's test, at half its cost: no segment empty or ".."
+    if "" in segments or ".." in segments:
         raise _Refused
     return ResultRef(storage, key, _opt_name(d.get("serializer")))
 
 
 def _run_state(d: dict[str, Any]) -> State:
     """A run's `state`, holding the address of its result (`state_result`) as its data."""
-    state = _state(d["state"])
-    state.data = _result(d.get("state_result"))
-    return state
+    s = d["state"]
+    _keys(s, _STATE_KEYS)
+    type_ = _TYPES[s["type"]]
+    name = s.get("name")
+    if name not in _NAMES[type_]:
+        raise _Refused
+    message, ts, result = s.get("message"), s.get("timestamp"), d.get("state_result")
+    return State(
+        type_,
+        name,
+        None if message is None else _text(message),
+        None if result is None else _result(result),
+        None if ts is None else _time(ts),
+    )
 
 
 # -- records -----------------------------------------------------------------------------------
@@ -261,46 +271,66 @@ _TASK_RUN_KEYS = _RUN_KEYS | {"task_name", "task_key", "flow_run_id", "dynamic_k
 
 def _task_run(d: Any) -> TaskRun:
     _keys(d, _TASK_RUN_KEYS)
-    return TaskRun(
-        id=_id(d["id"]),
-        name=_name(d["name"]),
-        task_name=_name(d["task_name"]),
-        task_key=_name(d["task_key"]),
-        state=_run_state(d),
-        flow_run_id=_opt_id(d.get("flow_run_id")),
-        dynamic_key=_opt_name(d.get("dynamic_key")),
-        tags=_tags(d.get("tags", [])),
-        cache_key=_opt_name(d.get("cache_key")),
-        created=_opt_time(d.get("created")),
-        start_time=_opt_time(d.get("start_time")),
-        end_time=_opt_time(d.get("end_time")),
-        run_count=_count(d.get("run_count", 0)),
+    get = d.get  # the optional fields, checked only when present (the `_opt_*` inline)
+    flow_run_id, dynamic_key, cache_key = get("flow_run_id"), get("dynamic_key"), get("cache_key")
+    created, start_time, end_time = get("created"), get("start_time"), get("end_time")
+    return TaskRun(  # positional (order checked below): a third of the keyword call's cost
+        _id(d["id"]),
+        _name(d["name"]),
+        _name(d["task_name"]),
+        _name(d["task_key"]),
+        _run_state(d),
+        None if flow_run_id is None else _id(flow_run_id),
+        None if dynamic_key is None else _name(dynamic_key),
+        _tags(get("tags", [])),
+        None if cache_key is None else _name(cache_key),
+        None if created is None else _time(created),
+        None if start_time is None else _time(start_time),
+        None if end_time is None else _time(end_time),
+        _count(get("run_count", 0)),
     )
+
+
+assert tuple(TaskRun.__dataclass_fields__) == (
+    "id", "name", "task_name", "task_key", "state", "flow_run_id", "dynamic_key", "tags",
+    "cache_key", "created", "start_time", "end_time", "run_count",
+), "update _task_run with TaskRun"  # fmt: skip
 
 
 _STATE_RECORD_KEYS = frozenset({"run_id", "is_task", "state", "result"})
 
 
 def _state_record(d: Any) -> StateRecord:
-    _keys(d, _STATE_RECORD_KEYS)
-    is_task, s = d["is_task"], d["state"]
-    if type(is_task) is not bool:
+    # the hottest record (three per task call): the checks of _keys, _id and _state inline
+    if type(d) is not dict or not d.keys() <= _STATE_RECORD_KEYS:
         raise _Refused
-    _keys(s, _STATE_KEYS)
+    run_id, is_task, s = d["run_id"], d["is_task"], d["state"]
+    if (
+        type(run_id) is not str
+        or not 0 < len(run_id) <= MAX_ID
+        or run_id.strip(_ID_CHARS)
+        or type(is_task) is not bool
+        or type(s) is not dict
+        or not s.keys() <= _STATE_KEYS
+    ):
+        raise _Refused
     type_ = _TYPES[s["type"]]
     name = s.get("name")
     if name not in _NAMES[type_]:
         raise _Refused
-    ts = s.get("timestamp")
-    return StateRecord(
-        _id(d["run_id"]),
-        is_task,
-        type_,
-        name or type_.value.capitalize(),  # as State names it
-        _text(s.get("message")),
-        time.time() if ts is None else _time(ts),  # as State stamps it
-        None,
-        _result(d.get("result")),
+    message, ts, result = s.get("message"), s.get("timestamp"), d.get("result")
+    return _new_tuple(
+        StateRecord,
+        (
+            run_id,
+            is_task,
+            type_,
+            name or _DEFAULT_NAMES[type_],  # as State names it
+            None if message is None else _text(message),
+            time.time() if ts is None else _time(ts),  # as State stamps it
+            None,
+            None if result is None else _result(result),
+        ),
     )
 
 
@@ -308,20 +338,32 @@ _LOG_KEYS = frozenset({"level", "logger", "message", "timestamp", "flow_run_id",
 
 
 def _log(d: Any) -> LogRecord:
-    _keys(d, _LOG_KEYS)
-    level = d["level"]
-    if type(level) is not int or not 0 <= level <= 100:
+    if type(d) is not dict or not d.keys() <= _LOG_KEYS:
         raise _Refused
-    message = d["message"]
-    if type(message) is not str:
+    level, logger, message = d["level"], d["logger"], d["message"]
+    flow_run_id, task_run_id = d.get("flow_run_id"), d.get("task_run_id")
+    if (
+        type(level) is not int
+        or not 0 <= level <= 100
+        or type(logger) is not str
+        or not 0 < len(logger) <= MAX_NAME
+        or "\x00" in logger
+        or type(message) is not str
+        or len(message) > MAX_TEXT
+        or "\x00" in message
+    ):
         raise _Refused
-    return LogRecord(
-        _opt_id(d.get("flow_run_id")),
-        _opt_id(d.get("task_run_id")),
-        level,
-        _name(d["logger"]),
-        _text(message),  # type: ignore[arg-type]  # a str, checked above
-        _time(d["timestamp"]),
+    return _new_tuple(
+        LogRecord,
+        (
+            None if flow_run_id is None else _id(flow_run_id),
+            None if task_run_id is None else _id(task_run_id),
+            level,
+            logger,
+            message,
+            _time(d["timestamp"]),
+            None,
+        ),
     )
 
 
