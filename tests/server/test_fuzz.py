@@ -27,7 +27,10 @@ from .conftest import flow_run, write_runs
 
 _folder = Path(tempfile.mkdtemp(prefix="mainspring-fuzz-"))
 _store = SqlStore(f"sqlite:///{_folder / 'mainspring.db'}")  # opened on first request
-schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app(_store))
+# No background services: the crash detector's thread would open (and migrate) the store while
+# collection goes on importing other test modules; importing alembic in two threads at once can
+# meet a half-initialized module. The detector has its own tests.
+schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app(_store, services=False))
 #: With a key in the database the server requires one: the fuzzer checks that requests
 #: without it, or with a made-up one, are refused, and sends this one otherwise.
 _key: list[str] = []
