@@ -149,6 +149,13 @@ def test_a_crash_and_what_goes_with_it_are_stored_together_or_not_at_all(store: 
     assert store.read_flow_run(run.id).state.is_crashed() and task.state.is_crashed()
 
 
+def test_a_retried_run_is_not_crashed_for_its_dead_process_s_old_heartbeat(store: SqlStore):
+    retried = flow_run(ts=NOW - 1, heartbeat=NOW - 600)  # Running again since a second ago
+    write_runs(store, retried)
+    assert CrashDetector(store, timeout=TIMEOUT, interval=1).scan(now=NOW) == []
+    assert CrashDetector(store, timeout=TIMEOUT, interval=1).scan(now=NOW + 60) == [retried.id]
+
+
 def test_the_detector_needs_positive_times(store: SqlStore) -> None:
     with pytest.raises(ValueError, match="must be positive"):
         CrashDetector(store, timeout=0, interval=1)

@@ -76,8 +76,12 @@ def _new_values(table: sa.Table, current: StateType, proposed: State) -> dict[st
 
 
 def last_sign_of_life(table: sa.Table) -> sa.ColumnElement[Any]:
-    """A flow run's last heartbeat, or when it entered its state if it never sent one."""
-    return sa.func.coalesce(table.c.heartbeat, table.c.state_timestamp)
+    """The later of a flow run's last heartbeat and when it entered its state: a state change
+    is a sign of life too (a retried run starts with its dead process's old heartbeat)."""
+    heartbeat, entered = table.c.heartbeat, table.c.state_timestamp
+    return sa.case(
+        (sa.or_(heartbeat.is_(None), heartbeat < entered), entered), else_=heartbeat
+    )  # CASE, not max()/greatest(): the same SQL on SQLite and PostgreSQL
 
 
 def set_state(
@@ -153,7 +157,7 @@ def set_state(
 
 
 def _still_silent(row: sa.Row[Any], silent_since: float) -> Decision:
-    last = row.heartbeat if row.heartbeat is not None else row.state_timestamp
+    last = max(row.state_timestamp, row.heartbeat or row.state_timestamp)  # last_sign_of_life
     if float(last) >= silent_since:
         return reject("The run has shown a sign of life since; it is not crashed.")
     return accept("No sign of life since the cut-off.")

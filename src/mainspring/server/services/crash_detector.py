@@ -3,8 +3,8 @@
 A running flow run's process sends a heartbeat every `heartbeat_interval` seconds
 (engine/heartbeats.py). A process killed with SIGKILL, lost with its machine or frozen stops
 sending them, and its run would stay Running forever. Every `server_crash_check_interval`
-seconds this service looks for Running and Cancelling flow runs whose last sign of life (their
-last heartbeat, or when they entered their state if they never sent one) is older than
+seconds this service looks for Running and Cancelling flow runs whose last sign of life (the
+later of their last heartbeat and when they entered their state) is older than
 `server_crash_timeout` seconds, and moves each to Crashed with a message naming the silence and
 the timeout.
 
