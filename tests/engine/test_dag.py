@@ -13,22 +13,8 @@ import pytest
 from mainspring import Flow, Parameter, ParameterBindError, State, flow, task, unmapped
 from mainspring.engine.dag import DagError, Node
 
+from .dag_tasks import add, numbers, total
 from .support import log_messages, only_flow_run, task_runs_by_name, timeline
-
-
-@task
-def numbers(n):
-    return list(range(n))
-
-
-@task
-def total(values):
-    return sum(values)
-
-
-@task
-def add(x, y):
-    return x + y
 
 
 @task

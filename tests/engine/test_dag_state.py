@@ -15,22 +15,8 @@ from mainspring import Flow, Parameter, State, flow, task, unmapped
 from mainspring.engine.futures import UpstreamFailure
 from mainspring.exceptions import FailedRun
 
+from .dag_tasks import add, numbers, total
 from .support import only_flow_run
-
-
-@task
-def numbers(n):
-    return list(range(n))
-
-
-@task
-def total(values):
-    return sum(values)
-
-
-@task
-def add(x, y):
-    return x + y
 
 
 @task

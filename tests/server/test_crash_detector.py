@@ -258,6 +258,18 @@ def test_a_sigkilled_flow_is_crashed_by_a_server_started_later(tmp_path, server_
         store.close()
 
 
+def ends_completed_and_stays(proc: subprocess.Popen[str], store: SqlStore) -> None:
+    """The flow process ends well and its run Completed, still so once its last heartbeat is
+    older than the timeout."""
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and out.strip() == "done", err
+    (run,) = store.read_flow_runs()
+    assert states_of(store, run.id) == ["Pending", "Running", "Completed"]
+    time.sleep(2.0)  # its last heartbeat is now older than the timeout: still Completed
+    assert store.read_flow_run(run.id).state.type is StateType.COMPLETED
+    assert "Crashed" not in states_of(store, run.id)
+
+
 @pytest.mark.slow
 def test_a_flow_whose_heartbeats_go_on_outlives_the_timeout(tmp_path, server_home):
     env = {**server_env(server_home), **FAST}
@@ -269,13 +281,7 @@ def test_a_flow_whose_heartbeats_go_on_outlives_the_timeout(tmp_path, server_hom
         wait_for(lambda: any(r.heartbeat for r in store.read_flow_runs()), what="a heartbeat")
         server = start_server(env)
         try:
-            out, err = proc.communicate(timeout=60)
-            assert proc.returncode == 0 and out.strip() == "done", err
-            (run,) = store.read_flow_runs()
-            assert states_of(store, run.id) == ["Pending", "Running", "Completed"]
-            time.sleep(2.0)  # its last heartbeat is now older than the timeout: still Completed
-            assert store.read_flow_run(run.id).state.type is StateType.COMPLETED
-            assert "Crashed" not in states_of(store, run.id)
+            ends_completed_and_stays(proc, store)
         finally:
             stop_server(server.process)
     finally:
@@ -298,13 +304,8 @@ def test_a_flow_beating_through_the_api_outlives_the_timeout(tmp_path, server_ho
         while proc.poll() is None:
             beats.update(r.heartbeat for r in store.read_flow_runs() if r.heartbeat)
             time.sleep(0.1)
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0 and out.strip() == "done", err
+        ends_completed_and_stays(proc, store)
         assert len(beats) >= 5  # one every 0.2 s reached the server
-        (run,) = store.read_flow_runs()
-        assert states_of(store, run.id) == ["Pending", "Running", "Completed"]
-        time.sleep(2.0)  # its last heartbeat is now older than the timeout: still Completed
-        assert store.read_flow_run(run.id).state.type is StateType.COMPLETED
         assert not (tmp_path / "flow-home" / "mainspring.db").exists()
     finally:
         if proc.poll() is None:

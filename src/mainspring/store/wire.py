@@ -130,7 +130,7 @@ def flow_run_json(r: FlowRun) -> dict[str, Any]:
         "end_time": None if r.end_time is None else _fromts(r.end_time, UTC),
         "run_count": r.run_count,
         "heartbeat": None if r.heartbeat is None else _fromts(r.heartbeat, UTC),
-        "state_result": s.data.to_json() if type(s.data) is ResultRef else None,
+        "state_result": result_json(s.data),
     }  # fmt: skip
 
 
@@ -151,7 +151,7 @@ def task_run_json(t: TaskRun) -> dict[str, Any]:
         "start_time": None if t.start_time is None else _fromts(t.start_time, UTC),
         "end_time": None if t.end_time is None else _fromts(t.end_time, UTC),
         "run_count": t.run_count,
-        "state_result": s.data.to_json() if type(s.data) is ResultRef else None,
+        "state_result": result_json(s.data),
     }  # fmt: skip
 
 
@@ -162,7 +162,7 @@ def state_record_json(s: StateRecord) -> dict[str, Any]:
         "is_task": s.is_task,
         "state": {"type": _VALUES[s.type], "name": s.name, "message": s.message,
                   "timestamp": _fromts(s.ts, UTC)},
-        "result": s.result.to_json() if type(s.result) is ResultRef else None,
+        "result": result_json(s.result),
     }  # fmt: skip
 
 

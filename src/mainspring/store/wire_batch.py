@@ -203,14 +203,20 @@ def _result(d: Any) -> ResultRef | None:
     return ResultRef(storage, key, _opt_name(d.get("serializer")))
 
 
-def _run_state(d: dict[str, Any]) -> State:
-    """A run's `state`, holding the address of its result (`state_result`) as its data."""
-    s = d["state"]
-    _keys(s, _STATE_KEYS)
+def _type_and_name(s: dict[str, Any]) -> tuple[StateType, str | None]:
+    """A state's type and name (None: the type's default), the name one of that type's."""
     type_ = _TYPES[s["type"]]
     name = s.get("name")
     if name not in _NAMES[type_]:
         raise _Refused
+    return type_, name
+
+
+def _run_state(d: dict[str, Any]) -> State:
+    """A run's `state`, holding the address of its result (`state_result`) as its data."""
+    s = d["state"]
+    _keys(s, _STATE_KEYS)
+    type_, name = _type_and_name(s)
     message, ts, result = s.get("message"), s.get("timestamp"), d.get("state_result")
     return State(
         type_,
@@ -314,10 +320,7 @@ def _state_record(d: Any) -> StateRecord:
         or not s.keys() <= _STATE_KEYS
     ):
         raise _Refused
-    type_ = _TYPES[s["type"]]
-    name = s.get("name")
-    if name not in _NAMES[type_]:
-        raise _Refused
+    type_, name = _type_and_name(s)
     message, ts, result = s.get("message"), s.get("timestamp"), d.get("result")
     return _new_tuple(
         StateRecord,

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, Field, create_model
 
 from mainspring.model import STATE_NAMES, State, StateType
 from mainspring.server.schemas.common import NO_NUL, Input, Name, Text, Time, check_text, epoch
+from mainspring.store import wire
 from mainspring.store.results import ResultRef
 from mainspring.store.wire import MAX_KEY, MAX_STORAGE, RESULT_KEY
 
@@ -69,7 +70,8 @@ class ResultRefOut(BaseModel):
     @classmethod
     def of(cls, data: Any) -> ResultRefOut | None:
         """The address of a state's persisted result, or None when it holds none."""
-        return cls(**data.to_json()) if type(data) is ResultRef else None
+        found = wire.result_json(data)
+        return None if found is None else cls(**found)
 
 
 STATE_MODELS = tuple(_model(t) for t in StateType)
