@@ -135,7 +135,7 @@ def test_unknown_ids_are_404_naming_the_id(client):
     assert client.post(f"/api/task_runs/{missing}/set_state", json=body).status_code == 404
 
 
-def test_bad_input_is_4xx_naming_the_field(client):
+def test_bad_input_is_4xx_naming_the_field(client, store):
     def field_of(response) -> list:
         assert response.status_code == 422, response.text
         return [e["loc"] for e in response.json()["detail"]]
@@ -168,8 +168,15 @@ def test_bad_input_is_4xx_naming_the_field(client):
         ["body", "flow_runs", 0, "flow_name"]
     ]
     assert client.post("/api/batches", content=b"{not json").status_code == 422
-    epoch = {"flows": [{"name": "etl", "created": 1700000000}]}
-    assert field_of(client.post("/api/batches", json=epoch)) == [["body", "flows", 0, "created"]]
+    for created in ("2024-05-01", "1700000000", True, 1e300, "9999-12-31T23:59:59.5Z"):
+        bad_time = {"flows": [{"name": "etl", "created": created}]}
+        response = client.post("/api/batches", json=bad_time)
+        assert field_of(response) == [["body", "flows", 0, "created"]], created
+    for created in (1700000000, 1700000000.25, "2023-11-14T22:13:20.25Z"):  # seconds, or ISO
+        good_time = {"flows": [{"name": f"etl-{created}", "created": created}]}
+        assert client.post("/api/batches", json=good_time).status_code == 200
+        flow = next(f for f in store.read_flows() if f.name == f"etl-{created}")
+        assert flow.created in (1700000000, 1700000000.25)
 
 
 def test_batches_store_what_store_write_takes(client, store):

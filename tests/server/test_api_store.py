@@ -5,6 +5,7 @@ however often they are retried, and API keys are sent and their refusals explain
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +31,7 @@ from mainspring.model import (
 from mainspring.store import wire
 from mainspring.store.api import ApiStore
 from mainspring.store.base import Batch
-from mainspring.store.recorder import Recorder
+from mainspring.store.recorder import EAGER_BATCH, Recorder
 from mainspring.store.results import NotPersisted, ResultRef
 from mainspring.store.sql import SqlStore
 
@@ -316,6 +317,28 @@ def _a_retry_after_a_lost_answer_stores_nothing_twice(server: Server, sql: SqlSt
     assert recorder.last_error is None  # delivered in the end
     assert [s.name for s in sql.read_states(run.id)] == ["Pending", "Running"]
     assert [r.message for r in sql.read_logs(run.id)] == [f"line {i}" for i in range(5)]
+
+
+def test_the_recorder_sends_to_a_server_without_waiting_for_its_interval(served) -> None:
+    """The server decodes and writes in its own process, so the recorder sends as soon as
+    EAGER_BATCH changes wait, overlapping the flow's work; an interval of a minute does not
+    hold them back."""
+    server, _, sql = served
+    recorder = Recorder(lambda: ApiStore(server.url), interval=60)
+    run = FlowRun(new_id(), "r", "eager", State(StateType.RUNNING, ts=T0), created=T0)
+    recorder.flow_run(run)
+    assert recorder.flush(timeout=30)  # opens the store: from now on it is known to be eager
+    for i in range(EAGER_BATCH + 50):
+        recorder.log(run.id, None, 20, "l", f"line {i}", T0 + i)
+    deadline = time.monotonic() + 20
+    while len(sql.read_logs(run.id)) < EAGER_BATCH and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(sql.read_logs(run.id)) >= EAGER_BATCH  # no flush, the interval far off
+    assert recorder.flush(timeout=30)
+    recorder.close()
+    assert [r.message for r in sql.read_logs(run.id)] == [
+        f"line {i}" for i in range(EAGER_BATCH + 50)
+    ]
 
 
 # -- errors ----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from mainspring.server.schemas import BatchIn
 from mainspring.store import wire
 from mainspring.store.base import Batch
 from mainspring.store.results import ResultRef
+from mainspring.store.wire import MAX_TIME, MIN_TIME
 from mainspring.store.wire_batch import decode_batch
 
 T0 = 1_700_000_000.123456
@@ -105,13 +106,16 @@ def test_what_clients_send_decodes_to_the_records_sent() -> None:
     assert fields(decoded) == fields(canonical(orjson.loads(body)))  # type: ignore[arg-type]
 
 
-LOG = {"level": 20, "logger": "l", "message": "m", "timestamp": "2024-05-01T12:00:00.000000Z"}
+LOG = {"level": 20, "logger": "l", "message": "m", "timestamp": 1714564800.0}
 
 
 @pytest.mark.parametrize(
     "log",
     [
         {**LOG, "level": 20.0},  # lax numbers
+        {**LOG, "timestamp": 1714564800},  # an integer time
+        {**LOG, "timestamp": "2024-05-01T12:00:00Z"},  # ISO text, as older clients send
+        {**LOG, "timestamp": "2024-05-01T12:00:00.000000Z"},
         {**LOG, "timestamp": "2024-05-01 12:00:00"},  # a space, no zone: UTC
         {**LOG, "timestamp": "2024-05-01T14:00:00+02:00"},
         {**LOG, "timestamp": "2024-05-01T12:00:00.5Z"},
@@ -138,6 +142,14 @@ def test_valid_but_not_canonical_bodies_go_through_the_schema(log: dict[str, Any
         orjson.dumps({"logs": [{**LOG, "message": "nul\x00"}]}),
         orjson.dumps({"logs": [{**LOG, "logger": ""}]}),
         orjson.dumps({"logs": [{**LOG, "timestamp": "2024-05-01"}]}),
+        orjson.dumps({"logs": [{**LOG, "timestamp": "1714564800"}]}),  # a number in text
+        orjson.dumps({"logs": [{**LOG, "timestamp": True}]}),
+        orjson.dumps({"logs": [{**LOG, "timestamp": None}]}),
+        orjson.dumps({"logs": [{**LOG, "timestamp": MAX_TIME + 0.5}]}),
+        orjson.dumps({"logs": [{**LOG, "timestamp": MIN_TIME - 1}]}),
+        orjson.dumps({"logs": [{**LOG, "timestamp": 1e300}]}),
+        # in range as text, past the last time the API can show once converted
+        orjson.dumps({"logs": [{**LOG, "timestamp": "9999-12-31T23:59:59.5Z"}]}),
         # canonical lengths that fromisoformat takes but the schema does not: a week date, a
         # time without its colons
         orjson.dumps({"logs": [{**LOG, "timestamp": "2024-W18-3T12:00:00.000000Z"}]}),
@@ -164,7 +176,12 @@ def test_invalid_bodies_are_left_to_the_schema(body: bytes) -> None:
 texts = st.text(st.characters(codec="utf-8"), max_size=40) | st.sampled_from(
     ["", "a", "x" * 36, "x" * 37, "a\nb", "2024-05-01T12:00:00Z", "2024-05-01T12:00:00.123456Z"]
 )
-values = texts | st.integers(-5, 200) | st.none() | st.booleans() | st.floats(allow_nan=False)
+times = st.floats(MIN_TIME - 10, MAX_TIME + 10) | st.sampled_from(
+    [MIN_TIME, MAX_TIME, MAX_TIME + 0.25, 0, -0.0, 2**53, "9999-12-31T23:59:59Z"]
+)
+values = (
+    texts | st.integers(-5, 200) | st.none() | st.booleans() | st.floats(allow_nan=False) | times
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -247,3 +264,40 @@ def test_a_result_address_outside_its_storage_is_refused(result: dict) -> None:
     assert decode_batch(body) is None
     with pytest.raises(ValidationError):
         BatchIn.model_validate_json(body)
+
+
+@pytest.mark.parametrize("ts", [MIN_TIME, MAX_TIME, 0, -1.5, 1714564800, 1714564800.123456])
+def test_times_in_range_are_taken_as_the_numbers_sent(ts: float) -> None:
+    body = {"logs": [{**LOG, "timestamp": ts}]}
+    decoded = decode_batch(orjson.dumps(body))
+    assert decoded is not None and decoded.logs[0].ts == ts
+    assert fields(decoded) == fields(canonical(body))  # type: ignore[arg-type]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            key: values
+            for key in (
+                "flow_run_id",
+                "dynamic_key",
+                "tags",
+                "cache_key",
+                "created",
+                "start_time",
+                "end_time",
+                "run_count",
+            )
+        },
+    ),
+    st.fixed_dictionaries({}, optional={"message": values, "timestamp": values, "name": values}),
+)
+def test_task_runs_are_taken_alike_or_left_to_the_schema(optional: dict, state: dict) -> None:
+    run = {"id": "r", "name": "n", "task_name": "t", "task_key": "t-0", **optional}
+    body = {"task_runs": [{**run, "state": {"type": "RUNNING", **state}}]}
+    decoded = decode_batch(orjson.dumps(body))
+    if decoded is None or state.get("timestamp") is None:  # none: stamped on arrival
+        return
+    assert fields(decoded) == fields(canonical(body))  # type: ignore[arg-type]

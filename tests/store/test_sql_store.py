@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -461,3 +462,21 @@ def test_concurrent_threads_share_one_store(store: SqlStore) -> None:
     assert errors == []
     assert len(store.read_task_runs(run.id)) == 60
     assert len(store.read_logs(run.id)) == 60
+
+
+def test_the_recorder_writes_an_in_process_store_at_its_interval(store: SqlStore) -> None:
+    """Writes in the flow's own process share its GIL: batched per interval (or flush), not
+    sent as soon as EAGER_BATCH changes wait as they are to a server."""
+    from mainspring.store.recorder import EAGER_BATCH, Recorder
+
+    recorder = Recorder(lambda: store, interval=60)
+    run = make_flow_run("lazy")
+    recorder.flow_run(run)
+    assert recorder.flush(timeout=30)  # the store is open
+    for i in range(EAGER_BATCH + 50):
+        recorder.log(run.id, None, 20, "l", f"line {i}", T0 + i)
+    time.sleep(0.5)
+    assert store.read_logs(run.id) == []
+    assert recorder.flush(timeout=30)
+    assert len(store.read_logs(run.id)) == EAGER_BATCH + 50
+    recorder.close()

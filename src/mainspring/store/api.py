@@ -65,6 +65,8 @@ class ApiStore(Store):
     tests that need to simulate the network (a lost answer); normally httpx's own is used.
     """
 
+    eager = True  # the server decodes and writes while the flow goes on
+
     def __init__(
         self,
         url: str,

@@ -66,6 +66,12 @@ class Batch:
 class Store(ABC):
     """Persistence for flows, runs, their state history, logs and graph edges."""
 
+    #: Whether the recorder should send each batch as soon as enough changes wait, rather than
+    #: every flush interval. True for a store whose writes run in another process (a server):
+    #: there they overlap the flow's own work instead of piling up for its end. An in-process
+    #: store keeps to the interval, since its writes share the flow's GIL.
+    eager: bool = False
+
     # -- writing -----------------------------------------------------------------------------
     @abstractmethod
     def write(self, batch: Batch) -> bool:

@@ -3,10 +3,11 @@
 A task call must cost microseconds, so it never waits for the database, and not even for a
 lock: each change is one `deque.append` of a small tuple (atomic in CPython). A daemon thread
 drains the queue every `recorder_flush_interval` seconds (at once when someone calls
-`flush()`), folds it into a `Batch` (the latest snapshot of each run, its state rows, logs and
-edges) and writes that in one transaction: a 1,000-task flow makes a handful of transactions,
-not thousands. The store is opened lazily in that thread, so merely importing or defining
-flows never loads SQLAlchemy.
+`flush()`; for a store that writes in another process, a server, as soon as `EAGER_BATCH`
+changes wait, so that the server works while the flow does), folds it into a `Batch` (the
+latest snapshot of each run, its state rows, logs and edges) and writes that in one
+transaction: a 1,000-task flow makes a handful of transactions, not thousands. The store is
+opened lazily in that thread, so merely importing or defining flows never loads SQLAlchemy.
 
 Nothing is lost: a failed write keeps the batch and retries it unchanged with backoff (up to
 `MAX_BACKOFF` seconds apart), so a store that is briefly unreachable (a server restarting)
@@ -49,6 +50,8 @@ EXIT_FLUSH_TIMEOUT = 60.0
 
 # Kinds of queued items: the first element of each tuple.
 _TASK_RUN, _FLOW_RUN, _LOG, _EDGE, _FLOW, _MARK = range(6)
+#: For an eager store (see `Store.eager`): how many queued changes wake the writer.
+EAGER_BATCH = 500
 
 
 class Recorder:
@@ -71,6 +74,9 @@ class Recorder:
         self.last_error: BaseException | None = None
         self.dropped = 0  # changes the store refused for good (see StoreRejected)
         self._drop_reasons: set[str] = set()
+        #: Queue length at which recording wakes the writer early; 0 (never) until the store,
+        #: opened by the writer thread, turns out to be eager.
+        self._wake_at = 0
 
     # -- recording (hot path: one append, no lock, no I/O) -----------------------------------
     def flow(self, flow: FlowRecord) -> None:
@@ -79,13 +85,19 @@ class Recorder:
 
     def flow_run(self, run: FlowRun, with_state: bool = True) -> None:
         """Record the run's current snapshot and, unless told otherwise, its state transition."""
-        self._queue.append((_FLOW_RUN, run, run.state if with_state else None))
-        if self._thread is None:
+        queue = self._queue
+        queue.append((_FLOW_RUN, run, run.state if with_state else None))
+        if len(queue) == self._wake_at:
+            self._wake.set()
+        elif self._thread is None:
             self._ensure_thread()
 
     def task_run(self, run: TaskRun, with_state: bool = True) -> None:
-        self._queue.append((_TASK_RUN, run, run.state if with_state else None))
-        if self._thread is None:
+        queue = self._queue
+        queue.append((_TASK_RUN, run, run.state if with_state else None))
+        if len(queue) == self._wake_at:
+            self._wake.set()
+        elif self._thread is None:
             self._ensure_thread()
 
     def log(
@@ -97,8 +109,11 @@ class Recorder:
         message: str,
         ts: float,
     ) -> None:
-        self._queue.append((_LOG, flow_run_id, task_run_id, level, logger, message, ts))
-        if self._thread is None:
+        queue = self._queue
+        queue.append((_LOG, flow_run_id, task_run_id, level, logger, message, ts))
+        if len(queue) == self._wake_at:
+            self._wake.set()
+        elif self._thread is None:
             self._ensure_thread()
 
     def edge(self, edge: TaskRunEdge) -> None:
@@ -119,6 +134,7 @@ class Recorder:
     def store(self) -> Store:
         if self._store is None:
             self._store = self._store_factory()
+            self._wake_at = EAGER_BATCH if self._store.eager else 0
         return self._store
 
     def _ensure_thread(self) -> None:

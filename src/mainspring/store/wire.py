@@ -2,8 +2,10 @@
 
 The `*_json` functions turn model records into the documented body shapes (`POST
 /api/batches`, and the server's answers); the `*_from_json` functions turn the server's answers
-back into the very records `SqlStore` returns. Times travel as ISO-8601 in UTC with microsecond
-resolution, the API's resolution: a time written through the API reads back as the same float.
+back into the very records `SqlStore` returns. The server's answers show times as ISO-8601 in
+UTC (`iso`); a batch carries them as epoch seconds (`seconds`), which the schema also takes as
+ISO text. Either way the resolution is the microsecond: a time written through the API reads
+back as the same float.
 
 This module sits in the store layer and imports neither SQLAlchemy nor the server, so a process
 that records into a server loads neither. It is on the recorder's write path (one batch every
@@ -14,6 +16,7 @@ few tens of milliseconds), so encoding is plain dicts handed to orjson, and the 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +51,10 @@ BATCH_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 #: stays inside its storage. Written without look-arounds: pydantic's regex engine takes it too.
 _SEGMENT = r"(?:[^/\\\x00.][^/\\\x00]*|\.(?:[^/\\\x00.][^/\\\x00]*)?|\.\.[^/\\\x00]+)"
 RESULT_KEY = rf"^{_SEGMENT}(?:/{_SEGMENT})*$"
+#: Earliest and latest time the API takes, in epoch seconds: 0001-01-01 and 9999-12-31T23:59:59
+#: UTC, the range of Python's datetime, in which every stored time can be shown.
+MIN_TIME = -62_135_596_800.0
+MAX_TIME = 253_402_300_799.0
 #: Longest result storage URL and result key.
 MAX_STORAGE = 4096
 MAX_KEY = 1024
@@ -61,9 +68,17 @@ _OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
 
 def iso(ts: float | None) -> datetime | None:
     """Epoch seconds as an aware UTC datetime, which orjson writes as ISO-8601 with "Z" and
-    microseconds ("2024-05-01T12:00:00.250000Z", or without a fraction when it is zero): the
-    canonical form the server's fast decoder (store/wire_batch.py) takes as is."""
+    microseconds ("2024-05-01T12:00:00.250000Z", or without a fraction when it is zero): how
+    the server's answers show times."""
     return None if ts is None else _fromts(ts, UTC)
+
+
+def seconds(ts: float | None) -> float | None:
+    """Epoch seconds as a batch carries them: rounded to the microsecond, the API's resolution
+    (the float `iso` and back would give), so a time written reads back as the same float.
+    Numbers rather than ISO text because formatting and parsing times was the largest part of
+    encoding and decoding a batch, and a number is the very float the store keeps."""
+    return None if ts is None else round(ts, 6)
 
 
 def epoch(text: str | None) -> float | None:
@@ -84,6 +99,10 @@ def json_default(value: Any) -> Any:
 
 
 # -- records -> JSON -------------------------------------------------------------------------
+#: How a record encoder writes times: `iso` for the server's answers, `seconds` in a batch.
+TimeFormat = Callable[[float | None], Any]
+
+
 def result_json(data: Any) -> dict[str, Any] | None:
     """Where a state's persisted result lives (its `data` is a ResultRef), else None."""
     return data.to_json() if type(data) is ResultRef else None
@@ -100,16 +119,16 @@ def state_json(s: State) -> dict[str, Any]:
     }
 
 
-def flow_json(f: FlowRecord) -> dict[str, Any]:
+def flow_json(f: FlowRecord, time: TimeFormat = iso) -> dict[str, Any]:
     """A flow as `FlowIn` takes it: no id (the server gives a new flow its own)."""
     return {
         "name": f.name,
         "description": f.description,
-        "created": None if f.created is None else _fromts(f.created, UTC),
+        "created": time(f.created),
     }
 
 
-def flow_run_json(r: FlowRun) -> dict[str, Any]:
+def flow_run_json(r: FlowRun, time: TimeFormat = iso) -> dict[str, Any]:
     """A flow run as `FlowRunIn` takes it (the state's result address beside the state)."""
     s = r.state
     return {
@@ -117,7 +136,7 @@ def flow_run_json(r: FlowRun) -> dict[str, Any]:
         "name": r.name,
         "flow_name": r.flow_name,
         "state": {"type": _VALUES[s.type], "name": s.name, "message": s.message,
-                  "timestamp": _fromts(s.ts, UTC)},
+                  "timestamp": time(s.ts)},
         "parameters": r.parameters,
         "tags": r.tags,
         "flow_version": r.flow_version,
@@ -125,16 +144,16 @@ def flow_run_json(r: FlowRun) -> dict[str, Any]:
         "parent_task_run_id": r.parent_task_run_id,
         "subflow_key": r.subflow_key,
         "deployment_id": r.deployment_id,
-        "created": None if r.created is None else _fromts(r.created, UTC),
-        "start_time": None if r.start_time is None else _fromts(r.start_time, UTC),
-        "end_time": None if r.end_time is None else _fromts(r.end_time, UTC),
+        "created": time(r.created),
+        "start_time": time(r.start_time),
+        "end_time": time(r.end_time),
         "run_count": r.run_count,
-        "heartbeat": None if r.heartbeat is None else _fromts(r.heartbeat, UTC),
+        "heartbeat": time(r.heartbeat),
         "state_result": result_json(s.data),
     }  # fmt: skip
 
 
-def task_run_json(t: TaskRun) -> dict[str, Any]:
+def task_run_json(t: TaskRun, time: TimeFormat = iso) -> dict[str, Any]:
     s = t.state
     return {
         "id": t.id,
@@ -142,31 +161,31 @@ def task_run_json(t: TaskRun) -> dict[str, Any]:
         "task_name": t.task_name,
         "task_key": t.task_key,
         "state": {"type": _VALUES[s.type], "name": s.name, "message": s.message,
-                  "timestamp": _fromts(s.ts, UTC)},
+                  "timestamp": time(s.ts)},
         "flow_run_id": t.flow_run_id,
         "dynamic_key": t.dynamic_key,
         "tags": t.tags,
         "cache_key": t.cache_key,
-        "created": None if t.created is None else _fromts(t.created, UTC),
-        "start_time": None if t.start_time is None else _fromts(t.start_time, UTC),
-        "end_time": None if t.end_time is None else _fromts(t.end_time, UTC),
+        "created": time(t.created),
+        "start_time": time(t.start_time),
+        "end_time": time(t.end_time),
         "run_count": t.run_count,
         "state_result": result_json(s.data),
     }  # fmt: skip
 
 
-def state_record_json(s: StateRecord) -> dict[str, Any]:
+def state_record_json(s: StateRecord, time: TimeFormat = iso) -> dict[str, Any]:
     """One timeline row as `StateRecordIn` takes it."""
     return {
         "run_id": s.run_id,
         "is_task": s.is_task,
         "state": {"type": _VALUES[s.type], "name": s.name, "message": s.message,
-                  "timestamp": _fromts(s.ts, UTC)},
+                  "timestamp": time(s.ts)},
         "result": result_json(s.result),
     }  # fmt: skip
 
 
-def log_json(r: LogRecord) -> dict[str, Any]:
+def log_json(r: LogRecord, time: TimeFormat = iso) -> dict[str, Any]:
     message = r.message
     if len(message) > MAX_TEXT:  # rare: a whole data set logged; keep the start, say so
         message = message[: MAX_TEXT - 100] + f"... [{len(message) - MAX_TEXT + 100} more chars]"
@@ -176,7 +195,7 @@ def log_json(r: LogRecord) -> dict[str, Any]:
         "level": r.level,
         "logger": r.logger,
         "message": message,
-        "timestamp": _fromts(r.ts, UTC),
+        "timestamp": time(r.ts),
     }
 
 
@@ -195,15 +214,15 @@ def batch_body(batch: Batch) -> dict[str, Any]:
     if batch.id is not None:
         body["id"] = batch.id
     if batch.flows:
-        body["flows"] = [flow_json(f) for f in batch.flows.values()]
+        body["flows"] = [flow_json(f, seconds) for f in batch.flows.values()]
     if batch.flow_runs:
-        body["flow_runs"] = [flow_run_json(r) for r in batch.flow_runs.values()]
+        body["flow_runs"] = [flow_run_json(r, seconds) for r in batch.flow_runs.values()]
     if batch.task_runs:
-        body["task_runs"] = [task_run_json(t) for t in batch.task_runs.values()]
+        body["task_runs"] = [task_run_json(t, seconds) for t in batch.task_runs.values()]
     if batch.states:
-        body["states"] = [state_record_json(s) for s in batch.states]
+        body["states"] = [state_record_json(s, seconds) for s in batch.states]
     if batch.logs:
-        body["logs"] = [log_json(r) for r in batch.logs]
+        body["logs"] = [log_json(r, seconds) for r in batch.logs]
     if batch.edges:
         body["edges"] = [edge_json(e) for e in batch.edges]
     return body

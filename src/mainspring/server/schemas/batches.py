@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from mainspring.server.schemas.common import (
+    BodyTime,
     Count,
     Id,
     Input,
@@ -15,7 +16,6 @@ from mainspring.server.schemas.common import (
     Name,
     Tags,
     Text,
-    Time,
 )
 from mainspring.server.schemas.states import ResultRefIn, StateIn
 from mainspring.store.wire import BATCH_ID_PATTERN, MAX_ITEMS
@@ -34,7 +34,7 @@ class FlowIn(Input):
 
     name: Name
     description: Text | None = None
-    created: Time | None = None
+    created: BodyTime | None = None
 
 
 class _RunIn(Input):
@@ -42,9 +42,9 @@ class _RunIn(Input):
     name: Name
     state: StateIn
     tags: Tags = []
-    created: Time | None = None
-    start_time: Time | None = None
-    end_time: Time | None = None
+    created: BodyTime | None = None
+    start_time: BodyTime | None = None
+    end_time: BodyTime | None = None
     run_count: Count = 0
     state_result: ResultRefIn | None = Field(None, description="Where `state`'s result is kept.")
 
@@ -57,7 +57,7 @@ class FlowRunIn(_RunIn):
     parent_task_run_id: Id | None = None
     subflow_key: Name | None = None
     deployment_id: Id | None = None
-    heartbeat: Time | None = None
+    heartbeat: BodyTime | None = None
 
 
 class TaskRunIn(_RunIn):
@@ -83,7 +83,7 @@ class LogIn(Input):
     level: Annotated[int, Field(ge=0, le=100)]
     logger: Name
     message: Text
-    timestamp: Time
+    timestamp: BodyTime
 
 
 class EdgeIn(Input):

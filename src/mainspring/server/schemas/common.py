@@ -1,10 +1,11 @@
 """Field types shared by request bodies: validated before anything reaches the database.
 
-The store holds times as epoch seconds (UTC floats); the API speaks ISO-8601 with a UTC offset,
-which is what people and other languages expect to read. Input is validated here, before it can
-reach the database, so a bad value is a 422 naming its field rather than a driver error: text
-must be storable by both databases (no NUL character, valid UTF-8), lengths and integers fit
-their columns, ids look like ids, state names belong to their state type.
+The store holds times as epoch seconds (UTC floats); the API shows ISO-8601 with a UTC offset,
+which is what people and other languages expect to read, and takes either in request bodies.
+Input is validated here, before it can reach the database, so a bad value is a 422 naming its
+field rather than a driver error: text must be storable by both databases (no NUL character,
+valid UTF-8), lengths and integers fit their columns, ids look like ids, state names belong to
+their state type.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from mainspring.store.wire import (  # the limits, shared with the fast batch decoder
     ID_PATTERN,
@@ -21,6 +31,8 @@ from mainspring.store.wire import (  # the limits, shared with the fast batch de
     MAX_NAME,
     MAX_TAGS,
     MAX_TEXT,
+    MAX_TIME,
+    MIN_TIME,
     clean_json,
 )
 
@@ -69,6 +81,40 @@ Id = Annotated[str, Field(pattern=ID_PATTERN)]
 Tags = Annotated[list[Name], Field(max_length=MAX_TAGS)]
 Json = Annotated[dict[str, Any], AfterValidator(clean_json)]
 Time = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_utc)]
+
+
+_parse_time = TypeAdapter(Time).validate_python
+
+
+def _seconds(value: Any) -> Any:
+    """A body's time as epoch seconds: numbers go on to the range check as they are, text must
+    be an ISO-8601 date-time (read as `Time` reads it)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return _parse_time(value).timestamp()
+    except ValidationError as exc:
+        raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+
+
+#: A time in a request body: epoch seconds, which Mainspring's own clients send (the very float
+#: the store keeps, and no text to format and parse per record), or an ISO-8601 date-time;
+#: validated into epoch seconds, so a body's canonical form carries numbers. The range is that
+#: of the times the API can show: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+BodyTime = Annotated[
+    float,
+    BeforeValidator(_seconds),
+    Field(strict=True, ge=MIN_TIME, le=MAX_TIME),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": MIN_TIME, "maximum": MAX_TIME},
+                {"type": "string", "format": "date-time"},
+            ],
+            "description": "Seconds since 1970-01-01T00:00:00Z, or an ISO-8601 date-time.",
+        }
+    ),
+]
 Count = Annotated[int, Field(ge=0, le=INT32)]
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, BaseModel, Field, create_model
 
 from mainspring.model import STATE_NAMES, State, StateType
-from mainspring.server.schemas.common import NO_NUL, Input, Name, Text, Time, check_text, epoch
+from mainspring.server.schemas.common import NO_NUL, BodyTime, Input, Name, Text, check_text
 from mainspring.store import wire
 from mainspring.store.results import ResultRef
 from mainspring.store.wire import MAX_KEY, MAX_STORAGE, RESULT_KEY
@@ -25,12 +25,12 @@ class StateInBase(Input):
     type: Any
     name: Any = None
     message: Text | None = None
-    timestamp: Time | None = Field(None, description="Default: when the server receives it.")
+    timestamp: BodyTime | None = Field(None, description="Default: when the server receives it.")
 
     def to_state(self) -> State:
         type_ = StateType(self.type)
         name = self.name or type_.value.capitalize()
-        return State(type_, name, self.message, ts=epoch(self.timestamp))
+        return State(type_, name, self.message, ts=self.timestamp)
 
 
 def _model(type_: StateType) -> type[StateInBase]:
