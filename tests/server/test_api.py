@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from mainspring.model import LogRecord, StateRecord, StateType, TaskRunEdge, new_id
@@ -229,6 +230,13 @@ def test_batches_store_what_store_write_takes(client, store):
     assert [s.name for s in store.read_states(run_id)] == ["Running"]
     assert store.read_logs(run_id)[0].message == "hi"
     assert len(store.read_edges(run_id)) == 1
+
+    # A heartbeat from the future (a wrong clock, or a client hiding a dead run from the crash
+    # detector for years) is taken as now: the server's clock decides liveness.
+    body["flow_runs"][0]["heartbeat"] = T0 + 10**9
+    before = time.time()
+    assert client.post("/api/batches", json=body).status_code == 200
+    assert before <= store.read_flow_run(run_id).heartbeat <= time.time()
 
 
 def test_set_state_applies_the_rules(client, store):

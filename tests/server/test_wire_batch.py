@@ -3,6 +3,8 @@ it accepts the schema accepts, with the same records; the rest is left to the sc
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -27,7 +29,7 @@ from mainspring.store import wire
 from mainspring.store.base import Batch
 from mainspring.store.results import ResultRef
 from mainspring.store.wire import MAX_TIME, MIN_TIME
-from mainspring.store.wire_batch import decode_batch
+from mainspring.store.wire_batch import decode_batch, encode_batch
 
 T0 = 1_700_000_000.123456
 
@@ -99,7 +101,7 @@ def test_what_clients_send_decodes_to_the_records_sent() -> None:
         edges=[TaskRunEdge(run.id, task.id, new_id(), "wait")],
         id="a" * 32 + ":1",
     )
-    body = wire.dumps(wire.batch_body(batch))
+    body = encode_batch(batch)
     decoded = decode_batch(body)
     assert decoded is not None
     assert fields(decoded) == fields(batch)  # T0 has whole microseconds: exact
@@ -301,3 +303,43 @@ def test_task_runs_are_taken_alike_or_left_to_the_schema(optional: dict, state: 
     if decoded is None or state.get("timestamp") is None:  # none: stamped on arrival
         return
     assert fields(decoded) == fields(canonical(body))  # type: ignore[arg-type]
+
+
+def stored(body: bytes) -> Batch:
+    """What the server stores for `body`: the fast path, else the schema's canonical form."""
+    decoded = decode_batch(body)
+    if decoded is None:
+        decoded = decode_batch(
+            wire.dumps(BatchIn.model_validate_json(body).model_dump(mode="json"))
+        )
+    assert decoded is not None
+    return decoded
+
+
+def test_what_msgspec_cannot_encode_goes_the_careful_way() -> None:
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    params = {"out": Path("/data"), "blob": object(), "big": 2**70, "when": when, 3: "int key"}
+    run = FlowRun(new_id(), "r", "f", State(StateType.RUNNING, ts=T0), parameters=params)
+    lines = ["nul\x00 here", "lone \ud800 surrogate", "plain"]
+    logs = [LogRecord(run.id, None, 20, "l", m, T0) for m in lines]
+    for batch in (Batch(flow_runs={run.id: run}), Batch(logs=logs[:1]), Batch(logs=logs)):
+        got = stored(encode_batch(batch))
+        if batch.flow_runs:
+            parameters = got.flow_runs[run.id].parameters
+            assert parameters["out"] == "/data" and parameters["big"] == 2**70
+            assert parameters["blob"].startswith("<object object at")
+            assert parameters["when"] == "2024-05-01T00:00:00Z" and parameters["3"] == "int key"
+        else:
+            expected = ["nul\ufffd here", "lone \ufffd surrogate", "plain"][: len(batch.logs)]
+            assert [r.message for r in got.logs] == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(MIN_TIME, MAX_TIME) | st.floats(1.6e9, 2.0e9))
+def test_times_are_sent_at_the_microsecond_and_read_back_unchanged(ts: float) -> None:
+    sent = decode_batch(encode_batch(Batch(logs=[LogRecord(None, None, 20, "l", "m", ts)])))
+    assert sent is not None
+    (line,) = sent.logs
+    assert abs(line.ts - ts) <= 0.5e-6 + abs(ts) * 2**-52  # the nearest microsecond, or next
+    shown = datetime.fromtimestamp(line.ts, UTC)  # how the server's answers show it
+    assert shown.timestamp() == line.ts

@@ -46,6 +46,7 @@ from mainspring.model.runs import new_id
 from mainspring.settings import redact_url
 from mainspring.store import wire
 from mainspring.store.base import Batch, Store
+from mainspring.store.wire_batch import encode_batch
 
 #: Most records sent in one request (the server takes up to 100,000 per list).
 CHUNK = 10_000
@@ -201,7 +202,7 @@ class ApiStore(Store):
             batch.id = new_id().replace("-", "")
         stored = False
         for chunk in _chunks(batch, CHUNK):
-            response = self._request("POST", "/batches", content=wire.dumps(wire.batch_body(chunk)))
+            response = self._request("POST", "/batches", content=encode_batch(chunk))
             if response.status_code != 200:
                 self._fail(response)
             stored = not orjson.loads(response.content).get("duplicate", False) or stored

@@ -1,22 +1,21 @@
-"""Records <-> JSON as the REST API carries them: the one mapping the client and server share.
+"""Records <-> JSON as the REST API carries them: the mapping the client and server share.
 
-The `*_json` functions turn model records into the documented body shapes (`POST
-/api/batches`, and the server's answers); the `*_from_json` functions turn the server's answers
-back into the very records `SqlStore` returns. The server's answers show times as ISO-8601 in
-UTC (`iso`); a batch carries them as epoch seconds (`seconds`), which the schema also takes as
-ISO text. Either way the resolution is the microsecond: a time written through the API reads
-back as the same float.
+The `*_json` functions turn model records into the shapes of the server's answers (times as
+ISO-8601 in UTC, `iso`); the `*_from_json` functions turn those answers back into the very
+records `SqlStore` returns. Batches, the write path, have their own faster encoding
+(store/wire_batch.py, times as epoch seconds). Either way the resolution is the microsecond:
+a time written through the API reads back as the same float. Here too: the API's limits, shared
+by the schema and the batch decoder, and `dumps`, JSON for anything (text cleaned of what no
+database stores, values JSON has no type for converted), whose slow care runs only when a body
+needs it.
 
 This module sits in the store layer and imports neither SQLAlchemy nor the server, so a process
-that records into a server loads neither. It is on the recorder's write path (one batch every
-few tens of milliseconds), so encoding is plain dicts handed to orjson, and the slow care
-(NUL characters, lone surrogates, values JSON has no type for) runs only when a batch needs it.
+that records into a server loads neither.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +31,6 @@ from mainspring.model import (
     TaskRun,
     TaskRunEdge,
 )
-from mainspring.store.base import Batch
 from mainspring.store.results import ResultRef, stored_result
 
 #: Longest text the API stores in one field (a log message, a state message).
@@ -73,14 +71,6 @@ def iso(ts: float | None) -> datetime | None:
     return None if ts is None else _fromts(ts, UTC)
 
 
-def seconds(ts: float | None) -> float | None:
-    """Epoch seconds as a batch carries them: rounded to the microsecond, the API's resolution
-    (the float `iso` and back would give), so a time written reads back as the same float.
-    Numbers rather than ISO text because formatting and parsing times was the largest part of
-    encoding and decoding a batch, and a number is the very float the store keeps."""
-    return None if ts is None else round(ts, 6)
-
-
 def epoch(text: str | None) -> float | None:
     """An ISO-8601 time from the API as epoch seconds."""
     return None if text is None else _fromiso(text).timestamp()
@@ -99,10 +89,6 @@ def json_default(value: Any) -> Any:
 
 
 # -- records -> JSON -------------------------------------------------------------------------
-#: How a record encoder writes times: `iso` for the server's answers, `seconds` in a batch.
-TimeFormat = Callable[[float | None], Any]
-
-
 def result_json(data: Any) -> dict[str, Any] | None:
     """Where a state's persisted result lives (its `data` is a ResultRef), else None."""
     return data.to_json() if type(data) is ResultRef else None
@@ -119,24 +105,24 @@ def state_json(s: State) -> dict[str, Any]:
     }
 
 
-def flow_json(f: FlowRecord, time: TimeFormat = iso) -> dict[str, Any]:
-    """A flow as `FlowIn` takes it: no id (the server gives a new flow its own)."""
+def flow_json(f: FlowRecord) -> dict[str, Any]:
+    """A flow as `FlowOut` shows it, but its id."""
     return {
         "name": f.name,
         "description": f.description,
-        "created": time(f.created),
+        "created": iso(f.created),
     }
 
 
-def flow_run_json(r: FlowRun, time: TimeFormat = iso) -> dict[str, Any]:
-    """A flow run as `FlowRunIn` takes it (the state's result address beside the state)."""
+def flow_run_json(r: FlowRun) -> dict[str, Any]:
+    """A flow run as `FlowRunOut` shows it (the state's result address beside the state)."""
     s = r.state
     return {
         "id": r.id,
         "name": r.name,
         "flow_name": r.flow_name,
         "state": {"type": _VALUES[s.type], "name": s.name, "message": s.message,
-                  "timestamp": time(s.ts)},
+                  "timestamp": iso(s.ts)},
         "parameters": r.parameters,
         "tags": r.tags,
         "flow_version": r.flow_version,
@@ -144,16 +130,17 @@ def flow_run_json(r: FlowRun, time: TimeFormat = iso) -> dict[str, Any]:
         "parent_task_run_id": r.parent_task_run_id,
         "subflow_key": r.subflow_key,
         "deployment_id": r.deployment_id,
-        "created": time(r.created),
-        "start_time": time(r.start_time),
-        "end_time": time(r.end_time),
+        "created": iso(r.created),
+        "start_time": iso(r.start_time),
+        "end_time": iso(r.end_time),
         "run_count": r.run_count,
-        "heartbeat": time(r.heartbeat),
+        "heartbeat": iso(r.heartbeat),
         "state_result": result_json(s.data),
     }  # fmt: skip
 
 
-def task_run_json(t: TaskRun, time: TimeFormat = iso) -> dict[str, Any]:
+def task_run_json(t: TaskRun) -> dict[str, Any]:
+    """A task run as `TaskRunOut` shows it (the state's result address beside the state)."""
     s = t.state
     return {
         "id": t.id,
@@ -161,71 +148,17 @@ def task_run_json(t: TaskRun, time: TimeFormat = iso) -> dict[str, Any]:
         "task_name": t.task_name,
         "task_key": t.task_key,
         "state": {"type": _VALUES[s.type], "name": s.name, "message": s.message,
-                  "timestamp": time(s.ts)},
+                  "timestamp": iso(s.ts)},
         "flow_run_id": t.flow_run_id,
         "dynamic_key": t.dynamic_key,
         "tags": t.tags,
         "cache_key": t.cache_key,
-        "created": time(t.created),
-        "start_time": time(t.start_time),
-        "end_time": time(t.end_time),
+        "created": iso(t.created),
+        "start_time": iso(t.start_time),
+        "end_time": iso(t.end_time),
         "run_count": t.run_count,
         "state_result": result_json(s.data),
     }  # fmt: skip
-
-
-def state_record_json(s: StateRecord, time: TimeFormat = iso) -> dict[str, Any]:
-    """One timeline row as `StateRecordIn` takes it."""
-    return {
-        "run_id": s.run_id,
-        "is_task": s.is_task,
-        "state": {"type": _VALUES[s.type], "name": s.name, "message": s.message,
-                  "timestamp": time(s.ts)},
-        "result": result_json(s.result),
-    }  # fmt: skip
-
-
-def log_json(r: LogRecord, time: TimeFormat = iso) -> dict[str, Any]:
-    message = r.message
-    if len(message) > MAX_TEXT:  # rare: a whole data set logged; keep the start, say so
-        message = message[: MAX_TEXT - 100] + f"... [{len(message) - MAX_TEXT + 100} more chars]"
-    return {
-        "flow_run_id": r.flow_run_id,
-        "task_run_id": r.task_run_id,
-        "level": r.level,
-        "logger": r.logger,
-        "message": message,
-        "timestamp": time(r.ts),
-    }
-
-
-def edge_json(e: TaskRunEdge) -> dict[str, Any]:
-    return {
-        "flow_run_id": e.flow_run_id,
-        "task_run_id": e.task_run_id,
-        "upstream_id": e.upstream_id,
-        "kind": e.kind,
-    }
-
-
-def batch_body(batch: Batch) -> dict[str, Any]:
-    """The body of `POST /api/batches` for `batch` (its `id` included when it has one)."""
-    body: dict[str, Any] = {}
-    if batch.id is not None:
-        body["id"] = batch.id
-    if batch.flows:
-        body["flows"] = [flow_json(f, seconds) for f in batch.flows.values()]
-    if batch.flow_runs:
-        body["flow_runs"] = [flow_run_json(r, seconds) for r in batch.flow_runs.values()]
-    if batch.task_runs:
-        body["task_runs"] = [task_run_json(t, seconds) for t in batch.task_runs.values()]
-    if batch.states:
-        body["states"] = [state_record_json(s, seconds) for s in batch.states]
-    if batch.logs:
-        body["logs"] = [log_json(r, seconds) for r in batch.logs]
-    if batch.edges:
-        body["edges"] = [edge_json(e) for e in batch.edges]
-    return body
 
 
 def dumps(body: Any) -> bytes:
@@ -259,12 +192,12 @@ def _stdlib_default(value: Any) -> Any:
 
 
 def clean_text(value: str) -> str:
-    """Text both databases store: NUL and lone surrogates replaced."""
+    """Text both databases store: NUL and lone surrogates replaced by U+FFFD."""
     value = value.replace("\x00", "\ufffd")
     try:
         value.encode("utf-8")
-    except UnicodeEncodeError:
-        value = value.encode("utf-8", "replace").decode("utf-8")
+    except UnicodeEncodeError:  # (the codec's own "replace" would write "?")
+        value = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
     return value
 
 

@@ -1,16 +1,22 @@
-"""A `POST /api/batches` body back into a `Batch`: the server's fast path, strict by design.
+"""A batch on the wire (`POST /api/batches`): encoded by the client, decoded by the server.
 
 The recorder of every client process sends a batch every few tens of milliseconds, thousands
-of records each, so the server's cost per record decides how much a flow that records into a
-server pays per task. Generic validation (pydantic, with a Python validator per text and time
-field) costs ~40 us a record; this decoder ~2-3 us: msgspec parses the JSON straight into the
-typed shapes below (types, lengths, ranges and unknown keys checked in C), and one pass adds
-what msgspec cannot say (no NUL in text, ids of id characters, a state's name belonging to its
-type, a result key staying inside its storage) while it builds the records.
+of records each, so what each side pays per record decides how much a flow that records into
+a server pays per task. Both sides go through the msgspec shapes of store/wire_shapes.py:
 
-It accepts only the canonical form of the documented schema (`BatchIn`), exactly what
-`wire.batch_body` writes and what `BatchIn.model_dump(mode="json")` gives: known keys, JSON
-types as declared (no "1" for 1), times as epoch seconds, names and ids within their limits.
+- `encode_batch` (client): the records as shapes, encoded in C, times as epoch seconds (no
+  datetime formatting), fields at their defaults left out. A batch msgspec cannot encode as
+  it is (a lone surrogate, a parameter of a type JSON lacks) goes the careful way instead
+  (`wire.dumps`: cleaned text, values converted as pydantic would).
+- `decode_batch` (server): msgspec parses the body into the shapes (types, lengths, ranges,
+  unknown keys checked in C), then one pass checks what msgspec cannot (no NUL in text, ids of
+  id characters, a state's name belonging to its type, a result key staying inside its
+  storage) while it builds the records: ~2-3 us a record, where pydantic's validation of the
+  same body costs ~40.
+
+The decoder accepts only the canonical form of the documented schema (`BatchIn`): what
+`encode_batch` writes and what `BatchIn.model_dump(mode="json")` gives, known keys, JSON types
+as declared (no "1" for 1), times as epoch seconds, names and ids within their limits.
 Anything else, valid or not, returns None, and the server validates the body with the schema
 instead, which either answers 422 naming the field or gives the canonical form to decode.
 Whatever this decoder accepts the schema accepts too; that is what keeps the two in step
@@ -19,12 +25,13 @@ Whatever this decoder accepts the schema accepts too; that is what keeps the two
 
 from __future__ import annotations
 
+import json
 import re
 import time
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
-from msgspec import Meta, Struct
+import orjson
 
 from mainspring.model import (
     STATE_NAMES,
@@ -42,16 +49,21 @@ from mainspring.store.results import ResultRef
 from mainspring.store.wire import (
     BATCH_ID_PATTERN,
     ID_PATTERN,
-    INT32,
-    MAX_ITEMS,
-    MAX_KEY,
-    MAX_NAME,
-    MAX_STORAGE,
-    MAX_TAGS,
     MAX_TEXT,
-    MAX_TIME,
-    MIN_TIME,
     clean_json,
+    dumps,
+    json_default,
+)
+from mainspring.store.wire_shapes import (
+    BatchWire,
+    EdgeWire,
+    FlowRunWire,
+    FlowWire,
+    LogWire,
+    ResultWire,
+    StateRecordWire,
+    StateWire,
+    TaskRunWire,
 )
 
 # fullmatch with the pattern's body: `$` would also match before a final newline
@@ -59,8 +71,9 @@ _BATCH_ID = re.compile(BATCH_ID_PATTERN.strip("^$")).fullmatch
 #: The characters of ID_PATTERN: `not id.strip(_ID_CHARS)` is its test, several times cheaper
 #: than the regular expression.
 _ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-"
-assert ID_PATTERN == r"^[A-Za-z0-9_.:-]{1,36}$", "update _ID_CHARS and _Id with it"
+assert ID_PATTERN == r"^[A-Za-z0-9_.:-]{1,36}$", "update _ID_CHARS and wire_shapes._Id with it"
 _TYPES = {t.value: t for t in StateType}
+_VALUES = {t: t.value for t in StateType}  # faster than the enum's `.value` descriptor
 _NAMES = {t: {None, *(n for n, nt in STATE_NAMES.items() if nt is t)} for t in StateType}
 _DEFAULT_NAMES = {t: t.value.capitalize() for t in StateType}
 #: builds a StateRecord or LogRecord without its Python-level __new__, from all its fields in order
@@ -70,109 +83,125 @@ assert StateRecord._fields == ("run_id", "is_task", "type", "name", "message", "
 assert LogRecord._fields == ("flow_run_id", "task_run_id", "level", "logger", "message", "ts",
                              "id"), "update _log with LogRecord"  # fmt: skip
 
-# -- the shapes msgspec checks -----------------------------------------------------------------
-# Lengths and ranges as the schema's (server/schemas/common.py); a NUL in text and the
-# characters of an id are checked while building the records.
-_Id = Annotated[str, Meta(min_length=1, max_length=36)]
-_Name = Annotated[str, Meta(min_length=1, max_length=MAX_NAME)]
-_Text = Annotated[str, Meta(max_length=MAX_TEXT)]
-_Time = Annotated[float, Meta(ge=MIN_TIME, le=MAX_TIME)]
-_Count = Annotated[int, Meta(ge=0, le=INT32)]
-_Tags = Annotated[list[_Name], Meta(max_length=MAX_TAGS)]
+
+# -- encoding (client) -------------------------------------------------------------------------
+_encoder = msgspec.json.Encoder()
 
 
-class _Shape(Struct, forbid_unknown_fields=True):
-    pass
+def encode_batch(batch: Batch) -> bytes:
+    """The body of `POST /api/batches` for `batch` (its `id` included when it has one)."""
+    shape = BatchWire(
+        id=batch.id,
+        flows=[FlowWire(f.name, f.description, _s(f.created)) for f in batch.flows.values()],
+        flow_runs=[_flow_run_wire(r) for r in batch.flow_runs.values()],
+        task_runs=[_task_run_wire(t) for t in batch.task_runs.values()],
+        states=[_state_record_wire(s) for s in batch.states],
+        logs=[_log_wire(r) for r in batch.logs],
+        edges=[EdgeWire(e.task_run_id, e.upstream_id, e.flow_run_id, e.kind) for e in batch.edges],
+    )
+    try:
+        body = _encoder.encode(shape)
+    except (TypeError, ValueError):  # a type JSON lacks, a lone surrogate (a ValueError)
+        return dumps(msgspec.to_builtins(shape, enc_hook=json_default))
+    if b"\\u0000" in body:  # may also be an escaped backslash before "u0000": then harmless
+        return dumps(msgspec.to_builtins(shape))
+    return body
 
 
-class _StateIn(_Shape):
-    type: str
-    name: str | None = None
-    message: _Text | None = None
-    timestamp: _Time | None = None
+def _s(ts: float | None) -> float | None:
+    """Epoch seconds at the API's resolution, the microsecond (what the ISO text the server
+    shows holds), so a time written reads back as the same float: the double nearest a whole
+    number of microseconds. Not `round(ts, 6)`, whose exact decimal rounding costs ~10x more
+    (it was most of encoding a batch) and would only pick another neighbour for a time within
+    a quarter of a microsecond of a half."""
+    return None if ts is None else round(ts * 1e6) / 1e6
 
 
-class _ResultIn(_Shape):
-    storage: Annotated[str, Meta(min_length=1, max_length=MAX_STORAGE)]
-    key: Annotated[str, Meta(min_length=1, max_length=MAX_KEY)]
-    serializer: _Name | None = None
+def _plain_json(value: Any) -> Any:
+    """`value` as the JSON types `wire.dumps` writes it (a Path as its text, an unknown object
+    as its repr): parameters are the user's objects, converted once per flow run."""
+    data = dumps(value)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:  # an integer beyond 64 bits, which orjson does not read
+        return json.loads(data)
 
 
-class _FlowIn(_Shape):
-    name: _Name
-    description: _Text | None = None
-    created: _Time | None = None
+def _state_wire(s: State) -> StateWire:
+    return StateWire(_VALUES[s.type], s.name, s.message, round(s.ts * 1e6) / 1e6)
 
 
-class _RunIn(_Shape, kw_only=True):
-    id: _Id
-    name: _Name
-    state: _StateIn
-    tags: _Tags = []
-    created: _Time | None = None
-    start_time: _Time | None = None
-    end_time: _Time | None = None
-    run_count: _Count = 0
-    state_result: _ResultIn | None = None
+def _result_wire(data: object) -> ResultWire | None:
+    """A persisted result's address (a state's data that is a ResultRef), else None."""
+    if type(data) is not ResultRef:
+        return None
+    return ResultWire(data.storage_url, data.key, data.serializer)  # type: ignore[attr-defined]
 
 
-class _FlowRunIn(_RunIn, kw_only=True):
-    flow_name: _Name
-    parameters: dict[str, Any] = {}
-    flow_version: _Name | None = None
-    parent_flow_run_id: _Id | None = None
-    parent_task_run_id: _Id | None = None
-    subflow_key: _Name | None = None
-    deployment_id: _Id | None = None
-    heartbeat: _Time | None = None
+def _flow_run_wire(r: FlowRun) -> FlowRunWire:
+    return FlowRunWire(
+        id=r.id,
+        name=r.name,
+        state=_state_wire(r.state),
+        tags=r.tags,
+        created=_s(r.created),
+        start_time=_s(r.start_time),
+        end_time=_s(r.end_time),
+        run_count=r.run_count,
+        state_result=_result_wire(r.state.data),
+        flow_name=r.flow_name,
+        parameters=_plain_json(r.parameters),
+        flow_version=r.flow_version,
+        parent_flow_run_id=r.parent_flow_run_id,
+        parent_task_run_id=r.parent_task_run_id,
+        subflow_key=r.subflow_key,
+        deployment_id=r.deployment_id,
+        heartbeat=_s(r.heartbeat),
+    )
 
 
-class _TaskRunIn(_RunIn, kw_only=True):
-    task_name: _Name
-    task_key: _Name
-    flow_run_id: _Id | None = None
-    dynamic_key: _Name | None = None
-    cache_key: _Name | None = None
+def _task_run_wire(t: TaskRun) -> TaskRunWire:
+    # the hottest run record (one per task call): the optional times inline
+    s, created, start, end = t.state, t.created, t.start_time, t.end_time
+    return TaskRunWire(
+        id=t.id,
+        name=t.name,
+        state=StateWire(_VALUES[s.type], s.name, s.message, round(s.ts * 1e6) / 1e6),
+        tags=t.tags,
+        created=None if created is None else round(created * 1e6) / 1e6,
+        start_time=None if start is None else round(start * 1e6) / 1e6,
+        end_time=None if end is None else round(end * 1e6) / 1e6,
+        run_count=t.run_count,
+        state_result=None if type(s.data) is not ResultRef else _result_wire(s.data),
+        task_name=t.task_name,
+        task_key=t.task_key,
+        flow_run_id=t.flow_run_id,
+        dynamic_key=t.dynamic_key,
+        cache_key=t.cache_key,
+    )
 
 
-class _StateRecordIn(_Shape):
-    run_id: _Id
-    is_task: bool
-    state: _StateIn
-    result: _ResultIn | None = None
+def _state_record_wire(s: StateRecord) -> StateRecordWire:
+    result = s.result
+    return StateRecordWire(
+        s.run_id,
+        s.is_task,
+        StateWire(_VALUES[s.type], s.name, s.message, round(s.ts * 1e6) / 1e6),
+        None if result is None else _result_wire(result),
+    )
 
 
-class _LogIn(_Shape):
-    level: Annotated[int, Meta(ge=0, le=100)]
-    logger: _Name
-    message: _Text
-    timestamp: _Time
-    flow_run_id: _Id | None = None
-    task_run_id: _Id | None = None
+def _log_wire(r: LogRecord) -> LogWire:
+    message = r.message
+    if len(message) > MAX_TEXT:  # rare: a whole data set logged; keep the start, say so
+        message = message[: MAX_TEXT - 100] + f"... [{len(message) - MAX_TEXT + 100} more chars]"
+    return LogWire(
+        r.level, r.logger, message, round(r.ts * 1e6) / 1e6, r.flow_run_id, r.task_run_id
+    )
 
 
-class _EdgeIn(_Shape):
-    task_run_id: _Id
-    upstream_id: _Id
-    flow_run_id: _Id | None = None
-    kind: str = "data"
-
-
-def _items(shape: type) -> Any:
-    return Annotated[list[shape], Meta(max_length=MAX_ITEMS)]  # type: ignore[valid-type]
-
-
-class _BatchIn(_Shape):
-    id: str | None = None
-    flows: _items(_FlowIn) = []  # type: ignore[valid-type]
-    flow_runs: _items(_FlowRunIn) = []  # type: ignore[valid-type]
-    task_runs: _items(_TaskRunIn) = []  # type: ignore[valid-type]
-    states: _items(_StateRecordIn) = []  # type: ignore[valid-type]
-    logs: _items(_LogIn) = []  # type: ignore[valid-type]
-    edges: _items(_EdgeIn) = []  # type: ignore[valid-type]
-
-
-_decoder = msgspec.json.Decoder(_BatchIn)
+# -- decoding (server) -------------------------------------------------------------------------
+_decoder = msgspec.json.Decoder(BatchWire)
 
 
 class _Refused(Exception):
@@ -222,7 +251,7 @@ def _text(value: str | None) -> str | None:
     return value
 
 
-def _result(r: _ResultIn | None) -> ResultRef | None:
+def _result(r: ResultWire | None) -> ResultRef | None:
     """A persisted result's address (`ResultRefIn`): its key stays inside its storage."""
     if r is None:
         return None
@@ -235,7 +264,7 @@ def _result(r: _ResultIn | None) -> ResultRef | None:
     return ResultRef(storage, key, None if serializer is None else _name(serializer))
 
 
-def _type_and_name(s: _StateIn) -> tuple[StateType, str | None]:
+def _type_and_name(s: StateWire) -> tuple[StateType, str | None]:
     """A state's type and name (None: the type's default), the name one of that type's."""
     type_ = _TYPES[s.type]
     name = s.name
@@ -244,7 +273,7 @@ def _type_and_name(s: _StateIn) -> tuple[StateType, str | None]:
     return type_, name
 
 
-def _run_state(s: _StateIn, result: _ResultIn | None) -> State:
+def _run_state(s: StateWire, result: ResultWire | None) -> State:
     """A run's `state`, holding the address of its result (`state_result`) as its data."""
     type_, name = _type_and_name(s)
     return State(type_, name, _text(s.message), _result(result), s.timestamp)
@@ -265,7 +294,7 @@ def _tags(tags: list[str]) -> list[str]:
 
 
 # -- records -----------------------------------------------------------------------------------
-def _flow_run(r: _FlowRunIn) -> FlowRun:
+def _flow_run(r: FlowRunWire) -> FlowRun:
     return FlowRun(
         id=_id(r.id),
         name=_name(r.name),
@@ -286,7 +315,7 @@ def _flow_run(r: _FlowRunIn) -> FlowRun:
     )
 
 
-def _task_run(t: _TaskRunIn) -> TaskRun:
+def _task_run(t: TaskRunWire) -> TaskRun:
     # the hottest run record (one per task call): optional checks inline
     flow_run_id, dynamic_key, cache_key, tags = t.flow_run_id, t.dynamic_key, t.cache_key, t.tags
     return TaskRun(  # positional (order checked below): a third of the keyword call's cost
@@ -312,7 +341,7 @@ assert tuple(TaskRun.__dataclass_fields__) == (
 ), "update _task_run with TaskRun"  # fmt: skip
 
 
-def _state_record(r: _StateRecordIn) -> StateRecord:
+def _state_record(r: StateRecordWire) -> StateRecord:
     # the hottest record (three per task call)
     s, run_id = r.state, r.run_id
     if run_id.strip(_ID_CHARS):
@@ -334,7 +363,7 @@ def _state_record(r: _StateRecordIn) -> StateRecord:
     )
 
 
-def _log(r: _LogIn) -> LogRecord:
+def _log(r: LogWire) -> LogRecord:
     flow_run_id, task_run_id, logger, message = r.flow_run_id, r.task_run_id, r.logger, r.message
     if "\x00" in logger or "\x00" in message:
         raise _Refused
@@ -352,7 +381,7 @@ def _log(r: _LogIn) -> LogRecord:
     )
 
 
-def _edge(e: _EdgeIn) -> TaskRunEdge:
+def _edge(e: EdgeWire) -> TaskRunEdge:
     kind = e.kind
     if kind != "data" and kind != "wait":
         raise _Refused

@@ -12,6 +12,7 @@ gives the canonical form to decode. The schema is the documented contract either
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -59,9 +60,12 @@ def _write(store: SqlStore, body: bytes) -> BatchOut:
         batch = decode_batch(dumps(_validated(body).model_dump(mode="json")))
         if batch is None:  # the schema's canonical form always decodes
             raise RuntimeError("A validated batch could not be decoded")
+    now = time.time()
     for run in batch.flow_runs.values():  # the flow of each run exists, with an id made here
         if run.flow_name not in batch.flows:
             batch.flows[run.flow_name] = FlowRecord(name=run.flow_name, id=server_id())
+        if run.heartbeat is not None and run.heartbeat > now:  # the server's clock decides
+            run.heartbeat = now  # liveness: a future one would hide a dead run for ever
     for flow in batch.flows.values():  # a client-chosen id could collide with another flow's
         flow.id = server_id()
     if not store.write(batch):

@@ -57,7 +57,9 @@ class FlowRunIn(_RunIn):
     parent_task_run_id: Id | None = None
     subflow_key: Name | None = None
     deployment_id: Id | None = None
-    heartbeat: BodyTime | None = None
+    heartbeat: BodyTime | None = Field(
+        None, description="Last sign of life; one later than the server's clock is taken as now."
+    )
 
 
 class TaskRunIn(_RunIn):
