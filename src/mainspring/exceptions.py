@@ -61,6 +61,11 @@ class StoreRejected(StoreError):
     """The store refused a write for good (no or a read-only API key, a body the server finds
     invalid): retrying the same batch cannot succeed, unlike after a network failure."""
 
+    def __init__(self, message: str, refused: int | None = None) -> None:
+        super().__init__(message)
+        #: How many records of the write were refused; None: all of them.
+        self.refused = refused
+
 
 class ObjectNotFound(StoreError, LookupError):
     """The store has no object with the id asked for."""

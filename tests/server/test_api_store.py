@@ -341,6 +341,34 @@ def test_the_recorder_sends_to_a_server_without_waiting_for_its_interval(served)
     ]
 
 
+def test_invalid_records_are_refused_alone_and_the_rest_stored(served) -> None:
+    """One record the server refuses (a logger name past 255 characters, a task run whose name
+    is too long) costs itself: the batch is halved until it stands alone."""
+    _, api, sql = served
+    run = FlowRun(new_id(), "r", "halved", State(StateType.RUNNING, ts=T0), created=T0)
+    bad_task = TaskRun(new_id(), "x" * 300, "t", "t-0", State(StateType.COMPLETED, ts=T0), run.id)
+    logs = [LogRecord(run.id, None, 20, "l", f"line {i}", T0 + i) for i in range(100)]
+    logs[37] = LogRecord(run.id, None, 20, "l" * 300, "refused", T0)
+    batch = Batch(flow_runs={run.id: run}, task_runs={bad_task.id: bad_task}, logs=logs)
+    for _attempt in (1, 2):  # a retry of the same batch stores nothing twice
+        with pytest.raises(StoreRejected, match="refused 2 of 102 records") as refused:
+            api.write(batch)
+        assert refused.value.refused == 2 and "logger" in str(refused.value)
+        assert [r.message for r in sql.read_logs(run.id)] == [
+            f"line {i}" for i in range(100) if i != 37
+        ]
+    assert sql.read_flow_run(run.id).flow_name == "halved"
+    assert sql.read_task_runs(run.id) == []
+
+    recorder = Recorder(lambda: ApiStore(api.url), interval=0.01)
+    recorder.log(run.id, None, 20, "l" * 300, "refused too", T0)
+    recorder.log(run.id, None, 20, "l", "kept", T0 + 1000)
+    assert recorder.flush(timeout=30)
+    recorder.close()
+    assert recorder.dropped == 1
+    assert sql.read_logs(run.id)[-1].message == "kept"
+
+
 # -- errors ----------------------------------------------------------------------------------
 def test_unreachable_server_is_a_store_error_naming_it() -> None:
     url = f"http://127.0.0.1:{free_port()}/api"

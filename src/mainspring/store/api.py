@@ -9,7 +9,9 @@ that fails is retried unchanged, with backoff, until the server is back. What th
 is an idempotency key: each batch gets an id on its first attempt, and the server stores the
 ids it applied in the same transaction, so a retry whose first attempt was stored (the answer
 lost in a restart or a network blip) is not stored twice. A batch larger than `CHUNK` records
-is sent in several requests, each with its own derived id.
+is sent in several requests, each with its own derived id, and a part the server refuses as
+invalid is halved until the bad records stand alone (store/batch_parts.py): they are refused,
+the rest stored.
 
 Errors: an unknown id is `ObjectNotFound`, as with SqlStore; a server that cannot be reached
 or fails (5xx) is a `StoreError` naming its URL (the recorder retries those); a missing,
@@ -22,7 +24,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 from urllib.parse import quote
@@ -46,10 +48,13 @@ from mainspring.model.runs import new_id
 from mainspring.settings import redact_url
 from mainspring.store import wire
 from mainspring.store.base import Batch, Store
+from mainspring.store.batch_parts import chunks, halves
 from mainspring.store.wire_batch import encode_batch
 
 #: Most records sent in one request (the server takes up to 100,000 per list).
 CHUNK = 10_000
+#: Invalid records a write isolates by halving before it gives up the rest of a refused part.
+MAX_REFUSED = 16
 #: Page sizes of the server's list endpoints.
 RUNS_PAGE = 1000
 LOGS_PAGE = 10_000
@@ -200,13 +205,33 @@ class ApiStore(Store):
             return True
         if batch.id is None:  # kept on the batch: the recorder retries this very object
             batch.id = new_id().replace("-", "")
+        refused: list[str] = []  # why the server refused each record it found invalid
         stored = False
-        for chunk in _chunks(batch, CHUNK):
-            response = self._request("POST", "/batches", content=encode_batch(chunk))
-            if response.status_code != 200:
-                self._fail(response)
-            stored = not orjson.loads(response.content).get("duplicate", False) or stored
+        for chunk in chunks(batch, CHUNK):
+            stored = self._send(chunk, refused) or stored
+        if refused:
+            reasons = "; ".join(dict.fromkeys(refused))
+            raise StoreRejected(
+                f"The Mainspring server at {redact_url(self.url)} refused {len(refused)} of "
+                f"{batch.size()} records as invalid; the others are stored. {reasons}",
+                refused=len(refused),
+            )
         return stored
+
+    def _send(self, part: Batch, refused: list[str]) -> bool:
+        """POST one part; True if stored, False if it had been. A part the server refuses as
+        invalid is halved until its bad records stand alone, and those are noted in `refused`;
+        past MAX_REFUSED of them (a server refusing everything) whole parts are given up."""
+        response = self._request("POST", "/batches", content=encode_batch(part))
+        if response.status_code == 422:
+            if part.size() > 1 and len(refused) < MAX_REFUSED:
+                first, second = halves(part)
+                return self._send(first, refused) | self._send(second, refused)
+            refused.extend([_detail(response)] * part.size())
+            return False
+        if response.status_code != 200:
+            self._fail(response)
+        return not orjson.loads(response.content).get("duplicate", False)
 
     def heartbeat(self, flow_run_ids: Sequence[str]) -> dict[str, StateType]:
         ids = [i for i in dict.fromkeys(flow_run_ids) if _ID(i)]
@@ -367,34 +392,3 @@ def _filter_params(filter: FlowRunFilter | None) -> list[tuple[str, Any]] | None
     if filter.started_before is not None:
         params.append(("started_before", _time(filter.started_before, "started_before")))
     return params
-
-
-def _chunks(batch: Batch, size: int) -> Iterator[Batch]:
-    """`batch` in parts of at most `size` records, in order (runs before the states, logs and
-    edges that refer to them), each with an id derived from the batch's. Flows go in the first
-    part. One part, with the batch's own id, when it is small enough."""
-    if batch.size() <= size:
-        yield batch
-        return
-    part, count, index = Batch(flows=dict(batch.flows)), len(batch.flows), 0
-
-    def full() -> Iterator[Batch]:
-        nonlocal part, count, index
-        if count >= size:
-            part.id = f"{batch.id}:{index}"
-            yield part
-            part, count, index = Batch(), 0, index + 1
-
-    for name in ("flow_runs", "task_runs"):
-        for key, record in getattr(batch, name).items():
-            getattr(part, name)[key] = record
-            count += 1
-            yield from full()
-    for name in ("states", "logs", "edges"):
-        for record in getattr(batch, name):
-            getattr(part, name).append(record)
-            count += 1
-            yield from full()
-    if part:
-        part.id = f"{batch.id}:{index}"
-        yield part

@@ -204,12 +204,14 @@ class Recorder:
         return marks
 
     def _drop(self, batch: Batch, exc: StoreRejected) -> None:
-        """Give up a batch the store refused for good, saying so (once per distinct reason)."""
-        self.dropped += batch.size()
+        """Give up what the store refused for good, saying so (once per distinct reason): the
+        whole batch, or the records it names (`exc.refused`) when it stored the others."""
+        count = batch.size() if exc.refused is None else exc.refused
+        self.dropped += count
         if str(exc) not in self._drop_reasons:
             self._drop_reasons.add(str(exc))
             print(
-                f"mainspring: {batch.size()} records of run history were refused and are not "
+                f"mainspring: {count} records of run history were refused and are not "
                 f"recorded: {exc}",
                 file=sys.stderr,
             )
