@@ -21,7 +21,12 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mainspring.engine.context import FlowRunContext, TaskRunContext, task_run_context
-from mainspring.engine.futures import UpstreamFailure, resolve_arguments, wait_for_upstream
+from mainspring.engine.futures import (
+    UpstreamFailure,
+    has_futures,
+    resolve_arguments,
+    wait_for_upstream,
+)
 from mainspring.engine.lifecycle import RunEngine
 from mainspring.engine.logging import TASK_RUN_LOGGER
 from mainspring.engine.timeouts import is_own_timeout, timeout_after
@@ -253,7 +258,7 @@ async def run_task_async(engine: TaskRunEngine) -> State:
         if engine.wait_for or engine.args or engine.kwargs:
             ready = (
                 await asyncio.to_thread(engine.resolve_inputs)
-                if _has_futures(engine)
+                if engine.wait_for or has_futures(engine.args, engine.kwargs)
                 else engine.resolve_inputs()
             )
         else:
@@ -293,11 +298,3 @@ async def run_task_async(engine: TaskRunEngine) -> State:
         finally:
             engine.exit(token)
     return engine.state
-
-
-def _has_futures(engine: TaskRunEngine) -> bool:
-    from mainspring.engine.futures import _needs_resolving
-
-    return bool(engine.wait_for) or any(
-        _needs_resolving(v) for v in (*engine.args, *engine.kwargs.values())
-    )

@@ -18,7 +18,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from mainspring.engine import tracing
 from mainspring.engine.context import FlowRunContext, flow_run_context
-from mainspring.engine.futures import FutureList, MainspringFuture
+from mainspring.engine.futures import FutureList, MainspringFuture, has_futures
 from mainspring.engine.hooks import add_hook, current_hooks, hooks_by_state
 from mainspring.engine.logging import configure_logging, enable_print_capture, engine_log
 from mainspring.engine.names import render_run_name
@@ -286,7 +286,7 @@ class Task(Generic[P, R]):
             flow_run_id = None
         name, settle_later = key, False
         if self.validate_parameters or isinstance(self.task_run_name, str):
-            if _has_futures(args, kwargs):
+            if has_futures(args, kwargs):
                 # validated and named once the futures' results are in (see TaskRunEngine);
                 # rendering now still rejects a template naming no parameter, at the call
                 settle_later = True
@@ -352,14 +352,6 @@ class Task(Generic[P, R]):
             return render_run_name(self.task_run_name, {}, task_run.task_key)
         finally:
             task_run_context.reset(token)
-
-
-def _has_futures(args: tuple, kwargs: dict) -> bool:
-    from mainspring.engine.futures import _needs_resolving
-
-    return any(_needs_resolving(v) for v in args) or any(
-        _needs_resolving(v) for v in kwargs.values()
-    )
 
 
 def _finish_standalone(engine: Any) -> None:
