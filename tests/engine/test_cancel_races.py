@@ -368,6 +368,102 @@ def test_submitted_async_runs_in_their_hooks_end_completed_and_awaiting_ones_can
     assert hook_errors(store, ids[0]) == []
 
 
+def test_a_cancel_of_the_parent_reaches_the_task_runs_its_subflow_submitted(store):
+    arrived = threading.Barrier(2, timeout=WAIT)
+    ids: list[str] = []
+
+    @task
+    def looping() -> None:
+        arrived.wait()
+        for _ in range(500):
+            time.sleep(0.01)
+
+    @flow(name="child")
+    def child() -> None:
+        looping.submit().wait()
+
+    @flow(name="parent")
+    def parent() -> None:
+        ids.append(get_run_context().flow_run.id)
+        child()
+
+    join = cancel_when(store, ids, arrived)
+    started = time.monotonic()
+    state = parent(return_state=True)
+    join()
+    assert state.is_cancelled(), state
+    assert time.monotonic() - started < 1.5  # nobody waited for the looping run to end
+    (child_run,) = [r for r in store.read_flow_runs() if r.flow_name == "child"]
+    assert child_run.state.name == "Cancelled"
+    run = task_runs_by_name(store, child_run.id)["looping-0"]
+    assert run.state.name == "Cancelled"
+    assert "cancellation was requested" in run.state.message
+
+
+def test_a_cancel_of_the_parent_reaches_an_async_subflow(store):
+    arrived = threading.Barrier(2, timeout=WAIT)
+    notes: list[str] = []
+    ids: list[str] = []
+
+    @flow(name="async-child")
+    async def async_child() -> None:
+        await asyncio.to_thread(arrived.wait)
+        await asyncio.sleep(5)
+        notes.append("child-finished")
+
+    @flow(name="sync-parent")
+    def sync_parent() -> None:
+        ids.append(get_run_context().flow_run.id)
+        async_child()
+        notes.append("parent-finished")
+
+    join = cancel_when(store, ids, arrived)
+    started = time.monotonic()
+    state = sync_parent(return_state=True)
+    join()
+    assert state.is_cancelled(), state
+    assert time.monotonic() - started < 1.5
+    assert notes == []
+    (child_run,) = [r for r in store.read_flow_runs() if r.flow_name == "async-child"]
+    assert child_run.state.name == "Cancelled"
+
+
+def test_a_cancel_of_an_async_parent_ends_it_and_its_awaited_subflow_cancelled(store):
+    """The subflow shares its parent's asyncio task and is cancelled by the parent's cancel and
+    by its own: one CancelledError, taken by the subflow as its own cancel, and no second
+    request left on the task (it would cancel the parent's cleanup)."""
+    arrived = threading.Barrier(2, timeout=WAIT)
+    notes: list[str] = []
+    ids: list[str] = []
+
+    @flow(name="awaited-child")
+    async def awaited_child() -> None:
+        await asyncio.to_thread(arrived.wait)
+        await asyncio.sleep(5)
+        notes.append("child-finished")
+
+    @flow(name="async-parent")
+    async def async_parent() -> None:
+        ids.append(get_run_context().flow_run.id)
+        try:
+            await awaited_child()
+        finally:
+            pending = asyncio.current_task().cancelling()  # type: ignore[union-attr]
+            await asyncio.sleep(0.01)  # cleanup that awaits
+            notes.append(f"cleanup-done, {pending} cancel(s) pending")
+        notes.append("parent-finished")
+
+    join = cancel_when(store, ids, arrived)
+    started = time.monotonic()
+    state = asyncio.run(async_parent(return_state=True))
+    join()
+    assert state.is_cancelled(), state
+    assert time.monotonic() - started < 1.5
+    assert notes == ["cleanup-done, 0 cancel(s) pending"]
+    (child_run,) = [r for r in store.read_flow_runs() if r.flow_name == "awaited-child"]
+    assert child_run.state.name == "Cancelled"
+
+
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_a_run_waiting_to_retry_is_woken_and_ends_cancelled(store, kind):
     failed = threading.Event()

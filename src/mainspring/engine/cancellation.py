@@ -15,6 +15,7 @@ ending Cancelled:
   end Cancelled (a blocking C call finishes first; a process-pool task's function cannot be
   stopped, its result is ignored); an async task run on an event loop of its own has its
   asyncio task cancelled; a task run waiting to retry is woken;
+- its running subflow runs are cancelled the same way, each with its own task runs;
 - task calls and subflow calls made after the request raise `FlowRunCancelled` instead of
   starting, and task runs that have not called their function yet (queued, or waiting for
   upstream runs) end Cancelled without calling it.
@@ -143,6 +144,8 @@ class CancellableRun:
         self.guard: CallGuard | None = None  # of the thread running the flow's function
         self.async_task: Any = None  # an async flow's asyncio task, and its loop
         self.loop: Any = None
+        #: an async flow awaited by its caller runs in the caller's asyncio task
+        self.shares_task = False
         self._cancel_lock = threading.Lock()
         self._wake: threading.Event | None = None
         self._crash_noted = False
@@ -190,8 +193,14 @@ class CancellableRun:
                 "the state it ends in will replace Crashed",
             )
 
-    def request_cancel(self, message: str) -> None:
-        """Stop the run: interrupt its function and its task runs, start nothing more."""
+    def request_cancel(self, message: str, by_parent: bool = False) -> None:
+        """Stop the run: interrupt its function and its task runs, start nothing more.
+
+        `by_parent`: its parent flow run is being cancelled. If this run shares its caller's
+        asyncio task, the caller's cancel cancels that task (once: a second request could
+        outlive the CancelledError and cancel the caller's next await), and this run, marked
+        cancelled first, takes that CancelledError as its own.
+        """
         with self._cancel_lock:
             if self.cancel_message is not None or self.record.state.is_final():
                 return
@@ -206,12 +215,18 @@ class CancellableRun:
             targets.update((id(t), t) for t in list(context.interrupts.values()))
         if self.async_task is None and self.guard is not None:
             targets[id(self.guard)] = self.guard
-        for target in targets.values():
+        # subflows first: marked cancelled before an interrupt of their code reaches them
+        for target in sorted(targets.values(), key=lambda t: not isinstance(t, CancellableRun)):
             target.interrupt(lambda: FlowRunCancelled(message))
-        if self.async_task is not None:
+        if self.async_task is not None and not (by_parent and self.shares_task):
             self.loop.call_soon_threadsafe(self.async_task.cancel, message)
         if self._wake is not None:
             self._wake.set()
+
+    def interrupt(self, error: Callable[[], BaseException]) -> None:
+        """As a subflow, listed in its parent's `interrupts`: the parent is being cancelled, so
+        this run is too (its submitted task runs, its asyncio task; it starts nothing more)."""
+        self.request_cancel(str(error()), by_parent=True)
 
     # -- ending --------------------------------------------------------------------------------
     def cancel_task_runs(self, context: Any) -> None:

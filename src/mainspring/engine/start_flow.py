@@ -149,5 +149,7 @@ def run_flow(flow: Flow, args: tuple, kwargs: dict, return_state: bool) -> Any:
 
 
 async def _start_and_await(flow: Flow, args: tuple, kwargs: dict, return_state: bool) -> Any:
-    state = await run_flow_async(create_flow_run(flow, args, kwargs))
+    engine = create_flow_run(flow, args, kwargs)
+    engine.shares_task = True  # its caller's asyncio task: the caller's cancel stops it
+    state = await run_flow_async(engine)
     return state if return_state else state.result()
