@@ -13,12 +13,15 @@ ending Cancelled:
   task is cancelled instead;
 - threads running its submitted task runs get `FlowRunCancelled` the same way, so those runs
   end Cancelled (a blocking C call finishes first; a process-pool task's function cannot be
-  stopped, its result is ignored);
+  stopped, its result is ignored); an async task run on an event loop of its own has its
+  asyncio task cancelled; a task run waiting to retry is woken;
+- its running subflow runs are cancelled the same way, each with its own task runs;
 - task calls and subflow calls made after the request raise `FlowRunCancelled` instead of
-  starting, and queued task runs never start (they end Cancelled).
+  starting, and task runs that have not called their function yet (queued, or waiting for
+  upstream runs) end Cancelled without calling it.
 
-The exception is raised only while the flow's function runs (`FlowRunEngine.calling`): never
-inside the engine's own bookkeeping after the function returned.
+The exception is raised only while a user's function runs, never in the engine's code around
+it (interrupts.py says how).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from mainspring.engine.interrupts import CallGuard, current_guard
 from mainspring.exceptions import CancelledRun
 from mainspring.model import StateType
 from mainspring.model.states import Cancelled
@@ -78,11 +82,13 @@ def _on_cancel_signal(signum: int, frame: object) -> None:
             raise error
 
 
-def interrupt_thread(thread_id: int, error: Callable[[], BaseException | None]) -> None:
-    """Raise `error()` (None: nothing) in the thread `thread_id`, soon.
+def interrupt_thread(thread_id: int, error: Callable[[], BaseException | None]) -> bool:
+    """Raise `error()` (None: nothing) in the thread `thread_id`, soon; True when that is an
+    asynchronous exception, which `withdraw_async_exception` can take back until it is raised.
 
     The main thread gets a signal while our handler is installed (it interrupts blocking
-    calls); other threads get an asynchronous exception of a class made for the message.
+    calls; `error` is called when it fires); other threads get an asynchronous exception of a
+    class made for the message.
     """
     global _pending_main
     if (
@@ -92,10 +98,10 @@ def interrupt_thread(thread_id: int, error: Callable[[], BaseException | None]) 
     ):
         _pending_main = error
         signal.pthread_kill(thread_id, CANCEL_SIGNAL)
-        return
+        return False
     exc = error()
     if exc is None:
-        return
+        return False
     message = str(exc)
     exc_class = type(
         "FlowRunCancelled",
@@ -104,6 +110,12 @@ def interrupt_thread(thread_id: int, error: Callable[[], BaseException | None]) 
     )
     target = ctypes.c_ulong(thread_id)
     ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(exc_class))
+    return True
+
+
+def withdraw_async_exception(thread_id: int) -> None:
+    """Clear the asynchronous exception pending in the thread `thread_id`, if any."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
 
 
 REQUESTED = "its cancellation was requested (mainspring flow-run cancel or the API)"
@@ -129,11 +141,12 @@ class CancellableRun:
 
     def init_cancellation(self) -> None:
         self.cancel_message: str | None = None
-        self.thread: int | None = None  # the thread running the flow's function
-        self.calling = False  # the flow's function is running: an interrupt may land in it
+        self.guard: CallGuard | None = None  # of the thread running the flow's function
         self.async_task: Any = None  # an async flow's asyncio task, and its loop
         self.loop: Any = None
-        self._call_lock = threading.Lock()
+        #: an async flow awaited by its caller runs in the caller's asyncio task
+        self.shares_task = False
+        self._cancel_lock = threading.Lock()
         self._wake: threading.Event | None = None
         self._crash_noted = False
 
@@ -141,7 +154,7 @@ class CancellableRun:
     def start_watching(self) -> None:
         from mainspring.engine import heartbeats
 
-        self.thread = threading.get_ident()
+        self.guard = current_guard()
         heartbeats.register(self.record.id, self.recorder, self.on_store_state)
 
     def stop_watching(self) -> None:
@@ -151,14 +164,15 @@ class CancellableRun:
 
     def call_interruptibly(self, call: Callable[[], Any]) -> Any:
         """Run the flow's function; a cancel requested meanwhile raises FlowRunCancelled in it."""
-        if self.cancel_message is not None:
-            raise FlowRunCancelled(self.cancel_message)
-        self.calling = True
+        guard = self.guard
+        assert guard is not None
+        guard.calling = True
         try:
+            if self.cancel_message is not None:  # checked after `calling` is set: see interrupts
+                raise FlowRunCancelled(self.cancel_message)
             return call()
         finally:
-            with self._call_lock:
-                self.calling = False
+            guard.stop()
 
     def wait_before_retry(self, seconds: float) -> None:
         """Sleep before a retry; a cancel requested meanwhile ends the wait."""
@@ -179,32 +193,40 @@ class CancellableRun:
                 "the state it ends in will replace Crashed",
             )
 
-    def request_cancel(self, message: str) -> None:
-        """Stop the run: interrupt its function and its task runs, start nothing more."""
-        with self._call_lock:
+    def request_cancel(self, message: str, by_parent: bool = False) -> None:
+        """Stop the run: interrupt its function and its task runs, start nothing more.
+
+        `by_parent`: its parent flow run is being cancelled. If this run shares its caller's
+        asyncio task, the caller's cancel cancels that task (once: a second request could
+        outlive the CancelledError and cancel the caller's next await), and this run, marked
+        cancelled first, takes that CancelledError as its own.
+        """
+        with self._cancel_lock:
             if self.cancel_message is not None or self.record.state.is_final():
                 return
             self.cancel_message = message
         context = self.context
         if context is not None:
+            # before any interrupt: a run that was not interruptible when asked sees it later
             context.cancel_message = message
         self.log(logging.WARNING, f"Cancelling: {message}; stopping its code and its task runs")
+        targets: dict[int, Any] = {}  # each thread once, however many runs it is running
         if context is not None:
-            for run_id, thread_id in list(context.task_threads.items()):
-                if thread_id != self.thread:
-                    interrupt_thread(thread_id, _while_active(context, run_id, message))
-        if self.async_task is not None:
+            targets.update((id(t), t) for t in list(context.interrupts.values()))
+        if self.async_task is None and self.guard is not None:
+            targets[id(self.guard)] = self.guard
+        # subflows first: marked cancelled before an interrupt of their code reaches them
+        for target in sorted(targets.values(), key=lambda t: not isinstance(t, CancellableRun)):
+            target.interrupt(lambda: FlowRunCancelled(message))
+        if self.async_task is not None and not (by_parent and self.shares_task):
             self.loop.call_soon_threadsafe(self.async_task.cancel, message)
-        elif self.thread is not None:
-            with self._call_lock:
-                interrupt_thread(self.thread, self._interrupt_error)
         if self._wake is not None:
             self._wake.set()
 
-    def _interrupt_error(self) -> BaseException | None:
-        if self.calling and self.cancel_message is not None:
-            return FlowRunCancelled(self.cancel_message)
-        return None
+    def interrupt(self, error: Callable[[], BaseException]) -> None:
+        """As a subflow, listed in its parent's `interrupts`: the parent is being cancelled, so
+        this run is too (its submitted task runs, its asyncio task; it starts nothing more)."""
+        self.request_cancel(str(error()), by_parent=True)
 
     # -- ending --------------------------------------------------------------------------------
     def cancel_task_runs(self, context: Any) -> None:
@@ -215,10 +237,3 @@ class CancellableRun:
             time.sleep(0.01)
         message = f"Flow run {self.record.name!r} was cancelled while this task run was running"
         context.end_active_task_runs(Cancelled, message)
-
-
-def _while_active(context: Any, run_id: str, message: str) -> Callable[[], BaseException | None]:
-    def error() -> BaseException | None:
-        return FlowRunCancelled(message) if run_id in context.task_threads else None
-
-    return error

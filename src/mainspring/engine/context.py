@@ -34,8 +34,10 @@ class FlowRunContext:
     _counter_lock: threading.Lock = field(default_factory=threading.Lock)
     #: task runs that have started and not finished: crashed together with the flow
     active_task_runs: dict[str, TaskRun] = field(default_factory=dict)
-    #: task run id -> the thread running it (for active task runs): cancellation stops them
-    task_threads: dict[str, int] = field(default_factory=dict)
+    #: run id -> what stops it when this flow run is cancelled, for its active task runs (the
+    #: interrupts.CallGuard of the thread, or an interrupts.AsyncCall) and subflow runs (their
+    #: engine): anything with `interrupt(error)`
+    interrupts: dict[str, Any] = field(default_factory=dict)
     #: set when cancelling this flow run was requested: task and subflow calls refuse to start
     cancel_message: str | None = None
     #: results.ResultOptions its tasks inherit when the flow persists results, else None

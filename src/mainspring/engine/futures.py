@@ -171,6 +171,13 @@ def _base_container(value: Any) -> type:
     return next(kind for kind in _CONTAINERS if isinstance(value, kind))
 
 
+def has_futures(args: tuple, kwargs: dict) -> bool:
+    """Whether call arguments hold futures or states, whose results must be waited for."""
+    return any(_needs_resolving(v) for v in args) or any(
+        _needs_resolving(v) for v in kwargs.values()
+    )
+
+
 def resolve_arguments(
     args: tuple[Any, ...], kwargs: dict[str, Any], upstream: list[TaskRun]
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:

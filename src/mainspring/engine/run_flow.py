@@ -111,6 +111,8 @@ class FlowRunEngine(CancellableRun, RunEngine):
         )
         if self.parent is None:
             self._previous_handlers = signals.install()
+        else:  # a cancel of the parent cancels this run too (cancellation.py)
+            self.parent.interrupts[self.record.id] = self
         self.start_watching()
         return flow_run_context.set(self.context), task_run_context.set(None)
 
@@ -118,6 +120,8 @@ class FlowRunEngine(CancellableRun, RunEngine):
         context = self.context
         assert context is not None
         self.stop_watching()
+        if self.parent is not None:
+            self.parent.interrupts.pop(self.record.id, None)
         crashed = self.state.is_crashed()
         cancelled = self.cancel_message is not None and not self.state.is_completed()
         try:

@@ -8,7 +8,7 @@ A task run's life, in `run_task_sync` (and its async twin, which differs only in
          returns            -> Completed
          raises             -> AwaitingRetry, sleep, Retrying -> ... or Failed when retries end
          times out          -> the same, ending TimedOut
-         raises CancelledRun -> Cancelled
+         raises CancelledRun -> Cancelled (so does a cancel of its flow run: interrupts.py)
          is interrupted     -> Crashed, and the interruption propagates
     -> hooks of the final state, "Finished in state ..."
 """
@@ -16,12 +16,17 @@ A task run's life, in `run_task_sync` (and its async twin, which differs only in
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from typing import TYPE_CHECKING, Any
 
+from mainspring.engine.cancellation import FlowRunCancelled
 from mainspring.engine.context import FlowRunContext, TaskRunContext, task_run_context
-from mainspring.engine.futures import UpstreamFailure, resolve_arguments, wait_for_upstream
+from mainspring.engine.futures import (
+    UpstreamFailure,
+    has_futures,
+    resolve_arguments,
+    wait_for_upstream,
+)
+from mainspring.engine.interrupts import AsyncCall, CallGuard, current_guard
 from mainspring.engine.lifecycle import RunEngine
 from mainspring.engine.logging import TASK_RUN_LOGGER
 from mainspring.engine.timeouts import is_own_timeout, timeout_after
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
 class TaskRunEngine(RunEngine):
     kind = "Task run"
     is_task = True
+    guard: CallGuard  # of the thread driving the run, set in `enter`
 
     def __init__(
         self,
@@ -83,20 +89,26 @@ class TaskRunEngine(RunEngine):
             results = flow_ctx.results if results is None else results.inherit(flow_ctx.results)
         self.results = results
         self.lock: Any = None  # the cache key's lock, held by a SERIALIZABLE run
+        #: an async run on an event loop of its own: how a cancel stops it (run_task_async)
+        self.async_call: AsyncCall | None = None
 
     # -- around the attempts -----------------------------------------------------------------
-    def enter(self) -> Any:
+    def enter(self, own_loop: bool = False) -> Any:
         context = TaskRunContext(self.task, self.record, self.log_prints, self.label)
-        if self.flow_ctx is not None:
-            self.flow_ctx.active_task_runs[self.record.id] = self.record
-            self.flow_ctx.task_threads[self.record.id] = threading.get_ident()
+        self.guard = current_guard()
+        flow_ctx = self.flow_ctx
+        if flow_ctx is not None:
+            flow_ctx.active_task_runs[self.record.id] = self.record
+            if own_loop:
+                self.async_call = AsyncCall()
+            flow_ctx.interrupts[self.record.id] = self.async_call or self.guard
         return task_run_context.set(context)
 
     def exit(self, token: Any) -> None:
         task_run_context.reset(token)
         if self.flow_ctx is not None:
             self.flow_ctx.active_task_runs.pop(self.record.id, None)
-            self.flow_ctx.task_threads.pop(self.record.id, None)
+            self.flow_ctx.interrupts.pop(self.record.id, None)
         if self.lock is not None:
             from mainspring.engine.persistence import release
 
@@ -154,6 +166,9 @@ class TaskRunEngine(RunEngine):
         if exc.upstream is not None:
             failed_in.append(exc.upstream)
         self._record_edges(data, waited)
+        if self.cancelled():  # most likely cancelled along with it: it did not fail, it never ran
+            self.cancel(FlowRunCancelled(self.flow_ctx.cancel_message))  # type: ignore[union-attr]
+            return False
         self.log(logging.ERROR, str(exc))
         self.set_state(Failed(message=str(exc), data=exc))
         return False
@@ -197,20 +212,68 @@ class TaskRunEngine(RunEngine):
             self.log(logging.ERROR, f"retry_condition_fn raised {exc!r}; not retrying")
             return False
 
-    def call(self) -> Any:
-        if self.invoke is not None:
-            from mainspring.engine.remote_context import task_run_info
+    def cancelled(self) -> bool:
+        """Whether the run's flow run is being cancelled: it starts nothing more."""
+        return self.flow_ctx is not None and self.flow_ctx.cancel_message is not None
 
-            info = task_run_info(self.record, self.label, self.log_prints, self.timeout)
-            return self.invoke(self.task.fn, self.args, self.kwargs, info)
-        return self.task.fn(*self.args, **self.kwargs)
+    def call(self) -> Any:
+        """Call the function (sync driver): a cancel of the flow run may interrupt it, and
+        nothing else of the run (interrupts.py)."""
+        guard, flow_ctx = self.guard, self.flow_ctx
+        guard.calling = True
+        try:
+            if flow_ctx is not None and flow_ctx.cancel_message is not None:
+                # checked once `calling` is set: a cancel either sees it or is seen here
+                raise FlowRunCancelled(flow_ctx.cancel_message)
+            if self.invoke is not None:
+                return self.call_invoke()
+            return self.task.fn(*self.args, **self.kwargs)
+        finally:
+            guard.stop()
+
+    def call_invoke(self) -> Any:
+        from mainspring.engine.remote_context import task_run_info
+
+        info = task_run_info(self.record, self.label, self.log_prints, self.timeout)
+        return self.invoke(self.task.fn, self.args, self.kwargs, info)
 
     async def call_async(self) -> Any:
+        """Await the function (async driver); on a loop of its own, a cancel of the flow run
+        cancels this await, and nothing else of the run."""
         import asyncio  # here, not at the top: `import mainspring` stays light
 
-        if self.invoke is not None:  # the function runs elsewhere: wait without blocking the loop
-            return await asyncio.to_thread(self.call)
-        return await self.task.fn(*self.args, **self.kwargs)
+        if self.cancelled():
+            raise FlowRunCancelled(self.flow_ctx.cancel_message)  # type: ignore[union-attr]
+        own = self.async_call
+        if own is not None:
+            own.calling = True
+        try:
+            if self.invoke is not None:  # runs elsewhere: wait without blocking the loop
+                return await asyncio.to_thread(self.call_invoke)
+            return await self.task.fn(*self.args, **self.kwargs)
+        finally:
+            if own is not None:
+                own.calling = False
+
+    def wait_to_retry(self) -> None:
+        """Sleep `retry_delay` (sync driver); a cancel of the flow run ends the wait."""
+        self.guard.wait(self.retry_delay, self.cancelled)
+
+    async def wait_to_retry_async(self) -> None:
+        """Sleep `retry_delay` (async driver); on a loop of its own, a cancel of the flow run
+        cancels the wait (the run then ends Cancelled), like a cancel of its function."""
+        import asyncio  # here, not at the top: `import mainspring` stays light
+
+        own = self.async_call
+        if own is None:
+            await asyncio.sleep(self.retry_delay)
+            return
+        own.calling = True
+        try:
+            if not self.cancelled():  # else the next attempt ends Cancelled without starting
+                await asyncio.sleep(self.retry_delay)
+        finally:
+            own.calling = False
 
 
 def run_task_sync(engine: TaskRunEngine) -> State:
@@ -229,7 +292,7 @@ def run_task_sync(engine: TaskRunEngine) -> State:
                     engine.cancel(exc)
                 except Exception as exc:
                     if engine.fail(exc, timed_out=is_own_timeout(exc, engine.record.id)):
-                        time.sleep(engine.retry_delay)
+                        engine.wait_to_retry()
                         continue
                 else:
                     engine.succeed(value)
@@ -245,15 +308,23 @@ def run_task_sync(engine: TaskRunEngine) -> State:
     return engine.state
 
 
-async def run_task_async(engine: TaskRunEngine) -> State:
+def run_task_on_own_loop(engine: TaskRunEngine) -> State:
+    """An async task run started from sync code (called, or submitted): on an event loop of
+    its own, whose asyncio task a cancel of the flow run may cancel (interrupts.AsyncCall)."""
+    from mainspring.engine.asyncutils import run_coro_sync
+
+    return run_coro_sync(run_task_async(engine, own_loop=True))
+
+
+async def run_task_async(engine: TaskRunEngine, own_loop: bool = False) -> State:
     import asyncio  # here, not at the top: `import mainspring` stays light
 
-    token = engine.enter()
+    token = engine.enter(own_loop)
     try:
         if engine.wait_for or engine.args or engine.kwargs:
             ready = (
                 await asyncio.to_thread(engine.resolve_inputs)
-                if _has_futures(engine)
+                if engine.wait_for or has_futures(engine.args, engine.kwargs)
                 else engine.resolve_inputs()
             )
         else:
@@ -272,18 +343,22 @@ async def run_task_async(engine: TaskRunEngine) -> State:
                 except TimeoutError as exc:  # ours when the deadline expired, else the function's
                     timed_out = deadline.expired()
                     if engine.fail(engine.timeout_error() if timed_out else exc, timed_out):
-                        await asyncio.sleep(engine.retry_delay)
+                        await engine.wait_to_retry_async()
                         continue
                 except Exception as exc:
                     if engine.fail(exc):
-                        await asyncio.sleep(engine.retry_delay)
+                        await engine.wait_to_retry_async()
                         continue
                 else:
                     engine.succeed(value)
                 break
     except asyncio.CancelledError as exc:  # the surrounding asyncio task was cancelled
-        engine.asyncio_cancelled(exc)
-        raise
+        own = engine.async_call
+        if own is None or own.message is None:
+            engine.asyncio_cancelled(exc)
+            raise
+        asyncio.current_task().uncancel()  # type: ignore[union-attr]  # ours: ends Cancelled
+        engine.cancel(FlowRunCancelled(own.message))
     except BaseException as exc:
         engine.crash(exc)
         raise
@@ -293,11 +368,3 @@ async def run_task_async(engine: TaskRunEngine) -> State:
         finally:
             engine.exit(token)
     return engine.state
-
-
-def _has_futures(engine: TaskRunEngine) -> bool:
-    from mainspring.engine.futures import _needs_resolving
-
-    return bool(engine.wait_for) or any(
-        _needs_resolving(v) for v in (*engine.args, *engine.kwargs.values())
-    )

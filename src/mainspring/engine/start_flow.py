@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from mainspring.engine.context import FlowRunContext, flow_run_context, task_run_context
+from mainspring.engine.interrupts import engine_entry
 from mainspring.engine.logging import configure_logging, engine_log
 from mainspring.engine.names import random_run_name, render_run_name
 from mainspring.engine.run_flow import (
@@ -132,6 +133,7 @@ def flow_run_name(flow: Flow, run: FlowRun, recorder: Any) -> str:
         flow_run_context.reset(flow_token)
 
 
+@engine_entry  # a subflow called from a function: a cancel waits until it returns
 def run_flow(flow: Flow, args: tuple, kwargs: dict, return_state: bool) -> Any:
     if flow.is_async:
         from mainspring.engine.asyncutils import in_event_loop, run_coro_sync
@@ -147,5 +149,7 @@ def run_flow(flow: Flow, args: tuple, kwargs: dict, return_state: bool) -> Any:
 
 
 async def _start_and_await(flow: Flow, args: tuple, kwargs: dict, return_state: bool) -> Any:
-    state = await run_flow_async(create_flow_run(flow, args, kwargs))
+    engine = create_flow_run(flow, args, kwargs)
+    engine.shares_task = True  # its caller's asyncio task: the caller's cancel stops it
+    state = await run_flow_async(engine)
     return state if return_state else state.result()

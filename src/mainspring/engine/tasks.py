@@ -18,12 +18,18 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from mainspring.engine import tracing
 from mainspring.engine.context import FlowRunContext, flow_run_context
-from mainspring.engine.futures import FutureList, MainspringFuture
+from mainspring.engine.futures import FutureList, MainspringFuture, has_futures
 from mainspring.engine.hooks import add_hook, current_hooks, hooks_by_state
+from mainspring.engine.interrupts import engine_entry
 from mainspring.engine.logging import configure_logging, enable_print_capture, engine_log
 from mainspring.engine.names import render_run_name
 from mainspring.engine.retries import RetryPolicy
-from mainspring.engine.run_task import TaskRunEngine, run_task_async, run_task_sync
+from mainspring.engine.run_task import (
+    TaskRunEngine,
+    run_task_async,
+    run_task_on_own_loop,
+    run_task_sync,
+)
 from mainspring.model import StateType, TaskRun, new_id
 from mainspring.model.states import Pending
 
@@ -183,7 +189,8 @@ class Task(Generic[P, R]):
         bound.fn = self.fn.__get__(instance, owner)  # type: ignore[attr-defined]
         return bound
 
-    # -- calling -----------------------------------------------------------------------------
+    # -- calling (engine code: a cancel waits until it returns, see interrupts.py) --------------
+    @engine_entry
     def __call__(
         self, *args: Any, return_state: bool = False, wait_for: Any = None, **kwargs: Any
     ) -> Any:
@@ -198,12 +205,12 @@ class Task(Generic[P, R]):
         elif flow_ctx.cancel_message is not None:
             flow_ctx.check_cancelled()  # the flow run is being cancelled: start nothing more
         if self.is_async:
-            from mainspring.engine.asyncutils import in_event_loop, run_coro_sync
+            from mainspring.engine.asyncutils import in_event_loop
 
             if in_event_loop() or flow_ctx is None:  # awaited by the caller, as in Prefect 3
                 return self._start_and_await(args, kwargs, wait_for, flow_ctx, return_state)
             engine = self._prepare(args, kwargs, wait_for, flow_ctx)
-            state = run_coro_sync(run_task_async(engine))
+            state = run_task_on_own_loop(engine)
         else:
             engine = self._prepare(args, kwargs, wait_for, flow_ctx)
             state = run_task_sync(engine)
@@ -225,6 +232,7 @@ class Task(Generic[P, R]):
             _finish_standalone(engine)
         return state if return_state else state.result()
 
+    @engine_entry
     def submit(
         self, *args: Any, wait_for: Any = None, return_state: bool = False, **kwargs: Any
     ) -> MainspringFuture:
@@ -239,9 +247,7 @@ class Task(Generic[P, R]):
         runner = flow_ctx.task_runner if flow_ctx is not None else _standalone_runner()
         engine.invoke = runner.invoke
         if self.is_async:
-            from mainspring.engine.asyncutils import run_coro_sync
-
-            future = runner.submit(lambda: run_coro_sync(run_task_async(engine)))
+            future = runner.submit(lambda: run_task_on_own_loop(engine))
         else:
             future = runner.submit(lambda: run_task_sync(engine))
         future.add_done_callback(engine.if_never_started)
@@ -286,7 +292,7 @@ class Task(Generic[P, R]):
             flow_run_id = None
         name, settle_later = key, False
         if self.validate_parameters or isinstance(self.task_run_name, str):
-            if _has_futures(args, kwargs):
+            if has_futures(args, kwargs):
                 # validated and named once the futures' results are in (see TaskRunEngine);
                 # rendering now still rejects a template naming no parameter, at the call
                 settle_later = True
@@ -352,14 +358,6 @@ class Task(Generic[P, R]):
             return render_run_name(self.task_run_name, {}, task_run.task_key)
         finally:
             task_run_context.reset(token)
-
-
-def _has_futures(args: tuple, kwargs: dict) -> bool:
-    from mainspring.engine.futures import _needs_resolving
-
-    return any(_needs_resolving(v) for v in args) or any(
-        _needs_resolving(v) for v in kwargs.values()
-    )
 
 
 def _finish_standalone(engine: Any) -> None:
