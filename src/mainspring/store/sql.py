@@ -4,7 +4,8 @@ What differs between the two databases (engine options, the upsert construct, th
 transaction start, the migration lock) lives in a `SqlBackend` (store/backend.py) subclass per
 dialect: `store/sqlite.py` and `store/postgres.py`. This module holds what is shared: batched writes
 (one transaction per batch; the statements in store/upserts.py, how rows reach the driver in the
-backend) and reads that rebuild model records.
+backend: executemany on SQLite, arrays and COPY on PostgreSQL) and reads that rebuild model
+records.
 """
 
 from __future__ import annotations

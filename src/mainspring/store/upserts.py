@@ -56,7 +56,7 @@ class Upserts:
         processing alone; compiling once and handing driver-ready values to the driver
         (through `exec_driver_sql`) removes that. The SQL still comes from the Core construct
         and every value is a bound parameter. How rows become parameters is the dialect's
-        (`SqlBackend.bulk_insert`; by default one execution per row).
+        (`SqlBackend.bulk_insert`): one execution per row on SQLite, arrays on PostgreSQL.
         """
         sql = self._compiled.get(table.name)
         if sql is None:
