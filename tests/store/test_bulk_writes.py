@@ -1,5 +1,8 @@
-"""Batch writes at scale: what a set-based write (PostgreSQL: one statement per table and chunk
-of rows, see `PostgresBackend.bulk_insert`) could get wrong, on both databases alike."""
+"""Batch writes at scale: what a set-based write could get wrong, on both databases alike.
+
+On PostgreSQL runs and edges are upserted from arrays, a statement per chunk of rows, and states
+and logs appended with COPY (store/postgres.py); SQLite writes row by row.
+"""
 
 from __future__ import annotations
 
