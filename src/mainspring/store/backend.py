@@ -8,7 +8,7 @@ implement them, with comments that say why a pragma or an isolation level is the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
@@ -47,6 +47,46 @@ class SqlBackend:
     def bulk_dialect(self) -> sa.Dialect:
         """The dialect, with a positional paramstyle, that bulk statements are compiled for."""
         raise NotImplementedError
+
+    def bulk_insert(self, table: sa.Table, columns: tuple[str, ...]) -> Any:
+        """The INSERT (before its ON CONFLICT clause) that `write_rows` feeds a batch's rows to.
+
+        By default one bound parameter per column, in `columns` order, executed once per row
+        (the driver's executemany).
+        """
+        return self.insert(table)
+
+    def compile_bulk(self, statement: Any, columns: tuple[str, ...]) -> str:
+        """`statement` (built on `bulk_insert`) as SQL whose placeholders follow `columns`."""
+        compiled = statement.compile(dialect=self.bulk_dialect(), column_keys=list(columns))
+        if list(compiled.positiontup or ()) != list(columns):  # the order values are sent in
+            raise RuntimeError(f"Unexpected bind order: {compiled.positiontup}")
+        return str(compiled.string)
+
+    def write_rows(
+        self,
+        conn: sa.Connection,
+        sql: str,
+        table: sa.Table,
+        columns: tuple[str, ...],
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        """Execute `compile_bulk`'s `sql` for `rows`: tuples of driver-ready values in `columns`
+        order (see `schema.*_values`), stored in list order."""
+        conn.exec_driver_sql(sql, rows)
+
+    def append_rows(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        columns: tuple[str, ...],
+        rows: list[tuple[Any, ...]],
+        compiled: Callable[[], str],
+    ) -> None:
+        """Append `rows` to a table whose ids the database assigns (states, logs), increasing
+        in list order. `compiled()` gives the table's `compile_bulk` SQL, for dialects that
+        run it (by default, as `write_rows` does)."""
+        self.write_rows(conn, compiled(), table, columns, rows)
 
     def has_all_tags(self, column: sa.ColumnElement[Any], tags: list[str]) -> Condition:
         """A condition true when the JSON list in `column` contains every tag."""

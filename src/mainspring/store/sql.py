@@ -3,8 +3,9 @@
 What differs between the two databases (engine options, the upsert construct, the tag filter,
 transaction start, the migration lock) lives in a `SqlBackend` (store/backend.py) subclass per
 dialect: `store/sqlite.py` and `store/postgres.py`. This module holds what is shared: batched writes
-(multi-row executemany, one transaction per batch; the statements in store/upserts.py) and reads
-that rebuild model records.
+(one transaction per batch; the statements in store/upserts.py, how rows reach the driver in the
+backend: executemany on SQLite, arrays and COPY on PostgreSQL) and reads that rebuild model
+records.
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ class SqlStore(Store):
         return conn.execute(claim, {"id": batch_id, "applied": now}).first() is not None
 
     def _write(self, conn: sa.Connection, batch: Batch) -> None:
-        seq, ts, js = _ARRIVAL, float, json_dumps
+        seq, ts, js, upserts = _ARRIVAL, float, json_dumps, self._sql
         if batch.flows or batch.flow_runs:
             flows = {f.name: f for f in batch.flows.values()}
             for run in batch.flow_runs.values():
@@ -199,28 +200,25 @@ class SqlStore(Store):
             # update would lock the flow row and serialize every writer of that flow's runs.
             # Sorted by name so concurrent writers take locks in one order.
             rows = [flow_row(f) for f in sorted(flows.values(), key=_name)]
-            conn.execute(self._sql.upsert(flow, None, ()), rows)
+            conn.execute(upserts.upsert(flow, None, ()), rows)
             if batch.flow_runs:
                 query = sa.select(flow.c.name, flow.c.id).where(flow.c.name.in_(flows))
                 ids: dict[str, str] = {name: id_ for name, id_ in conn.execute(query)}
-                sql = self._sql.bulk(flow_run, FLOW_RUN_COLUMNS, "id", FLOW_RUN_MUTABLE)
                 values = [
                     flow_run_values(r, ids[r.flow_name], ts, js) for r in batch.flow_runs.values()
                 ]
-                conn.exec_driver_sql(sql, values)
+                upserts.write(conn, flow_run, FLOW_RUN_COLUMNS, values, "id", FLOW_RUN_MUTABLE)
         if batch.task_runs:
-            sql = self._sql.bulk(task_run, TASK_RUN_COLUMNS, "id", TASK_RUN_MUTABLE)
             values = [task_run_values(t, next(seq), ts, js) for t in batch.task_runs.values()]
-            conn.exec_driver_sql(sql, values)
+            upserts.write(conn, task_run, TASK_RUN_COLUMNS, values, "id", TASK_RUN_MUTABLE)
         if batch.states:
             values = [state_values(s, js) for s in batch.states]
-            conn.exec_driver_sql(self._sql.bulk(state_history, STATE_COLUMNS), values)
+            upserts.append(conn, state_history, STATE_COLUMNS, values)
         if batch.logs:
-            values = [log_values(r) for r in batch.logs]
-            conn.exec_driver_sql(self._sql.bulk(log, LOG_COLUMNS), values)
+            upserts.append(conn, log, LOG_COLUMNS, [log_values(r) for r in batch.logs])
         if batch.edges:
             values = [(e.flow_run_id, e.task_run_id, e.upstream_id, e.kind) for e in batch.edges]
-            conn.exec_driver_sql(self._sql.bulk(task_run_edge, EDGE_COLUMNS), values)
+            upserts.write(conn, task_run_edge, EDGE_COLUMNS, values)
 
     def heartbeat(self, flow_run_ids: Sequence[str]) -> dict[str, StateType]:
         ids = list(dict.fromkeys(flow_run_ids))

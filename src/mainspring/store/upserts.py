@@ -23,14 +23,17 @@ class Upserts:
         self._backend = backend
         self._compiled: dict[str, str] = {}  # table name -> compiled bulk upsert
 
-    def upsert(self, table: sa.Table, key: str | None, mutable: tuple[str, ...]) -> Any:
+    def upsert(
+        self, table: sa.Table, key: str | None, mutable: tuple[str, ...], insert: Any = None
+    ) -> Any:
         """INSERT ... ON CONFLICT (key) DO UPDATE of `mutable` (DO NOTHING when none).
 
         Runs are updated only when `snapshot_may_replace` allows it (see there), and a flow
         run snapshot without a heartbeat keeps the one stored (heartbeats are written by
-        `heartbeat()`, not by the process's snapshots).
+        `heartbeat()`, not by the process's snapshots). `insert` is the INSERT to extend (the
+        dialect's plain one by default).
         """
-        ins = self._backend.insert(table)
+        ins = self._backend.insert(table) if insert is None else insert
         if not mutable:
             return ins.on_conflict_do_nothing()
         set_: dict[str, Any] = {c: ins.excluded[c] for c in mutable}
@@ -46,25 +49,44 @@ class Upserts:
         key: str | None = None,
         mutable: tuple[str, ...] = (),
     ) -> str:
-        """The upsert compiled once to SQL with positional placeholders for `columns`.
+        """The upsert of a batch's rows into `columns`, compiled once to SQL for `write`.
 
         Batches carry tens of thousands of rows and are written from a thread of the user's
         process. Executing a Core statement costs ~15 us per row in SQLAlchemy's parameter
-        processing alone; compiling once and handing driver-ready tuples to the driver's
-        executemany (through `exec_driver_sql`) removes that. The SQL still comes from the
-        Core construct and every value is a bound parameter.
+        processing alone; compiling once and handing driver-ready values to the driver
+        (through `exec_driver_sql`) removes that. The SQL still comes from the Core construct
+        and every value is a bound parameter. How rows become parameters is the dialect's
+        (`SqlBackend.bulk_insert`): one execution per row on SQLite, arrays on PostgreSQL.
         """
         sql = self._compiled.get(table.name)
         if sql is None:
-            compiled = self.upsert(table, key, mutable).compile(
-                dialect=self._backend.bulk_dialect(), column_keys=list(columns)
-            )
-            if list(compiled.positiontup or ()) != list(columns):  # the tuples' order
-                raise RuntimeError(
-                    f"Unexpected bind order for {table.name}: {compiled.positiontup}"
-                )
-            sql = self._compiled[table.name] = compiled.string
+            insert = self._backend.bulk_insert(table, columns)
+            statement = self.upsert(table, key, mutable, insert)
+            sql = self._compiled[table.name] = self._backend.compile_bulk(statement, columns)
         return sql
+
+    def write(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        columns: tuple[str, ...],
+        rows: list[tuple[Any, ...]],
+        key: str | None = None,
+        mutable: tuple[str, ...] = (),
+    ) -> None:
+        """Upsert `rows` (tuples in `columns` order, see `schema.*_values`) in list order."""
+        sql = self.bulk(table, columns, key, mutable)
+        self._backend.write_rows(conn, sql, table, columns, rows)
+
+    def append(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        columns: tuple[str, ...],
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        """Append `rows` to states or logs: their ids, assigned by the database, follow the list."""
+        self._backend.append_rows(conn, table, columns, rows, lambda: self.bulk(table, columns))
 
 
 def _literals(types: Iterable[StateType]) -> list[sa.ColumnElement[Any]]:
