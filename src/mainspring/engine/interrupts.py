@@ -69,7 +69,7 @@ class CallGuard:
                 if self.sent == ASYNC:
                     from mainspring.engine.cancellation import withdraw_async_exception
 
-                    withdraw_async_exception(self.ident)
+                    withdraw_async_exception()
                 self.sent = NOTHING
 
     def wait(self, seconds: float, cancelled: Callable[[], bool]) -> None:
