@@ -184,13 +184,16 @@ class CancellableRun:
         heartbeats.unregister(self.record.id)
 
     def call_interruptibly(self, call: Callable[[], Any]) -> Any:
-        """Run the flow's function; a cancel requested meanwhile raises FlowRunCancelled in it."""
+        """Run the flow's function; a cancel requested meanwhile raises FlowRunCancelled in it,
+        a timeout RunTimeout (timeouts.py)."""
         guard = self.guard
         assert guard is not None
         guard.calling = True
         try:
             if self.cancel_message is not None:  # checked after `calling` is set: see interrupts
                 raise FlowRunCancelled(self.cancel_message)
+            if guard.due:  # a timeout around this run passed while it was not interruptible
+                guard.take_due()
             return call()
         finally:
             guard.stop()
