@@ -13,6 +13,8 @@ own thread, so when the cancel is acted on is decided by the test, not by timing
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,7 +32,7 @@ from mainspring.store import Store
 from mainspring.store.recorder import get_recorder
 from mainspring.store.sql import SqlStore
 
-from .support import log_messages, task_runs_by_name
+from .support import log_messages, subprocess_env, task_runs_by_name
 
 WAIT = 10  # seconds any wait may take: only reached when the test fails
 HOOK_ERROR = "An error was encountered while running hook"
@@ -498,3 +500,28 @@ def test_a_run_waiting_to_retry_is_woken_and_ends_cancelled(store, kind):
     run = task_runs_by_name(store, ids[0])["flaky-0"]
     assert run.state.name == "Cancelled"
     assert "cancellation was requested" in run.state.message
+
+
+WITHDRAWN_THEN_TRACED = """
+import sys
+from mainspring.engine.cancellation import withdraw_async_exception
+
+withdraw_async_exception()  # as a run does when its function returned as an interrupt came
+sys.setprofile(lambda frame, event, arg: None)  # as a profiler, coverage or a debugger does
+(lambda: None)()
+sys.setprofile(None)
+print("traced code ran")
+"""
+
+
+def test_withdrawing_an_interrupt_leaves_traced_code_running(tmp_path):
+    """Withdrawn with PyThreadState_SetAsyncExc(id, NULL), an interrupt left CPython's flag of a
+    pending asynchronous exception set, and traced code then looped forever at its next call."""
+    done = subprocess.run(
+        [sys.executable, "-c", WITHDRAWN_THEN_TRACED],
+        env=subprocess_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert done.stdout.strip() == "traced code ran", done.stderr

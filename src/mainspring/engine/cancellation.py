@@ -84,7 +84,8 @@ def _on_cancel_signal(signum: int, frame: object) -> None:
 
 def interrupt_thread(thread_id: int, error: Callable[[], BaseException | None]) -> bool:
     """Raise `error()` (None: nothing) in the thread `thread_id`, soon; True when that is an
-    asynchronous exception, which `withdraw_async_exception` can take back until it is raised.
+    asynchronous exception, which the thread can take back (`withdraw_async_exception`) until it
+    is raised.
 
     The main thread gets a signal while our handler is installed (it interrupts blocking
     calls; `error` is called when it fires); other threads get an asynchronous exception of a
@@ -113,9 +114,29 @@ def interrupt_thread(thread_id: int, error: Callable[[], BaseException | None]) 
     return True
 
 
-def withdraw_async_exception(thread_id: int) -> None:
-    """Clear the asynchronous exception pending in the thread `thread_id`, if any."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
+class _Withdrawn(BaseException):
+    """Put in place of an asynchronous exception being withdrawn, and caught at once."""
+
+
+def withdraw_async_exception() -> None:
+    """Clear the asynchronous exception pending in the calling thread, if any.
+
+    Not with `PyThreadState_SetAsyncExc(id, NULL)`: CPython would keep its interpreter-wide
+    "asynchronous exception pending" flag set for good, and on 3.11 traced code (a debugger,
+    coverage, a profiler) then loops forever at its next call. The pending exception is
+    replaced by one raised and caught here instead: raising it clears that flag.
+    """
+    try:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(threading.get_ident()), ctypes.py_object(_Withdrawn)
+        )
+        _check_point()
+    except _Withdrawn:
+        pass
+
+
+def _check_point() -> None:
+    """A Python call: a pending asynchronous exception is raised as it starts, at the latest."""
 
 
 REQUESTED = "its cancellation was requested (mainspring flow-run cancel or the API)"
@@ -163,13 +184,16 @@ class CancellableRun:
         heartbeats.unregister(self.record.id)
 
     def call_interruptibly(self, call: Callable[[], Any]) -> Any:
-        """Run the flow's function; a cancel requested meanwhile raises FlowRunCancelled in it."""
+        """Run the flow's function; a cancel requested meanwhile raises FlowRunCancelled in it,
+        a timeout RunTimeout (timeouts.py)."""
         guard = self.guard
         assert guard is not None
         guard.calling = True
         try:
             if self.cancel_message is not None:  # checked after `calling` is set: see interrupts
                 raise FlowRunCancelled(self.cancel_message)
+            if guard.due:  # a timeout around this run passed while it was not interruptible
+                guard.take_due()
             return call()
         finally:
             guard.stop()

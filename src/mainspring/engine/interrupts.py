@@ -20,11 +20,19 @@ So every thread running flows or tasks has a `CallGuard`:
   setting `calling`, before its function starts, and `engine_entry` when it gives control back
   to the function that called it; a run waiting to retry is woken (`wait`).
 
+Timeouts (timeouts.py) go through the same guard: each timed run on the thread has a deadline in
+`deadlines`; one that passes while `calling` raises its RunTimeout (sent under `lock` like a
+cancel, or raised by the main thread's SIGALRM handler), else it is left `due`, and so is one
+sent but withdrawn by `stop`. A due timeout is raised where a cancel is checked (`take_due`):
+when a function of the timed run, or of a run it called on this thread, starts or gets control
+back. It is dropped when its run's timed block ends: that run's function has returned.
+
 An async task run on an event loop of its own is stopped by cancelling its asyncio task instead,
 only while its function is awaited (`AsyncCall`).
 
 Cost on the hot path: a lock taken once per call of a task's function (`stop`), and once more
-when a function calls or submits a task (`engine_entry`); the rest is attribute reads.
+when a function calls or submits a task (`engine_entry`); the rest is attribute reads (`due`
+among them: a run without a timeout pays nothing else).
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ NOTHING, SIGNAL, ASYNC = 0, 1, 2
 class CallGuard:
     """Whether the thread it belongs to may be interrupted now: see the module's docstring."""
 
-    __slots__ = ("calling", "ident", "lock", "sent", "wake")
+    __slots__ = ("calling", "deadlines", "due", "ident", "lock", "sent", "wake")
 
     def __init__(self) -> None:
         self.ident = threading.get_ident()
@@ -57,6 +65,10 @@ class CallGuard:
         self.calling = False  # set and cleared by its own thread only
         self.sent = NOTHING  # what interrupted the current call: one interrupt per call
         self.wake: threading.Event | None = None  # set while a run waits to retry
+        #: timeouts.Deadline of each timed run on the thread, outermost first (own thread only)
+        self.deadlines: list[Any] = []
+        #: a deadline among them passed and its RunTimeout is not raised yet (`take_due`)
+        self.due = False
 
     def stop(self) -> None:
         """The user's function returned or raised: from now on nothing interrupts the thread.
@@ -65,12 +77,38 @@ class CallGuard:
         be raised right after `acquire` returns, and must not leave the lock held."""
         self.calling = False  # first: a signal handler running from here on raises nothing
         with self.lock:  # a canceller that saw `calling` has sent by now, or sends nothing
-            if self.sent:
-                if self.sent == ASYNC:
+            sent = self.sent
+            if sent:
+                self.sent = NOTHING  # before the withdrawal: it may raise what it withdraws
+                if sent == ASYNC:
                     from mainspring.engine.cancellation import withdraw_async_exception
 
-                    withdraw_async_exception(self.ident)
-                self.sent = NOTHING
+                    withdraw_async_exception()
+                    for deadline in self.deadlines:  # a timeout withdrawn, not raised: due
+                        if deadline.claimed and not deadline.raised:
+                            deadline.claimed = False
+                            self.due = True
+
+    def take_due(self) -> None:
+        """Raise the RunTimeout of a deadline that passed while no function ran (the innermost
+        one). Called by the thread itself right after it set `calling`."""
+        with self.lock:
+            error = None
+            for deadline in reversed(self.deadlines):
+                if deadline.expired and not deadline.claimed:
+                    deadline.claimed = True
+                    error = deadline.error()
+                    break
+            self.recheck_due()
+        if error is not None:
+            raise error
+
+    def recheck_due(self) -> None:
+        """Recompute `due` (under `lock`). Cleared first and only ever set after: a SIGALRM
+        handler that marks a deadline due meanwhile (it takes no lock) is not overwritten."""
+        self.due = False
+        if any(d.expired and not d.claimed for d in self.deadlines):
+            self.due = True
 
     def wait(self, seconds: float, cancelled: Callable[[], bool]) -> None:
         """Sleep `seconds` (a retry's delay) unless a cancel comes, checked by `cancelled`."""
@@ -107,7 +145,8 @@ def current_guard() -> CallGuard:
 
 def engine_entry(method: F) -> F:
     """For engine code a user's function calls (a task or a subflow): no interrupt lands in
-    it; a cancel of the caller's flow run requested meanwhile is raised on the way back."""
+    it; a cancel of the caller's flow run requested meanwhile, or a timeout of the caller (or
+    of a run around it on this thread) that passed meanwhile, is raised on the way back."""
 
     @functools.wraps(method)
     def entry(*args: Any, **kwargs: Any) -> Any:
@@ -120,6 +159,8 @@ def engine_entry(method: F) -> F:
             result = method(*args, **kwargs)
         finally:
             guard.calling = True
+            if guard.due:  # the caller's timeout passed meanwhile: it lands here, in the caller
+                guard.take_due()
         if caller is not None and caller.cancel_message is not None:
             caller.check_cancelled()  # what an interrupt would have raised, in the caller
         return result

@@ -13,20 +13,26 @@ def call(payload: bytes) -> bytes:
     return the pickled outcome: ("ok", value) or ("error", exception)."""
     import cloudpickle
 
+    from mainspring.engine.interrupts import current_guard
     from mainspring.engine.remote_context import remote_task_context
     from mainspring.engine.timeouts import timeout_after
 
     fn, args, kwargs, info = cloudpickle.loads(payload)
+    guard = current_guard()
     try:
         with (
             remote_task_context(info),
             timeout_after(info.get("timeout"), info["label"], info["task_run_id"]),
         ):
-            value = fn(*args, **kwargs)
-            if hasattr(value, "__await__"):
-                import asyncio
+            guard.calling = True  # the timeout may interrupt the function, nothing else
+            try:
+                value = fn(*args, **kwargs)
+                if hasattr(value, "__await__"):
+                    import asyncio
 
-                value = asyncio.run(_await(value))
+                    value = asyncio.run(_await(value))
+            finally:
+                guard.stop()
         outcome: tuple[str, Any] = ("ok", value)
     except Exception as exc:
         outcome = ("error", exc)

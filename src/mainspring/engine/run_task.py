@@ -217,14 +217,16 @@ class TaskRunEngine(RunEngine):
         return self.flow_ctx is not None and self.flow_ctx.cancel_message is not None
 
     def call(self) -> Any:
-        """Call the function (sync driver): a cancel of the flow run may interrupt it, and
-        nothing else of the run (interrupts.py)."""
+        """Call the function (sync driver): a cancel of the flow run or a timeout may interrupt
+        it, and nothing else of the run (interrupts.py)."""
         guard, flow_ctx = self.guard, self.flow_ctx
         guard.calling = True
         try:
             if flow_ctx is not None and flow_ctx.cancel_message is not None:
                 # checked once `calling` is set: a cancel either sees it or is seen here
                 raise FlowRunCancelled(flow_ctx.cancel_message)
+            if guard.due:  # a timeout around this run passed while it was not interruptible
+                guard.take_due()
             if self.invoke is not None:
                 return self.call_invoke()
             return self.task.fn(*self.args, **self.kwargs)
