@@ -283,3 +283,27 @@ def test_waiting_on_one_future_is_interrupted_by_the_flows_timeout(store):
         return "went on past the deadline"
 
     assert pipeline(return_state=True).name == "TimedOut"
+
+
+def test_a_flows_timeout_landing_in_a_task_is_not_retried_by_the_task(store):
+    """The flow is out of time: the task it interrupted fails without its retries (they would
+    only run past the flow's deadline), and the flow ends TimedOut at once."""
+    attempts = []
+
+    @task(retries=3, retry_delay_seconds=0)
+    def slow():
+        attempts.append(1)
+        time.sleep(30)  # the flow's alarm interrupts it, in the main thread
+
+    @flow(timeout_seconds=0.3)
+    def pipeline():
+        slow()
+
+    started = time.monotonic()
+    state = pipeline(return_state=True)
+    assert time.monotonic() - started < 10
+    assert state.name == "TimedOut"
+    assert attempts == [1]
+    task_run = task_runs_by_name(store, only_flow_run(store, "pipeline").id)["slow-0"]
+    assert task_run.state.name == "Failed"
+    assert timeline(store, task_run.id) == ["Pending", "Running", "Failed"]

@@ -128,7 +128,10 @@ class RunEngine:
         message = f"{self.kind} encountered an exception {what}"
         failed = TimedOut(message=message, data=exc) if timed_out else Failed(message, data=exc)
         retries_done = self.record.run_count - 1 - self.attempt_base
-        if retries_done < self.policy.retries and self.should_retry(failed):
+        # Another run's RunTimeout is the deadline of a run around this one (its flow): that
+        # run is out of time, and a retry would only run past it.
+        outer_deadline = isinstance(exc, RunTimeout) and exc.owner != self.record.id
+        if retries_done < self.policy.retries and not outer_deadline and self.should_retry(failed):
             retry_number = retries_done + 1
             self.retry_delay = self.policy.delay_before(retry_number)
             self.log(
