@@ -118,9 +118,5 @@ BodyTime = Annotated[
 Count = Annotated[int, Field(ge=0, le=INT32)]
 
 
-def epoch(value: datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
-
-
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
