@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -17,19 +18,30 @@ from mainspring.model.states import State, StateType
 
 _ids = random.Random(os.urandom(32))
 os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))
+_VARIANT = 0b10 << 62  # RFC 9562's variant bits, above the 62 random ones
 
 
 def new_id() -> str:
-    """A random version-4 UUID as text, built without the `uuid` module's layers.
+    """A new, time-ordered run id: a version-7 UUID (RFC 9562) as text.
+
+    Time-ordered because every id is a key in B-tree indexes (task_run's primary key, the run
+    id of each state row): random (version-4) ids land all over those indexes, so each batch
+    dirties pages across the whole file, and writing gets slower as history grows (measured on
+    SQLite: 13 -> 27 us a record over 80,000 task runs, where time-ordered ids stay at ~10).
+    Layout: 48 bits of Unix milliseconds, the version (7), 12 bits of the sub-millisecond
+    fraction (the RFC's "increased clock precision"), the variant, then 62 random bits, which
+    keep ids unique across processes.
 
     `random.getrandbits` rather than `os.urandom`: run ids are identifiers, not secrets, and
     urandom's system call releases the GIL, inviting the recorder thread to hold it for a whole
-    switch interval in the middle of a task call. A private generator, seeded from the OS and
-    reseeded in forked children, so a program (or hypothesis) seeding the global `random` cannot
-    make two runs share an id.
+    switch interval in the middle of a task call (`time.time_ns` does not release it). A
+    private generator, seeded from the OS and reseeded in forked children, so a program (or
+    hypothesis) seeding the global `random` cannot make two runs share an id.
     """
-    h = f"{_ids.getrandbits(128):032x}"
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+    t = time.time_ns()
+    ms, fraction = t // 1_000_000, t % 1_000_000 * 4096 // 1_000_000
+    h = f"{(ms << 16 | 0x7000 | fraction) << 64 | _ids.getrandbits(62) | _VARIANT:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def to_datetime(ts: float | None) -> datetime | None:

@@ -2,7 +2,8 @@
 
 Design notes (the "why"):
 - Ids are UUID text (`String(36)`): the engine mints them in-process (`new_id()`), so rows can be
-  written in bulk without a round trip to learn a generated key.
+  written in bulk without a round trip to learn a generated key. They are time-ordered
+  (version 7), so each batch's keys go to the end of the indexes rather than all over them.
 - Times are epoch seconds (UTC) in double-precision columns, as the engine holds them. Writing
   a datetime costs a conversion per column per row (~2 us on SQLite, where SQLAlchemy formats
   text), and a 10,000-task flow writes ~70,000 rows from the user's process; epoch numbers sort,
