@@ -10,8 +10,9 @@ For each database (SQLite in a temporary folder; PostgreSQL in a throwaway clust
   together, wall clock from the first send to the last answer;
 - per-task overhead: `scenario.py sequential_1000` and `mapped_1000` run `--repeat` times each
   recording into the embedded store and with MAINSPRING_API_URL pointing at the server,
-  alternately; the ratio of their median "us/task total" is what recording through the server
-  costs against the embedded store. The best of each is printed too: on a shared machine the
+  alternately, each store keeping the history of the runs before (as a user's does); the ratio
+  of their median "us/task total" is what recording through the server costs against the
+  embedded store. The best of each is printed too: on a shared machine the
   fastest run is the one least slowed by other work, and the server mode, two processes, is
   slowed more by it than the embedded one.
 """
@@ -148,33 +149,39 @@ def server(home: Path, database_url: str) -> Iterator[str]:
         process.wait(30)
 
 
-def scenario(name: str, api_url: str | None) -> dict:
-    with tempfile.TemporaryDirectory() as home:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSPRING_")}
-        env["MAINSPRING_HOME"] = home
-        if api_url:
-            env["MAINSPRING_API_URL"] = api_url
-        out = subprocess.run(
-            [sys.executable, str(HERE / "scenario.py"), name],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+def scenario(name: str, api_url: str | None, home: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSPRING_")}
+    env["MAINSPRING_HOME"] = str(home)
+    if api_url:
+        env["MAINSPRING_API_URL"] = api_url
+    out = subprocess.run(
+        [sys.executable, str(HERE / "scenario.py"), name],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise SystemExit(f"scenario {name} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def overhead(api_url: str, repeat: int) -> None:
+def overhead(api_url: str, repeat: int, folder: Path) -> None:
     """Embedded and server runs alternate, so that a machine whose load drifts (it is shared)
-    slows both alike; the ratio is of the two medians, the range that of each pair's ratio."""
+    slows both alike; the ratio is of the two medians, the range that of each pair's ratio.
+
+    Both stores keep the history of the runs before, as a user's do: the embedded runs share one
+    home (one SQLite file) as the server runs share the server's database. Writing into a store
+    that holds history costs more than into an empty one, and comparing the server's growing
+    database with a fresh file per embedded run would charge that to the server alone."""
+    embedded_home = folder / "embedded-home"
     for name in ("sequential_1000", "mapped_1000"):
         local: list[float] = []
         remote: list[float] = []
         for _ in range(repeat):
-            local.append(scenario(name, None)["overhead_us_per_task"])
-            remote.append(scenario(name, api_url)["overhead_us_per_task"])
+            local.append(scenario(name, None, embedded_home)["overhead_us_per_task"])
+            with tempfile.TemporaryDirectory() as client_home:
+                remote.append(scenario(name, api_url, Path(client_home))["overhead_us_per_task"])
         a, b = statistics.median(local), statistics.median(remote)
         pairs = sorted(r / e for e, r in zip(local, remote, strict=True))
         print(
@@ -204,7 +211,7 @@ def main() -> None:
         for label, url in databases(stack, Path(tmp)):
             with server(Path(tmp) / label, url) as api_url:
                 print(f"{label}:")
-                overhead(api_url, args.repeat)
+                overhead(api_url, args.repeat, Path(tmp) / label)
                 rates = [ingest(api_url, args.clients, args.batches) for _ in range(args.repeat)]
                 print(
                     f"  ingest: {args.clients} clients x {args.batches} batches x "
