@@ -1,5 +1,5 @@
 # Mainspring developer entry points. Needs only Python 3.11+ and make.
-#   make run    create .venv, install, run the examples, show where their history is
+#   make run    create .venv, install, run the examples, then serve their history (the API)
 #   make test   create .venv, install dev extras, lint, check formatting, run pytest
 # Installs are remembered by stamp files that depend on pyproject.toml, so repeated runs
 # skip pip entirely until the dependencies change.
@@ -12,11 +12,14 @@ DEV_STAMP := $(VENV)/.installed-dev
 # `wildcard` keeps ruff quiet about folders a fresh checkout may not have yet.
 LINT_PATHS := $(wildcard src tests examples benchmarks)
 PYTEST_ARGS ?=
+SERVER_ARGS ?=
 
-.PHONY: run test bench lint format clean help
+.PHONY: run examples test bench lint format clean help
 
 help:
-	@echo "make run    - install and run the example flows, then show their run history"
+	@echo "make run    - install, run the example flows, then serve their history until Ctrl-C"
+	@echo "              (SERVER_ARGS=\"--port 4201\" for another port)"
+	@echo "make examples - install and run the example flows only"
 	@echo "make test   - lint, check formatting and run the test suite (PYTEST_ARGS=...)"
 	@echo "make bench  - run the benchmarks"
 	@echo "make lint   - ruff check and ruff format --check"
@@ -38,7 +41,17 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@ $(STAMP)
 
-run: $(STAMP)
+# The server reads the database the examples recorded into; with MAINSPRING_API_URL set they
+# recorded into that server instead, so there is nothing to serve from here.
+run: examples
+	@if [ -n "$$MAINSPRING_API_URL" ]; then \
+		echo "Recorded into the server at $$MAINSPRING_API_URL; not starting another."; \
+	else \
+		echo "Serving that history over the REST API (Ctrl-C to stop):"; \
+		$(BIN)/mainspring server start $(SERVER_ARGS); \
+	fi
+
+examples: $(STAMP)
 	$(BIN)/python examples/run_all.py
 
 test: $(DEV_STAMP) lint

@@ -3,12 +3,16 @@ clients racing on one run, and the refusals of authentication."""
 
 from __future__ import annotations
 
+import re
+import socket
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from mainspring.model import new_id
@@ -147,6 +151,49 @@ def test_api_keys_refusals_on_a_real_server(server_home: Path):
         output = stop_server(running.process)
     assert "Mainspring server on" in output
     assert writer not in output and reader not in output
+
+
+def test_a_port_in_use_is_said_plainly_before_anything_is_announced(server_home: Path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        refused = cli(server_env(server_home), "server", "start", "--port", str(port))
+    assert refused.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in refused.stderr
+    assert "--port" in refused.stderr and "Mainspring server on" not in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_port_0_serves_on_the_port_the_system_chose_and_says_which(server_home: Path):
+    command = [sys.executable, "-m", "mainspring.cli.main", "server", "start", "--port", "0"]
+    process = subprocess.Popen(
+        command,
+        env=server_env(server_home),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stderr.readline()  # type: ignore[union-attr]
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/api", line)
+        assert match, line
+        port = int(match.group(1))
+        assert port != 0
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the announced port never answered"
+                time.sleep(0.05)
+        assert answer.status_code == 200
+    finally:
+        process.terminate()
+        process.wait(10)
+        process.stderr.close()  # type: ignore[union-attr]
 
 
 def test_refuses_to_bind_beyond_loopback_without_a_key(server_home: Path):

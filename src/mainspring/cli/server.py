@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -77,6 +79,8 @@ def start(
         auth = "API key required"
     else:
         auth = "no authentication" + (" (--insecure)" if insecure else " (loopback, no API key)")
+    listener = bind(host, port)
+    port = listener.getsockname()[1]  # the one the system chose, for --port 0
     shown = f"[{host}]" if ":" in host else host
     err_console().print(
         f"Mainspring server on http://{shown}:{port}/api, docs at /api/docs; {auth}.",
@@ -84,10 +88,39 @@ def start(
     )
     app_ = create_app(store, exposed=exposed, insecure=insecure)
     freeze_startup_heap()
+    config = uvicorn.Config(app_, host=host, port=port, log_level=log_level.lower())
     try:
-        uvicorn.run(app_, host=host, port=port, log_level=log_level.lower())
+        uvicorn.Server(config).run(sockets=[listener])
     finally:
+        listener.close()
         store.close()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on HOST:PORT, or a clear error before anything is served.
+
+    Bound here rather than by uvicorn so that a port in use is said plainly (uvicorn logs it
+    after announcing the server, then exits), and so that `--port 0` announces the port
+    the system chose. Same options as uvicorn's own: SO_REUSEADDR, IPv6 for a host with a colon.
+    """
+    from mainspring.cli.output import fail
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host.strip("[]"), port))
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            fail(
+                f"Error: port {port} on {host} is already in use (another Mainspring server?): "
+                "stop what holds it or choose another with --port."
+            )
+        if exc.errno == errno.EACCES:
+            fail(f"Error: not allowed to bind port {port} (ports below 1024 need privileges).")
+        fail(f"Error: cannot serve on {host}:{port}: {exc.strerror or exc}.")
+    return listener
 
 
 def freeze_startup_heap() -> None:
