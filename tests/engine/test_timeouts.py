@@ -307,3 +307,35 @@ def test_a_flows_timeout_landing_in_a_task_is_not_retried_by_the_task(store):
     task_run = task_runs_by_name(store, only_flow_run(store, "pipeline").id)["slow-0"]
     assert task_run.state.name == "Failed"
     assert timeline(store, task_run.id) == ["Pending", "Running", "Failed"]
+
+
+@pytest.mark.parametrize("thread", ["main", "worker"])
+def test_a_flows_timeout_ends_a_tasks_wait_to_retry(store, thread):
+    """A flow running out of time while its task waits to retry does not wait out the delay:
+    the wait ends, the next attempt meets the timeout as it starts (the task fails, with no
+    retry after it) and the flow ends TimedOut. In the main thread the alarm's handler ends the
+    wait; in another, the timer thread does."""
+    attempts = []
+
+    @task(retries=3, retry_delay_seconds=60)
+    def flaky():
+        attempts.append(1)
+        raise ValueError("not yet")
+
+    @flow(timeout_seconds=0.5)
+    def pipeline():
+        flaky()
+
+    outcome = {}
+    started = time.monotonic()
+    if thread == "main":
+        outcome["s"] = pipeline(return_state=True)
+    else:
+        runner = threading.Thread(target=lambda: outcome.update(s=pipeline(return_state=True)))
+        runner.start()
+        runner.join(timeout=60)
+    assert time.monotonic() - started < 20  # not the 60 s retry delay
+    assert outcome["s"].name == "TimedOut"
+    assert attempts == [1]  # the attempt the timeout met ends before the function runs
+    task_run = task_runs_by_name(store, only_flow_run(store, "pipeline").id)["flaky-0"]
+    assert task_run.state.name == "Failed"
