@@ -12,7 +12,9 @@ For each database (SQLite in a temporary folder; PostgreSQL in a throwaway clust
   recording into the embedded store and with MAINSPRING_API_URL pointing at the server,
   alternately, each store keeping the history of the runs before (as a user's does); the ratio
   of their median "us/task total" is what recording through the server costs against the
-  embedded store. The best of each is printed too: on a shared machine the
+  embedded store. On PostgreSQL a third series records straight into the server's database
+  from the flow's process, to tell the server's hop from PostgreSQL's own cost. The best of
+  each is printed too: on a shared machine the
   fastest run is the one least slowed by other work, and the server mode, two processes, is
   slowed more by it than the embedded one.
 """
@@ -149,11 +151,13 @@ def server(home: Path, database_url: str) -> Iterator[str]:
         process.wait(30)
 
 
-def scenario(name: str, api_url: str | None, home: Path) -> dict:
+def scenario(name: str, api_url: str | None, home: Path, database_url: str | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSPRING_")}
     env["MAINSPRING_HOME"] = str(home)
     if api_url:
         env["MAINSPRING_API_URL"] = api_url
+    if database_url:
+        env["MAINSPRING_DATABASE_URL"] = database_url
     out = subprocess.run(
         [sys.executable, str(HERE / "scenario.py"), name],
         env=env,
@@ -166,22 +170,30 @@ def scenario(name: str, api_url: str | None, home: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def overhead(api_url: str, repeat: int, folder: Path) -> None:
+def overhead(api_url: str, repeat: int, folder: Path, direct_url: str | None = None) -> None:
     """Embedded and server runs alternate, so that a machine whose load drifts (it is shared)
     slows both alike; the ratio is of the two medians, the range that of each pair's ratio.
 
     Both stores keep the history of the runs before, as a user's do: the embedded runs share one
     home (one SQLite file) as the server runs share the server's database. Writing into a store
     that holds history costs more than into an empty one, and comparing the server's growing
-    database with a fresh file per embedded run would charge that to the server alone."""
+    database with a fresh file per embedded run would charge that to the server alone.
+
+    With `direct_url` (the server's PostgreSQL) a third series records straight into that
+    database from the flow's process: what the server's hop costs over the same database,
+    apart from what PostgreSQL costs over SQLite."""
     embedded_home = folder / "embedded-home"
     for name in ("sequential_1000", "mapped_1000"):
         local: list[float] = []
         remote: list[float] = []
+        direct: list[float] = []
         for _ in range(repeat):
             local.append(scenario(name, None, embedded_home)["overhead_us_per_task"])
             with tempfile.TemporaryDirectory() as client_home:
                 remote.append(scenario(name, api_url, Path(client_home))["overhead_us_per_task"])
+                if direct_url:
+                    run = scenario(name, None, Path(client_home), direct_url)
+                    direct.append(run["overhead_us_per_task"])
         a, b = statistics.median(local), statistics.median(remote)
         pairs = sorted(r / e for e, r in zip(local, remote, strict=True))
         print(
@@ -189,6 +201,12 @@ def overhead(api_url: str, repeat: int, folder: Path) -> None:
             f"(x{b / a:.2f}; pairs x{pairs[0]:.2f}-x{pairs[-1]:.2f}); best of each: "
             f"{min(local):.1f} and {min(remote):.1f} (x{min(remote) / min(local):.2f})"
         )
+        if direct:
+            c = statistics.median(direct)
+            print(
+                f"  {'':<16} straight into the same PostgreSQL {c:7.1f}: "
+                f"the server x{b / c:.2f} of that"
+            )
 
 
 def databases(stack: ExitStack, folder: Path) -> Iterator[tuple[str, str]]:
@@ -211,7 +229,8 @@ def main() -> None:
         for label, url in databases(stack, Path(tmp)):
             with server(Path(tmp) / label, url) as api_url:
                 print(f"{label}:")
-                overhead(api_url, args.repeat, Path(tmp) / label)
+                direct = url if label == "PostgreSQL" else None
+                overhead(api_url, args.repeat, Path(tmp) / label, direct)
                 rates = [ingest(api_url, args.clients, args.batches) for _ in range(args.repeat)]
                 print(
                     f"  ingest: {args.clients} clients x {args.batches} batches x "
