@@ -121,13 +121,19 @@ class CallGuard:
         finally:
             self.wake = None
 
+    def end_wait(self) -> None:
+        """End the retry's wait the thread is in, if any (`wait`): a cancel or a timeout came.
+        Takes no lock: a signal handler running in the thread itself calls it too."""
+        wake = self.wake
+        if wake is not None:
+            wake.set()
+
     def interrupt(self, error: Callable[[], BaseException]) -> None:
         """Raise `error()` in the thread if its user's function is running (another thread)."""
         from mainspring.engine.cancellation import interrupt_thread
 
         with self.lock:
-            if self.wake is not None:
-                self.wake.set()
+            self.end_wait()
             if self.calling and not self.sent:
                 # the main thread's handler calls this when its signal fires, in that thread
                 checked = lambda: error() if self.calling else None  # noqa: E731
@@ -182,6 +188,13 @@ class AsyncCall:
         self.task = asyncio.current_task()
         self.calling = False
         self.message: str | None = None  # set when this cancelled the task
+
+    def end_wait(self) -> None:
+        """End the retry's wait the thread is in, if any (`wait`): a cancel or a timeout came.
+        Takes no lock: a signal handler running in the thread itself calls it too."""
+        wake = self.wake
+        if wake is not None:
+            wake.set()
 
     def interrupt(self, error: Callable[[], BaseException]) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closed: the run is over

@@ -91,8 +91,7 @@ class Deadline:
                 )
             else:
                 guard.due = True
-                if guard.wake is not None:  # a retry's wait: end it, the next attempt raises
-                    guard.wake.set()
+                guard.end_wait()  # a retry's wait: the next attempt meets the timeout
 
     def expire_here(self, signum: int = 0, frame: object = None) -> None:
         """The SIGALRM handler, run by the guarded thread itself between two of its bytecodes:
@@ -104,9 +103,7 @@ class Deadline:
             self.claimed = True
             raise self.error()
         guard.due = True
-        wake = guard.wake
-        if wake is not None:  # a retry's wait, which this handler interrupted: end it
-            wake.set()
+        guard.end_wait()  # a retry's wait, which this handler interrupted
 
     def _injected(self) -> type[RunTimeout]:
         """PyThreadState_SetAsyncExc takes a class, not an instance: one made for this deadline,
