@@ -189,13 +189,6 @@ class AsyncCall:
         self.calling = False
         self.message: str | None = None  # set when this cancelled the task
 
-    def end_wait(self) -> None:
-        """End the retry's wait the thread is in, if any (`wait`): a cancel or a timeout came.
-        Takes no lock: a signal handler running in the thread itself calls it too."""
-        wake = self.wake
-        if wake is not None:
-            wake.set()
-
     def interrupt(self, error: Callable[[], BaseException]) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closed: the run is over
             self.loop.call_soon_threadsafe(self._cancel, error)
