@@ -35,6 +35,7 @@ def engine_modules(modules: list[str]) -> list[str]:
         "import mainspring.model, mainspring.store",
         "from mainspring.model import State, StateType, FlowRun",
         "from mainspring.store import Store, get_store",
+        "import mainspring.model.orchestration",
         "import mainspring",
         "from mainspring import __version__",
     ],
