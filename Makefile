@@ -22,7 +22,7 @@ help:
 	@echo "make examples - install and run the example flows only"
 	@echo "make test   - lint, check formatting and run the test suite (PYTEST_ARGS=...)"
 	@echo "make bench  - run the benchmarks"
-	@echo "make lint   - ruff check, ruff format --check, the layering check (lint-imports)"
+	@echo "make lint   - ruff check, ruff format --check, the layering check (lint-imports), mypy"
 	@echo "make format - apply ruff's fixes and formatting"
 	@echo "make clean  - remove caches, build output and install stamps (keeps .venv)"
 
@@ -57,11 +57,13 @@ examples: $(STAMP)
 test: $(DEV_STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# lint-imports checks the layering (contracts in pyproject.toml: imports point downward only).
+# lint-imports checks the layering (contracts in pyproject.toml: imports point downward only);
+# mypy checks src/ (strict for model/; [tool.mypy] in pyproject.toml).
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix $(LINT_PATHS)

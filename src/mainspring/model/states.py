@@ -11,6 +11,7 @@ of them per task call and the hot path is measured in microseconds.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -182,7 +183,7 @@ def run_error_for_state(state: State) -> BaseException:
     return FailedRun(message)
 
 
-def _constructor(name: str, type_: StateType):
+def _constructor(name: str, type_: StateType) -> Callable[..., State]:
     def make(message: str | None = None, data: Any = None, **_ignored: Any) -> State:
         return State(type_, name, message, data)
 

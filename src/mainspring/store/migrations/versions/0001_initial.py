@@ -18,7 +18,7 @@ depends_on = None
 
 Id = sa.String(36)
 RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # autoincrement; rowid on SQLite
-Time = sa.Double()  # epoch seconds, UTC
+Time: sa.Double[float] = sa.Double()  # epoch seconds, UTC
 
 
 def _json() -> sa.types.TypeEngine:
