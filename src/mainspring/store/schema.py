@@ -65,7 +65,7 @@ RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Time: sa.Double[float] = sa.Double()
 
 
-def _state_columns() -> list[sa.Column]:
+def _state_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column("state_type", sa.String(16), nullable=False),
         sa.Column("state_name", sa.String(32), nullable=False),
