@@ -15,6 +15,7 @@ def test_all_is_sorted_and_complete() -> None:
     assert mainspring.__all__ == sorted(mainspring.__all__, key=str)
     listed = {n for n in dir(mainspring) if not n.startswith("_")}  # loaded or not yet
     assert listed == set(mainspring.__all__) - {"__version__"}
+    assert set(mainspring._LAZY) == listed  # every exported name is loaded on demand
     for name in mainspring.__all__:
         assert getattr(mainspring, name) is not None
     public = {  # subpackages become attributes once imported; they are not the API
