@@ -22,7 +22,7 @@ help:
 	@echo "make examples - install and run the example flows only"
 	@echo "make test   - lint, check formatting and run the test suite (PYTEST_ARGS=...)"
 	@echo "make bench  - run the benchmarks"
-	@echo "make lint   - ruff check and ruff format --check"
+	@echo "make lint   - ruff check, ruff format --check, the layering check (lint-imports), mypy"
 	@echo "make format - apply ruff's fixes and formatting"
 	@echo "make clean  - remove caches, build output and install stamps (keeps .venv)"
 
@@ -57,9 +57,13 @@ examples: $(STAMP)
 test: $(DEV_STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# lint-imports checks the layering (contracts in pyproject.toml: imports point downward only);
+# mypy checks src/ (strict for model/; [tool.mypy] in pyproject.toml).
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix $(LINT_PATHS)
@@ -69,5 +73,6 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf build dist .pytest_cache .ruff_cache src/*.egg-info $(STAMP) $(DEV_STAMP)
+	rm -rf build dist .pytest_cache .ruff_cache .mypy_cache .grimp_cache .import_linter_cache \
+		src/*.egg-info $(STAMP) $(DEV_STAMP)
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -1,11 +1,9 @@
-"""Exceptions users see. Each says what went wrong and, where it can, what to do about it."""
+"""Exceptions users see. Each says what went wrong and, where it can, what to do about it.
+
+Part of the floor: this module imports nothing of ours, so every layer can raise these.
+"""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from mainspring.model.states import State
 
 
 class MainspringError(Exception):
@@ -69,20 +67,6 @@ class StoreRejected(StoreError):
 
 class ObjectNotFound(StoreError, LookupError):
     """The store has no object with the id asked for."""
-
-
-def run_error_for_state(state: State) -> BaseException:
-    """The exception `state.result()` raises when the state carries none of its own."""
-    from mainspring.model.states import StateType
-
-    message = state.message or f"Run ended in state {state.name}."
-    if state.type is StateType.CRASHED:
-        return CrashedRun(message)
-    if state.type is StateType.CANCELLED:
-        return CancelledRun(message)
-    if state.name == "TimedOut":
-        return MainspringTimeoutError(message)
-    return FailedRun(message)
 
 
 class TerminationSignal(SystemExit):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mainspring.model import TERMINAL_TYPES, StateType
-from mainspring.server.orchestration import RETRY_TYPES, Status, decide
+from mainspring.model.orchestration import RETRY_TYPES, Status, decide
 
 T = StateType
 ACTIVE = [t for t in StateType if t not in TERMINAL_TYPES]

@@ -6,17 +6,28 @@ import subprocess
 import sys
 from inspect import ismodule
 
+import pytest
+
 import mainspring
 
 
 def test_all_is_sorted_and_complete() -> None:
     assert mainspring.__all__ == sorted(mainspring.__all__, key=str)
+    listed = {n for n in dir(mainspring) if not n.startswith("_")}  # loaded or not yet
+    assert listed == set(mainspring.__all__) - {"__version__"}
+    assert set(mainspring._LAZY) == listed  # every exported name is loaded on demand
+    for name in mainspring.__all__:
+        assert getattr(mainspring, name) is not None
     public = {  # subpackages become attributes once imported; they are not the API
         n for n, v in vars(mainspring).items() if not n.startswith("_") and not ismodule(v)
     }
-    assert public == set(mainspring.__all__) - {"__version__"}
-    for name in mainspring.__all__:
-        assert getattr(mainspring, name) is not None
+    assert public == listed  # every name, once used, is kept as a plain attribute
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'flows'"):
+        mainspring.flows  # noqa: B018
+    assert not hasattr(mainspring, "Flows")
 
 
 def test_prefect_style_imports_work() -> None:

@@ -46,7 +46,7 @@ def _cancel_in_store(flow_run_id: str) -> tuple[str, str, str]:
     """Cancel through the orchestration rules on the configured database: (status, reason,
     resulting state name)."""
     from mainspring.model import State
-    from mainspring.server.orchestration import cancel_proposal
+    from mainspring.model.orchestration import cancel_proposal
     from mainspring.server.transitions import set_state
     from mainspring.store.sql import SqlStore
 
@@ -66,7 +66,7 @@ def _cancel_via_api(api_url: str, api_key: str | None, flow_run_id: str) -> tupl
 
     import httpx
 
-    from mainspring.server.orchestration import cancel_proposal
+    from mainspring.model.orchestration import cancel_proposal
     from mainspring.settings import redact_url
     from mainspring.store.wire import ID_PATTERN
 

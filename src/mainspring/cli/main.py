@@ -33,7 +33,7 @@ def version() -> None:
 
     from rich.table import Table
 
-    import mainspring
+    from mainspring._version import __version__
     from mainspring.cli.output import console, settings
     from mainspring.settings import redact_url
 
@@ -46,7 +46,7 @@ def version() -> None:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
-    grid.add_row("Version", mainspring.__version__)
+    grid.add_row("Version", __version__)
     grid.add_row("Python", f"{platform.python_version()} ({platform.python_implementation()})")
     if current.api_url:
         grid.add_row("API URL", redact_url(current.api_url))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +76,8 @@ class Node:
     def wait(self, *args: Any, **kwargs: Any) -> None:
         return None
 
-    def __await__(self) -> Iterator[Any]:  # `await my_async_task()` in a traced async flow
+    def __await__(self) -> Generator[Any, None, Node]:
+        # `await my_async_task()` in a traced async flow
         return self
         yield  # pragma: no cover  (makes this a generator)
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mainspring.model import State
@@ -224,7 +225,7 @@ def _unary(op: Any) -> Any:
     return lambda self, *args: op(self._value, *map(_unwrap, args))
 
 
-_COMPARISONS = {
+_COMPARISONS: dict[str, Callable[..., Any]] = {
     "__eq__": operator.eq,
     "__ne__": operator.ne,
     "__lt__": operator.lt,
@@ -232,7 +233,7 @@ _COMPARISONS = {
     "__gt__": operator.gt,
     "__ge__": operator.ge,
 }
-_BINARY = {
+_BINARY: dict[str, Callable[..., Any]] = {
     "add": operator.add,
     "sub": operator.sub,
     "mul": operator.mul,
@@ -247,7 +248,7 @@ _BINARY = {
     "lshift": operator.lshift,
     "rshift": operator.rshift,
 }
-_UNARY = {
+_UNARY: dict[str, Callable[..., Any]] = {
     "__len__": len,
     "__iter__": iter,
     "__reversed__": reversed,

@@ -21,6 +21,7 @@ from mainspring.engine.retries import RetryPolicy
 from mainspring.engine.timeouts import RunTimeout
 from mainspring.exceptions import CancelledRun
 from mainspring.model import State, StateType
+from mainspring.model.orchestration import ENDED_FROM_OUTSIDE, TERMINAL_TYPES
 from mainspring.model.states import (
     AwaitingRetry,
     Cancelled,
@@ -97,13 +98,13 @@ class RunEngine:
     # -- transitions -------------------------------------------------------------------------
     def set_state(self, state: State) -> None:
         record = self.record
-        if record.state.type in _ENDED_BY_FLOW:
+        if record.state.type in ENDED_FROM_OUTSIDE:
             # its flow run crashed or was cancelled and marked it so; the thread still running
             # its function (threads cannot be stopped) must not bring it back to life
             return
         if state.type is StateType.RUNNING and record.start_time is None:
             record.start_time = state.ts
-        if state.type in _FINAL:
+        if state.type in TERMINAL_TYPES:
             record.end_time = state.ts
         record.state = state
         self._write(record)
@@ -171,7 +172,7 @@ class RunEngine:
 
     def crash(self, exc: BaseException) -> None:
         """Something outside the user's code stopped the run (Ctrl-C, SIGTERM, an engine error)."""
-        if self.state.type in _FINAL:
+        if self.state.type in TERMINAL_TYPES:
             return
         if isinstance(exc, CancelledRun):  # a cancel that arrived outside the function's call
             self.cancel(exc)
@@ -195,7 +196,3 @@ class RunEngine:
             run_hooks(hooks, self.definition, self.record, state, self.log)
         level = ERROR if state.type in (StateType.FAILED, StateType.CRASHED) else INFO
         self.log(level, f"Finished in state {state!r}")
-
-
-_FINAL = frozenset({StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED, StateType.CRASHED})
-_ENDED_BY_FLOW = frozenset({StateType.CRASHED, StateType.CANCELLED})

@@ -131,7 +131,7 @@ class RunLogger(logging.LoggerAdapter):
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         extra = kwargs.get("extra")
-        kwargs["extra"] = {**self.extra, **extra} if extra else self.extra
+        kwargs["extra"] = {**(self.extra or {}), **extra} if extra else self.extra
         return msg, kwargs
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from mainspring.model.states import StateType
+from mainspring.model.states import STATE_NAMES, StateType
 
 
 class FlowRunSort(StrEnum):
@@ -34,8 +34,6 @@ class FlowRunFilter:
 
     def state_types_and_names(self) -> tuple[set[StateType], set[str]]:
         """Split `states` into state types and state names; unknown words raise ValueError."""
-        from mainspring.model.states import STATE_NAMES
-
         types: set[StateType] = set()
         names: set[str] = set()
         by_lower_name = {n.lower(): n for n in STATE_NAMES}

@@ -11,9 +11,18 @@ of them per task call and the hot path is measured in microseconds.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from mainspring.exceptions import (
+    CancelledRun,
+    CrashedRun,
+    FailedRun,
+    MainspringTimeoutError,
+    UnfinishedRun,
+)
 
 
 class StateType(StrEnum):
@@ -130,14 +139,10 @@ class State:
         if self.type in TERMINAL_TYPES:
             exc = data if isinstance(data, BaseException) else None
             if exc is None:
-                from mainspring.exceptions import run_error_for_state
-
                 exc = run_error_for_state(self)
             if raise_on_failure:
                 raise exc
             return exc
-        from mainspring.exceptions import UnfinishedRun
-
         raise UnfinishedRun(f"Run is in {self.type.value} state, its result is not available yet.")
 
     # -- presentation ------------------------------------------------------------------------
@@ -166,7 +171,19 @@ class State:
         return State(**fields)
 
 
-def _constructor(name: str, type_: StateType):
+def run_error_for_state(state: State) -> BaseException:
+    """The exception `state.result()` raises when the state carries none of its own."""
+    message = state.message or f"Run ended in state {state.name}."
+    if state.type is StateType.CRASHED:
+        return CrashedRun(message)
+    if state.type is StateType.CANCELLED:
+        return CancelledRun(message)
+    if state.name == "TimedOut":
+        return MainspringTimeoutError(message)
+    return FailedRun(message)
+
+
+def _constructor(name: str, type_: StateType) -> Callable[..., State]:
     def make(message: str | None = None, data: Any = None, **_ignored: Any) -> State:
         return State(type_, name, message, data)
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from mainspring._version import __version__
 from mainspring.exceptions import ObjectNotFound, StoreError
 from mainspring.server.api import PROTECTED
 from mainspring.server.api.batches import document_batch_body
@@ -76,11 +77,9 @@ def create_app(
             if owned:
                 store.close()
 
-    import mainspring
-
     app = FastAPI(
         title="Mainspring",
-        version=mainspring.__version__,
+        version=__version__,
         description="REST API of the Mainspring workflow orchestrator.",
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",

@@ -1,6 +1,6 @@
 """Apply an orchestrated state transition atomically: decide, then compare-and-set.
 
-The server reads a run's current state, asks the pure rules (`orchestration.decide`) whether the
+The server reads a run's current state, asks the pure rules (model.orchestration) whether the
 proposed state may follow it, and writes it with an UPDATE whose WHERE clause repeats the state
 it read (type, name and timestamp). If another client changed the run in between, the UPDATE
 matches no row, nothing is written, and the decision is taken again on the new state. The run
@@ -24,9 +24,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from mainspring.exceptions import ObjectNotFound, StoreError
-from mainspring.model import TERMINAL_TYPES, State, StateType
+from mainspring.model import State, StateType
+from mainspring.model.orchestration import TERMINAL_TYPES, Decision, accept, decide, reject
 from mainspring.server.db import write_transaction
-from mainspring.server.orchestration import Decision, accept, decide, reject
 from mainspring.settings import redact_url
 from mainspring.store.schema import flow_run, state_history, task_run
 from mainspring.store.sql import SqlStore

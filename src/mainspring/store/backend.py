@@ -2,7 +2,7 @@
 
 Each method states what a dialect must provide; `store/sqlite.py` and `store/postgres.py`
 implement them, with comments that say why a pragma or an isolation level is there.
-`backend_for(url)` picks the subclass from a database URL.
+`dialects.backend_for(url)` picks the subclass from a database URL.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from mainspring.settings import redact_url
 from mainspring.store.wire import json_default as _json_default
 
-__all__ = ["Condition", "SqlBackend", "backend_for", "json_dumps"]
+__all__ = ["Condition", "SqlBackend", "json_dumps"]
 
 Condition = sa.ColumnElement[bool]
 
@@ -104,24 +103,3 @@ class SqlBackend:
     def serialized(self) -> AbstractContextManager[Any]:
         """Held around each operation; only a backend sharing one connection needs it."""
         return nullcontext()
-
-
-def backend_for(url: str) -> SqlBackend:
-    """The backend for a database URL; an unsupported or malformed URL raises ValueError."""
-    try:
-        parsed = sa.make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise ValueError(f"Invalid database URL {redact_url(url)!r}: {exc}") from exc
-    name = parsed.get_backend_name()
-    if name == "sqlite":
-        from mainspring.store.sqlite import SqliteBackend
-
-        return SqliteBackend(parsed)
-    if name in ("postgresql", "postgres"):
-        from mainspring.store.postgres import PostgresBackend
-
-        return PostgresBackend(parsed)
-    raise ValueError(
-        f"Unsupported database URL {redact_url(url)!r}: Mainspring stores runs in SQLite "
-        "(sqlite:///path/to/file.db) or PostgreSQL (postgresql://user:password@host/db)."
-    )

@@ -62,10 +62,10 @@ Json = sa.JSON().with_variant(JSONB(), "postgresql")
 Id = sa.String(36)
 #: appended rows: an integer key SQLite can alias to its rowid (it needs INTEGER, not BIGINT)
 RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-Time = sa.Double()
+Time: sa.Double[float] = sa.Double()
 
 
-def _state_columns() -> list[sa.Column]:
+def _state_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column("state_type", sa.String(16), nullable=False),
         sa.Column("state_name", sa.String(32), nullable=False),

@@ -32,7 +32,8 @@ class PickleSerializer:
     def dumps(self, obj: Any) -> bytes:
         import cloudpickle
 
-        return cloudpickle.dumps(obj)
+        pickled: bytes = cloudpickle.dumps(obj)  # cloudpickle publishes no types
+        return pickled
 
     def loads(self, blob: bytes) -> Any:
         import pickle
@@ -72,7 +73,7 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"Object of type {type(obj).__qualname__} is not JSON serializable")
 
 
-_BY_NAME: dict[str, type] = {
+_BY_NAME: dict[str, type[Serializer]] = {
     "cloudpickle": PickleSerializer,
     "pickle": PickleSerializer,
     "json": JSONSerializer,

@@ -35,8 +35,9 @@ from mainspring.model import (
     TaskRunEdge,
 )
 from mainspring.settings import redact_url
-from mainspring.store.backend import Condition, SqlBackend, backend_for, json_dumps
+from mainspring.store.backend import Condition, SqlBackend, json_dumps
 from mainspring.store.base import Batch, Store
+from mainspring.store.dialects import backend_for
 from mainspring.store.schema import (
     EDGE_COLUMNS,
     FLOW_RUN_COLUMNS,

@@ -1,7 +1,8 @@
 """The upserts SqlStore writes a batch with, built from SQLAlchemy Core and compiled once.
 
 Kept apart from sql.py because it is one decision with its own reasons: which stored row a
-snapshot from a process may overwrite (`snapshot_may_replace`), and how tens of thousands of
+snapshot from a process may overwrite (`snapshot_may_replace`, the SQL form of the rule of
+the same name in model/orchestration.py), and how tens of thousands of
 rows reach the driver without SQLAlchemy's per-row parameter processing (`Upserts.bulk`).
 """
 
@@ -12,7 +13,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mainspring.model import TERMINAL_TYPES, StateType
+from mainspring.model import StateType
+from mainspring.model.orchestration import (
+    ENDED_FROM_OUTSIDE,
+    RETRY_TYPES,
+    SET_FROM_OUTSIDE,
+    TERMINAL_TYPES,
+)
 from mainspring.store.backend import SqlBackend
 
 
@@ -94,31 +101,13 @@ def _literals(types: Iterable[StateType]) -> list[sa.ColumnElement[Any]]:
     return [sa.literal_column(f"'{t.value}'") for t in sorted(types)]
 
 
-#: States the server, the CLI or the crash detector set on a run behind its process's back.
-_SET_FROM_OUTSIDE = frozenset({StateType.CANCELLING, StateType.CANCELLED, StateType.CRASHED})
-_OUTSIDE_TERMINAL = frozenset({StateType.CANCELLED, StateType.CRASHED})
-_RETRY_TYPES = frozenset({StateType.SCHEDULED, StateType.PENDING})
-
-
 def snapshot_may_replace(table: sa.Table, new: Any) -> sa.ColumnElement[bool]:
-    """When a run snapshot from a process may overwrite the stored row (the upsert's WHERE).
-
-    Snapshots are the process's view, queued and written a little later; meanwhile the CLI or
-    the server may have moved the run to Cancelling or Cancelled, or the crash detector to
-    Crashed. A stale snapshot must not undo that, so over those states only these replace:
-    - a terminal state (Completed, Failed, Cancelled, Crashed): the process finished the run
-      itself, which is the truth. A presumed Crashed is replaced too: a process that reports
-      an outcome was alive (its heartbeats were late, say, behind a long call holding the GIL),
-      and its outcome is worth more than the guess;
-    - Scheduled or Pending over Cancelled or Crashed: an explicit retry of a finished run
-      (`mainspring flow-run retry` writes AwaitingRetry first), as the orchestration rules
-      allow with force.
-    Everything else (Running, Retrying, AwaitingRetry over Cancelling) is a stale snapshot and
-    leaves the row alone; the process learns of the change from its next heartbeat.
-    """
+    """When a run snapshot from a process may overwrite the stored row (the upsert's WHERE):
+    `model.orchestration.snapshot_may_replace` (see there for why), in SQL built from the same
+    sets, so the rule applies to every row of a bulk upsert inside the database."""
     old = table.c.state_type
     return sa.or_(
-        old.not_in(_literals(_SET_FROM_OUTSIDE)),
+        old.not_in(_literals(SET_FROM_OUTSIDE)),
         new.state_type.in_(_literals(TERMINAL_TYPES)),
-        sa.and_(old.in_(_literals(_OUTSIDE_TERMINAL)), new.state_type.in_(_literals(_RETRY_TYPES))),
+        sa.and_(old.in_(_literals(ENDED_FROM_OUTSIDE)), new.state_type.in_(_literals(RETRY_TYPES))),
     )

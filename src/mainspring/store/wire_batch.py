@@ -135,7 +135,7 @@ def _result_wire(data: object) -> ResultWire | None:
     """A persisted result's address (a state's data that is a ResultRef), else None."""
     if type(data) is not ResultRef:
         return None
-    return ResultWire(data.storage_url, data.key, data.serializer)  # type: ignore[attr-defined]
+    return ResultWire(data.storage_url, data.key, data.serializer)
 
 
 def _flow_run_wire(r: FlowRun) -> FlowRunWire:

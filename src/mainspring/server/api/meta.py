@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from mainspring._version import __version__
 from mainspring.server.schemas import HealthOut, VersionOut
 
 #: Bumped when the API changes incompatibly; clients compare it, not the package version.
@@ -21,6 +22,4 @@ def health() -> HealthOut:
 
 @router.get("/version", response_model=VersionOut)
 def version() -> VersionOut:
-    import mainspring
-
-    return VersionOut(version=mainspring.__version__, api_version=API_VERSION)
+    return VersionOut(version=__version__, api_version=API_VERSION)

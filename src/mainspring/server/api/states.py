@@ -1,7 +1,7 @@
 """Timelines (`.../states`) and orchestrated transitions (`.../set_state`) of runs.
 
 A transition is answered ACCEPT or REJECT with a reason, both with status 200: a rejection is
-the rules working, not a malformed request (see `server/orchestration.py` for the rules).
+the rules working, not a malformed request (see `model/orchestration.py` for the rules).
 """
 
 from __future__ import annotations

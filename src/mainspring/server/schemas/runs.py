@@ -17,8 +17,8 @@ from mainspring.model import (
     TaskRun,
     TaskRunEdge,
 )
+from mainspring.model.orchestration import Status
 from mainspring.model.runs import to_datetime
-from mainspring.server.orchestration import Status
 from mainspring.server.schemas.common import Input
 from mainspring.server.schemas.states import ResultRefOut, StateIn
 from mainspring.store import wire

@@ -7,6 +7,8 @@ Create Date: 2026-05-09
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
@@ -18,14 +20,14 @@ depends_on = None
 
 Id = sa.String(36)
 RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # autoincrement; rowid on SQLite
-Time = sa.Double()  # epoch seconds, UTC
+Time: sa.Double[float] = sa.Double()  # epoch seconds, UTC
 
 
-def _json() -> sa.types.TypeEngine:
+def _json() -> sa.types.TypeEngine[Any]:
     return sa.JSON().with_variant(JSONB(), "postgresql")
 
 
-def _state_columns() -> list[sa.Column]:
+def _state_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column("state_type", sa.String(16), nullable=False),
         sa.Column("state_name", sa.String(32), nullable=False),

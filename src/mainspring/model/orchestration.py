@@ -1,11 +1,8 @@
-"""Orchestration rules: may a run move from its current state to a proposed one?
+"""Orchestration rules: which state may follow which. The one copy; pure, no I/O.
 
-Pure functions, no I/O: the server reads the current state, asks `decide`, and applies an
-accepted transition with a compare-and-set on the state it read (see `transitions.py`), so the
-decision and the write cannot be separated by another client's write.
-
-The rules protect what clients must be able to rely on once several processes (a flow's own
-process, a crash detector, a user cancelling from the CLI) write to the same run:
+Several writers touch the same run: its own process (the engine, through snapshots the store
+upserts), the server's API and the CLI (cancel, retry), the crash detector. The rules protect
+what each of them must be able to rely on:
 - A terminal state (Completed, Failed, Cancelled, Crashed) is final. The only way out is an
   explicit retry: `force=True` with a proposed Scheduled or Pending state, i.e. "run it again".
 - Crashed never overwrites a terminal state, force or not: a crash detector acting on a late
@@ -13,6 +10,11 @@ process, a crash detector, a user cancelling from the CLI) write to the same run
 - A run being cancelled (Cancelling) may only finish; it is not sent back to work.
 Everything else between non-terminal states is accepted: the engine owns that part of the life
 cycle (Pending -> Running -> Retrying -> ...), and re-asserting the current state is harmless.
+
+`decide` judges a proposal made from outside the run (the server applies it with a
+compare-and-set); `snapshot_may_replace` judges a snapshot from the run's own process (the
+store's upsert applies it in SQL built from the same sets); the engine keeps a run it sees
+ended from outside (`ENDED_FROM_OUTSIDE`) from being brought back to life by its own thread.
 """
 
 from __future__ import annotations
@@ -20,10 +22,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mainspring.model import TERMINAL_TYPES, StateType
+from mainspring.model.states import TERMINAL_TYPES, StateType
+
+__all__ = [
+    "ENDED_FROM_OUTSIDE",
+    "RETRY_TYPES",
+    "SET_FROM_OUTSIDE",
+    "TERMINAL_TYPES",
+    "Decision",
+    "Status",
+    "accept",
+    "cancel_proposal",
+    "decide",
+    "reject",
+    "snapshot_may_replace",
+]
 
 #: States an explicit retry may send a finished run back to.
 RETRY_TYPES = frozenset({StateType.SCHEDULED, StateType.PENDING})
+
+#: States the server, the CLI or the crash detector set on a run behind its process's back.
+SET_FROM_OUTSIDE = frozenset({StateType.CANCELLING, StateType.CANCELLED, StateType.CRASHED})
+
+#: The terminal ones among them: the run was ended by someone else (its flow run crashed or
+#: was cancelled, a user cancelled it, the crash detector gave up on it).
+ENDED_FROM_OUTSIDE = frozenset({StateType.CANCELLED, StateType.CRASHED})
 
 
 class Status(StrEnum):
@@ -74,6 +97,29 @@ def decide(
     if current is StateType.CANCELLING and proposed not in TERMINAL_TYPES:
         return reject(f"The run is being cancelled; it can finish but not become {proposed_name}.")
     return accept(f"{current_name} -> {proposed_name}.")
+
+
+def snapshot_may_replace(stored: StateType, snapshot: StateType) -> bool:
+    """Whether a run snapshot from the run's own process may overwrite the stored state.
+
+    Snapshots are the process's view, queued and written a little later; meanwhile the CLI or
+    the server may have moved the run to Cancelling or Cancelled, or the crash detector to
+    Crashed. A stale snapshot must not undo that, so over those states only these replace:
+    - a terminal state (Completed, Failed, Cancelled, Crashed): the process finished the run
+      itself, which is the truth. A presumed Crashed is replaced too: a process that reports
+      an outcome was alive (its heartbeats were late, say, behind a long call holding the GIL),
+      and its outcome is worth more than the guess;
+    - Scheduled or Pending over Cancelled or Crashed: an explicit retry of a finished run
+      (`mainspring flow-run retry` writes AwaitingRetry first), as `decide` allows with force.
+    Everything else (Running, Retrying, AwaitingRetry over Cancelling) is a stale snapshot and
+    leaves the row alone; the process learns of the change from its next heartbeat.
+    The store applies this rule in SQL (`store/upserts.py`), built from the same sets.
+    """
+    return (
+        stored not in SET_FROM_OUTSIDE
+        or snapshot in TERMINAL_TYPES
+        or (stored in ENDED_FROM_OUTSIDE and snapshot in RETRY_TYPES)
+    )
 
 
 def cancel_proposal(current: StateType, heartbeat: float | None) -> StateType:
