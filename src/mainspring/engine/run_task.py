@@ -118,21 +118,31 @@ class TaskRunEngine(RunEngine):
         """Only for persisting runs: end the run from result storage (a resumed result or a
         cache hit) without calling the function; True when it did."""
         from mainspring.engine.persistence import lookup
+        from mainspring.exceptions import ResultStorageError
 
-        return lookup(self)
+        try:
+            return lookup(self)
+        except ResultStorageError as exc:
+            self.fail_for_results(exc)
+            return True
 
     def succeed(self, value: Any) -> None:
         if self.results is not None:
             from mainspring.engine.persistence import persist
-            from mainspring.exceptions import SerializationError
+            from mainspring.exceptions import ResultStorageError, SerializationError
 
             try:
                 value = persist(self, value)  # a ResultRef holding the value, once written
-            except SerializationError as exc:
-                self.log(logging.ERROR, str(exc))
-                self.set_state(Failed(message=str(exc), data=exc))
+            except (SerializationError, ResultStorageError) as exc:
+                self.fail_for_results(exc)
                 return
         super().succeed(value)
+
+    def fail_for_results(self, exc: Exception) -> None:
+        """End Failed, without retrying, when the result cannot be kept: the value is not
+        serializable or the storage unusable, which another attempt would not change."""
+        self.log(logging.ERROR, str(exc))
+        self.set_state(Failed(message=str(exc), data=exc))
 
     def resolve_inputs(self) -> bool:
         """Wait for upstream futures and put their results in the arguments.
