@@ -13,11 +13,11 @@ on as the body yields it; `timeout_seconds` bounds each wait for the next value.
 with the body: Completed (its result is the body's `return` value, None for an async
 generator); when the body raises, AwaitingRetry and the body runs again from the start (the
 values it yielded before failing come again), or Failed, raised to the caller. A caller that
-stops iterating early ends the run Completed. Generator tasks are not cached: a stored result
-would yield nothing.
+stops iterating early ends the run Completed. A called generator task is not looked up in the
+cache nor resumed from a stored result: that would yield nothing.
 
 `.submit()` and `.map()` have no caller to pass values to: there the run consumes the body and
-its result is the list of the values yielded (`Collect`).
+its result is the list of the values yielded (`Collect`), cached and resumed like any result.
 """
 
 from __future__ import annotations

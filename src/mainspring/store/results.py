@@ -253,7 +253,7 @@ class ResultRef:
     row keeps `to_json()`). The state keeps the reference, not the value, so the recorder
     writing the state later still sees where the result lives; the value is kept here once
     loaded. Pickles as the address alone, small, loadable by any process that reaches the
-    storage.
+    storage and trusts it (store/result_trust.py: a pickle runs code when loaded).
     """
 
     __slots__ = ("_value", "key", "serializer", "storage_url")
