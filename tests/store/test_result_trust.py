@@ -100,3 +100,16 @@ def test_locations_match_on_path_boundaries_after_normalizing(
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "link").symlink_to(tmp_path / "outside", target_is_directory=True)
     assert not is_trusted(str(tmp_path / "results"), "link/k")
+
+
+def test_a_profile_lists_trusted_locations_as_a_list(tmp_path: Path) -> None:
+    from mainspring.settings import get_settings
+
+    home = get_settings().home
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "profiles.toml").write_text(
+        f'[default]\nresult_trusted_locations = ["{tmp_path / "team"}"]\n'
+    )
+    reset_settings()
+    assert get_settings().result_trusted_locations == [str(tmp_path / "team")]
+    assert is_trusted(str(tmp_path / "team" / "results"), "k")
