@@ -152,3 +152,38 @@ def test_a_generator_task_has_no_state_to_return():
 
     with pytest.raises(ValueError, match="generator"):
         one(return_state=True)
+
+
+def test_a_slow_step_times_out_and_a_standalone_generator_task_is_recorded(store):
+    import time
+
+    @task(timeout_seconds=0.5)
+    def slow():
+        yield "first"
+        time.sleep(30)
+        yield "never"
+
+    values = slow()  # outside any flow: its own top-level task run
+    assert next(values) == "first"
+    with pytest.raises(TimeoutError, match=r"exceeded timeout of 0\.5"):
+        next(values)
+    (task_run,) = [t for t in store.read_task_runs(None) if t.task_name == "slow"]
+    assert task_run.state.type is StateType.FAILED and task_run.state.name == "TimedOut"
+
+
+def test_a_generator_task_mapped_on_worker_processes_collects_its_values(store):
+    import os
+
+    from mainspring import ProcessPoolTaskRunner
+
+    def count_to(n: int):
+        yield os.getpid()
+        yield from range(n)
+
+    @flow(name="generator-processes", task_runner=ProcessPoolTaskRunner(max_workers=2))
+    def generator_processes() -> list:
+        return task(count_to, name="count_to").map([1, 2]).result()
+
+    (pid_a, *first), (pid_b, *second) = generator_processes()
+    assert (first, second) == ([0], [0, 1])
+    assert os.getpid() not in (pid_a, pid_b)
