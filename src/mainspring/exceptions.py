@@ -81,5 +81,15 @@ class MissingResult(MainspringError, LookupError):
     """A run's result cannot be loaded: it was never persisted, or its record is gone."""
 
 
+class UntrustedResultLocation(MainspringError, PermissionError):
+    """A result reference points outside the result storages this process trusts: loading it
+    could run code (a pickle) planted by whoever wrote the reference."""
+
+
+class ResultStorageError(MainspringError):
+    """A result storage cannot be used: a path that is not a folder, an unknown protocol, a
+    folder that cannot be written."""
+
+
 class ResumeError(MainspringError):
     """A flow run cannot be resumed: wrong state, no manifest, or its flow cannot be loaded."""

@@ -19,10 +19,10 @@ import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "MAINSPRING_"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         description="Where persisted results, cache records and run manifests go: a path or an "
         "fsspec URL (s3://bucket/prefix); default: the `results` folder of `home`.",
     )
+    result_trusted_locations: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="More places results may be loaded from (comma-separated paths or URL "
+        "prefixes), besides `result_storage` and the storages of the flows and tasks defined "
+        "in the process: loading a result may run code.",
+    )
     sqlite_busy_timeout: float = Field(
         60.0, gt=0, description="Seconds a writer waits for another process's SQLite lock."
     )
@@ -103,6 +109,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("result_trusted_locations", mode="before")
+    @classmethod
+    def _split_locations(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _timeout_beyond_heartbeats(self) -> Settings:

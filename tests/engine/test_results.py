@@ -163,7 +163,10 @@ def test_a_result_ref_loads_lazily_in_another_process(tmp_path):
         [sys.executable, "-c", code],
         input=pickle.dumps(ref),
         capture_output=True,
-        env=subprocess_env(tmp_path / "home"),
+        env={
+            **subprocess_env(tmp_path / "home"),
+            "MAINSPRING_RESULT_TRUSTED_LOCATIONS": str(tmp_path / "store"),
+        },
     )
     assert done.stdout.decode().strip() == "{'a': (1, 2)}", done.stderr.decode()
 

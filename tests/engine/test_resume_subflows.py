@@ -194,3 +194,42 @@ def test_a_completed_subflow_without_a_persisted_result_runs_again(tmp_path, mon
         assert child.run_count == 2 and child.state.is_completed()
     finally:
         sys.modules.pop("unkept_flows", None)
+
+
+def test_a_completed_subflow_whose_result_points_elsewhere_runs_again(nested, store, tmp_path):
+    """A stored result address outside the trusted storages (set by any writer of the store)
+    is never loaded on resume: the subflow runs again instead."""
+    import pickle
+
+    from mainspring.model import State
+    from mainspring.store.base import Batch
+    from mainspring.store.results import ResultRef, encode_record, storage_for
+
+    parent, side = nested
+    assert parent(return_state=True).type is StateType.FAILED
+    run = only_flow_run(store, "parent")
+    child_a = {c.subflow_key: c for c in flow_runs_of(store, "child")}["child-0"]
+    marker = tmp_path / "pickle-ran"
+    planted = encode_record({"serializer": "cloudpickle"}, pickle.dumps(Planted(marker)))
+    storage_for(tmp_path / "elsewhere").write("r", planted)
+    ref = ResultRef(str(tmp_path / "elsewhere"), "r", "cloudpickle")
+    child_a.state = State(StateType.COMPLETED, "Completed", None, ref, ts=child_a.state.ts + 1)
+    store.write(Batch(flow_runs={child_a.id: child_a}))
+
+    Path(f"{side}.fixed").touch()
+    state = resume_flow_run(run.id)
+
+    assert state.type is StateType.COMPLETED and state.result() == 1 + 3
+    # child a ran again (its steps' own results, in the trusted storage, were resumed)
+    assert lines(side)[6:] == ["body-a", "body-b", "b-2"]
+    assert not marker.exists()
+
+
+class Planted:
+    """Unpickling it creates the file `marker`: the code of a planted pickle running."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (open, (str(self.marker), "w"))

@@ -13,6 +13,7 @@ import pytest
 
 from engine.support import cli_retry, kill_midway, timeline  # tests/engine: a sibling package
 from mainspring.model import StateType
+from mainspring.settings import reset_settings
 from mainspring.store.api import ApiStore
 from mainspring.store.results import ResultRef
 
@@ -60,7 +61,7 @@ def side_lines(path) -> list[int]:
 
 
 def test_a_killed_remote_run_is_crashed_by_the_server_and_resumed_through_it(
-    tmp_path, server_home, store_url
+    tmp_path, server_home, store_url, monkeypatch
 ):
     server = start_server({**server_env(server_home, store_url), **CRASH_FAST})
     client_home = tmp_path / "client-home"  # results live here; the history on the server
@@ -87,7 +88,10 @@ def test_a_killed_remote_run_is_crashed_by_the_server_and_resumed_through_it(
         assert sorted(side_lines(side)) == list(range(100))  # each task exactly once
         run = api.read_flow_run(flow_run_id)
         assert run.state.type is StateType.COMPLETED and run.run_count == 2
-        assert run.state.result() == sum(range(100))  # loaded from the address the server kept
+        # loaded from the address the server kept, in the client's storage: trusted here too
+        monkeypatch.setenv("MAINSPRING_RESULT_TRUSTED_LOCATIONS", str(client_home / "results"))
+        reset_settings()
+        assert run.state.result() == sum(range(100))
         names = timeline(api, flow_run_id)
         assert names[:2] == ["Pending", "Running"]
         assert names[-4:] == ["Crashed", "AwaitingRetry", "Retrying", "Completed"]

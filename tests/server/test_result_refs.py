@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import pickle
 
+import pytest
+
+from mainspring.exceptions import UntrustedResultLocation
 from mainspring.model import new_id
-from mainspring.store.results import encode_record, storage_for
+from mainspring.store.results import default_storage, encode_record, storage_for
 
 from .test_api import iso
 
 
-def test_batches_write_result_refs_and_reads_show_them(client, store, tmp_path):
-    root = tmp_path / "results"
+def test_batches_write_result_refs_and_reads_show_them(client, store):
+    root = default_storage().local  # where this process loads results from
     storage_for(root).write("flow-runs/r/result", encode_record({}, pickle.dumps("done")))
     ref = {"storage": str(root), "key": "flow-runs/r/result", "serializer": "cloudpickle"}
     run_id = new_id()
@@ -48,6 +51,30 @@ def test_batches_write_result_refs_and_reads_show_them(client, store, tmp_path):
     assert response.json()["status"] == "ACCEPT", response.text
     assert store.read_flow_run(run_id).state.data is None
     assert client.get(f"/api/flow_runs/{run_id}").json()["state"]["result"] is None
+
+
+class Planted:
+    """Unpickling it creates the file `marker`: the code of a planted pickle running."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_result_an_api_writer_points_elsewhere_is_not_loaded(client, store, tmp_path):
+    elsewhere, marker = tmp_path / "elsewhere", tmp_path / "pickle-ran"
+    storage_for(elsewhere).write("r", encode_record({}, pickle.dumps(Planted(marker))))
+    ref = {"storage": str(elsewhere), "key": "r", "serializer": "cloudpickle"}
+    run_id = new_id()
+    completed = {"type": "COMPLETED", "timestamp": iso(1_700_000_000)}
+    run = {"id": run_id, "name": "x", "flow_name": "etl", "state": completed, "state_result": ref}
+    response = client.post("/api/batches", json={"flow_runs": [run]})
+    assert response.status_code == 200, response.text
+    with pytest.raises(UntrustedResultLocation, match="MAINSPRING_RESULT_TRUSTED_LOCATIONS"):
+        store.read_flow_run(run_id).state.result()
+    assert not marker.exists()
 
 
 def test_a_result_key_must_stay_inside_its_storage(client):

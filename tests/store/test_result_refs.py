@@ -12,7 +12,7 @@ import pytest
 from mainspring.exceptions import MissingResult
 from mainspring.model import State, StateRecord, StateType
 from mainspring.store.base import Batch
-from mainspring.store.results import ResultRef, encode_record, storage_for
+from mainspring.store.results import ResultRef, default_storage, encode_record, storage_for
 from mainspring.store.sql import SqlStore
 
 from .conftest import T0, make_flow_run, make_task_run
@@ -25,14 +25,19 @@ def persisted(root: Path, key: str, value: object) -> ResultRef:
     return ResultRef(str(root), key, "cloudpickle")
 
 
+def own_results() -> Path:
+    """This process's result storage (the default): the one it loads results from."""
+    root = default_storage().local
+    assert root is not None
+    return root
+
+
 def completed(data: object = None) -> State:
     return State(StateType.COMPLETED, "Completed", None, data, ts=T0 + 1)
 
 
-def test_run_states_and_timeline_rows_load_their_persisted_result(
-    store: SqlStore, tmp_path: Path
-) -> None:
-    root = tmp_path / "results"
+def test_run_states_and_timeline_rows_load_their_persisted_result(store: SqlStore) -> None:
+    root = own_results()
     run = make_flow_run("etl", state=completed(persisted(root, "flow-runs/x/result", {"n": 3})))
     task = make_task_run(run.id, state=completed(persisted(root, "flow-runs/x/tasks/t-0", [1])))
     plain = make_task_run(run.id, key="t-1", state=completed(42))  # kept in memory only
@@ -66,8 +71,8 @@ def test_run_states_and_timeline_rows_load_their_persisted_result(
         timeline[2].to_state().result()
 
 
-def test_a_result_whose_record_is_gone_says_so(store: SqlStore, tmp_path: Path) -> None:
-    root = tmp_path / "results"
+def test_a_result_whose_record_is_gone_says_so(store: SqlStore) -> None:
+    root = own_results()
     run = make_flow_run("etl", state=completed(persisted(root, "flow-runs/y/result", 1)))
     store.write(Batch(flow_runs={run.id: run}))
     (root / "flow-runs" / "y" / "result").unlink()
@@ -75,8 +80,8 @@ def test_a_result_whose_record_is_gone_says_so(store: SqlStore, tmp_path: Path) 
         store.read_flow_run(run.id).state.result()
 
 
-def test_a_newer_snapshot_replaces_or_clears_the_result(store: SqlStore, tmp_path: Path) -> None:
-    root = tmp_path / "results"
+def test_a_newer_snapshot_replaces_or_clears_the_result(store: SqlStore) -> None:
+    root = own_results()
     run = make_flow_run("etl", state=completed(persisted(root, "a", "first")))
     store.write(Batch(flow_runs={run.id: run}))
     run.state = State(StateType.RUNNING, "Retrying", ts=T0 + 5)  # resumed: no result yet

@@ -16,8 +16,8 @@ from mainspring.store.results import (
     ResultRef,
     ResultStorage,
     default_storage,
+    defined_storage,
     encode_record,
-    storage_for,
 )
 from mainspring.store.serializers import Serializer, get_serializer, serialize
 
@@ -128,7 +128,7 @@ def task_result_options(
         return None
     return ResultOptions(
         persist=True,
-        storage=None if result_storage is None else storage_for(result_storage),
+        storage=None if result_storage is None else defined_storage(result_storage),
         serializer=None if result_serializer is None else get_serializer(result_serializer),
         cache_policy=policy,
         expiration=_seconds(cache_expiration),
@@ -147,6 +147,6 @@ def flow_result_options(
         return None
     return ResultOptions(
         persist=True,
-        storage=None if result_storage is None else storage_for(result_storage),
+        storage=None if result_storage is None else defined_storage(result_storage),
         serializer=None if result_serializer is None else get_serializer(result_serializer),
     )

@@ -206,12 +206,21 @@ class Resume:
         """Let an adopted subflow run resume its own earlier attempt: its tasks and subflows
         are matched by key; if it completed with a result that is still there, it returns
         that without running (see `end_resumed`)."""
+        from mainspring.store.result_trust import is_trusted
         from mainspring.store.results import ResultRef, storage_for
 
         engine.resume = Resume(self.store, earlier.id)
         ref = earlier.state.data
-        kept = type(ref) is ResultRef and storage_for(ref.storage_url).read_header(ref.key)
-        if earlier.state.is_completed() and kept:
+        if not (earlier.state.is_completed() and type(ref) is ResultRef):
+            return
+        if not is_trusted(ref.storage_url, ref.key):  # never loaded: the subflow runs again
+            engine.log(
+                logging.WARNING,
+                f"Running again: its earlier result is in {ref.storage_url}, which this process "
+                "does not trust (see MAINSPRING_RESULT_TRUSTED_LOCATIONS)",
+            )
+            return
+        if storage_for(ref.storage_url).read_header(ref.key):
             engine.resumed = earlier
 
 
@@ -231,7 +240,7 @@ def end_resumed(engine: FlowRunEngine) -> None:
 def persist_flow_result(engine: FlowRunEngine, state: State) -> State:
     """Write a completed flow's return value; a value that cannot be written fails the run."""
     from mainspring.engine.results import flow_result_key, persist_value
-    from mainspring.exceptions import SerializationError
+    from mainspring.exceptions import ResultStorageError, SerializationError
     from mainspring.model.states import Failed
 
     options = engine.results
@@ -243,7 +252,7 @@ def persist_flow_result(engine: FlowRunEngine, state: State) -> State:
             state.result(),
             f"Flow {engine.flow.name!r}",
         )
-    except SerializationError as exc:
+    except (SerializationError, ResultStorageError) as exc:
         engine.log(logging.ERROR, str(exc))
         return Failed(message=str(exc), data=exc)
     return state.copy(data=ref)  # the stored run keeps where its result is

@@ -16,6 +16,7 @@ A task run's life, in `run_task_sync` (and its async twin, which differs only in
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from mainspring.engine.cancellation import FlowRunCancelled
@@ -73,6 +74,9 @@ class TaskRunEngine(RunEngine):
         self.wait_for = wait_for
         self.flow_ctx = flow_ctx
         self.invoke = invoke
+        #: what an attempt calls: the task's function, or for a submitted generator task a
+        #: wrapper collecting what its body yields (generator_tasks.Collect)
+        self.fn: Callable[..., Any] = task.fn
         #: arguments hold futures: validate and name the run once they are resolved
         self.settle_later = False
         log_prints = task.log_prints
@@ -94,7 +98,14 @@ class TaskRunEngine(RunEngine):
 
     # -- around the attempts -----------------------------------------------------------------
     def enter(self, own_loop: bool = False) -> Any:
-        context = TaskRunContext(self.task, self.record, self.log_prints, self.label)
+        self.register(own_loop)
+        return task_run_context.set(self.run_context())
+
+    def run_context(self) -> TaskRunContext:
+        return TaskRunContext(self.task, self.record, self.log_prints, self.label)
+
+    def register(self, own_loop: bool = False) -> None:
+        """Make the run one of its flow run's active runs, which a cancel can interrupt."""
         self.guard = current_guard()
         flow_ctx = self.flow_ctx
         if flow_ctx is not None:
@@ -102,10 +113,12 @@ class TaskRunEngine(RunEngine):
             if own_loop:
                 self.async_call = AsyncCall()
             flow_ctx.interrupts[self.record.id] = self.async_call or self.guard
-        return task_run_context.set(context)
 
     def exit(self, token: Any) -> None:
         task_run_context.reset(token)
+        self.unregister()
+
+    def unregister(self) -> None:
         if self.flow_ctx is not None:
             self.flow_ctx.active_task_runs.pop(self.record.id, None)
             self.flow_ctx.interrupts.pop(self.record.id, None)
@@ -118,21 +131,31 @@ class TaskRunEngine(RunEngine):
         """Only for persisting runs: end the run from result storage (a resumed result or a
         cache hit) without calling the function; True when it did."""
         from mainspring.engine.persistence import lookup
+        from mainspring.exceptions import ResultStorageError
 
-        return lookup(self)
+        try:
+            return lookup(self)
+        except ResultStorageError as exc:
+            self.fail_for_results(exc)
+            return True
 
     def succeed(self, value: Any) -> None:
         if self.results is not None:
             from mainspring.engine.persistence import persist
-            from mainspring.exceptions import SerializationError
+            from mainspring.exceptions import ResultStorageError, SerializationError
 
             try:
                 value = persist(self, value)  # a ResultRef holding the value, once written
-            except SerializationError as exc:
-                self.log(logging.ERROR, str(exc))
-                self.set_state(Failed(message=str(exc), data=exc))
+            except (SerializationError, ResultStorageError) as exc:
+                self.fail_for_results(exc)
                 return
         super().succeed(value)
+
+    def fail_for_results(self, exc: Exception) -> None:
+        """End Failed, without retrying, when the result cannot be kept: the value is not
+        serializable or the storage unusable, which another attempt would not change."""
+        self.log(logging.ERROR, str(exc))
+        self.set_state(Failed(message=str(exc), data=exc))
 
     def resolve_inputs(self) -> bool:
         """Wait for upstream futures and put their results in the arguments.
@@ -216,9 +239,10 @@ class TaskRunEngine(RunEngine):
         """Whether the run's flow run is being cancelled: it starts nothing more."""
         return self.flow_ctx is not None and self.flow_ctx.cancel_message is not None
 
-    def call(self) -> Any:
-        """Call the function (sync driver): a cancel of the flow run or a timeout may interrupt
-        it, and nothing else of the run (interrupts.py)."""
+    def call(self, step: Callable[[], Any] | None = None) -> Any:
+        """Call the function (sync driver), or `step` (the next value of a generator task's
+        body): a cancel of the flow run or a timeout may interrupt it, and nothing else of the
+        run (interrupts.py)."""
         guard, flow_ctx = self.guard, self.flow_ctx
         guard.calling = True
         try:
@@ -227,9 +251,11 @@ class TaskRunEngine(RunEngine):
                 raise FlowRunCancelled(flow_ctx.cancel_message)
             if guard.due:  # a timeout around this run passed while it was not interruptible
                 guard.take_due()
+            if step is not None:
+                return step()
             if self.invoke is not None:
                 return self.call_invoke()
-            return self.task.fn(*self.args, **self.kwargs)
+            return self.fn(*self.args, **self.kwargs)
         finally:
             guard.stop()
 
@@ -237,11 +263,12 @@ class TaskRunEngine(RunEngine):
         from mainspring.engine.remote_context import task_run_info
 
         info = task_run_info(self.record, self.label, self.log_prints, self.timeout)
-        return self.invoke(self.task.fn, self.args, self.kwargs, info)
+        return self.invoke(self.fn, self.args, self.kwargs, info)
 
-    async def call_async(self) -> Any:
-        """Await the function (async driver); on a loop of its own, a cancel of the flow run
-        cancels this await, and nothing else of the run."""
+    async def call_async(self, step: Callable[[], Awaitable[Any]] | None = None) -> Any:
+        """Await the function (async driver), or `step` (the next value of an async generator
+        task's body); on a loop of its own, a cancel of the flow run cancels this await, and
+        nothing else of the run."""
         import asyncio  # here, not at the top: `import mainspring` stays light
 
         if self.cancelled():
@@ -250,9 +277,11 @@ class TaskRunEngine(RunEngine):
         if own is not None:
             own.calling = True
         try:
+            if step is not None:
+                return await step()
             if self.invoke is not None:  # runs elsewhere: wait without blocking the loop
                 return await asyncio.to_thread(self.call_invoke)
-            return await self.task.fn(*self.args, **self.kwargs)
+            return await self.fn(*self.args, **self.kwargs)
         finally:
             if own is not None:
                 own.calling = False

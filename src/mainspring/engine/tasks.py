@@ -99,6 +99,9 @@ class Task(Generic[P, R]):
         self.log_prints = log_prints
         self.validate_parameters = validate_parameters
         self.is_async = inspect.iscoroutinefunction(fn)
+        #: a generator function (sync or async): its body runs as the caller iterates
+        self.is_async_generator = inspect.isasyncgenfunction(fn)
+        self.is_generator = self.is_async_generator or inspect.isgeneratorfunction(fn)
         self.retry_policy = RetryPolicy.build(
             self.retries, retry_delay_seconds, retry_jitter_factor
         )
@@ -204,6 +207,10 @@ class Task(Generic[P, R]):
                 return tracing.record_task_call(self, "call", args, kwargs, wait_for)
         elif flow_ctx.cancel_message is not None:
             flow_ctx.check_cancelled()  # the flow run is being cancelled: start nothing more
+        if self.is_generator:  # a generator whose iteration is the run
+            from mainspring.engine.generator_tasks import stream
+
+            return stream(self, args, kwargs, wait_for, flow_ctx, return_state)
         if self.is_async:
             from mainspring.engine.asyncutils import in_event_loop
 
@@ -246,7 +253,11 @@ class Task(Generic[P, R]):
         engine = self._prepare(args, kwargs, wait_for, flow_ctx)
         runner = flow_ctx.task_runner if flow_ctx is not None else _standalone_runner()
         engine.invoke = runner.invoke
-        if self.is_async:
+        if self.is_generator:  # no caller iterates: the run collects what the body yields
+            from mainspring.engine.generator_tasks import Collect, CollectAsync
+
+            engine.fn = (CollectAsync if self.is_async_generator else Collect)(self.fn)
+        if self.is_async or self.is_async_generator:
             future = runner.submit(lambda: run_task_on_own_loop(engine))
         else:
             future = runner.submit(lambda: run_task_sync(engine))

@@ -32,24 +32,27 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mainspring.exceptions import MissingResult
+from mainspring.exceptions import MissingResult, ResultStorageError
+from mainspring.store.private_files import FILE_MODE, private_folder
 
 
 class ResultStorage:
-    """A folder of result records, local or on any fsspec filesystem."""
+    """A folder of result records, local or on any fsspec filesystem.
+
+    An fsspec filesystem is resolved on first use, so that a storage that cannot be used (an
+    unknown protocol, a missing extra) fails the run that uses it with a ResultStorageError
+    naming it, rather than the definition naming it or the engine.
+    """
 
     def __init__(self, url: str | os.PathLike[str]) -> None:
         text = os.fspath(url)
         if text.startswith("file://"):
             text = text[len("file://") :]
-        self.fs: Any = None
+        self._fs: Any = None
         self.root: str
         if "://" in text:
-            import fsspec
-
-            self.fs, self.root = fsspec.core.url_to_fs(text)
-            self.root = self.root.rstrip("/")
             self.url = text.rstrip("/")
+            self.root = ""  # the filesystem's own path, set by `fs`
             self.local: Path | None = None
         else:
             self.local = Path(text).expanduser().resolve()
@@ -60,36 +63,68 @@ class ResultStorage:
         return f"ResultStorage({self.url!r})"
 
     def __reduce__(self) -> tuple:
-        return (storage_for, (self.url,))
+        return (_defined_storage, (self.url,))
+
+    @property
+    def fs(self) -> Any:
+        """The fsspec filesystem of a URL storage (resolved once)."""
+        if self._fs is None:
+            try:
+                import fsspec
+
+                self._fs, root = fsspec.core.url_to_fs(self.url)
+            except (ImportError, ValueError) as exc:  # a missing extra, an unknown protocol
+                raise self.unusable(exc) from exc
+            self.root = root.rstrip("/")
+        return self._fs
+
+    def unusable(self, exc: BaseException) -> ResultStorageError:
+        return ResultStorageError(f"Result storage {self.url!r} cannot be used: {exc}")
+
+    def _remote(self, key: str) -> tuple[Any, str]:
+        fs = self.fs
+        return fs, f"{self.root}/{key}"
 
     # -- objects ------------------------------------------------------------------------------
     def write(self, key: str, data: bytes) -> None:
-        """Store `data` under `key` whole: readers see the old object or the new, never half."""
-        if self.local is not None:
-            import tempfile  # here: the recorder imports this module for ResultRef alone
+        """Store `data` under `key` whole: readers see the old object or the new, never half.
 
-            path = self.local / key
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-        else:
-            self.fs.pipe_file(f"{self.root}/{key}", data)
+        A local record is private (0600, made by mkstemp) in private folders (0700)."""
+        try:
+            if self.local is not None:
+                self._write_local(self.local / key, data)
+            else:
+                fs, path = self._remote(key)
+                fs.pipe_file(path, data)
+        except OSError as exc:
+            raise self.unusable(exc) from exc
+
+    @staticmethod
+    def _write_local(path: Path, data: bytes) -> None:
+        import tempfile  # here: the recorder imports this module for ResultRef alone
+
+        private_folder(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     def read(self, key: str) -> bytes | None:
         """The object under `key`, or None when there is none."""
         try:
             if self.local is not None:
                 return (self.local / key).read_bytes()
-            return self.fs.cat_file(f"{self.root}/{key}")
+            fs, path = self._remote(key)
+            return fs.cat_file(path)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise self.unusable(exc) from exc
 
     def read_header(self, key: str) -> dict[str, Any] | None:
         """The header of the record under `key` (its first line), or None when there is none."""
@@ -98,10 +133,13 @@ class ResultStorage:
                 with open(self.local / key, "rb") as f:
                     line = f.readline()
             else:
-                with self.fs.open(f"{self.root}/{key}", "rb") as f:
+                fs, path = self._remote(key)
+                with fs.open(path, "rb") as f:
                     line = f.readline()
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise self.unusable(exc) from exc
         try:
             return json.loads(line)
         except ValueError:
@@ -112,7 +150,8 @@ class ResultStorage:
             if self.local is not None:
                 (self.local / key).unlink()
             else:
-                self.fs.rm_file(f"{self.root}/{key}")
+                fs, path = self._remote(key)
+                fs.rm_file(path)
 
     # -- locks --------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -134,8 +173,11 @@ class ResultStorage:
 
             name = sha256(f"{self.url}/{key}".encode()).hexdigest()
             path = get_settings().home / "locks" / f"{name}.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            private_folder(path.parent)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        except OSError as exc:
+            raise self.unusable(exc) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -164,6 +206,21 @@ def storage_for(spec: str | os.PathLike[str] | ResultStorage | Any) -> ResultSto
             storage = _storages.get(text) or ResultStorage(text)
             _storages[text] = storage
     return storage
+
+
+def defined_storage(spec: str | os.PathLike[str] | ResultStorage | Any) -> ResultStorage:
+    """The storage a flow or task of this process names as its `result_storage`: results are
+    loaded from it as from the default storage (see store/result_trust.py)."""
+    from mainspring.store.result_trust import trust
+
+    storage = storage_for(spec)
+    trust(storage.url)
+    return storage
+
+
+def _defined_storage(url: str) -> ResultStorage:
+    """Unpickle a storage (a task definition sent to a worker process): still a definition's."""
+    return defined_storage(url)
 
 
 def default_storage() -> ResultStorage:
@@ -196,7 +253,7 @@ class ResultRef:
     row keeps `to_json()`). The state keeps the reference, not the value, so the recorder
     writing the state later still sees where the result lives; the value is kept here once
     loaded. Pickles as the address alone, small, loadable by any process that reaches the
-    storage.
+    storage and trusts it (store/result_trust.py: a pickle runs code when loaded).
     """
 
     __slots__ = ("_value", "key", "serializer", "storage_url")
@@ -212,6 +269,9 @@ class ResultRef:
     def load_result(self) -> Any:
         value = self._value
         if value is _NOT_LOADED:
+            from mainspring.store.result_trust import check_trusted
+
+            check_trusted(self.storage_url, self.key)  # before touching it: a pickle runs code
             blob = storage_for(self.storage_url).read(self.key)
             if blob is None:
                 raise MissingResult(

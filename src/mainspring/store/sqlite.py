@@ -27,6 +27,7 @@ from sqlalchemy.pool import StaticPool
 
 from mainspring.settings import get_settings
 from mainspring.store.backend import Condition, SqlBackend, json_dumps
+from mainspring.store.private_files import create_private_file, private_folder
 
 _IMMEDIATE = "mainspring_begin_immediate"
 
@@ -79,7 +80,7 @@ class SqliteBackend(SqlBackend):
         if self.memory:
             options["poolclass"] = StaticPool
         else:
-            Path(self.url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
+            self._create_private_file()
         engine = sa.create_engine(
             self.url,
             connect_args=connect_args,
@@ -90,6 +91,17 @@ class SqliteBackend(SqlBackend):
         sa.event.listen(engine, "connect", _on_connect)
         sa.event.listen(engine, "begin", _on_begin)
         return engine
+
+    def _create_private_file(self) -> None:
+        """Create the database file 0600 in a 0700 folder (MAINSPRING_HOME by default) before
+        SQLite does: it would create it by the umask (0644), and it gives its -wal and -shm
+        files the database file's mode."""
+        database = self.url.database or ""
+        if database.startswith("file:"):  # a URI filename: SQLite opens it as it says
+            return
+        path = Path(database).expanduser()
+        private_folder(path.parent)
+        create_private_file(path)
 
     def insert(self, table: sa.Table) -> Any:
         return sqlite_insert(table)
