@@ -19,10 +19,10 @@ import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "MAINSPRING_"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -98,6 +98,24 @@ class Settings(BaseSettings):
     server_crash_detector: bool = Field(
         True, description="Run the crash detector in `mainspring server start`."
     )
+    # Comma-separated in the environment (NoDecode: not JSON), lists in profiles.toml.
+    server_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names the server answers to besides loopback and the address it is "
+        "bound to (`name` or `name:port`, `*` for any), e.g. its DNS name behind a proxy.",
+    )
+    server_cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Web origins (https://app.example.com) whose pages may call the API from "
+        "a browser (CORS); none by default.",
+    )
+
+    @field_validator("server_allowed_hosts", "server_cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("logging_level", mode="before")
     @classmethod

@@ -9,11 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from mainspring.settings import Settings
     from mainspring.store.sql import SqlStore
 
 app = typer.Typer(
     help="The Mainspring server: REST API over the run history.", no_args_is_help=True
 )
+
+
+#: Hosts that mean "every interface": not a name a client can send as its Host.
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]", ""})
 
 
 def is_loopback(host: str) -> bool:
@@ -86,7 +91,7 @@ def start(
         f"Mainspring server on http://{shown}:{port}/api, docs at /api/docs; {auth}.",
         markup=False,
     )
-    app_ = create_app(store, exposed=exposed, insecure=insecure)
+    app_ = create_app(store, served_settings(host, port), exposed=exposed, insecure=insecure)
     freeze_startup_heap()
     config = uvicorn.Config(app_, host=host, port=port, log_level=log_level.lower())
     try:
@@ -94,6 +99,19 @@ def start(
     finally:
         listener.close()
         store.close()
+
+
+def served_settings(host: str, port: int) -> Settings:
+    """The settings, with `--host` added to the host names the server answers to: a client
+    reaching `--host build-box` sends `Host: build-box:PORT`."""
+    from mainspring.cli.output import settings
+
+    current = settings()
+    if host.lower() in WILDCARD_HOSTS:
+        return current
+    name = f"[{host.strip('[]')}]" if ":" in host else host
+    allowed = [*current.server_allowed_hosts, f"{name}:{port}"]
+    return current.model_copy(update={"server_allowed_hosts": allowed})
 
 
 def bind(host: str, port: int) -> socket.socket:
