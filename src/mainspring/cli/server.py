@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import socket
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -15,6 +16,17 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="The Mainspring server: REST API over the run history.", no_args_is_help=True
 )
+
+
+class LogLevel(StrEnum):
+    """uvicorn's log levels: checked as the option is parsed, before anything is announced."""
+
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+    trace = "trace"
 
 
 #: Hosts that mean "every interface": not a name a client can send as its Host.
@@ -61,7 +73,9 @@ def start(
             "--insecure", help="Allow binding beyond loopback with no API key (no authentication)."
         ),
     ] = False,
-    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
+    log_level: Annotated[
+        LogLevel, typer.Option(case_sensitive=False, help="uvicorn's log level.")
+    ] = LogLevel.info,
 ) -> None:
     """Serve the API at http://HOST:PORT/api (docs at /api/docs) until interrupted."""
     import uvicorn
@@ -93,7 +107,7 @@ def start(
     )
     app_ = create_app(store, served_settings(host, port), exposed=exposed, insecure=insecure)
     freeze_startup_heap()
-    config = uvicorn.Config(app_, host=host, port=port, log_level=log_level.lower())
+    config = uvicorn.Config(app_, host=host, port=port, log_level=log_level.value)
     try:
         uvicorn.Server(config).run(sockets=[listener])
     finally:
