@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "MAINSPRING_"
@@ -122,15 +122,18 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @model_validator(mode="after")
-    def _timeout_beyond_heartbeats(self) -> Settings:
-        if self.server_crash_timeout <= self.heartbeat_interval:
+    @field_validator("server_crash_timeout")
+    @classmethod
+    def _timeout_beyond_heartbeats(cls, timeout: float, info: ValidationInfo) -> float:
+        # A field validator, not a model one: its error then names the setting to change.
+        heartbeat = info.data.get("heartbeat_interval")  # absent when itself invalid
+        if heartbeat is not None and timeout <= heartbeat:
             raise ValueError(
-                f"server_crash_timeout ({self.server_crash_timeout:g} s) must be longer than "
-                f"heartbeat_interval ({self.heartbeat_interval:g} s), or every run would look "
+                f"server_crash_timeout ({timeout:g} s) must be longer than heartbeat_interval "
+                f"(MAINSPRING_HEARTBEAT_INTERVAL, {heartbeat:g} s), or every run would look "
                 "crashed between two heartbeats"
             )
-        return self
+        return timeout
 
     @classmethod
     def settings_customise_sources(
