@@ -16,6 +16,7 @@ used (default `default`):
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -163,14 +164,23 @@ class Settings(BaseSettings):
         return shown
 
 
+#: A query parameter whose value may be a secret: `?password=`, `sslpassword`, `api_key`, ...
+_SECRET_PARAM = re.compile(r"([?&;][^=&#;]*(?:pass|pwd|secret|token|key)[^=&#;]*=)[^&#;]*", re.I)
+
+
 def redact_url(url: str) -> str:
-    """Hide the password of a database URL (`postgresql://u:secret@h/db` -> `u:***@h`)."""
+    """`url` with its secrets masked, for anything shown or logged: the password of the
+    credentials (`postgresql://u:secret@h/db` -> `u:***@h`) and the value of each query
+    parameter whose name says it holds one (`?password=secret` -> `?password=***`).
+
+    The one redaction of URLs: every message, log line and command showing a URL uses it.
+    """
     scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    creds, _, host = rest.rpartition("@")
-    user, colon, _password = creds.partition(":")
-    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+    if sep and "@" in rest:  # the last "@": a raw password may hold "@", "/" or "?"
+        creds, _, host = rest.rpartition("@")
+        user, colon, _password = creds.partition(":")
+        url = f"{scheme}://{user}{':***' if colon else ''}@{host}"
+    return _SECRET_PARAM.sub(r"\1***", url)
 
 
 @lru_cache(maxsize=1)
