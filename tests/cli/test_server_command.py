@@ -32,3 +32,19 @@ def test_a_bad_log_level_is_a_usage_error_before_anything_is_served(tmp_path) ->
     assert result.returncode == 2
     assert "Invalid value for '--log-level'" in result.stderr
     assert "Traceback" not in result.stderr and "Mainspring server on" not in result.stderr
+
+
+def test_the_host_given_to_serve_on_is_a_name_the_server_answers_to(monkeypatch) -> None:
+    from mainspring.cli.server import served_settings
+    from mainspring.settings import reset_settings
+
+    monkeypatch.setenv("MAINSPRING_SERVER_ALLOWED_HOSTS", "proxy.example")
+    reset_settings()
+    try:
+        named = served_settings("build-box", 4200).server_allowed_hosts
+        assert named == ["proxy.example", "build-box:4200"]
+        assert served_settings("::1", 4200).server_allowed_hosts[-1] == "[::1]:4200"
+        assert served_settings("0.0.0.0", 4200).server_allowed_hosts == ["proxy.example"]
+    finally:
+        monkeypatch.delenv("MAINSPRING_SERVER_ALLOWED_HOSTS")
+        reset_settings()

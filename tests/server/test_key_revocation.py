@@ -70,6 +70,9 @@ def test_revoked_and_expired_keys_are_refused(server_home: Path):
                 time.sleep(0.2)
         finally:
             api.close()
+        # No key in force any more, yet keys are still required: revoking does not open up.
+        with running.client() as anonymous:
+            assert anonymous.get("/flow_runs").status_code == 401
     finally:
         stop_server(running.process)
 
