@@ -55,7 +55,7 @@ def test_writes_a_browser_sends_without_preflight_are_refused(server: Server, se
             refused = client.post("/batches", content=a_batch("planted"), headers=headers)
             assert refused.status_code == 415, content_type
             assert "application/json" in refused.json()["detail"]
-        for origin in (EVIL, "null", f"http://127.0.0.1:{port + 1}"):
+        for origin in (EVIL, "null", f"http://127.0.0.1:{port + 1}", "http://[::1"):
             refused = client.post("/batches", json={}, headers={"Origin": origin})
             assert refused.status_code == 403, origin
             assert "not this server's own origin" in refused.json()["detail"]

@@ -146,7 +146,7 @@ class RequestGuard:
         text = origin.decode("latin-1").strip().rstrip("/").lower()
         # Its own origin: the page was served by this server, under the name it was sent to.
         # The scheme is not compared: behind a TLS proxy the server itself sees http.
-        if text != "null" and urlsplit(text).netloc == host.strip().lower():
+        if text != "null" and _netloc(text) == host.strip().lower():
             return None
         if self.any_origin or text in self.cors_origins:
             return None
@@ -164,6 +164,13 @@ class RequestGuard:
             return None
         declared = f"Content-Type {media[:100]!r}" if media else "no Content-Type"
         return 415, f"This API takes JSON: send 'Content-Type: application/json' ({declared})."
+
+
+def _netloc(origin: str) -> str | None:
+    try:
+        return urlsplit(origin).netloc
+    except ValueError:  # e.g. "http://[not-ipv6": no origin of ours
+        return None
 
 
 def _has_route(scope: Scope) -> bool:
