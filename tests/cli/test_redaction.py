@@ -48,6 +48,12 @@ def test_database_passwords_are_never_printed(tmp_path: Path, url: str) -> None:
     assert "Unsupported database URL" in unsupported.stderr and SECRET not in unsupported.stderr
 
 
+def test_a_malformed_database_url_is_one_line_without_its_password(tmp_path: Path) -> None:
+    failed = run(tmp_path, f"postgresql://me:{SECRET}@db:notaport/ms", "flow-run", "ls")
+    assert failed.returncode == 1 and failed.stderr.startswith("Error: Invalid database URL")
+    assert SECRET not in failed.stderr and "Traceback" not in failed.stderr
+
+
 def test_redact_url_masks_credentials_and_secret_parameters() -> None:
     assert (
         redact_url(f"postgresql://u:{SECRET}@h/db?password={SECRET}&application_name=x")
