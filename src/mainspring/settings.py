@@ -16,12 +16,13 @@ used (default `default`):
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "MAINSPRING_"
@@ -104,28 +105,44 @@ class Settings(BaseSettings):
     server_crash_detector: bool = Field(
         True, description="Run the crash detector in `mainspring server start`."
     )
+    # Comma-separated in the environment (NoDecode: not JSON), lists in profiles.toml.
+    server_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names the server answers to besides loopback and the address it is "
+        "bound to (`name` or `name:port`, `*` for any), e.g. its DNS name behind a proxy.",
+    )
+    server_cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Web origins (https://app.example.com) whose pages may call the API from "
+        "a browser (CORS); none by default.",
+    )
+
+    @field_validator(
+        "server_allowed_hosts", "server_cors_origins", "result_trusted_locations", mode="before"
+    )
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("logging_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("result_trusted_locations", mode="before")
+    @field_validator("server_crash_timeout")
     @classmethod
-    def _split_locations(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
-    @model_validator(mode="after")
-    def _timeout_beyond_heartbeats(self) -> Settings:
-        if self.server_crash_timeout <= self.heartbeat_interval:
+    def _timeout_beyond_heartbeats(cls, timeout: float, info: ValidationInfo) -> float:
+        # A field validator, not a model one: its error then names the setting to change.
+        heartbeat = info.data.get("heartbeat_interval")  # absent when itself invalid
+        if heartbeat is not None and timeout <= heartbeat:
             raise ValueError(
-                f"server_crash_timeout ({self.server_crash_timeout:g} s) must be longer than "
-                f"heartbeat_interval ({self.heartbeat_interval:g} s), or every run would look "
+                f"server_crash_timeout ({timeout:g} s) must be longer than heartbeat_interval "
+                f"(MAINSPRING_HEARTBEAT_INTERVAL, {heartbeat:g} s), or every run would look "
                 "crashed between two heartbeats"
             )
-        return self
+        return timeout
 
     @classmethod
     def settings_customise_sources(
@@ -155,14 +172,23 @@ class Settings(BaseSettings):
         return shown
 
 
+#: A query parameter whose value may be a secret: `?password=`, `sslpassword`, `api_key`, ...
+_SECRET_PARAM = re.compile(r"([?&;][^=&#;]*(?:pass|pwd|secret|token|key)[^=&#;]*=)[^&#;]*", re.I)
+
+
 def redact_url(url: str) -> str:
-    """Hide the password of a database URL (`postgresql://u:secret@h/db` -> `u:***@h`)."""
+    """`url` with its secrets masked, for anything shown or logged: the password of the
+    credentials (`postgresql://u:secret@h/db` -> `u:***@h`) and the value of each query
+    parameter whose name says it holds one (`?password=secret` -> `?password=***`).
+
+    The one redaction of URLs: every message, log line and command showing a URL uses it.
+    """
     scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    creds, _, host = rest.rpartition("@")
-    user, colon, _password = creds.partition(":")
-    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+    if sep and "@" in rest:  # the last "@": a raw password may hold "@", "/" or "?"
+        creds, _, host = rest.rpartition("@")
+        user, colon, _password = creds.partition(":")
+        url = f"{scheme}://{user}{':***' if colon else ''}@{host}"
+    return _SECRET_PARAM.sub(r"\1***", url)
 
 
 @lru_cache(maxsize=1)

@@ -48,3 +48,25 @@ def test_config_view_with_an_invalid_setting_is_one_line(home, monkeypatch):
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: invalid settings:")
     assert "Traceback" not in result.output
+
+
+def test_a_rule_across_settings_names_the_variables(home, monkeypatch):
+    monkeypatch.setenv("MAINSPRING_HEARTBEAT_INTERVAL", "5")
+    monkeypatch.setenv("MAINSPRING_SERVER_CRASH_TIMEOUT", "3")
+
+    result = invoke("config", "view")
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: invalid settings: MAINSPRING_SERVER_CRASH_TIMEOUT: ")
+    assert "MAINSPRING_HEARTBEAT_INTERVAL, 5 s" in result.stderr
+    assert "MAINSPRING_:" not in result.stderr
+
+
+def test_server_host_and_origin_lists_are_comma_separated(home, monkeypatch):
+    monkeypatch.setenv("MAINSPRING_SERVER_ALLOWED_HOSTS", "ms.internal, proxy:8443")
+
+    result = invoke("config", "view")
+
+    assert result.exit_code == 0, result.output
+    assert "ms.internal" in row(result.stdout, "server_allowed_hosts")
+    assert "proxy:8443" in row(result.stdout, "server_allowed_hosts")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 
 from mainspring.cli.server import freeze_startup_heap
 
@@ -17,3 +20,31 @@ def test_the_startup_heap_is_left_out_of_later_collections() -> None:
         assert any(o is later for o in gc.get_objects())  # what comes later is collected
     finally:
         gc.unfreeze()  # this is a test process, not a server
+
+
+def test_a_bad_log_level_is_a_usage_error_before_anything_is_served(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSPRING_")}
+    env["MAINSPRING_HOME"] = str(tmp_path)
+    command = [sys.executable, "-m", "mainspring.cli.main", "server", "start", "--port", "0"]
+    result = subprocess.run(
+        [*command, "--log-level", "bogus"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "Invalid value for '--log-level'" in result.stderr
+    assert "Traceback" not in result.stderr and "Mainspring server on" not in result.stderr
+
+
+def test_the_host_given_to_serve_on_is_a_name_the_server_answers_to(monkeypatch) -> None:
+    from mainspring.cli.server import served_settings
+    from mainspring.settings import reset_settings
+
+    monkeypatch.setenv("MAINSPRING_SERVER_ALLOWED_HOSTS", "proxy.example")
+    reset_settings()
+    try:
+        named = served_settings("build-box", 4200).server_allowed_hosts
+        assert named == ["proxy.example", "build-box:4200"]
+        assert served_settings("::1", 4200).server_allowed_hosts[-1] == "[::1]:4200"
+        assert served_settings("0.0.0.0", 4200).server_allowed_hosts == ["proxy.example"]
+    finally:
+        monkeypatch.delenv("MAINSPRING_SERVER_ALLOWED_HOSTS")
+        reset_settings()

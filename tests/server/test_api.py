@@ -10,6 +10,8 @@ from mainspring.store.base import Batch
 
 from .conftest import T0, flow_run, task_run, write_runs
 
+JSON_HEADER = {"Content-Type": "application/json"}
+
 
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
@@ -168,7 +170,8 @@ def test_bad_input_is_4xx_naming_the_field(client, store):
     assert field_of(client.post("/api/batches", json=nul)) == [
         ["body", "flow_runs", 0, "flow_name"]
     ]
-    assert client.post("/api/batches", content=b"{not json").status_code == 422
+    not_json = client.post("/api/batches", content=b"{not json", headers=JSON_HEADER)
+    assert not_json.status_code == 422
     for created in ("2024-05-01", "1700000000", True, 1e300, "9999-12-31T23:59:59.5Z"):
         bad_time = {"flows": [{"name": "etl", "created": created}]}
         response = client.post("/api/batches", json=bad_time)

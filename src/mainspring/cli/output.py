@@ -115,6 +115,8 @@ def _settings_error(exc: ValueError) -> str:
         return str(exc)
     return "; ".join(
         f"MAINSPRING_{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']}"
+        if e["loc"]
+        else e["msg"]  # a rule across settings: its message names them
         for e in errors()
     )
 

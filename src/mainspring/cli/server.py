@@ -4,16 +4,33 @@ from __future__ import annotations
 
 import errno
 import socket
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 if TYPE_CHECKING:
+    from mainspring.settings import Settings
     from mainspring.store.sql import SqlStore
 
 app = typer.Typer(
     help="The Mainspring server: REST API over the run history.", no_args_is_help=True
 )
+
+
+class LogLevel(StrEnum):
+    """uvicorn's log levels: checked as the option is parsed, before anything is announced."""
+
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+    trace = "trace"
+
+
+#: Hosts that mean "every interface": not a name a client can send as its Host.
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]", ""})
 
 
 def is_loopback(host: str) -> bool:
@@ -56,7 +73,9 @@ def start(
             "--insecure", help="Allow binding beyond loopback with no API key (no authentication)."
         ),
     ] = False,
-    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
+    log_level: Annotated[
+        LogLevel, typer.Option(case_sensitive=False, help="uvicorn's log level.")
+    ] = LogLevel.info,
 ) -> None:
     """Serve the API at http://HOST:PORT/api (docs at /api/docs) until interrupted."""
     import uvicorn
@@ -86,14 +105,27 @@ def start(
         f"Mainspring server on http://{shown}:{port}/api, docs at /api/docs; {auth}.",
         markup=False,
     )
-    app_ = create_app(store, exposed=exposed, insecure=insecure)
+    app_ = create_app(store, served_settings(host, port), exposed=exposed, insecure=insecure)
     freeze_startup_heap()
-    config = uvicorn.Config(app_, host=host, port=port, log_level=log_level.lower())
+    config = uvicorn.Config(app_, host=host, port=port, log_level=log_level.value)
     try:
         uvicorn.Server(config).run(sockets=[listener])
     finally:
         listener.close()
         store.close()
+
+
+def served_settings(host: str, port: int) -> Settings:
+    """The settings, with `--host` added to the host names the server answers to: a client
+    reaching `--host build-box` sends `Host: build-box:PORT`."""
+    from mainspring.cli.output import settings
+
+    current = settings()
+    if host.lower() in WILDCARD_HOSTS:
+        return current
+    name = f"[{host.strip('[]')}]" if ":" in host else host
+    allowed = [*current.server_allowed_hosts, f"{name}:{port}"]
+    return current.model_copy(update={"server_allowed_hosts": allowed})
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -27,6 +27,7 @@ from mainspring.server.api.batches import document_batch_body
 from mainspring.server.api.deps import ERRORS
 from mainspring.server.api.meta import open_router
 from mainspring.server.auth import KeyRing, authorize
+from mainspring.server.guard import install_guard
 from mainspring.settings import Settings, get_settings
 from mainspring.store.base import Store
 from mainspring.store.sql import SqlStore
@@ -97,6 +98,7 @@ def create_app(
             router, prefix="/api", dependencies=[Depends(authorize)], responses=ERRORS
         )
     _add_error_handlers(app)
+    install_guard(app, settings)  # Host, Origin and JSON rules; CORS if configured
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

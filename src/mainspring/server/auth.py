@@ -11,10 +11,16 @@ The server asks for a key (`Authorization: Bearer <key>`) when any key exists, a
 it is reachable beyond loopback without `--insecure` (then no request passes without a key;
 the CLI refuses to start that way). Read-only keys may only read: POST, PUT, PATCH and DELETE
 answer 403. Keys are never logged, and never shown again after creation.
+
+A key may expire (`--expires-in`) and may be revoked (`mainspring api-key revoke`); either
+way its row stays, so the server can say why it refuses the key, and keys stay required
+(revoking the last key does not open the server). A revocation takes effect within
+`CACHE_SECONDS`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -23,6 +29,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -53,6 +60,23 @@ class ApiKeyInfo:
     read_only: bool
     created: float
     last_used: float | None
+    expires: float | None = None
+    revoked: float | None = None
+
+    def refusal(self, now: float) -> str | None:
+        """Why this key may not be used at `now`, or None when it may."""
+        if self.revoked is not None:
+            return f"The API key {self.name!r} was revoked on {_utc(self.revoked)}."
+        if self.expires is not None and now >= self.expires:
+            return (
+                f"The API key {self.name!r} expired on {_utc(self.expires)}; create a new one "
+                "(mainspring api-key create)."
+            )
+        return None
+
+
+def _utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _hash(salt: str, secret: str) -> str:
@@ -60,21 +84,36 @@ def _hash(salt: str, secret: str) -> str:
 
 
 def _info(row: sa.Row[Any]) -> ApiKeyInfo:
-    return ApiKeyInfo(row.id, row.name, bool(row.read_only), float(row.created), row.last_used)
+    return ApiKeyInfo(
+        row.id,
+        row.name,
+        bool(row.read_only),
+        float(row.created),
+        row.last_used,
+        row.expires,
+        row.revoked,
+    )
 
 
-def create_api_key(store: SqlStore, name: str, read_only: bool = False) -> tuple[ApiKeyInfo, str]:
+def create_api_key(
+    store: SqlStore, name: str, read_only: bool = False, expires_in: float | None = None
+) -> tuple[ApiKeyInfo, str]:
     """Store a new key and return it with its plaintext, which exists only in this return value.
 
-    A name already in use raises ValueError.
+    `expires_in` seconds from now the key stops working (None: never). A name already in use,
+    by a revoked key too, raises ValueError.
     """
     name = name.strip()
     if not name or len(name) > 255:
         raise ValueError("An API key needs a name of 1 to 255 characters.")
+    if expires_in is not None and not expires_in > 0:
+        raise ValueError("An API key's lifetime must be positive.")
     key_id = str(uuid.uuid4())
     secret = secrets.token_urlsafe(32)
     salt = secrets.token_hex(16)
-    info = ApiKeyInfo(key_id, name, read_only, time.time(), None)
+    now = time.time()
+    expires = now + expires_in if expires_in is not None else None
+    info = ApiKeyInfo(key_id, name, read_only, now, None, expires)
     row = {
         "id": key_id,
         "name": name,
@@ -83,10 +122,13 @@ def create_api_key(store: SqlStore, name: str, read_only: bool = False) -> tuple
         "read_only": read_only,
         "created": info.created,
         "last_used": None,
+        "expires": expires,
     }
     with write_transaction(store) as conn:
-        if conn.execute(sa.select(api_key.c.id).where(api_key.c.name == name)).first():
-            raise ValueError(f"An API key named {name!r} already exists.")
+        taken = conn.execute(sa.select(api_key).where(api_key.c.name == name)).first()
+        if taken is not None:
+            revoked = " (revoked; names stay taken)" if taken.revoked is not None else ""
+            raise ValueError(f"An API key named {name!r} already exists{revoked}.")
         conn.execute(sa.insert(api_key).values(row))
     return info, f"{PREFIX}{key_id.replace('-', '')}_{secret}"
 
@@ -97,19 +139,51 @@ def list_api_keys(store: SqlStore) -> list[ApiKeyInfo]:
         return [_info(r) for r in conn.execute(query)]
 
 
+def revoke_api_key(store: SqlStore, id_or_name: str) -> tuple[ApiKeyInfo, bool]:
+    """Revoke the key with this id (as listed, or the 32 hex digits in the key) or name.
+
+    Returns the key and whether it was in force until now (False: revoked already). An
+    unknown key raises LookupError.
+    """
+    wanted = id_or_name.strip()
+    hex_id = wanted.replace("-", "").lower()
+    as_id = _uuid(hex_id) if len(hex_id) == 32 and _is_hex(hex_id) else None
+    match = api_key.c.name == wanted
+    if as_id is not None:
+        match = sa.or_(api_key.c.id == as_id, match)
+    with write_transaction(store) as conn:
+        rows = conn.execute(sa.select(api_key).where(match)).all()
+        if not rows:
+            raise LookupError(f"No API key with id or name {wanted!r}.")
+        row = next((r for r in rows if r.id == as_id), rows[0])  # an id before a name
+        if row.revoked is not None:
+            return _info(row), False
+        now = time.time()
+        conn.execute(sa.update(api_key).where(api_key.c.id == row.id).values(revoked=now))
+    return dataclasses.replace(_info(row), revoked=now), True
+
+
+def _is_hex(text: str) -> bool:
+    try:
+        int(text, 16)
+    except ValueError:
+        return False
+    return True
+
+
+def _uuid(hex_id: str) -> str:
+    h = hex_id.lower()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def _key_id(token: str) -> tuple[str, str] | None:
     """(row id, secret) from a presented key, or None when it is not shaped like one."""
     if not token.startswith(PREFIX) or len(token) < len(PREFIX) + 34:
         return None
     hex_id, sep, secret = token[len(PREFIX) :].partition("_")
-    if not sep or len(hex_id) != 32 or not secret:
+    if not sep or len(hex_id) != 32 or not secret or not _is_hex(hex_id):
         return None
-    try:
-        int(hex_id, 16)
-    except ValueError:
-        return None
-    h = hex_id.lower()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}", secret
+    return _uuid(hex_id), secret
 
 
 class KeyRing:
@@ -134,7 +208,9 @@ class KeyRing:
         return bool(self._refresh())
 
     def authenticate(self, token: str) -> ApiKeyInfo | None:
-        """The key's info if `token` is a valid key, else None (constant-time comparison)."""
+        """The key's info if `token` is a key of ours, else None (constant-time comparison).
+        A revoked or expired key is returned too (see `ApiKeyInfo.refusal`), so the caller
+        can say why it refuses it."""
         parsed = _key_id(token)
         if parsed is None:
             return None
@@ -142,8 +218,10 @@ class KeyRing:
         row = self._refresh().get(key_id)
         if row is None or not hmac.compare_digest(_hash(row.salt, secret), row.key_hash):
             return None
-        self._touch(key_id)
-        return _info(row)
+        info = _info(row)
+        if info.refusal(time.time()) is None:
+            self._touch(key_id)
+        return info
 
     def _touch(self, key_id: str) -> None:
         now = time.time()
@@ -181,6 +259,9 @@ def authorize(
     info = keyring.authenticate(credentials.credentials)
     if info is None:
         raise _refuse(401, "The API key is not valid.")
+    refusal = info.refusal(time.time())
+    if refusal is not None:
+        raise _refuse(401, refusal)
     if info.read_only and request.method in WRITE_METHODS:
         raise _refuse(403, f"The API key {info.name!r} is read-only; it cannot {request.method}.")
     return info

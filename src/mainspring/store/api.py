@@ -169,7 +169,7 @@ class ApiStore(Store):
             raise StoreRejected(
                 f"The Mainspring server at {where} does not accept the API key in "
                 "MAINSPRING_API_KEY; set it to a valid key (`mainspring api-key ls` on the "
-                "server lists them)."
+                f"server lists them). Server said: {detail}"
             )
         if status == 403:
             raise StoreRejected(

@@ -18,7 +18,7 @@ def backend_for(url: str) -> SqlBackend:
     """The backend for a database URL; an unsupported or malformed URL raises ValueError."""
     try:
         parsed = sa.make_url(url)
-    except sa.exc.ArgumentError as exc:
+    except (sa.exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is no number
         raise ValueError(f"Invalid database URL {redact_url(url)!r}: {exc}") from exc
     name = parsed.get_backend_name()
     # imported here, not above: a process loads only its own database's dialect module

@@ -66,6 +66,9 @@ class PostgresBackend(SqlBackend):
             pool_recycle=1800,
             json_serializer=json_dumps,
             json_deserializer=orjson.loads,
+            # Errors are shown and logged; the values they would quote may be secrets (a
+            # flow's password parameter, a key's hash).
+            hide_parameters=True,
         )
 
     def insert(self, table: sa.Table) -> Any:

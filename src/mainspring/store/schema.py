@@ -47,7 +47,7 @@ from mainspring.model import (
 from mainspring.store.results import ResultRef, stored_result
 
 #: The alembic revision the code expects; checked cheaply at start-up (see migrations/).
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 
 metadata = sa.MetaData(
     naming_convention={
@@ -186,6 +186,8 @@ api_key = sa.Table(
     sa.Column("read_only", sa.Boolean, nullable=False),
     sa.Column("created", Time, nullable=False),
     sa.Column("last_used", Time),
+    sa.Column("expires", Time),  # NULL: never
+    sa.Column("revoked", Time),  # when `mainspring api-key revoke` was run; NULL: in force
 )
 
 

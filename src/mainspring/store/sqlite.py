@@ -86,6 +86,7 @@ class SqliteBackend(SqlBackend):
             connect_args=connect_args,
             json_serializer=json_dumps,
             json_deserializer=orjson.loads,
+            hide_parameters=True,  # errors are shown and logged: never quote values in them
             **options,
         )
         sa.event.listen(engine, "connect", _on_connect)

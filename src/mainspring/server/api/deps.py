@@ -18,9 +18,10 @@ class ErrorOut(BaseModel):
 
 #: Answers every router may give besides its own; documented so the OpenAPI is the contract.
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut, "description": "The body is not JSON."},
+    400: {"model": ErrorOut, "description": "The body is not JSON, or the Host is not ours."},
     401: {"model": ErrorOut, "description": "No API key, or not a valid one."},
-    403: {"model": ErrorOut, "description": "A read-only API key asked to write."},
+    403: {"model": ErrorOut, "description": "A read-only key, or a web page, asked to write."},
+    415: {"model": ErrorOut, "description": "A write whose body is not declared JSON."},
     503: {"model": ErrorOut, "description": "The database could not answer."},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {

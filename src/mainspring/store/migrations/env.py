@@ -32,7 +32,7 @@ def run_migrations() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("Pass a connection in config.attributes or set sqlalchemy.url")
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(url, hide_parameters=True)
     try:
         with engine.begin() as conn:
             _run(conn)
