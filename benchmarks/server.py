@@ -77,7 +77,7 @@ def make_batch(client: int, index: int) -> Batch:
 
 def client_main(api_url: str, client: int, batches: int) -> None:
     """One client process: build its batches first, then send them back to back."""
-    from mainspring.store.api import ApiStore
+    from mainspring.store.http.store import ApiStore
 
     store = ApiStore(api_url)
     work = [make_batch(client, i) for i in range(batches)]

@@ -17,13 +17,13 @@ from mainspring._version import __version__
 
 if _typing.TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from mainspring.engine.context import get_run_context
-    from mainspring.engine.dag import Parameter
+    from mainspring.engine.dag.graph import Parameter
     from mainspring.engine.flows import Flow, flow
     from mainspring.engine.futures import FutureList, MainspringFuture, as_completed, wait
     from mainspring.engine.logging import get_run_logger
-    from mainspring.engine.resume import resume_flow_run
+    from mainspring.engine.results.resume import resume_flow_run
     from mainspring.engine.retries import exponential_backoff
-    from mainspring.engine.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+    from mainspring.engine.runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
     from mainspring.engine.tasks import Task, task, unmapped
     from mainspring.exceptions import (
         CancelledRun,
@@ -47,7 +47,7 @@ if _typing.TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
 #: public name -> the module that defines it
 _LAZY: dict[str, str] = {
     "get_run_context": "mainspring.engine.context",
-    "Parameter": "mainspring.engine.dag",
+    "Parameter": "mainspring.engine.dag.graph",
     "Flow": "mainspring.engine.flows",
     "flow": "mainspring.engine.flows",
     "FutureList": "mainspring.engine.futures",
@@ -55,10 +55,10 @@ _LAZY: dict[str, str] = {
     "as_completed": "mainspring.engine.futures",
     "wait": "mainspring.engine.futures",
     "get_run_logger": "mainspring.engine.logging",
-    "resume_flow_run": "mainspring.engine.resume",
+    "resume_flow_run": "mainspring.engine.results.resume",
     "exponential_backoff": "mainspring.engine.retries",
-    "ProcessPoolTaskRunner": "mainspring.engine.task_runners",
-    "ThreadPoolTaskRunner": "mainspring.engine.task_runners",
+    "ProcessPoolTaskRunner": "mainspring.engine.runners",
+    "ThreadPoolTaskRunner": "mainspring.engine.runners",
     "Task": "mainspring.engine.tasks",
     "task": "mainspring.engine.tasks",
     "unmapped": "mainspring.engine.tasks",

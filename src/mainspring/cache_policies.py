@@ -1,7 +1,7 @@
 """Cache policies under the import path Prefect 3 users write:
 `from mainspring.cache_policies import INPUTS, TASK_SOURCE`."""
 
-from mainspring.engine.caching import (
+from mainspring.engine.results.caching import (
     DEFAULT,
     FLOW_PARAMETERS,
     INPUTS,

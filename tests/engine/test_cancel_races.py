@@ -1,6 +1,6 @@
 """A cancel that arrives while task runs are in the engine's code around their functions.
 
-Cancelling a flow run interrupts the threads running its code (engine/interrupts.py). The
+Cancelling a flow run interrupts the threads running its code (engine/stopping/interrupts.py). The
 interrupt must land only in a user's function: a task run past its function (in its hooks,
 writing its result) ends Completed with its hooks run to the end; a run still in its function
 ends Cancelled; a queued run never starts.
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from mainspring import ThreadPoolTaskRunner, flow, get_run_context, task
-from mainspring.engine import heartbeats
+from mainspring.engine.stopping import heartbeats
 from mainspring.exceptions import CancelledRun
 from mainspring.model.states import Cancelling
 from mainspring.server.transitions import set_state
@@ -504,7 +504,7 @@ def test_a_run_waiting_to_retry_is_woken_and_ends_cancelled(store, kind):
 
 WITHDRAWN_THEN_TRACED = """
 import sys
-from mainspring.engine.cancellation import withdraw_async_exception
+from mainspring.engine.stopping.cancellation import withdraw_async_exception
 
 withdraw_async_exception()  # as a run does when its function returned as an interrupt came
 sys.setprofile(lambda frame, event, arg: None)  # as a profiler, coverage or a debugger does

@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from mainspring import Flow, Parameter, ParameterBindError, State, flow, task, unmapped
-from mainspring.engine.dag import DagError, Node
+from mainspring.engine.dag.graph import DagError, Node
 
 from .dag_tasks import add, numbers, total
 from .support import log_messages, only_flow_run, task_runs_by_name, timeline

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mainspring import flow, task
-from mainspring.engine import heartbeats
+from mainspring.engine.stopping import heartbeats
 from mainspring.model import StateType
 from mainspring.model.states import Cancelling
 from mainspring.server.transitions import set_state

@@ -18,7 +18,7 @@ from mainspring import flow, task
 from mainspring.exceptions import SerializationError
 from mainspring.model import StateType
 from mainspring.settings import get_settings
-from mainspring.store.results import ResultRef, ResultStorage, decode_record, storage_for
+from mainspring.store.results.storage import ResultRef, ResultStorage, decode_record, storage_for
 from mainspring.testing import free_port
 
 from .support import only_flow_run, subprocess_env, task_runs_by_name
@@ -57,8 +57,9 @@ def test_without_persistence_nothing_is_written_nor_imported(tmp_path):
         "@task\ndef one(x): return x\n"
         "@flow\ndef plain(): return one(1)\n"
         "plain()\n"
-        "print(sorted(m for m in ('fsspec', 'cloudpickle', 'mainspring.engine.caching', "
-        "'mainspring.engine.results', 'mainspring.engine.persistence') if m in sys.modules))\n"
+        "print(sorted(m for m in ('fsspec', 'cloudpickle', 'mainspring.engine.results.caching', "
+        "'mainspring.engine.results.storage', 'mainspring.engine.results.persistence') if m in "
+        "sys.modules))\n"
     )
     home = tmp_path / "home"
     done = subprocess.run(
@@ -149,8 +150,8 @@ def test_an_unserializable_flow_result_fails_the_flow(store):
 
 def test_a_result_ref_loads_lazily_in_another_process(tmp_path):
     storage = storage_for(tmp_path / "store")
-    from mainspring.engine.results import persist_value
-    from mainspring.store.serializers import PickleSerializer
+    from mainspring.engine.results.storage import persist_value
+    from mainspring.store.results.serializers import PickleSerializer
 
     persist_value(storage, [("some/key", None)], PickleSerializer(), {"a": (1, 2)}, "test")
     ref = ResultRef(storage.url, "some/key")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mainspring import resume_flow_run
-from mainspring.engine.resume import manifest_key
+from mainspring.engine.results.resume import manifest_key
 from mainspring.exceptions import ObjectNotFound, ResumeError
 from mainspring.model import StateType
 from mainspring.settings import get_settings
@@ -145,7 +145,7 @@ def test_a_run_still_marked_running_resumes_only_when_its_process_is_gone(flaky,
     run = only_flow_run(store, "flaky")
     from mainspring.model.states import Running
     from mainspring.store.recorder import get_recorder
-    from mainspring.store.results import default_storage
+    from mainspring.store.results.storage import default_storage
 
     run.state = Running()  # as a killed process leaves it
     recorder = get_recorder()

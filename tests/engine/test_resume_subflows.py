@@ -203,7 +203,7 @@ def test_a_completed_subflow_whose_result_points_elsewhere_runs_again(nested, st
 
     from mainspring.model import State
     from mainspring.store.base import Batch
-    from mainspring.store.results import ResultRef, encode_record, storage_for
+    from mainspring.store.results.storage import ResultRef, encode_record, storage_for
 
     parent, side = nested
     assert parent(return_state=True).type is StateType.FAILED

@@ -7,7 +7,7 @@ from concurrent.futures import CancelledError
 
 import pytest
 
-from mainspring.engine.run_future import RunFuture
+from mainspring.engine.runners.run_future import RunFuture
 
 
 def test_result_is_available_to_every_waiter() -> None:

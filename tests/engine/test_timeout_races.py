@@ -1,7 +1,7 @@
 """A timeout that passes while a run is in the engine's code around a function, not in it.
 
-A task's or flow's `timeout_seconds` interrupts its thread (engine/timeouts.py). The RunTimeout
-must land only in a user's function: a task whose function returned just as its deadline
+A task's or flow's `timeout_seconds` interrupts its thread (engine/stopping/timeouts.py). The
+RunTimeout must land only in a user's function: a task whose function returned just as its deadline
 passed ends Completed, its hooks run to the end and its result written; a flow whose deadline
 passed while a task it called was in its hooks times out once that call returns to it. A
 function still running when its deadline passes times out as it always did.
@@ -28,7 +28,7 @@ from mainspring.exceptions import MissingResult
 from mainspring.model import State
 from mainspring.settings import get_settings
 from mainspring.store import Store
-from mainspring.store.results import ResultRef
+from mainspring.store.results.storage import ResultRef
 
 from .support import log_messages, only_flow_run, task_runs_by_name, timeline
 

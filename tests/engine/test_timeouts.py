@@ -1,8 +1,9 @@
 """timeout_seconds: a run that runs too long ends TimedOut; its own TimeoutError is a failure.
 
 The timed functions loop over short sleeps: a timeout raised into a worker thread lands at the
-thread's next bytecode, so one long `time.sleep` would finish first (see engine/timeouts.py).
-Every deadline is generous compared with the timeout, for loaded machines.
+thread's next bytecode, so one long `time.sleep` would finish first (see
+engine/stopping/timeouts.py). Every deadline is generous compared with the timeout, for loaded
+machines.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from mainspring import Flow, Parameter, flow, get_run_logger, task
-from mainspring.engine.tracing import TraceError, trace_flow
-from mainspring.engine.visualize import VisualizationError, to_dot
+from mainspring.engine.dag.tracing import TraceError, trace_flow
+from mainspring.engine.dag.visualize import VisualizationError, to_dot
 
 SVG = "{http://www.w3.org/2000/svg}"
 

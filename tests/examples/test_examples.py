@@ -44,7 +44,7 @@ def run_example(tmp_path: Path, name: str, *args: str) -> subprocess.CompletedPr
 @contextmanager
 def recorded(tmp_path: Path) -> Iterator[Any]:
     """The example's run history, read back through the store the engine wrote it with."""
-    sql = pytest.importorskip("mainspring.store.sql")
+    sql = pytest.importorskip("mainspring.store.sql.store")
     db = tmp_path / "home" / "mainspring.db"
     assert db.is_file(), f"no run history at {db}"
     store = sql.SqlStore(f"sqlite:///{db}")

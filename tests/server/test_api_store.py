@@ -28,11 +28,11 @@ from mainspring.model import (
     TaskRunEdge,
     new_id,
 )
-from mainspring.store import wire
-from mainspring.store.api import ApiStore
 from mainspring.store.base import Batch
+from mainspring.store.http import wire
+from mainspring.store.http.store import ApiStore
 from mainspring.store.recorder import EAGER_BATCH, Recorder
-from mainspring.store.results import NotPersisted, ResultRef
+from mainspring.store.results.storage import NotPersisted, ResultRef
 from mainspring.store.sql import SqlStore
 
 from .conftest import Server, cli, free_port, server_env, start_server, stop_server
@@ -266,7 +266,7 @@ def test_a_batch_is_stored_once_however_often_it_is_sent(served, monkeypatch) ->
 
 
 def _large_batches_go_in_parts_each_stored_once(api, sql, monkeypatch) -> None:
-    from mainspring.store import api as api_module
+    from mainspring.store.http import store as api_module
 
     monkeypatch.setattr(api_module, "CHUNK", 7)
     run = FlowRun(new_id(), "r", "parts", State(StateType.RUNNING, ts=T0), created=T0)

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from mainspring.server import auth
 from mainspring.server.auth import create_api_key, list_api_keys
-from mainspring.store.schema import api_key
+from mainspring.store.sql.schema import api_key
 
 from .conftest import make_client
 

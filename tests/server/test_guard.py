@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from mainspring.model import FlowRecord, StateType
-from mainspring.store.api import ApiStore
 from mainspring.store.base import Batch
+from mainspring.store.http.store import ApiStore
 from mainspring.store.sql import SqlStore
 
 from .conftest import Server, flow_run, server_env, start_server, stop_server

@@ -11,7 +11,7 @@ import pytest
 
 from mainspring.exceptions import StoreRejected
 from mainspring.server.auth import CACHE_SECONDS
-from mainspring.store.api import ApiStore
+from mainspring.store.http.store import ApiStore
 
 from .conftest import Server, cli, server_env, start_server, stop_server
 

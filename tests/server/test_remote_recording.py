@@ -137,7 +137,7 @@ def test_a_flow_records_into_the_server_what_it_records_embedded(tmp_path, serve
             2,
         )
         assert history(served) == expected
-        from mainspring.store.api import ApiStore
+        from mainspring.store.http.store import ApiStore
 
         assert history(ApiStore(server.url)) == expected  # and read back through the API
         assert not (tmp_path / "client-home" / "mainspring.db").exists()  # nothing local

@@ -2,7 +2,7 @@
 (MAINSPRING_API_URL) is SIGKILLed inside a subflow, the server's crash detector marks it
 Crashed, and `mainspring flow-run retry` against the same server finishes it, each task having
 run exactly once. What makes that work crosses the wire: persisted results' addresses on
-states and subflow keys (store/wire.py)."""
+states and subflow keys (store/http/wire.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 from engine.support import cli_retry, kill_midway, timeline  # tests/engine: a sibling package
 from mainspring.model import StateType
 from mainspring.settings import reset_settings
-from mainspring.store.api import ApiStore
-from mainspring.store.results import ResultRef
+from mainspring.store.http.store import ApiStore
+from mainspring.store.results.storage import ResultRef
 
 from .conftest import server_env, start_server, stop_server
 

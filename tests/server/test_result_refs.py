@@ -9,7 +9,7 @@ import pytest
 
 from mainspring.exceptions import UntrustedResultLocation
 from mainspring.model import new_id
-from mainspring.store.results import default_storage, encode_record, storage_for
+from mainspring.store.results.storage import default_storage, encode_record, storage_for
 
 from .test_api import iso
 

@@ -1,4 +1,4 @@
-"""The fast batch decoder (store/wire_batch.py) against the schema it stands in for: whatever
+"""The fast batch decoder (store/http/wire_batch.py) against the schema it stands in for: whatever
 it accepts the schema accepts, with the same records; the rest is left to the schema."""
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from mainspring.model import (
     new_id,
 )
 from mainspring.server.schemas import BatchIn
-from mainspring.store import wire
 from mainspring.store.base import Batch
-from mainspring.store.results import ResultRef
-from mainspring.store.wire import MAX_TIME, MIN_TIME
-from mainspring.store.wire_batch import decode_batch, encode_batch
+from mainspring.store.http import wire
+from mainspring.store.http.wire import MAX_TIME, MIN_TIME
+from mainspring.store.http.wire_batch import decode_batch, encode_batch
+from mainspring.store.results.storage import ResultRef
 
 T0 = 1_700_000_000.123456
 

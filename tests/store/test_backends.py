@@ -9,7 +9,7 @@ import pytest
 
 from mainspring.store import get_store
 from mainspring.store.base import Batch
-from mainspring.store.sql import SqlStore, backend_for
+from mainspring.store.sql.store import SqlStore, backend_for
 
 from .conftest import make_flow_run, make_task_run
 

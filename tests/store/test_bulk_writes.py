@@ -1,7 +1,7 @@
 """Batch writes at scale: what a set-based write could get wrong, on both databases alike.
 
 On PostgreSQL runs and edges are upserted from arrays, a statement per chunk of rows, and states
-and logs appended with COPY (store/postgres.py); SQLite writes row by row.
+and logs appended with COPY (store/sql/postgres.py); SQLite writes row by row.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import sqlalchemy as sa
 
 from mainspring.exceptions import StoreError
 from mainspring.model import LogRecord, State, StateRecord, StateType, TaskRunEdge, new_id
-from mainspring.store import postgres
 from mainspring.store.base import Batch
-from mainspring.store.postgres import BULK_ROWS
-from mainspring.store.schema import log, state_history
-from mainspring.store.sql import SqlStore
+from mainspring.store.sql import SqlStore, postgres
+from mainspring.store.sql.postgres import BULK_ROWS
+from mainspring.store.sql.schema import log, state_history
 
 from .conftest import T0, make_flow_run, make_log, make_task_run
 

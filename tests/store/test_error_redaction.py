@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from mainspring.model import new_id
-from mainspring.store.schema import api_key
 from mainspring.store.sql import SqlStore
+from mainspring.store.sql.schema import api_key
 
 SECRET = "hunter2-in-a-parameter"
 

@@ -12,10 +12,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from mainspring.exceptions import StoreError
-from mainspring.store import schema
-from mainspring.store.migrations import alembic_config, current_revision
-from mainspring.store.schema import SCHEMA_HEAD
-from mainspring.store.sql import SqlStore
+from mainspring.store.sql import SqlStore, schema
+from mainspring.store.sql.migrations import alembic_config, current_revision
+from mainspring.store.sql.schema import SCHEMA_HEAD
 
 
 def test_schema_head_is_alembics_head() -> None:

@@ -12,7 +12,7 @@ import pytest
 from mainspring.exceptions import MissingResult
 from mainspring.model import State, StateRecord, StateType
 from mainspring.store.base import Batch
-from mainspring.store.results import ResultRef, default_storage, encode_record, storage_for
+from mainspring.store.results.storage import ResultRef, default_storage, encode_record, storage_for
 from mainspring.store.sql import SqlStore
 
 from .conftest import T0, make_flow_run, make_task_run

@@ -14,8 +14,8 @@ from mainspring.exceptions import UntrustedResultLocation
 from mainspring.model import State, StateType
 from mainspring.settings import reset_settings
 from mainspring.store.base import Batch
-from mainspring.store.result_trust import is_trusted
-from mainspring.store.results import ResultRef, default_storage, encode_record, storage_for
+from mainspring.store.results.storage import ResultRef, default_storage, encode_record, storage_for
+from mainspring.store.results.trust import is_trusted
 from mainspring.store.sql import SqlStore
 
 from .conftest import T0, make_flow_run

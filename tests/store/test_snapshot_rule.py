@@ -1,5 +1,5 @@
 """The store's SQL form of the snapshot rule agrees with the pure rule, for every pair of state
-types, on both databases (`store/upserts.py` writes the rule in SQL for bulk upserts)."""
+types, on both databases (`store/sql/upserts.py` writes the rule in SQL for bulk upserts)."""
 
 from __future__ import annotations
 

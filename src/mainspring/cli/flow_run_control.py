@@ -26,7 +26,7 @@ def retry_flow_run(
     Task runs that finished with a persisted result (flows with persist_result=True) return it
     without running again; the others run. Exits 0 when the run ends Completed, else 1.
     """
-    from mainspring.engine.resume import resume_flow_run
+    from mainspring.engine.results.resume import resume_flow_run
     from mainspring.exceptions import ObjectNotFound, ResumeError
 
     read_flow_run(store(), flow_run_id)  # a clear message for an unknown id
@@ -68,7 +68,7 @@ def _cancel_via_api(api_url: str, api_key: str | None, flow_run_id: str) -> tupl
 
     from mainspring.model.orchestration import cancel_proposal
     from mainspring.settings import redact_url
-    from mainspring.store.wire import ID_PATTERN
+    from mainspring.store.http.wire import ID_PATTERN
 
     if not re.fullmatch(ID_PATTERN.strip("^$"), flow_run_id):  # also keeps the path intact
         fail(f"No flow run with id {flow_run_id!r}.")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mainspring.engine.flows import Flow
-    from mainspring.engine.task_runners import TaskRunner
+    from mainspring.engine.runners import TaskRunner
     from mainspring.engine.tasks import Task
     from mainspring.model import FlowRun, State, TaskRun
     from mainspring.store.recorder import Recorder
@@ -55,7 +55,7 @@ class FlowRunContext:
     def check_cancelled(self) -> None:
         """Raise FlowRunCancelled when this flow run is being cancelled (before a task starts)."""
         if self.cancel_message is not None:
-            from mainspring.engine.cancellation import FlowRunCancelled
+            from mainspring.engine.stopping.cancellation import FlowRunCancelled
 
             raise FlowRunCancelled(self.cancel_message)
 

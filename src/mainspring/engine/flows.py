@@ -32,7 +32,7 @@ class Flow(Generic[P, R]):
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         first = args[0] if args else kwargs.get("fn")
         if cls is Flow and (isinstance(first, str) or (first is None and "name" in kwargs)):
-            from mainspring.engine.dag_flow import DagFlow
+            from mainspring.engine.dag.flow import DagFlow
 
             return super().__new__(DagFlow)
         return super().__new__(cls)
@@ -81,7 +81,7 @@ class Flow(Generic[P, R]):
         self.tags = list(tags or [])
         self.is_async = inspect.iscoroutinefunction(fn)
         if task_runner is None:
-            from mainspring.engine.task_runners import ThreadPoolTaskRunner
+            from mainspring.engine.runners import ThreadPoolTaskRunner
 
             task_runner = ThreadPoolTaskRunner()
         elif isinstance(task_runner, type):
@@ -96,7 +96,7 @@ class Flow(Generic[P, R]):
         #: makes a resumed run skip finished tasks. None on the default path.
         self.results: Any = None
         if persist_result or result_storage is not None or result_serializer is not None:
-            from mainspring.engine.results import flow_result_options
+            from mainspring.engine.results.storage import flow_result_options
 
             self.results = flow_result_options(persist_result, result_storage, result_serializer)
         given = {
@@ -161,11 +161,11 @@ class Flow(Generic[P, R]):
         An async flow called from async code returns a coroutine to await; called from sync
         code it runs to completion on an event loop of its own.
         """
-        from mainspring.engine import tracing
+        from mainspring.engine.dag import tracing
 
         if tracing.current() is not None:  # a subflow in a dry trace (visualize): a node
             return tracing.record_flow_call(self, args, kwargs)
-        from mainspring.engine.start_flow import run_flow
+        from mainspring.engine.start import run_flow
 
         return run_flow(self, args, kwargs, return_state)
 
@@ -175,8 +175,8 @@ class Flow(Generic[P, R]):
         """Draw the flow's task graph from a dry trace of its function (see tracing.py for
         what a trace can follow); arguments not given become Parameters. Returns the files
         written, drawing first (see visualize.py)."""
-        from mainspring.engine.tracing import trace_flow
-        from mainspring.engine.visualize import visualize
+        from mainspring.engine.dag.tracing import trace_flow
+        from mainspring.engine.dag.visualize import visualize
 
         return visualize(trace_flow(self, args, kwargs), filename=filename, format=format)
 

@@ -27,7 +27,7 @@ from collections.abc import AsyncGenerator, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from mainspring.engine.context import task_run_context
-from mainspring.engine.timeouts import is_own_timeout, timeout_after
+from mainspring.engine.stopping.timeouts import is_own_timeout, timeout_after
 from mainspring.exceptions import CancelledRun
 
 if TYPE_CHECKING:

@@ -151,7 +151,7 @@ def get_run_logger() -> RunLogger:
     if flow_ctx is not None:
         extra = {"run_label": flow_ctx.label, "flow_run_id": flow_run_id, "task_run_id": None}
         return RunLogger(logging.getLogger(FLOW_RUN_LOGGER), extra)
-    from mainspring.engine import tracing
+    from mainspring.engine.dag import tracing
 
     if tracing.current() is not None:  # a dry trace for visualize(): no run to log to
         return tracing.silent_logger()

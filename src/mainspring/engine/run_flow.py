@@ -24,8 +24,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from mainspring.engine import signals
-from mainspring.engine.cancellation import CancellableRun, FlowRunCancelled
 from mainspring.engine.console import console
 from mainspring.engine.context import FlowRunContext, flow_run_context, task_run_context
 from mainspring.engine.lifecycle import RunEngine
@@ -35,7 +33,9 @@ from mainspring.engine.logging import (
     engine_log,
 )
 from mainspring.engine.return_states import ReturnedFailure, state_from_return
-from mainspring.engine.timeouts import is_own_timeout, timeout_after
+from mainspring.engine.stopping import signals
+from mainspring.engine.stopping.cancellation import CancellableRun, FlowRunCancelled
+from mainspring.engine.stopping.timeouts import is_own_timeout, timeout_after
 from mainspring.exceptions import (
     CancelledRun,
     ParameterTypeError,
@@ -150,7 +150,7 @@ class FlowRunEngine(CancellableRun, RunEngine):
         resumed subflow that completed earlier ends as it did; a parameter that did not
         validate at creation ends it Failed, naming the parameter."""
         if self.resumed is not None:
-            from mainspring.engine.resume import end_resumed
+            from mainspring.engine.results.resume import end_resumed
 
             end_resumed(self)
             return False
@@ -190,14 +190,14 @@ class FlowRunEngine(CancellableRun, RunEngine):
 
     def end_in(self, state: State) -> None:
         if self.results is not None and state.is_completed():
-            from mainspring.engine.resume import persist_flow_result
+            from mainspring.engine.results.resume import persist_flow_result
 
             state = persist_flow_result(self, state)
         super().end_in(state)
 
     def write_manifest(self) -> None:
         """Record how `mainspring flow-run retry` can run this flow run again (resume.py)."""
-        from mainspring.engine.resume import write_manifest
+        from mainspring.engine.results.resume import write_manifest
 
         write_manifest(self)
         self.manifest_written = True

@@ -19,7 +19,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from mainspring.engine.cancellation import FlowRunCancelled
 from mainspring.engine.context import FlowRunContext, TaskRunContext, task_run_context
 from mainspring.engine.futures import (
     UpstreamFailure,
@@ -27,10 +26,11 @@ from mainspring.engine.futures import (
     resolve_arguments,
     wait_for_upstream,
 )
-from mainspring.engine.interrupts import AsyncCall, CallGuard, current_guard
 from mainspring.engine.lifecycle import RunEngine
 from mainspring.engine.logging import TASK_RUN_LOGGER
-from mainspring.engine.timeouts import is_own_timeout, timeout_after
+from mainspring.engine.stopping.cancellation import FlowRunCancelled
+from mainspring.engine.stopping.interrupts import AsyncCall, CallGuard, current_guard
+from mainspring.engine.stopping.timeouts import is_own_timeout, timeout_after
 from mainspring.exceptions import CancelledRun, ParameterTypeError
 from mainspring.model import State, TaskRun, TaskRunEdge
 from mainspring.model.states import Cancelled, Failed
@@ -123,14 +123,14 @@ class TaskRunEngine(RunEngine):
             self.flow_ctx.active_task_runs.pop(self.record.id, None)
             self.flow_ctx.interrupts.pop(self.record.id, None)
         if self.lock is not None:
-            from mainspring.engine.persistence import release
+            from mainspring.engine.results.persistence import release
 
             release(self)
 
     def lookup(self) -> bool:
         """Only for persisting runs: end the run from result storage (a resumed result or a
         cache hit) without calling the function; True when it did."""
-        from mainspring.engine.persistence import lookup
+        from mainspring.engine.results.persistence import lookup
         from mainspring.exceptions import ResultStorageError
 
         try:
@@ -141,7 +141,7 @@ class TaskRunEngine(RunEngine):
 
     def succeed(self, value: Any) -> None:
         if self.results is not None:
-            from mainspring.engine.persistence import persist
+            from mainspring.engine.results.persistence import persist
             from mainspring.exceptions import ResultStorageError, SerializationError
 
             try:
@@ -260,7 +260,7 @@ class TaskRunEngine(RunEngine):
             guard.stop()
 
     def call_invoke(self) -> Any:
-        from mainspring.engine.remote_context import task_run_info
+        from mainspring.engine.runners.remote_context import task_run_info
 
         info = task_run_info(self.record, self.label, self.log_prints, self.timeout)
         return self.invoke(self.fn, self.args, self.kwargs, info)

@@ -16,11 +16,10 @@ from collections.abc import Callable, Iterable
 from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from mainspring.engine import tracing
 from mainspring.engine.context import FlowRunContext, flow_run_context
+from mainspring.engine.dag import tracing
 from mainspring.engine.futures import FutureList, MainspringFuture, has_futures
 from mainspring.engine.hooks import add_hook, current_hooks, hooks_by_state
-from mainspring.engine.interrupts import engine_entry
 from mainspring.engine.logging import configure_logging, enable_print_capture, engine_log
 from mainspring.engine.names import render_run_name
 from mainspring.engine.retries import RetryPolicy
@@ -30,6 +29,7 @@ from mainspring.engine.run_task import (
     run_task_on_own_loop,
     run_task_sync,
 )
+from mainspring.engine.stopping.interrupts import engine_entry
 from mainspring.model import StateType, TaskRun, new_id
 from mainspring.model.states import Pending
 
@@ -137,7 +137,7 @@ class Task(Generic[P, R]):
         #: persistence and caching options (results.ResultOptions); None on the default path
         self.results: Any = None
         if any(v is not None for v in results.values()) and persist_result is not False:
-            from mainspring.engine.results import task_result_options
+            from mainspring.engine.results.storage import task_result_options
 
             self.results = task_result_options(**results)
         self._options = dict(
@@ -387,7 +387,7 @@ def _standalone_runner() -> Any:
     """Task runner for `.submit()` called outside any flow."""
     global _standalone
     if _standalone is None:
-        from mainspring.engine.task_runners import ThreadPoolTaskRunner
+        from mainspring.engine.runners import ThreadPoolTaskRunner
 
         _standalone = ThreadPoolTaskRunner()
     return _standalone

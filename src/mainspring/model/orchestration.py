@@ -113,7 +113,7 @@ def snapshot_may_replace(stored: StateType, snapshot: StateType) -> bool:
       (`mainspring flow-run retry` writes AwaitingRetry first), as `decide` allows with force.
     Everything else (Running, Retrying, AwaitingRetry over Cancelling) is a stale snapshot and
     leaves the row alone; the process learns of the change from its next heartbeat.
-    The store applies this rule in SQL (`store/upserts.py`), built from the same sets.
+    The store applies this rule in SQL (`store/sql/upserts.py`), built from the same sets.
     """
     return (
         stored not in SET_FROM_OUTSIDE

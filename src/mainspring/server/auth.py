@@ -37,8 +37,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mainspring.server.db import read_connection, write_transaction
-from mainspring.store.schema import api_key
 from mainspring.store.sql import SqlStore
+from mainspring.store.sql.schema import api_key
 
 logger = logging.getLogger("mainspring.server.auth")
 

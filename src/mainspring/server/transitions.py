@@ -28,8 +28,8 @@ from mainspring.model import State, StateType
 from mainspring.model.orchestration import TERMINAL_TYPES, Decision, accept, decide, reject
 from mainspring.server.db import write_transaction
 from mainspring.settings import redact_url
-from mainspring.store.schema import flow_run, state_history, task_run
 from mainspring.store.sql import SqlStore
+from mainspring.store.sql.schema import flow_run, state_history, task_run
 
 #: Times a transition is re-decided after losing a race before the client is told to retry.
 MAX_ATTEMPTS = 20

@@ -24,7 +24,7 @@ def open_store(database_url: str | None = None) -> Store:
 
     settings = get_settings()
     if database_url is None and settings.api_url:
-        from mainspring.store.api import ApiStore
+        from mainspring.store.http.store import ApiStore
 
         return ApiStore(settings.api_url)
     from mainspring.store.sql import SqlStore

@@ -42,7 +42,7 @@ from mainspring.model import (
     TaskRunEdge,
 )
 from mainspring.store.base import Batch, Store
-from mainspring.store.results import ResultRef
+from mainspring.store.results.storage import ResultRef
 
 MAX_BACKOFF = 5.0
 #: How long a process exiting waits for its run history to reach the store.

@@ -24,9 +24,9 @@ from mainspring.model import FlowRecord
 from mainspring.server.api.deps import StoreDep
 from mainspring.server.schemas import BatchIn, BatchOut
 from mainspring.server.schemas.batches import server_id
+from mainspring.store.http.wire import dumps
+from mainspring.store.http.wire_batch import decode_batch
 from mainspring.store.sql import SqlStore
-from mainspring.store.wire import dumps
-from mainspring.store.wire_batch import decode_batch
 
 router = APIRouter(tags=["batches"])
 

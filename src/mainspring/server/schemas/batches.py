@@ -18,7 +18,7 @@ from mainspring.server.schemas.common import (
     Text,
 )
 from mainspring.server.schemas.states import ResultRefIn, StateIn
-from mainspring.store.wire import BATCH_ID_PATTERN, MAX_ITEMS
+from mainspring.store.http.wire import BATCH_ID_PATTERN, MAX_ITEMS
 
 
 # -- batches: exactly what `Store.write(Batch)` takes ------------------------------------------

@@ -25,7 +25,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from mainspring.store.wire import (  # the limits, shared with the fast batch decoder
+from mainspring.store.http.wire import (  # the limits, shared with the fast batch decoder
     ID_PATTERN,
     INT32,
     MAX_NAME,

@@ -21,7 +21,7 @@ from mainspring.model.orchestration import Status
 from mainspring.model.runs import to_datetime
 from mainspring.server.schemas.common import Input
 from mainspring.server.schemas.states import ResultRefOut, StateIn
-from mainspring.store import wire
+from mainspring.store.http import wire
 
 
 # -- states ----------------------------------------------------------------------------------

@@ -14,9 +14,9 @@ from pydantic import AfterValidator, BaseModel, Field, create_model
 
 from mainspring.model import STATE_NAMES, State, StateType
 from mainspring.server.schemas.common import NO_NUL, BodyTime, Input, Name, Text, check_text
-from mainspring.store import wire
-from mainspring.store.results import ResultRef
-from mainspring.store.wire import MAX_KEY, MAX_STORAGE, RESULT_KEY
+from mainspring.store.http import wire
+from mainspring.store.http.wire import MAX_KEY, MAX_STORAGE, RESULT_KEY
+from mainspring.store.results.storage import ResultRef
 
 
 class StateInBase(Input):

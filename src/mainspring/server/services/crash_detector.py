@@ -1,8 +1,8 @@
 """The crash detector: flow runs whose heartbeats stopped are marked Crashed, saying why.
 
 A running flow run's process sends a heartbeat every `heartbeat_interval` seconds
-(engine/heartbeats.py). A process killed with SIGKILL, lost with its machine or frozen stops
-sending them, and its run would stay Running forever. Every `server_crash_check_interval`
+(engine/stopping/heartbeats.py). A process killed with SIGKILL, lost with its machine or frozen
+stops sending them, and its run would stay Running forever. Every `server_crash_check_interval`
 seconds this service looks for Running and Cancelling flow runs whose last sign of life (the
 later of their last heartbeat and when they entered their state) is older than
 `server_crash_timeout` seconds, and moves each to Crashed with a message naming the silence and
@@ -45,8 +45,8 @@ from mainspring.model.states import Crashed
 from mainspring.server.db import read_connection
 from mainspring.server.transitions import last_sign_of_life, set_state
 from mainspring.settings import Settings
-from mainspring.store.schema import flow_run, state_history, task_run
 from mainspring.store.sql import SqlStore
+from mainspring.store.sql.schema import flow_run, state_history, task_run
 
 logger = logging.getLogger("mainspring.server.crash_detector")
 

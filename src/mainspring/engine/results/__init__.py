@@ -1,0 +1,1 @@
+"""Task results beyond memory: persistence, caching, durable resume."""

@@ -1,0 +1,1 @@
+"""How a run stops early: cancel, timeouts, signals, heartbeats, the call guard."""

@@ -1,0 +1,394 @@
+"""ApiStore: the Store protocol over HTTP, against a Mainspring server's REST API.
+
+`MAINSPRING_API_URL=http://host:4200/api` selects it (see `open_store`); flows and the CLI
+then record into and read from the server exactly as they would from the embedded store, and
+get the same records back.
+
+Writes come from the recorder (store/recorder.py), which already batches and retries: a batch
+that fails is retried unchanged, with backoff, until the server is back. What this store adds
+is an idempotency key: each batch gets an id on its first attempt, and the server stores the
+ids it applied in the same transaction, so a retry whose first attempt was stored (the answer
+lost in a restart or a network blip) is not stored twice. A batch larger than `CHUNK` records
+is sent in several requests, each with its own derived id, and a part the server refuses as
+invalid is halved until the bad records stand alone (store/http/batch_parts.py): they are refused,
+the rest stored.
+
+Errors: an unknown id is `ObjectNotFound`, as with SqlStore; a server that cannot be reached
+or fails (5xx) is a `StoreError` naming its URL (the recorder retries those); a missing,
+invalid or read-only API key and a refused body are `StoreRejected`, whose message says what
+to do. The API key (MAINSPRING_API_KEY) goes in the Authorization header and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from mainspring.exceptions import ObjectNotFound, StoreError, StoreRejected
+from mainspring.model import (
+    FlowRecord,
+    FlowRun,
+    FlowRunFilter,
+    FlowRunSort,
+    LogRecord,
+    StateRecord,
+    StateType,
+    TaskRun,
+    TaskRunEdge,
+)
+from mainspring.model.runs import new_id
+from mainspring.settings import redact_url
+from mainspring.store.base import Batch, Store
+from mainspring.store.http import wire
+from mainspring.store.http.batch_parts import chunks, halves
+from mainspring.store.http.wire_batch import encode_batch
+
+#: Most records sent in one request (the server takes up to 100,000 per list).
+CHUNK = 10_000
+#: Invalid records a write isolates by halving before it gives up the rest of a refused part.
+MAX_REFUSED = 16
+#: Page sizes of the server's list endpoints.
+RUNS_PAGE = 1000
+LOGS_PAGE = 10_000
+HEARTBEAT_IDS = 10_000
+#: Ids the server accepts in a path; anything else cannot name a stored object.
+_ID = re.compile(wire.ID_PATTERN.strip("^$")).fullmatch
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+
+class ApiStore(Store):
+    """Run history kept by a Mainspring server, reached over HTTP with one keep-alive client.
+
+    Thread-safe (httpx clients are); a forked child makes its own client. `transport` is for
+    tests that need to simulate the network (a lost answer); normally httpx's own is used.
+    """
+
+    eager = True  # the server decodes and writes while the flow goes on
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"Invalid MAINSPRING_API_URL {redact_url(url)!r}: expected a server's API URL "
+                "such as http://127.0.0.1:4200/api"
+            )
+        self.url = url.rstrip("/")
+        if api_key is None:
+            from mainspring.settings import get_settings
+
+            secret = get_settings().api_key
+            api_key = secret.get_secret_value() if secret is not None else None
+        self._has_key = bool(api_key)
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._transport = transport
+        self._client: httpx.Client | None = None
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __repr__(self) -> str:  # never the key
+        return f"ApiStore({redact_url(self.url)!r})"
+
+    # -- HTTP --------------------------------------------------------------------------------
+    def _http(self) -> httpx.Client:
+        if self._closed:
+            raise StoreError(f"{self!r} is closed")
+        client = self._client
+        if client is not None and self._pid == os.getpid():
+            return client
+        with self._lock:
+            if self._client is None or self._pid != os.getpid():
+                # A forked child must not share the parent's keep-alive connections.
+                self._client = httpx.Client(
+                    base_url=self.url,
+                    headers=self._headers,
+                    timeout=TIMEOUT,
+                    transport=self._transport,
+                )
+                self._pid = os.getpid()
+            return self._client
+
+    def _request(
+        self, method: str, path: str, *, params: Any = None, content: bytes | None = None
+    ) -> httpx.Response:
+        """One request; a connection the server closed meanwhile (a restart: kept-alive
+        connections die) is retried once at once, which every call here may safely be."""
+        client = self._http()
+        for attempt in (1, 2):
+            try:
+                return client.request(method, path, params=params, content=content)
+            except httpx.TimeoutException as exc:
+                raise StoreError(
+                    f"The Mainspring server at {redact_url(self.url)} did not answer {method} "
+                    f"{path} in time ({type(exc).__name__})"
+                ) from exc
+            except httpx.TransportError as exc:
+                if attempt == 2:
+                    raise StoreError(
+                        f"Could not reach the Mainspring server at {redact_url(self.url)} "
+                        f"({type(exc).__name__}: {exc}); is it running, and is "
+                        "MAINSPRING_API_URL right?"
+                    ) from exc
+        raise AssertionError("unreachable")
+
+    def _json(self, path: str, params: Any = None, *, missing: Any = ...) -> Any:
+        """GET `path` and decode its JSON; a 404 returns `missing` when given."""
+        response = self._request("GET", path, params=params)
+        if response.status_code == 404 and missing is not ...:
+            return missing
+        if response.status_code != 200:
+            self._fail(response)
+        return orjson.loads(response.content)
+
+    def _fail(self, response: httpx.Response) -> NoReturn:
+        status, where = response.status_code, redact_url(self.url)
+        detail = _detail(response)
+        request = f"{response.request.method} {response.request.url.path}"
+        if status == 401:
+            if not self._has_key:
+                raise StoreRejected(
+                    f"The Mainspring server at {where} requires an API key: set "
+                    "MAINSPRING_API_KEY to a key made by `mainspring api-key create NAME` "
+                    "on the server."
+                )
+            raise StoreRejected(
+                f"The Mainspring server at {where} does not accept the API key in "
+                "MAINSPRING_API_KEY; set it to a valid key (`mainspring api-key ls` on the "
+                f"server lists them). Server said: {detail}"
+            )
+        if status == 403:
+            raise StoreRejected(
+                f"The API key in MAINSPRING_API_KEY may only read from {where}, and recording "
+                "runs writes: use a write key (`mainspring api-key create NAME`, without "
+                f"--read-only). Server said: {detail}"
+            )
+        if status == 404:
+            raise StoreRejected(
+                f"{where} has no {request}: is MAINSPRING_API_URL the API of a Mainspring "
+                "server (e.g. http://127.0.0.1:4200/api), and is the server up to date?"
+            )
+        if status == 422:
+            raise StoreRejected(f"The Mainspring server at {where} refused {request}: {detail}")
+        if status >= 500:
+            raise StoreError(
+                f"The Mainspring server at {where} failed on {request} ({status}): {detail}"
+            )
+        raise StoreRejected(
+            f"The Mainspring server at {where} answered {request} with {status}: {detail}"
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._client is not None and self._pid == os.getpid():
+                self._client.close()
+            self._client = None
+
+    # -- writing -----------------------------------------------------------------------------
+    def write(self, batch: Batch) -> bool:
+        if not batch:
+            return True
+        if batch.id is None:  # kept on the batch: the recorder retries this very object
+            batch.id = new_id().replace("-", "")
+        refused: list[str] = []  # why the server refused each record it found invalid
+        stored = False
+        for chunk in chunks(batch, CHUNK):
+            stored = self._send(chunk, refused) or stored
+        if refused:
+            reasons = "; ".join(dict.fromkeys(refused))
+            raise StoreRejected(
+                f"The Mainspring server at {redact_url(self.url)} refused {len(refused)} of "
+                f"{batch.size()} records as invalid; the others are stored. {reasons}",
+                refused=len(refused),
+            )
+        return stored
+
+    def _send(self, part: Batch, refused: list[str]) -> bool:
+        """POST one part; True if stored, False if it had been. A part the server refuses as
+        invalid is halved until its bad records stand alone, and those are noted in `refused`;
+        past MAX_REFUSED of them (a server refusing everything) whole parts are given up."""
+        response = self._request("POST", "/batches", content=encode_batch(part))
+        if response.status_code == 422:
+            if part.size() > 1 and len(refused) < MAX_REFUSED:
+                first, second = halves(part)
+                return self._send(first, refused) | self._send(second, refused)
+            refused.extend([_detail(response)] * part.size())
+            return False
+        if response.status_code != 200:
+            self._fail(response)
+        return not orjson.loads(response.content).get("duplicate", False)
+
+    def heartbeat(self, flow_run_ids: Sequence[str]) -> dict[str, StateType]:
+        ids = [i for i in dict.fromkeys(flow_run_ids) if _ID(i)]
+        states: dict[str, StateType] = {}
+        for start in range(0, len(ids), HEARTBEAT_IDS):
+            body = orjson.dumps({"flow_run_ids": ids[start : start + HEARTBEAT_IDS]})
+            response = self._request("POST", "/flow_runs/heartbeat", content=body)
+            if response.status_code != 200:
+                self._fail(response)
+            for id_, type_ in orjson.loads(response.content)["states"].items():
+                states[id_] = StateType(type_)
+        return states
+
+    # -- reading -----------------------------------------------------------------------------
+    def read_flows(self) -> list[FlowRecord]:
+        return [wire.flow_from_json(d) for d in self._json("/flows")]
+
+    def read_flow_run(self, flow_run_id: str) -> FlowRun:
+        found = _ID(flow_run_id) and self._json(f"/flow_runs/{_q(flow_run_id)}", missing=None)
+        if not found:
+            raise ObjectNotFound(f"No flow run with id {flow_run_id!r}")
+        return wire.flow_run_from_json(found)
+
+    def read_flow_runs(
+        self,
+        filter: FlowRunFilter | None = None,
+        sort: FlowRunSort = FlowRunSort.START_TIME_DESC,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[FlowRun]:
+        _page(limit, offset)
+        params = _filter_params(filter)
+        if params is None:
+            return []
+        params.append(("sort", FlowRunSort(sort).value))
+        runs: list[FlowRun] = []
+        while len(runs) < limit:
+            size = min(RUNS_PAGE, limit - len(runs))
+            page = self._json(
+                "/flow_runs", [*params, ("limit", size), ("offset", offset + len(runs))]
+            )
+            runs.extend(wire.flow_run_from_json(d) for d in page["items"])
+            if len(page["items"]) < size:
+                break
+        return runs
+
+    def count_flow_runs(self, filter: FlowRunFilter | None = None) -> int:
+        params = _filter_params(filter)
+        if params is None:
+            return 0
+        return int(self._json("/flow_runs", [*params, ("limit", 0)])["count"])
+
+    def read_task_run(self, task_run_id: str) -> TaskRun:
+        found = _ID(task_run_id) and self._json(f"/task_runs/{_q(task_run_id)}", missing=None)
+        if not found:
+            raise ObjectNotFound(f"No task run with id {task_run_id!r}")
+        return wire.task_run_from_json(found)
+
+    def read_task_runs(self, flow_run_id: str) -> list[TaskRun]:
+        if not _ID(flow_run_id):
+            return []
+        found = self._json(f"/flow_runs/{_q(flow_run_id)}/task_runs", missing=[])
+        return [wire.task_run_from_json(d) for d in found]
+
+    def read_states(self, run_id: str) -> list[StateRecord]:
+        if not _ID(run_id):
+            return []
+        found = self._json(f"/flow_runs/{_q(run_id)}/states", missing=None)
+        if found is None:  # not a flow run: a task run, or nothing
+            found = self._json(f"/task_runs/{_q(run_id)}/states", missing=[])
+        return [wire.timeline_entry_from_json(d) for d in found]
+
+    def read_logs(
+        self,
+        flow_run_id: str,
+        task_run_id: str | None = None,
+        min_level: int = 0,
+        limit: int = 10_000,
+        offset: int = 0,
+    ) -> list[LogRecord]:
+        _page(limit, offset)
+        if not _ID(flow_run_id) or (task_run_id is not None and not _ID(task_run_id)):
+            return []
+        params: list[tuple[str, Any]] = [("min_level", max(0, min(int(min_level), 100)))]
+        if task_run_id is not None:
+            params.append(("task_run_id", task_run_id))
+        path = f"/flow_runs/{_q(flow_run_id)}/logs"
+        logs: list[LogRecord] = []
+        while len(logs) < limit:
+            size = min(LOGS_PAGE, limit - len(logs))
+            page = self._json(
+                path, [*params, ("limit", size), ("offset", offset + len(logs))], missing=[]
+            )
+            logs.extend(wire.log_from_json(d) for d in page)
+            if len(page) < size:
+                break
+        return logs
+
+    def read_edges(self, flow_run_id: str) -> list[TaskRunEdge]:
+        if not _ID(flow_run_id):
+            return []
+        graph = self._json(f"/flow_runs/{_q(flow_run_id)}/graph", missing={"edges": []})
+        return [wire.edge_from_graph_json(flow_run_id, d) for d in graph["edges"]]
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _q(run_id: str) -> str:
+    return quote(run_id, safe="")
+
+
+def _detail(response: httpx.Response) -> str:
+    """The server's explanation (FastAPI's `detail`), short enough for one line."""
+    try:
+        detail = orjson.loads(response.content).get("detail", response.text)
+    except (orjson.JSONDecodeError, AttributeError):
+        detail = response.text
+    if isinstance(detail, list):  # a 422: [{"loc": [...], "msg": ...}, ...]
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in detail[:5]
+        )
+    text = str(detail)
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def _page(limit: int, offset: int) -> None:
+    for name, value in (("limit", limit), ("offset", offset)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+
+
+def _time(value: datetime, field: str) -> str:
+    if not isinstance(value, datetime):
+        raise TypeError(f"{field} must be a datetime, got {type(value).__name__}")
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return aware.isoformat()
+
+
+def _filter_params(filter: FlowRunFilter | None) -> list[tuple[str, Any]] | None:
+    """Query parameters for `filter`; None when it can match nothing the server holds."""
+    params: list[tuple[str, Any]] = []
+    if filter is None:
+        return params
+    filter.state_types_and_names()  # an unknown state word raises ValueError, as SqlStore does
+    params += [("flow_name", n) for n in filter.flow_names]
+    params += [("state", s) for s in filter.states]
+    params += [("tag", t) for t in dict.fromkeys(filter.tags)]
+    if filter.ids:
+        ids = [i for i in filter.ids if _ID(i)]
+        if not ids:
+            return None
+        params += [("id", i) for i in ids]
+    if filter.parent_flow_run_id is not None:
+        if not _ID(filter.parent_flow_run_id):
+            return None
+        params.append(("parent_flow_run_id", filter.parent_flow_run_id))
+    if filter.started_after is not None:
+        params.append(("started_after", _time(filter.started_after, "started_after")))
+    if filter.started_before is not None:
+        params.append(("started_before", _time(filter.started_before, "started_before")))
+    return params

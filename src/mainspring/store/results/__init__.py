@@ -1,0 +1,1 @@
+"""Result storage (fsspec) and the serializers of task results."""

@@ -1,0 +1,363 @@
+"""SqlStore: the Store protocol over SQLAlchemy Core, for SQLite (default) and PostgreSQL.
+
+What differs between the two databases (engine options, the upsert construct, the tag filter,
+transaction start, the migration lock) lives in a `SqlBackend` (store/sql/dialect.py) subclass per
+dialect: `store/sql/sqlite.py` and `store/sql/postgres.py`. This module holds what is shared:
+batched writes (one transaction per batch; the statements in store/sql/upserts.py, how rows reach
+the driver in the backend: executemany on SQLite, arrays and COPY on PostgreSQL) and reads that
+rebuild model records.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from mainspring.exceptions import ObjectNotFound, StoreError
+from mainspring.model import (
+    TERMINAL_TYPES,
+    FlowRecord,
+    FlowRun,
+    FlowRunFilter,
+    FlowRunSort,
+    LogRecord,
+    StateRecord,
+    StateType,
+    TaskRun,
+    TaskRunEdge,
+)
+from mainspring.settings import redact_url
+from mainspring.store.base import Batch, Store
+from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps
+from mainspring.store.sql.dialects import backend_for
+from mainspring.store.sql.schema import (
+    EDGE_COLUMNS,
+    FLOW_RUN_COLUMNS,
+    FLOW_RUN_MUTABLE,
+    LOG_COLUMNS,
+    STATE_COLUMNS,
+    TASK_RUN_COLUMNS,
+    TASK_RUN_MUTABLE,
+    applied_batch,
+    flow,
+    flow_from_row,
+    flow_row,
+    flow_run,
+    flow_run_from_row,
+    flow_run_values,
+    log,
+    log_from_row,
+    log_values,
+    state_from_row,
+    state_history,
+    state_values,
+    task_run,
+    task_run_edge,
+    task_run_from_row,
+    task_run_values,
+)
+from mainspring.store.sql.upserts import Upserts
+
+__all__ = ["Condition", "SqlBackend", "SqlStore", "backend_for"]
+
+#: Order in which this process wrote rows: the `seq` tie-breaker for equal timestamps (the
+#: states of one run that fall in the same microsecond all come from the process running it).
+_ARRIVAL = itertools.count()
+
+
+#: How long the ids of applied batches are remembered, and how often old ones are deleted.
+APPLIED_BATCH_RETENTION = 3600.0
+PRUNE_EVERY = 60.0
+
+_SORTS: dict[FlowRunSort, tuple[sa.ColumnElement[Any], ...]] = {
+    FlowRunSort.START_TIME_DESC: (flow_run.c.sort_time.desc(), flow_run.c.id.desc()),
+    FlowRunSort.START_TIME_ASC: (flow_run.c.sort_time.asc(), flow_run.c.id.asc()),
+    FlowRunSort.CREATED_DESC: (flow_run.c.created.desc(), flow_run.c.id.desc()),
+    FlowRunSort.NAME_ASC: (flow_run.c.name.asc(), flow_run.c.id.asc()),
+}
+
+
+def _utc(value: datetime, field: str) -> float:
+    """A time filter as epoch seconds, like stored times; naive datetimes are taken as UTC."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{field} must be a datetime, got {type(value).__name__}")
+    return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).timestamp()
+
+
+def _page(limit: int, offset: int) -> None:
+    for name, value in (("limit", limit), ("offset", offset)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+
+
+class SqlStore(Store):
+    """Run history in a SQL database, reached through SQLAlchemy Core.
+
+    Thread-safe: each call checks a connection out of the engine's pool. The engine is made
+    (and the schema migrated) on first use, so constructing a store costs nothing.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._backend = backend_for(url)
+        self._engine: sa.Engine | None = None
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._sql = Upserts(self._backend)  # the write statements, compiled once
+        self._pruned = 0.0  # when this store last deleted old applied-batch ids
+
+    def __repr__(self) -> str:
+        return f"SqlStore({redact_url(self.url)!r})"
+
+    # -- connections -------------------------------------------------------------------------
+    def engine(self) -> sa.Engine:
+        """The engine, created and the schema brought to head on first use."""
+        if self._closed:
+            raise StoreError(f"{self!r} is closed")
+        engine = self._engine
+        if engine is not None and self._pid == os.getpid():
+            return engine
+        with self._lock:
+            if self._engine is not None and self._pid != os.getpid():
+                # A forked child must not share the parent's pooled connections.
+                self._engine.dispose(close=False)
+                self._engine, self._pid = None, os.getpid()
+            if self._engine is None:
+                from mainspring.store.sql.migrations import ensure_schema
+
+                engine = self._backend.create_engine()
+                try:
+                    with self._backend.serialized():
+                        ensure_schema(engine, self._backend)
+                except Exception as exc:
+                    engine.dispose()
+                    raise StoreError(
+                        f"Could not prepare the database {redact_url(self.url)!r}: {exc}"
+                    ) from exc
+                self._engine, self._pid = engine, os.getpid()
+            return self._engine
+
+    @contextmanager
+    def _reading(self) -> Iterator[sa.Connection]:
+        engine = self.engine()
+        try:
+            with self._backend.serialized(), engine.connect() as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"Could not read from {redact_url(self.url)!r}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+    # -- writing -----------------------------------------------------------------------------
+    def write(self, batch: Batch) -> bool:
+        if not batch:
+            return True
+        engine = self.engine()
+        try:
+            with self._backend.serialized(), self._backend.write_transaction(engine) as conn:
+                if batch.id is not None and not self._claim(conn, batch.id):
+                    return False
+                self._write(conn, batch)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(
+                f"Could not write {batch.size()} records to {redact_url(self.url)!r}: {exc}"
+            ) from exc
+        return True
+
+    def _claim(self, conn: sa.Connection, batch_id: str) -> bool:
+        """Record `batch_id` as applied in this transaction; False if it already was. First in
+        the transaction: a concurrent retry of the same batch (its client timed out) waits on
+        the key until the first attempt commits (then skips) or rolls back (then stores it)."""
+        now = time.time()
+        if now - self._pruned > PRUNE_EVERY:
+            self._pruned = now
+            cutoff = now - APPLIED_BATCH_RETENTION
+            conn.execute(sa.delete(applied_batch).where(applied_batch.c.applied < cutoff))
+        claim = self._sql.upsert(applied_batch, None, ()).returning(applied_batch.c.id)
+        return conn.execute(claim, {"id": batch_id, "applied": now}).first() is not None
+
+    def _write(self, conn: sa.Connection, batch: Batch) -> None:
+        seq, ts, js, upserts = _ARRIVAL, float, json_dumps, self._sql
+        if batch.flows or batch.flow_runs:
+            flows = {f.name: f for f in batch.flows.values()}
+            for run in batch.flow_runs.values():
+                if run.flow_name not in flows:
+                    flows[run.flow_name] = FlowRecord(name=run.flow_name)
+            # An existing flow keeps its row. DO NOTHING rather than DO UPDATE: on PostgreSQL an
+            # update would lock the flow row and serialize every writer of that flow's runs.
+            # Sorted by name so concurrent writers take locks in one order.
+            rows = [flow_row(f) for f in sorted(flows.values(), key=_name)]
+            conn.execute(upserts.upsert(flow, None, ()), rows)
+            if batch.flow_runs:
+                query = sa.select(flow.c.name, flow.c.id).where(flow.c.name.in_(flows))
+                ids: dict[str, str] = {name: id_ for name, id_ in conn.execute(query)}
+                values = [
+                    flow_run_values(r, ids[r.flow_name], ts, js) for r in batch.flow_runs.values()
+                ]
+                upserts.write(conn, flow_run, FLOW_RUN_COLUMNS, values, "id", FLOW_RUN_MUTABLE)
+        if batch.task_runs:
+            values = [task_run_values(t, next(seq), ts, js) for t in batch.task_runs.values()]
+            upserts.write(conn, task_run, TASK_RUN_COLUMNS, values, "id", TASK_RUN_MUTABLE)
+        if batch.states:
+            values = [state_values(s, js) for s in batch.states]
+            upserts.append(conn, state_history, STATE_COLUMNS, values)
+        if batch.logs:
+            upserts.append(conn, log, LOG_COLUMNS, [log_values(r) for r in batch.logs])
+        if batch.edges:
+            values = [(e.flow_run_id, e.task_run_id, e.upstream_id, e.kind) for e in batch.edges]
+            upserts.write(conn, task_run_edge, EDGE_COLUMNS, values)
+
+    def heartbeat(self, flow_run_ids: Sequence[str]) -> dict[str, StateType]:
+        ids = list(dict.fromkeys(flow_run_ids))
+        if not ids:
+            return {}
+        c = flow_run.c
+        finished = [t.value for t in TERMINAL_TYPES]
+        update = (
+            sa.update(flow_run)
+            .where(c.id.in_(ids), c.state_type.not_in(finished))
+            .values(heartbeat=time.time())
+        )
+        engine = self.engine()
+        try:
+            with self._backend.serialized(), self._backend.write_transaction(engine) as conn:
+                conn.execute(update)
+                rows = conn.execute(sa.select(c.id, c.state_type).where(c.id.in_(ids)))
+                return {id_: StateType(type_) for id_, type_ in rows}
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(
+                f"Could not record heartbeats in {redact_url(self.url)!r}: {exc}"
+            ) from exc
+
+    # -- reading -----------------------------------------------------------------------------
+    def read_flows(self) -> list[FlowRecord]:
+        query = sa.select(flow).order_by(flow.c.name)
+        with self._reading() as conn:
+            return [flow_from_row(r) for r in conn.execute(query)]
+
+    def read_flow_run(self, flow_run_id: str) -> FlowRun:
+        with self._reading() as conn:
+            row = conn.execute(sa.select(flow_run).where(flow_run.c.id == flow_run_id)).first()
+        if row is None:
+            raise ObjectNotFound(f"No flow run with id {flow_run_id!r}")
+        return flow_run_from_row(row)
+
+    def _conditions(self, filter: FlowRunFilter | None) -> list[sa.ColumnElement[bool]]:
+        if filter is None:
+            return []
+        c = flow_run.c
+        where: list[sa.ColumnElement[bool]] = []
+        if filter.flow_names:
+            where.append(c.flow_name.in_(filter.flow_names))
+        if filter.states:
+            types, names = filter.state_types_and_names()
+            # only the non-empty side: `x IN () OR ...` keeps the planner off the index
+            either = [c.state_type.in_([t.value for t in types])] if types else []
+            either += [c.state_name.in_(names)] if names else []
+            where.append(sa.or_(*either))
+        if filter.tags:
+            where.append(self._backend.has_all_tags(c.tags, list(dict.fromkeys(filter.tags))))
+        if filter.ids:
+            where.append(c.id.in_(filter.ids))
+        if filter.parent_flow_run_id is not None:
+            where.append(c.parent_flow_run_id == filter.parent_flow_run_id)
+        if filter.started_after is not None:
+            where.append(c.start_time >= _utc(filter.started_after, "started_after"))
+        if filter.started_before is not None:
+            where.append(c.start_time <= _utc(filter.started_before, "started_before"))
+        return where
+
+    def read_flow_runs(
+        self,
+        filter: FlowRunFilter | None = None,
+        sort: FlowRunSort = FlowRunSort.START_TIME_DESC,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[FlowRun]:
+        _page(limit, offset)
+        order = _SORTS[FlowRunSort(sort)]
+        query = (
+            sa.select(flow_run)
+            .where(*self._conditions(filter))
+            .order_by(*order)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self._reading() as conn:
+            return [flow_run_from_row(r) for r in conn.execute(query)]
+
+    def count_flow_runs(self, filter: FlowRunFilter | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(flow_run).where(*self._conditions(filter))
+        with self._reading() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def read_task_run(self, task_run_id: str) -> TaskRun:
+        with self._reading() as conn:
+            row = conn.execute(sa.select(task_run).where(task_run.c.id == task_run_id)).first()
+        if row is None:
+            raise ObjectNotFound(f"No task run with id {task_run_id!r}")
+        return task_run_from_row(row)
+
+    def read_task_runs(self, flow_run_id: str) -> list[TaskRun]:
+        query = (
+            sa.select(task_run)
+            .where(task_run.c.flow_run_id == flow_run_id)
+            .order_by(task_run.c.created, task_run.c.seq)
+        )
+        with self._reading() as conn:
+            return [task_run_from_row(r) for r in conn.execute(query)]
+
+    def read_states(self, run_id: str) -> list[StateRecord]:
+        query = (
+            sa.select(state_history)
+            .where(state_history.c.run_id == run_id)
+            .order_by(state_history.c.timestamp, state_history.c.id)
+        )
+        with self._reading() as conn:
+            return [state_from_row(r) for r in conn.execute(query)]
+
+    def read_logs(
+        self,
+        flow_run_id: str,
+        task_run_id: str | None = None,
+        min_level: int = 0,
+        limit: int = 10_000,
+        offset: int = 0,
+    ) -> list[LogRecord]:
+        _page(limit, offset)
+        query = sa.select(log).where(log.c.flow_run_id == flow_run_id)
+        if task_run_id is not None:
+            query = query.where(log.c.task_run_id == task_run_id)
+        if min_level:
+            query = query.where(log.c.level >= min_level)
+        query = query.order_by(log.c.timestamp, log.c.id).limit(limit).offset(offset)
+        with self._reading() as conn:
+            return [log_from_row(r) for r in conn.execute(query)]
+
+    def read_edges(self, flow_run_id: str) -> list[TaskRunEdge]:
+        e = task_run_edge.c
+        query = (
+            sa.select(e.flow_run_id, e.task_run_id, e.upstream_id, e.kind)
+            .where(e.flow_run_id == flow_run_id)
+            .order_by(e.task_run_id, e.kind, e.upstream_id)
+        )
+        with self._reading() as conn:
+            return [TaskRunEdge(*r) for r in conn.execute(query)]
+
+
+def _name(record: FlowRecord) -> str:
+    return record.name
