@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -20,6 +23,26 @@ from mainspring.store.sql.schema import SCHEMA_HEAD
 def test_schema_head_is_alembics_head() -> None:
     scripts = ScriptDirectory.from_config(alembic_config())
     assert scripts.get_heads() == [SCHEMA_HEAD]
+
+
+def test_migrates_when_installed_under_a_path_with_a_percent_sign(tmp_path) -> None:
+    # alembic reads its options through ConfigParser, where "%" starts an interpolation: the
+    # scripts are found through the package, never by writing their file path into an option.
+    import mainspring
+
+    installed = tmp_path / "100% python" / "site-packages"
+    shutil.copytree(Path(mainspring.__file__).parent, installed / "mainspring")
+    code = (
+        "from mainspring.store.sql import SqlStore\n"
+        f"store = SqlStore('sqlite:///{tmp_path / 'db.sqlite'}')\n"
+        "print(store.read_flows())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(installed)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 def test_first_use_migrates_to_head(store: SqlStore) -> None:

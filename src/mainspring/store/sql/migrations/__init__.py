@@ -8,7 +8,6 @@ re-read the version once they hold it, so exactly one of them migrates.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -20,7 +19,9 @@ if TYPE_CHECKING:
 
     from mainspring.store.sql.dialect import SqlBackend
 
-MIGRATIONS_DIR = Path(__file__).parent
+#: The scripts as alembic finds them: through this package, wherever it is installed (a file
+#: path in an option would go through ConfigParser's "%" interpolation).
+SCRIPT_LOCATION = "{}:{}".format(*__name__.rsplit(".", 1))
 _version = sa.table("alembic_version", sa.column("version_num", sa.String))
 
 
@@ -36,7 +37,7 @@ def alembic_config(conn: sa.Connection | None = None) -> Config:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", SCRIPT_LOCATION)
     config.attributes["connection"] = conn
     return config
 
