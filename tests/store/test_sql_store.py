@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta, timezone
@@ -480,3 +482,24 @@ def test_the_recorder_writes_an_in_process_store_at_its_interval(store: SqlStore
     assert recorder.flush(timeout=30)
     assert len(store.read_logs(run.id)) == EAGER_BATCH + 50
     recorder.close()
+
+
+def test_the_sql_path_loads_no_http_code(tmp_path) -> None:
+    code = (
+        "import sys\n"
+        "from mainspring.store.base import Batch\n"
+        "from mainspring.store.sql import SqlStore\n"
+        "from pathlib import Path\n"
+        "from mainspring.model import FlowRun, State, StateType\n"
+        f"store = SqlStore('sqlite:///{tmp_path / 'db.sqlite'}')\n"
+        "state = State(StateType.RUNNING, ts=1.0)\n"
+        "run = FlowRun(id='r1', name='r', flow_name='etl', state=state, created=1.0,\n"
+        "              parameters={'path': Path('/x')})\n"
+        "store.write(Batch(flow_runs={run.id: run}))\n"
+        "assert store.read_flow_run(run.id).parameters == {'path': '/x'}\n"
+        "print(sorted(m for m in sys.modules if m.startswith('mainspring.store.http')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"

@@ -31,6 +31,7 @@ from mainspring.model import (
     TaskRun,
     TaskRunEdge,
 )
+from mainspring.store.codec import json_default
 from mainspring.store.results.storage import ResultRef, stored_result
 
 #: Longest text the API stores in one field (a log message, a state message).
@@ -74,18 +75,6 @@ def iso(ts: float | None) -> datetime | None:
 def epoch(text: str | None) -> float | None:
     """An ISO-8601 time from the API as epoch seconds."""
     return None if text is None else _fromiso(text).timestamp()
-
-
-def json_default(value: Any) -> Any:
-    """Values JSON has no type for, converted as pydantic would (a Path or an Enum becomes its
-    value, a dataclass or model a dict); what even that cannot convert becomes its repr: a
-    parameter the engine could not make JSON-safe must not cost a whole batch."""
-    from pydantic_core import to_jsonable_python
-
-    try:
-        return to_jsonable_python(value)
-    except Exception:
-        return repr(value)
 
 
 # -- records -> JSON -------------------------------------------------------------------------

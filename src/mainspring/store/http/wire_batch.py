@@ -45,13 +45,13 @@ from mainspring.model import (
     TaskRunEdge,
 )
 from mainspring.store.base import Batch
+from mainspring.store.codec import json_default
 from mainspring.store.http.wire import (
     BATCH_ID_PATTERN,
     ID_PATTERN,
     MAX_TEXT,
     clean_json,
     dumps,
-    json_default,
 )
 from mainspring.store.http.wire_shapes import (
     BatchWire,

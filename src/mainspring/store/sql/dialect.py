@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from mainspring.store.http.wire import json_default as _json_default
+from mainspring.store.codec import json_default as _json_default
 
 __all__ = ["Condition", "SqlBackend", "json_dumps"]
 
@@ -23,7 +23,7 @@ Condition = sa.ColumnElement[bool]
 
 
 def json_dumps(value: Any) -> str:
-    """JSON for parameters and tags; values JSON has no type for as `wire.json_default` says."""
+    """JSON for parameters and tags; values JSON has no type for as `codec.json_default` says."""
     try:
         return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:  # e.g. an int beyond 64 bits, which orjson refuses
