@@ -1,6 +1,6 @@
 """The function a process-pool worker runs: call the user's function inside its run context.
 
-Kept apart from task_runners.py and free of heavy imports, because every spawned worker imports it.
+Kept apart from process.py and free of heavy imports, because every spawned worker imports it.
 """
 
 from __future__ import annotations
