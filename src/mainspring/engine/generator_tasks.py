@@ -27,6 +27,7 @@ from collections.abc import AsyncGenerator, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from mainspring.engine.context import task_run_context
+from mainspring.engine.start import _finish_standalone, create_task_run
 from mainspring.engine.stopping.timeouts import is_own_timeout, timeout_after
 from mainspring.exceptions import CancelledRun
 
@@ -116,7 +117,7 @@ def stream_task_sync(
     task: Task, args: tuple, kwargs: dict, wait_for: Any, flow_ctx: FlowRunContext | None
 ) -> Generator[Any, None, Any]:
     """A generator task's run, driven while the caller iterates (see run_task_sync)."""
-    engine = task._prepare(args, kwargs, wait_for, flow_ctx)
+    engine = create_task_run(task, args, kwargs, wait_for, flow_ctx)
     engine.register()
     body: Generator[Any, Any, Any] | None = None
     try:
@@ -181,7 +182,7 @@ async def stream_task_async(
     """An async generator task's run, driven while the caller iterates (see run_task_async)."""
     import asyncio  # here, not at the top: `import mainspring` stays light
 
-    engine = task._prepare(args, kwargs, wait_for, flow_ctx)
+    engine = create_task_run(task, args, kwargs, wait_for, flow_ctx)
     engine.register()
     body: AsyncGenerator[Any, Any] | None = None
     try:
@@ -227,6 +228,4 @@ def _end(engine: TaskRunEngine) -> None:
     finally:
         engine.unregister()
         if engine.flow_ctx is None:  # a run outside any flow: written before it returns
-            from mainspring.engine.tasks import _finish_standalone
-
             _finish_standalone(engine)

@@ -1,20 +1,29 @@
-"""Starting a flow run: its arguments bound and validated, its record created and named, and
-its engine handed to a driver (run_flow.py).
+"""Starting a run: its arguments bound and validated, its record created and named, and its
+engine handed to a driver (run_flow.py, run_task.py).
 
 `run_flow` is what calling a flow does. `create_flow_run` binds the arguments (a mismatch raises
 before anything is recorded), coerces them from type hints (a value that does not validate is
 kept, and the run ends Failed naming it), names the run (templates see the coerced values) and
 records it Pending: a subflow under its parent, with its key there, so that a resumed parent
-finds it again.
+finds it again. `call_task` and `submit_task` are what calling and submitting a task do;
+`create_task_run` records it Pending, keyed within its flow run (the key durable resume finds).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
-from mainspring.engine.context import FlowRunContext, flow_run_context, task_run_context
-from mainspring.engine.logging import configure_logging, engine_log
+from mainspring.engine.console import console
+from mainspring.engine.context import (
+    FlowRunContext,
+    TaskRunContext,
+    flow_run_context,
+    task_run_context,
+)
+from mainspring.engine.futures import MainspringFuture, has_futures
+from mainspring.engine.logging import configure_logging, enable_print_capture, engine_log
 from mainspring.engine.names import random_run_name, render_run_name
 from mainspring.engine.run_flow import (
     FLUSH_TIMEOUT,
@@ -22,13 +31,21 @@ from mainspring.engine.run_flow import (
     run_flow_async,
     run_flow_sync,
 )
+from mainspring.engine.run_task import (
+    TaskRunEngine,
+    run_task_async,
+    run_task_on_own_loop,
+    run_task_sync,
+)
+from mainspring.engine.runners import ThreadPoolTaskRunner
 from mainspring.engine.stopping.interrupts import engine_entry
 from mainspring.exceptions import MainspringError, ParameterTypeError
-from mainspring.model import FlowRecord, FlowRun, new_id
+from mainspring.model import FlowRecord, FlowRun, TaskRun, new_id
 from mainspring.model.states import Pending
 
 if TYPE_CHECKING:
     from mainspring.engine.flows import Flow
+    from mainspring.engine.tasks import Task
 
 #: (recorder, flow name) pairs already recorded: a flow row is written once per store, not
 #: once per run (a process that switches stores, as tests do, records it again)
@@ -153,3 +170,162 @@ async def _start_and_await(flow: Flow, args: tuple, kwargs: dict, return_state: 
     engine.shares_task = True  # its caller's asyncio task: the caller's cancel stops it
     state = await run_flow_async(engine)
     return state if return_state else state.result()
+
+
+# -- task runs -------------------------------------------------------------------------------
+def call_task(
+    task: Task,
+    args: tuple,
+    kwargs: dict,
+    wait_for: Any,
+    flow_ctx: FlowRunContext | None,
+    return_state: bool,
+) -> Any:
+    """What calling a task does: run it now and return its value (or its final State).
+
+    An async task called from async code (or outside any flow) returns a coroutine to await;
+    a generator task returns a generator whose iteration is the task run.
+    """
+    if task.is_generator:
+        from mainspring.engine.generator_tasks import stream  # lazy: a rare kind of task
+
+        return stream(task, args, kwargs, wait_for, flow_ctx, return_state)
+    if task.is_async:
+        from mainspring.engine.asyncutils import in_event_loop  # lazy: asyncio, not on import
+
+        if in_event_loop() or flow_ctx is None:  # awaited by the caller, as in Prefect 3
+            return _start_task_and_await(task, args, kwargs, wait_for, flow_ctx, return_state)
+        engine = create_task_run(task, args, kwargs, wait_for, flow_ctx)
+        state = run_task_on_own_loop(engine)
+    else:
+        engine = create_task_run(task, args, kwargs, wait_for, flow_ctx)
+        state = run_task_sync(engine)
+    if engine.flow_ctx is None:
+        _finish_standalone(engine)
+    return state if return_state else state.result()
+
+
+async def _start_task_and_await(
+    task: Task,
+    args: tuple,
+    kwargs: dict,
+    wait_for: Any,
+    flow_ctx: FlowRunContext | None,
+    return_state: bool,
+) -> Any:
+    engine = create_task_run(task, args, kwargs, wait_for, flow_ctx)
+    state = await run_task_async(engine)
+    if engine.flow_ctx is None:
+        _finish_standalone(engine)
+    return state if return_state else state.result()
+
+
+def submit_task(
+    task: Task, args: tuple, kwargs: dict, wait_for: Any, flow_ctx: FlowRunContext | None
+) -> MainspringFuture:
+    """Start the task on the flow's task runner (outside a flow: a shared thread pool)."""
+    engine = create_task_run(task, args, kwargs, wait_for, flow_ctx)
+    runner = flow_ctx.task_runner if flow_ctx is not None else _standalone_runner()
+    engine.invoke = runner.invoke
+    if task.is_generator:  # no caller iterates: the run collects what the body yields
+        from mainspring.engine.generator_tasks import Collect, CollectAsync  # lazy: rare
+
+        engine.fn = (CollectAsync if task.is_async_generator else Collect)(task.fn)
+    if task.is_async or task.is_async_generator:
+        future = runner.submit(lambda: run_task_on_own_loop(engine))
+    else:
+        future = runner.submit(lambda: run_task_sync(engine))
+    future.add_done_callback(engine.if_never_started)
+    return MainspringFuture(engine.record, future)
+
+
+def create_task_run(
+    task: Task, args: tuple, kwargs: dict, wait_for: Any, flow_ctx: FlowRunContext | None
+) -> TaskRunEngine:
+    """Create the task run (Pending, recorded) and the engine that will drive it."""
+    if flow_ctx is not None:
+        recorder = flow_ctx.recorder
+        if task.task_key is None:
+            index = str(flow_ctx.next_task_index(task.name))
+            key = f"{task.name}-{index}"
+        else:
+            index = str(flow_ctx.next_task_index(f"key:{task.task_key}"))
+            key = task.task_key if index == "0" else f"{task.task_key}-{index}"
+        flow_run_id: str | None = flow_ctx.flow_run.id
+    else:
+        from mainspring.store.recorder import get_recorder  # lazy: the store, on first run
+
+        configure_logging()
+        recorder = get_recorder()
+        index = os.urandom(3).hex()
+        key = f"{task.name}-{index}"
+        flow_run_id = None
+    name, settle_later = key, False
+    if task.validate_parameters or isinstance(task.task_run_name, str):
+        if has_futures(args, kwargs):
+            # validated and named once the futures' results are in (see TaskRunEngine);
+            # rendering now still rejects a template naming no parameter, at the call
+            settle_later = True
+            if isinstance(task.task_run_name, str):
+                render_run_name(task.task_run_name, task.parameters.bind(args, kwargs), key)
+        else:
+            args, kwargs, name = task.settle_call(args, kwargs, key)
+    task_run = TaskRun(
+        new_id(),
+        name,
+        task.name,
+        key,
+        Pending(),
+        flow_run_id,
+        index,
+        task.tags,
+    )
+    task_run.created = task_run.state.ts
+    if flow_ctx is not None and flow_ctx.resume is not None:
+        flow_ctx.resume.adopt(task_run)  # the earlier attempt's run of this key, same id
+    if callable(task.task_run_name):
+        task_run.name = name = _task_run_name_by_callable(task, task_run)
+    recorder.task_run(task_run)
+    label = f"Task run {name!r}"
+    if flow_ctx is not None:
+        engine_log(
+            20,
+            flow_ctx.label,
+            f"Created task run {name!r}{task._created_suffix}",
+            flow_run_id,
+            None,
+            recorder,
+        )
+    if task.log_prints:
+        enable_print_capture()
+    engine = TaskRunEngine(task, task_run, label, args, kwargs, wait_for, flow_ctx, recorder)
+    engine.settle_later = settle_later
+    return engine
+
+
+def _task_run_name_by_callable(task: Task, task_run: TaskRun) -> str:
+    """Call a `task_run_name` function inside the run's context, as Prefect does, so that
+    it can read `get_run_context().task_run` (and the flow run around it)."""
+    token = task_run_context.set(TaskRunContext(task, task_run))
+    try:
+        return render_run_name(task.task_run_name, {}, task_run.task_key)
+    finally:
+        task_run_context.reset(token)
+
+
+def _finish_standalone(engine: TaskRunEngine) -> None:
+    """A task run outside any flow is its own top-level run: written, and shown, before it
+    returns."""
+    engine.recorder.flush(timeout=30)
+    console.flush()
+
+
+_standalone: ThreadPoolTaskRunner | None = None
+
+
+def _standalone_runner() -> ThreadPoolTaskRunner:
+    """Task runner for `.submit()` called outside any flow."""
+    global _standalone
+    if _standalone is None:
+        _standalone = ThreadPoolTaskRunner()
+    return _standalone

@@ -11,27 +11,19 @@ extract.map(["a", "b"])         # one task run per element, futures in a list
 from __future__ import annotations
 
 import inspect
-import os
 from collections.abc import Callable, Iterable
 from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from mainspring.engine.context import FlowRunContext, flow_run_context
+from mainspring.engine.context import flow_run_context
 from mainspring.engine.dag import tracing
-from mainspring.engine.futures import FutureList, MainspringFuture, has_futures
+from mainspring.engine.futures import FutureList, MainspringFuture
 from mainspring.engine.hooks import add_hook, current_hooks, hooks_by_state
-from mainspring.engine.logging import configure_logging, enable_print_capture, engine_log
 from mainspring.engine.names import render_run_name
 from mainspring.engine.retries import RetryPolicy
-from mainspring.engine.run_task import (
-    TaskRunEngine,
-    run_task_async,
-    run_task_on_own_loop,
-    run_task_sync,
-)
+from mainspring.engine.start import call_task, submit_task
 from mainspring.engine.stopping.interrupts import engine_entry
-from mainspring.model import StateType, TaskRun, new_id
-from mainspring.model.states import Pending
+from mainspring.model import StateType
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -207,37 +199,7 @@ class Task(Generic[P, R]):
                 return tracing.record_task_call(self, "call", args, kwargs, wait_for)
         elif flow_ctx.cancel_message is not None:
             flow_ctx.check_cancelled()  # the flow run is being cancelled: start nothing more
-        if self.is_generator:  # a generator whose iteration is the run
-            from mainspring.engine.generator_tasks import stream
-
-            return stream(self, args, kwargs, wait_for, flow_ctx, return_state)
-        if self.is_async:
-            from mainspring.engine.asyncutils import in_event_loop
-
-            if in_event_loop() or flow_ctx is None:  # awaited by the caller, as in Prefect 3
-                return self._start_and_await(args, kwargs, wait_for, flow_ctx, return_state)
-            engine = self._prepare(args, kwargs, wait_for, flow_ctx)
-            state = run_task_on_own_loop(engine)
-        else:
-            engine = self._prepare(args, kwargs, wait_for, flow_ctx)
-            state = run_task_sync(engine)
-        if engine.flow_ctx is None:
-            _finish_standalone(engine)
-        return state if return_state else state.result()
-
-    async def _start_and_await(
-        self,
-        args: tuple,
-        kwargs: dict,
-        wait_for: Any,
-        flow_ctx: FlowRunContext | None,
-        return_state: bool,
-    ) -> Any:
-        engine = self._prepare(args, kwargs, wait_for, flow_ctx)
-        state = await run_task_async(engine)
-        if engine.flow_ctx is None:
-            _finish_standalone(engine)
-        return state if return_state else state.result()
+        return call_task(self, args, kwargs, wait_for, flow_ctx, return_state)
 
     @engine_entry
     def submit(
@@ -250,19 +212,7 @@ class Task(Generic[P, R]):
                 return tracing.record_task_call(self, "submit", args, kwargs, wait_for)
         elif flow_ctx.cancel_message is not None:
             flow_ctx.check_cancelled()
-        engine = self._prepare(args, kwargs, wait_for, flow_ctx)
-        runner = flow_ctx.task_runner if flow_ctx is not None else _standalone_runner()
-        engine.invoke = runner.invoke
-        if self.is_generator:  # no caller iterates: the run collects what the body yields
-            from mainspring.engine.generator_tasks import Collect, CollectAsync
-
-            engine.fn = (CollectAsync if self.is_async_generator else Collect)(self.fn)
-        if self.is_async or self.is_async_generator:
-            future = runner.submit(lambda: run_task_on_own_loop(engine))
-        else:
-            future = runner.submit(lambda: run_task_sync(engine))
-        future.add_done_callback(engine.if_never_started)
-        return MainspringFuture(engine.record, future)
+        return submit_task(self, args, kwargs, wait_for, flow_ctx)
 
     def map(self, *args: Any, wait_for: Any = None, **kwargs: Any) -> FutureList:
         """Submit one task run per element of the iterable arguments (zipped together).
@@ -279,70 +229,6 @@ class Task(Generic[P, R]):
             futures.append(self.submit(*call_args, wait_for=wait_for, **call_kwargs))
         return futures
 
-    # -- internals ---------------------------------------------------------------------------
-    def _prepare(
-        self, args: tuple, kwargs: dict, wait_for: Any, flow_ctx: FlowRunContext | None
-    ) -> Any:
-        """Create the task run (Pending, recorded) and the engine that will drive it."""
-        if flow_ctx is not None:
-            recorder = flow_ctx.recorder
-            if self.task_key is None:
-                index = str(flow_ctx.next_task_index(self.name))
-                key = f"{self.name}-{index}"
-            else:
-                index = str(flow_ctx.next_task_index(f"key:{self.task_key}"))
-                key = self.task_key if index == "0" else f"{self.task_key}-{index}"
-            flow_run_id: str | None = flow_ctx.flow_run.id
-        else:
-            from mainspring.store.recorder import get_recorder
-
-            configure_logging()
-            recorder = get_recorder()
-            index = os.urandom(3).hex()
-            key = f"{self.name}-{index}"
-            flow_run_id = None
-        name, settle_later = key, False
-        if self.validate_parameters or isinstance(self.task_run_name, str):
-            if has_futures(args, kwargs):
-                # validated and named once the futures' results are in (see TaskRunEngine);
-                # rendering now still rejects a template naming no parameter, at the call
-                settle_later = True
-                if isinstance(self.task_run_name, str):
-                    render_run_name(self.task_run_name, self.parameters.bind(args, kwargs), key)
-            else:
-                args, kwargs, name = self.settle_call(args, kwargs, key)
-        task_run = TaskRun(
-            new_id(),
-            name,
-            self.name,
-            key,
-            Pending(),
-            flow_run_id,
-            index,
-            self.tags,
-        )
-        task_run.created = task_run.state.ts
-        if flow_ctx is not None and flow_ctx.resume is not None:
-            flow_ctx.resume.adopt(task_run)  # the earlier attempt's run of this key, same id
-        if callable(self.task_run_name):
-            task_run.name = name = self._name_by_callable(task_run)
-        recorder.task_run(task_run)
-        label = f"Task run {name!r}"
-        if flow_ctx is not None:
-            engine_log(
-                20,
-                flow_ctx.label,
-                f"Created task run {name!r}{self._created_suffix}",
-                flow_run_id,
-                None,
-                recorder,
-            )
-        if self.log_prints:
-            enable_print_capture()
-        engine = TaskRunEngine(self, task_run, label, args, kwargs, wait_for, flow_ctx, recorder)
-        engine.settle_later = settle_later
-        return engine
-
     def settle_call(self, args: tuple, kwargs: dict, key: str) -> tuple[tuple, dict, str]:
         """Validate a call's arguments (when asked to) and render its run name from them
         (a `task_run_name` template; otherwise the name is `key`).
@@ -358,39 +244,6 @@ class Task(Generic[P, R]):
         if isinstance(self.task_run_name, str):
             key = render_run_name(self.task_run_name, bound, key)
         return args, kwargs, key
-
-    def _name_by_callable(self, task_run: TaskRun) -> str:
-        """Call a `task_run_name` function inside the run's context, as Prefect does, so that
-        it can read `get_run_context().task_run` (and the flow run around it)."""
-        from mainspring.engine.context import TaskRunContext, task_run_context
-
-        token = task_run_context.set(TaskRunContext(self, task_run))
-        try:
-            return render_run_name(self.task_run_name, {}, task_run.task_key)
-        finally:
-            task_run_context.reset(token)
-
-
-def _finish_standalone(engine: Any) -> None:
-    """A task run outside any flow is its own top-level run: written, and shown, before it
-    returns."""
-    from mainspring.engine.console import console
-
-    engine.recorder.flush(timeout=30)
-    console.flush()
-
-
-_standalone: Any = None
-
-
-def _standalone_runner() -> Any:
-    """Task runner for `.submit()` called outside any flow."""
-    global _standalone
-    if _standalone is None:
-        from mainspring.engine.runners import ThreadPoolTaskRunner
-
-        _standalone = ThreadPoolTaskRunner()
-    return _standalone
 
 
 @overload
