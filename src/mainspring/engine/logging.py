@@ -154,13 +154,22 @@ def get_run_logger() -> RunLogger:
     from mainspring.engine.dag import tracing
 
     if tracing.current() is not None:  # a dry trace for visualize(): no run to log to
-        return tracing.silent_logger()
+        return _silent_logger()
     from mainspring.exceptions import MainspringError
 
     raise MainspringError(
         "get_run_logger() needs a run context: call it inside a flow or task, "
         "or use logging.getLogger() elsewhere."
     )
+
+
+def _silent_logger() -> Any:
+    """What `get_run_logger()` returns in a dry trace: a logger whose lines go nowhere (the
+    flow is not running, so there is no run to log to)."""
+    logger = logging.getLogger("mainspring.dry_trace")
+    logger.propagate = False
+    logger.disabled = True
+    return RunLogger(logger, {"run_label": "", "flow_run_id": None, "task_run_id": None})
 
 
 # -- log_prints: print() inside a run becomes an INFO log line of that run -----------------------

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -86,17 +85,6 @@ def record_flow_call(flow: Flow, args: tuple, kwargs: dict) -> Node:
         )
     kwargs = {k: v for k, v in kwargs.items() if k != "return_state"}
     return dag.call(flow, args, kwargs, kind="flow")
-
-
-def silent_logger() -> Any:
-    """What `get_run_logger()` returns in a dry trace: a logger whose lines go nowhere (the
-    flow is not running, so there is no run to log to)."""
-    from mainspring.engine.logging import RunLogger
-
-    logger = logging.getLogger("mainspring.dry_trace")
-    logger.propagate = False
-    logger.disabled = True
-    return RunLogger(logger, {"run_label": "", "flow_run_id": None, "task_run_id": None})
 
 
 class TraceError(MainspringError):
