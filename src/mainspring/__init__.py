@@ -21,7 +21,7 @@ if _typing.TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from mainspring.engine.flows import Flow, flow
     from mainspring.engine.futures import FutureList, MainspringFuture, as_completed, wait
     from mainspring.engine.logging import get_run_logger
-    from mainspring.engine.results.resume import resume_flow_run
+    from mainspring.engine.results.retry import resume_flow_run
     from mainspring.engine.retries import exponential_backoff
     from mainspring.engine.runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
     from mainspring.engine.tasks import Task, task, unmapped
@@ -55,7 +55,7 @@ _LAZY: dict[str, str] = {
     "as_completed": "mainspring.engine.futures",
     "wait": "mainspring.engine.futures",
     "get_run_logger": "mainspring.engine.logging",
-    "resume_flow_run": "mainspring.engine.results.resume",
+    "resume_flow_run": "mainspring.engine.results.retry",
     "exponential_backoff": "mainspring.engine.retries",
     "ProcessPoolTaskRunner": "mainspring.engine.runners",
     "ThreadPoolTaskRunner": "mainspring.engine.runners",

@@ -26,7 +26,7 @@ def retry_flow_run(
     Task runs that finished with a persisted result (flows with persist_result=True) return it
     without running again; the others run. Exits 0 when the run ends Completed, else 1.
     """
-    from mainspring.engine.results.resume import resume_flow_run
+    from mainspring.engine.results.retry import resume_flow_run
     from mainspring.exceptions import ObjectNotFound, ResumeError
 
     read_flow_run(store(), flow_run_id)  # a clear message for an unknown id
