@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Coroutine
 from typing import Any
@@ -25,7 +26,6 @@ def run_coro_sync(coro: Coroutine[Any, Any, Any]) -> Any:
     """
     if not in_event_loop():
         return asyncio.run(coro)
-    import contextvars
 
     outcome: dict[str, Any] = {}
     context = contextvars.copy_context()

@@ -13,6 +13,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mainspring.exceptions import MainspringError
+
 if TYPE_CHECKING:
     from mainspring.engine.flows import Flow
     from mainspring.engine.runners import TaskRunner
@@ -55,6 +57,7 @@ class FlowRunContext:
     def check_cancelled(self) -> None:
         """Raise FlowRunCancelled when this flow run is being cancelled (before a task starts)."""
         if self.cancel_message is not None:
+            # cycle: stopping.cancellation -> stopping.interrupts -> this module
             from mainspring.engine.stopping.cancellation import FlowRunCancelled
 
             raise FlowRunCancelled(self.cancel_message)
@@ -102,8 +105,6 @@ def get_run_context() -> RunContext:
     flow_ctx = flow_run_context.get()
     task_ctx = task_run_context.get()
     if flow_ctx is None and task_ctx is None:
-        from mainspring.exceptions import MainspringError
-
         raise MainspringError("No run context: call this from inside a flow or a task.")
     return RunContext(
         flow_run=flow_ctx.flow_run if flow_ctx else None,

@@ -14,8 +14,13 @@ from collections.abc import Callable, Iterable
 from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
+from mainspring.engine.dag import tracing
+from mainspring.engine.dag.tracing import trace_flow
 from mainspring.engine.hooks import add_hook, current_hooks, hooks_by_state
+from mainspring.engine.parameters import Parameters
 from mainspring.engine.retries import RetryPolicy
+from mainspring.engine.runners import ThreadPoolTaskRunner
+from mainspring.engine.start import run_flow
 from mainspring.model import StateType
 
 P = ParamSpec("P")
@@ -32,7 +37,7 @@ class Flow(Generic[P, R]):
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         first = args[0] if args else kwargs.get("fn")
         if cls is Flow and (isinstance(first, str) or (first is None and "name" in kwargs)):
-            from mainspring.engine.dag.flow import DagFlow
+            from mainspring.engine.dag.flow import DagFlow  # lazy: dag.flow is off the default path
 
             return super().__new__(DagFlow)
         return super().__new__(cls)
@@ -81,8 +86,6 @@ class Flow(Generic[P, R]):
         self.tags = list(tags or [])
         self.is_async = inspect.iscoroutinefunction(fn)
         if task_runner is None:
-            from mainspring.engine.runners import ThreadPoolTaskRunner
-
             task_runner = ThreadPoolTaskRunner()
         elif isinstance(task_runner, type):
             task_runner = task_runner()
@@ -96,6 +99,7 @@ class Flow(Generic[P, R]):
         #: makes a resumed run skip finished tasks. None on the default path.
         self.results: Any = None
         if persist_result or result_storage is not None or result_serializer is not None:
+            # lazy: results.storage is off the default path
             from mainspring.engine.results.storage import flow_result_options
 
             self.results = flow_result_options(persist_result, result_storage, result_serializer)
@@ -130,8 +134,6 @@ class Flow(Generic[P, R]):
     def parameters(self) -> Any:
         """The function's signature, able to bind, validate and describe (JSON schema) a call."""
         if self._parameters is None:
-            from mainspring.engine.parameters import Parameters
-
             self._parameters = Parameters(self.fn, f"Flow {self.name!r}")
         return self._parameters
 
@@ -161,11 +163,8 @@ class Flow(Generic[P, R]):
         An async flow called from async code returns a coroutine to await; called from sync
         code it runs to completion on an event loop of its own.
         """
-        from mainspring.engine.dag import tracing
-
         if tracing.current() is not None:  # a subflow in a dry trace (visualize): a node
             return tracing.record_flow_call(self, args, kwargs)
-        from mainspring.engine.start import run_flow
 
         return run_flow(self, args, kwargs, return_state)
 
@@ -175,7 +174,7 @@ class Flow(Generic[P, R]):
         """Draw the flow's task graph from a dry trace of its function (see tracing.py for
         what a trace can follow); arguments not given become Parameters. Returns the files
         written, drawing first (see visualize.py)."""
-        from mainspring.engine.dag.tracing import trace_flow
+        # lazy: dag.visualize is off the default path
         from mainspring.engine.dag.visualize import visualize
 
         return visualize(trace_flow(self, args, kwargs), filename=filename, format=format)

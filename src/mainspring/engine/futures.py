@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from mainspring.exceptions import MainspringTimeoutError, UnfinishedRun
 from mainspring.model import State, TaskRun
 
 
@@ -59,7 +60,6 @@ class MainspringFuture:
             state = self.final_state(timeout=timeout)
         except cf.TimeoutError as exc:
             _reraise_run_timeout(exc)
-            from mainspring.exceptions import UnfinishedRun
 
             raise UnfinishedRun(
                 f"Task run {self.task_run.name!r} did not finish within {timeout} seconds"
@@ -76,8 +76,6 @@ class MainspringFuture:
 def _reraise_run_timeout(exc: cf.TimeoutError) -> None:
     """cf.TimeoutError is the builtin TimeoutError, so the deadline of the run that is waiting
     (a flow's timeout_seconds) lands in the same except clause as the wait's own timeout."""
-    from mainspring.exceptions import MainspringTimeoutError
-
     if isinstance(exc, MainspringTimeoutError):
         raise exc
 

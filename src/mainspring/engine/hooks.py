@@ -7,6 +7,7 @@ must not turn a Completed run into a Failed one.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -63,12 +64,10 @@ def run_hooks(hooks: list[Hook], definition: Any, run: Any, state: State, log: C
         try:
             result = hook(definition, run, state)
             if hasattr(result, "__await__"):
-                from mainspring.engine.asyncutils import run_coro_sync
+                from mainspring.engine.asyncutils import run_coro_sync  # lazy: asyncio
 
                 run_coro_sync(_await(result))
         except Exception as exc:
-            import traceback
-
             detail = "".join(traceback.format_exception(exc)).rstrip()
             log(logging.ERROR, f"An error was encountered while running hook {name!r}\n{detail}")
         else:

@@ -18,6 +18,7 @@ from typing import Any
 from mainspring.engine.hooks import Hook, run_hooks
 from mainspring.engine.logging import engine_log
 from mainspring.engine.retries import RetryPolicy
+from mainspring.engine.stopping import signals
 from mainspring.engine.stopping.timeouts import RunTimeout
 from mainspring.exceptions import CancelledRun
 from mainspring.model import State, StateType
@@ -163,8 +164,6 @@ class RunEngine:
     def asyncio_cancelled(self, exc: BaseException) -> None:
         """The run's asyncio task was cancelled: by Ctrl-C or SIGTERM tearing the event loop
         down (asyncio.run turns both into a cancellation), which is a crash; else Cancelled."""
-        from mainspring.engine.stopping import signals
-
         if signals.interruption is not None:
             self.crash(signals.interruption)
         else:

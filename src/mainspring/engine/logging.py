@@ -19,6 +19,9 @@ from typing import Any
 
 from mainspring.engine.console import console
 from mainspring.engine.context import flow_run_context, task_run_context
+from mainspring.engine.dag import tracing
+from mainspring.exceptions import MainspringError
+from mainspring.store.recorder import get_recorder
 
 LOGGER_NAME = "mainspring"
 FLOW_RUN_LOGGER = "mainspring.flow_runs"
@@ -71,8 +74,6 @@ class StoreHandler(logging.Handler):
         if flow_run_id is None and task_run_id is None:
             return
         try:
-            from mainspring.store.recorder import get_recorder
-
             message = record.getMessage()
             if record.exc_info:
                 message += "\n" + logging.Formatter().formatException(record.exc_info)
@@ -91,7 +92,7 @@ def configure_logging(force: bool = False) -> None:
     with _configure_lock:
         if _configured and not force:
             return
-        from mainspring.settings import get_settings
+        from mainspring.settings import get_settings  # lazy: pydantic_settings
 
         settings = get_settings()
         _level = logging.getLevelName(settings.logging_level)
@@ -151,11 +152,9 @@ def get_run_logger() -> RunLogger:
     if flow_ctx is not None:
         extra = {"run_label": flow_ctx.label, "flow_run_id": flow_run_id, "task_run_id": None}
         return RunLogger(logging.getLogger(FLOW_RUN_LOGGER), extra)
-    from mainspring.engine.dag import tracing
 
     if tracing.current() is not None:  # a dry trace for visualize(): no run to log to
         return _silent_logger()
-    from mainspring.exceptions import MainspringError
 
     raise MainspringError(
         "get_run_logger() needs a run context: call it inside a flow or task, "

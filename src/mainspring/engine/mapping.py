@@ -7,11 +7,11 @@ from typing import Any
 
 from mainspring.engine.futures import MainspringFuture
 from mainspring.engine.parameters import Parameters
+from mainspring.engine.tasks import unmapped
+from mainspring.exceptions import ParameterBindError
 
 
 def _is_mapped(value: Any) -> bool:
-    from mainspring.engine.tasks import unmapped
-
     if isinstance(value, unmapped | str | bytes | bytearray | Mapping):
         return False
     try:
@@ -22,8 +22,6 @@ def _is_mapped(value: Any) -> bool:
 
 
 def _static(value: Any) -> Any:
-    from mainspring.engine.tasks import unmapped
-
     return value.value if isinstance(value, unmapped) else value
 
 
@@ -34,8 +32,6 @@ def expand_map_calls(
     try:
         bound = signature.signature.bind_partial(*args, **kwargs)
     except TypeError as exc:
-        from mainspring.exceptions import ParameterBindError
-
         raise ParameterBindError(f"Task {task_name!r}.map(): {exc}") from None
     parameters = dict(bound.arguments)
     # a future passed to map is the list to map over: wait for it and use its result

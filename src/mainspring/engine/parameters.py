@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -63,7 +64,7 @@ class Parameters:
             adapter = self._adapter(name, annotation)
             if adapter is None:
                 continue
-            from pydantic import ValidationError
+            from pydantic import ValidationError  # lazy: pydantic
 
             try:
                 coerced = adapter.validate_python(value)
@@ -103,7 +104,7 @@ class Parameters:
 
     def _adapter(self, name: str, annotation: Any) -> Any:
         if name not in self._adapters:
-            from pydantic import ConfigDict, TypeAdapter
+            from pydantic import ConfigDict, TypeAdapter  # lazy: pydantic
 
             try:
                 adapter = TypeAdapter(annotation, config=ConfigDict(arbitrary_types_allowed=True))
@@ -132,8 +133,6 @@ class Parameters:
                 required.append(name)
             else:
                 try:
-                    import json
-
                     json.dumps(param.default)
                     schema["default"] = param.default
                 except TypeError:

@@ -32,6 +32,7 @@ from mainspring.engine.logging import (
     enable_print_capture,
     engine_log,
 )
+from mainspring.engine.results.resume import end_resumed, persist_flow_result, write_manifest
 from mainspring.engine.return_states import ReturnedFailure, state_from_return
 from mainspring.engine.stopping import signals
 from mainspring.engine.stopping.cancellation import CancellableRun, FlowRunCancelled
@@ -150,8 +151,6 @@ class FlowRunEngine(CancellableRun, RunEngine):
         resumed subflow that completed earlier ends as it did; a parameter that did not
         validate at creation ends it Failed, naming the parameter."""
         if self.resumed is not None:
-            from mainspring.engine.results.resume import end_resumed
-
             end_resumed(self)
             return False
         exc = self.invalid
@@ -190,15 +189,11 @@ class FlowRunEngine(CancellableRun, RunEngine):
 
     def end_in(self, state: State) -> None:
         if self.results is not None and state.is_completed():
-            from mainspring.engine.results.resume import persist_flow_result
-
             state = persist_flow_result(self, state)
         super().end_in(state)
 
     def write_manifest(self) -> None:
         """Record how `mainspring flow-run retry` can run this flow run again (resume.py)."""
-        from mainspring.engine.results.resume import write_manifest
-
         write_manifest(self)
         self.manifest_written = True
 

@@ -31,7 +31,7 @@ from mainspring.engine.logging import TASK_RUN_LOGGER
 from mainspring.engine.stopping.cancellation import FlowRunCancelled
 from mainspring.engine.stopping.interrupts import AsyncCall, CallGuard, current_guard
 from mainspring.engine.stopping.timeouts import is_own_timeout, timeout_after
-from mainspring.exceptions import CancelledRun, ParameterTypeError
+from mainspring.exceptions import CancelledRun, ParameterTypeError, SerializationError
 from mainspring.model import State, TaskRun, TaskRunEdge
 from mainspring.model.states import Cancelled, Failed
 
@@ -123,6 +123,7 @@ class TaskRunEngine(RunEngine):
             self.flow_ctx.active_task_runs.pop(self.record.id, None)
             self.flow_ctx.interrupts.pop(self.record.id, None)
         if self.lock is not None:
+            # lazy: results.persistence is off the default path
             from mainspring.engine.results.persistence import release
 
             release(self)
@@ -130,6 +131,7 @@ class TaskRunEngine(RunEngine):
     def lookup(self) -> bool:
         """Only for persisting runs: end the run from result storage (a resumed result or a
         cache hit) without calling the function; True when it did."""
+        # lazy: results.persistence is off the default path
         from mainspring.engine.results.persistence import lookup
         from mainspring.exceptions import ResultStorageError
 
@@ -141,6 +143,7 @@ class TaskRunEngine(RunEngine):
 
     def succeed(self, value: Any) -> None:
         if self.results is not None:
+            # lazy: results.persistence is off the default path
             from mainspring.engine.results.persistence import persist
             from mainspring.exceptions import ResultStorageError, SerializationError
 
@@ -260,6 +263,7 @@ class TaskRunEngine(RunEngine):
             guard.stop()
 
     def call_invoke(self) -> Any:
+        # lazy: runners.remote_context is off the default path
         from mainspring.engine.runners.remote_context import task_run_info
 
         info = task_run_info(self.record, self.label, self.log_prints, self.timeout)
@@ -342,7 +346,7 @@ def run_task_sync(engine: TaskRunEngine) -> State:
 def run_task_on_own_loop(engine: TaskRunEngine) -> State:
     """An async task run started from sync code (called, or submitted): on an event loop of
     its own, whose asyncio task a cancel of the flow run may cancel (interrupts.AsyncCall)."""
-    from mainspring.engine.asyncutils import run_coro_sync
+    from mainspring.engine.asyncutils import run_coro_sync  # lazy: asyncio
 
     return run_coro_sync(run_task_async(engine, own_loop=True))
 

@@ -42,6 +42,7 @@ from mainspring.engine.stopping.interrupts import engine_entry
 from mainspring.exceptions import MainspringError, ParameterTypeError
 from mainspring.model import FlowRecord, FlowRun, TaskRun, new_id
 from mainspring.model.states import Pending
+from mainspring.store.recorder import get_recorder
 
 if TYPE_CHECKING:
     from mainspring.engine.flows import Flow
@@ -62,8 +63,6 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
         parent.check_cancelled()  # a subflow of a run being cancelled never starts
         recorder = parent.recorder
     else:
-        from mainspring.store.recorder import get_recorder
-
         recorder = get_recorder()
     if (id(recorder), flow.name) not in _recorded_flows:
         recorder.flow(FlowRecord(flow.name, description=flow.description))
@@ -153,7 +152,7 @@ def flow_run_name(flow: Flow, run: FlowRun, recorder: Any) -> str:
 @engine_entry  # a subflow called from a function: a cancel waits until it returns
 def run_flow(flow: Flow, args: tuple, kwargs: dict, return_state: bool) -> Any:
     if flow.is_async:
-        from mainspring.engine.asyncutils import in_event_loop, run_coro_sync
+        from mainspring.engine.asyncutils import in_event_loop, run_coro_sync  # lazy: asyncio
 
         if in_event_loop() or flow_run_context.get() is None:
             # as in Prefect 3: an async flow called at top level or from async code is awaited
@@ -253,8 +252,6 @@ def create_task_run(
             key = task.task_key if index == "0" else f"{task.task_key}-{index}"
         flow_run_id: str | None = flow_ctx.flow_run.id
     else:
-        from mainspring.store.recorder import get_recorder  # lazy: the store, on first run
-
         configure_logging()
         recorder = get_recorder()
         index = os.urandom(3).hex()

@@ -20,6 +20,7 @@ from mainspring.engine.dag import tracing
 from mainspring.engine.futures import FutureList, MainspringFuture
 from mainspring.engine.hooks import add_hook, current_hooks, hooks_by_state
 from mainspring.engine.names import render_run_name
+from mainspring.engine.parameters import Parameters
 from mainspring.engine.retries import RetryPolicy
 from mainspring.engine.start import call_task, submit_task
 from mainspring.engine.stopping.interrupts import engine_entry
@@ -129,6 +130,7 @@ class Task(Generic[P, R]):
         #: persistence and caching options (results.ResultOptions); None on the default path
         self.results: Any = None
         if any(v is not None for v in results.values()) and persist_result is not False:
+            # lazy: results.storage is off the default path
             from mainspring.engine.results.storage import task_result_options
 
             self.results = task_result_options(**results)
@@ -168,8 +170,6 @@ class Task(Generic[P, R]):
     @property
     def parameters(self) -> Any:
         if self._parameters is None:
-            from mainspring.engine.parameters import Parameters
-
             self._parameters = Parameters(self.fn, f"Task {self.name!r}")
         return self._parameters
 
@@ -222,6 +222,7 @@ class Task(Generic[P, R]):
         """
         if flow_run_context.get() is None and tracing.current() is not None:
             return tracing.record_task_call(self, "map", args, kwargs, wait_for)
+        # lazy: mapping is off the default path
         from mainspring.engine.mapping import expand_map_calls
 
         futures = FutureList()

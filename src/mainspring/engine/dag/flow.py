@@ -30,6 +30,9 @@ from mainspring.engine.dag.run import GatedTaskRunner, execute
 from mainspring.engine.dag.state import DagState
 from mainspring.engine.flows import Flow
 from mainspring.engine.hooks import current_hooks
+from mainspring.engine.runners import ThreadPoolTaskRunner
+from mainspring.engine.start import run_flow
+from mainspring.engine.tasks import Task
 from mainspring.exceptions import ParameterBindError
 from mainspring.model import State
 
@@ -56,8 +59,6 @@ class DagFlow(Flow):
         run_dag.__module__ = _caller_module()
         run_dag.__doc__ = options.get("description")
         if task_runner is None:
-            from mainspring.engine.runners import ThreadPoolTaskRunner
-
             task_runner = ThreadPoolTaskRunner()
         elif isinstance(task_runner, type):
             task_runner = task_runner()
@@ -164,7 +165,6 @@ class DagFlow(Flow):
         """
         given = {**(parameters or {}), **kwargs}
         self._check(given)
-        from mainspring.engine.start import run_flow
 
         state = run_flow(self, (), given, return_state=True)
         return DagState(state.type, state.name, state.message, state.data, state.ts)
@@ -224,14 +224,12 @@ class DagFlow(Flow):
 
     def visualize(self, filename: str | Path | None = None, format: str = "png") -> list[Path]:
         """Draw the graph (see visualize.py); returns the files written, drawing first."""
-        from mainspring.engine.dag.visualize import visualize
+        from mainspring.engine.dag.visualize import visualize  # lazy: subprocess
 
         return visualize(self.dag, filename=filename, format=format)
 
 
 def _is_task_like(value: Any) -> bool:
-    from mainspring.engine.tasks import Task
-
     return isinstance(value, Node | Task)
 
 

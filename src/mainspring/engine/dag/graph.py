@@ -61,7 +61,7 @@ class Node:
         self._graph().add_edge(self, other, key=key)
 
     def _graph(self) -> Dag:
-        from mainspring.engine.dag import tracing
+        from mainspring.engine.dag import tracing  # cycle: dag.tracing -> this module
 
         dag = self.dag or tracing.current()
         if dag is None:
@@ -112,7 +112,7 @@ def _operator(fn: Callable[[Any, Any], Any], symbol: str, reflected: bool = Fals
 @functools.cache
 def _builtin_task(fn: Callable[..., Any], name: str) -> Any:
     """The task behind an operator, made once (tasks.py imports this package's tracing)."""
-    from mainspring.engine.tasks import Task
+    from mainspring.engine.tasks import Task  # cycle: tasks -> dag.tracing -> this module
 
     def call(a: Any, b: Any) -> Any:
         return fn(a, b)
@@ -220,7 +220,7 @@ class Dag:
         the task itself is the node, created the first time it is named)."""
         if isinstance(item, Node):
             return self.add(item)
-        from mainspring.engine.tasks import Task
+        from mainspring.engine.tasks import Task  # cycle: tasks -> dag.tracing -> this module
 
         if isinstance(item, Task):
             node = self._by_task.get(id(item))

@@ -22,10 +22,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from mainspring.engine.context import flow_run_context
+from mainspring.engine.dag import tracing
+from mainspring.engine.dag.graph import Node, nodes_in
 from mainspring.engine.dag.state import TaskState, TaskStates
 from mainspring.engine.futures import MainspringFuture, UpstreamFailure
 from mainspring.engine.runners import TaskRunner
 from mainspring.engine.runners.run_future import RunFuture
+from mainspring.engine.tasks import unmapped
 from mainspring.model import State
 from mainspring.model.states import Completed, Failed
 
@@ -109,9 +113,6 @@ def _copy(inner: RunFuture, outer: RunFuture) -> None:
 def execute(dag: Dag, parameters: dict[str, Any]) -> State:
     """Run every node of `dag` on the current flow run's task runner; return the flow's
     state, which carries each node's state."""
-    from mainspring.engine.context import flow_run_context
-    from mainspring.engine.dag import tracing
-
     flow_ctx = flow_run_context.get()
     assert flow_ctx is not None, "a DAG runs inside its flow run"
     runner = flow_ctx.task_runner
@@ -147,9 +148,6 @@ def _order(dag: Dag) -> list[Node]:
 
 
 def _substitute(value: Any, outcome: dict[Node, Any]) -> Any:
-    from mainspring.engine.dag.graph import Node, nodes_in
-    from mainspring.engine.tasks import unmapped
-
     if isinstance(value, Node):
         return outcome[value]
     if isinstance(value, unmapped):
@@ -187,8 +185,6 @@ def _submit(dag: Dag, node: Node, outcome: dict[Node, Any], runner: Any) -> Any:
 
 
 def _unwrap_unmapped(inputs: dict[str, Any]) -> dict[str, Any]:
-    from mainspring.engine.tasks import unmapped
-
     return {k: v.value if isinstance(v, unmapped) else v for k, v in inputs.items()}
 
 

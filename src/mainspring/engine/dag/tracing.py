@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from mainspring.engine.context import flow_run_context, task_run_context
+from mainspring.engine.dag.graph import Dag, DagError, Parameter
 from mainspring.exceptions import MainspringError
 
 if TYPE_CHECKING:
@@ -43,8 +45,6 @@ def building(dag: Dag | None) -> Iterator[None]:
     No flow or task run is current inside: a `with Flow()` block written inside a running
     flow still builds its graph rather than running its tasks.
     """
-    from mainspring.engine.context import flow_run_context, task_run_context
-
     token = _building.set(dag)
     flow_token = flow_run_context.set(None) if dag is not None else None
     task_token = task_run_context.set(None) if dag is not None else None
@@ -77,8 +77,6 @@ def record_flow_call(flow: Flow, args: tuple, kwargs: dict) -> Node:
     dag = _building.get()
     assert dag is not None
     if not dag.dry:
-        from mainspring.engine.dag.graph import DagError
-
         raise DagError(
             f"Flow {flow.name!r} was called inside `with Flow({dag.name!r})`: an explicit DAG "
             "holds tasks only; call the flow from a task, or use @flow style for subflows"
@@ -97,8 +95,6 @@ def trace_flow(flow: Flow, args: tuple = (), kwargs: dict | None = None) -> Dag:
     Arguments not given, and without a default, are Parameters (placeholders), so a flow
     with required parameters can be drawn without inventing values for them.
     """
-    from mainspring.engine.dag.graph import Dag, Parameter
-
     dag = Dag(flow.name, dry=True)
     signature = flow.parameters.signature
     try:
@@ -114,7 +110,7 @@ def trace_flow(flow: Flow, args: tuple = (), kwargs: dict | None = None) -> Dag:
         try:
             outcome = flow.fn(*bound.args, **bound.kwargs)
             if flow.is_async:
-                from mainspring.engine.asyncutils import run_coro_sync
+                from mainspring.engine.asyncutils import run_coro_sync  # lazy: asyncio
 
                 run_coro_sync(outcome)
         except Exception as exc:

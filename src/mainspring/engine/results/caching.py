@@ -43,12 +43,12 @@ def hash_objects(*objects: Any) -> str:
 
     Raises UnhashableInputs when neither can represent them.
     """
-    import orjson
+    import orjson  # lazy: orjson
 
     try:
         blob = orjson.dumps(objects, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
     except TypeError:
-        import cloudpickle
+        import cloudpickle  # lazy: cloudpickle
 
         try:
             blob = cloudpickle.dumps(objects)

@@ -42,7 +42,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mainspring.exceptions import ResumeError
+from mainspring.exceptions import ResumeError, SerializationError
+from mainspring.model import FlowRunFilter, FlowRunSort
+from mainspring.model.states import Completed, Failed
+from mainspring.store.results.storage import ResultRef, default_storage, storage_for
 
 if TYPE_CHECKING:
     from mainspring.engine.flows import Flow
@@ -89,8 +92,6 @@ def write_manifest(engine: FlowRunEngine) -> None:
         "written": time.time(),
     }
     try:
-        from mainspring.store.results.storage import default_storage
-
         default_storage().write(manifest_key(run.id), json.dumps(manifest).encode())
     except Exception as exc:
         engine.log(logging.WARNING, f"Could not write the run manifest (retry needs it): {exc}")
@@ -98,8 +99,6 @@ def write_manifest(engine: FlowRunEngine) -> None:
 
 def read_manifest(run: FlowRun) -> dict[str, Any]:
     """The run's manifest; a ResumeError that says why there is none, and what to do."""
-    from mainspring.store.results.storage import default_storage
-
     storage = default_storage()
     blob = storage.read(manifest_key(run.id))
     if blob is not None:
@@ -122,7 +121,7 @@ def read_manifest(run: FlowRun) -> dict[str, Any]:
 # -- loading the flow ----------------------------------------------------------------------------
 def load_flow(manifest: dict[str, Any]) -> Flow:
     """Import the flow the manifest names (a script is loaded without running its __main__)."""
-    from mainspring.engine.flows import Flow
+    from mainspring.engine.flows import Flow  # cycle: flows -> start -> run_flow -> this module
 
     where = manifest["entrypoint"]
     for entry in [manifest.get("cwd"), *manifest.get("sys_path", [])]:
@@ -163,8 +162,6 @@ def load_flow(manifest: dict[str, Any]) -> Flow:
 # -- the resumed attempt -------------------------------------------------------------------------
 def child_flow_runs(store: Any, flow_run_id: str) -> list[FlowRun]:
     """The subflow runs of a flow run, oldest first."""
-    from mainspring.model import FlowRunFilter, FlowRunSort
-
     found: list[FlowRun] = []
     where = FlowRunFilter(parent_flow_run_id=flow_run_id)
     while page := store.read_flow_runs(where, FlowRunSort.CREATED_DESC, 1000, len(found)):
@@ -227,8 +224,8 @@ class Resume:
 def end_resumed(engine: FlowRunEngine) -> None:
     """End a subflow run of a resumed parent as its earlier attempt completed, without running
     it, keeping that attempt's end time."""
+    # lazy: results.persistence is off the default path
     from mainspring.engine.results.persistence import RESUMED_MESSAGE
-    from mainspring.model.states import Completed
 
     earlier = engine.resumed
     engine.set_state(Completed(message=RESUMED_MESSAGE, data=earlier.state.data))
@@ -239,6 +236,7 @@ def end_resumed(engine: FlowRunEngine) -> None:
 
 def persist_flow_result(engine: FlowRunEngine, state: State) -> State:
     """Write a completed flow's return value; a value that cannot be written fails the run."""
+    # lazy: results.storage is off the default path
     from mainspring.engine.results.storage import flow_result_key, persist_value
     from mainspring.exceptions import ResultStorageError, SerializationError
     from mainspring.model.states import Failed

@@ -117,7 +117,7 @@ def task_result_options(
     `persist_result` on; `persist_result=True` without a policy caches with DEFAULT (inputs,
     source and flow run id). `persist_result=False` turns both off.
     """
-    from mainspring.engine.results.caching import DEFAULT, build_policy
+    from mainspring.engine.results.caching import DEFAULT, build_policy  # lazy: hashlib
 
     if persist_result is False:
         return None

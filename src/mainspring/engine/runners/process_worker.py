@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from mainspring.engine.stopping.interrupts import current_guard
+from mainspring.engine.stopping.timeouts import timeout_after
+
 
 def call(payload: bytes) -> bytes:
     """Unpickle (fn, args, kwargs, info), run fn as part of the task run `info` describes, and
     return the pickled outcome: ("ok", value) or ("error", exception)."""
-    import cloudpickle
+    import cloudpickle  # lazy: cloudpickle
 
+    # lazy: runners.remote_context is off the default path
     from mainspring.engine.runners.remote_context import remote_task_context
-    from mainspring.engine.stopping.interrupts import current_guard
-    from mainspring.engine.stopping.timeouts import timeout_after
 
     fn, args, kwargs, info = cloudpickle.loads(payload)
     guard = current_guard()
@@ -28,7 +30,7 @@ def call(payload: bytes) -> bytes:
             try:
                 value = fn(*args, **kwargs)
                 if hasattr(value, "__await__"):
-                    import asyncio
+                    import asyncio  # lazy: asyncio
 
                     value = asyncio.run(_await(value))
             finally:
@@ -45,7 +47,7 @@ def call(payload: bytes) -> bytes:
 
 
 def unpack(outcome: bytes) -> Any:
-    import cloudpickle
+    import cloudpickle  # lazy: cloudpickle
 
     kind, value = cloudpickle.loads(outcome)
     if kind == "error":

@@ -6,6 +6,12 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from mainspring.engine.context import TaskRunContext, task_run_context
+from mainspring.engine.logging import configure_logging, enable_print_capture
+from mainspring.model import TaskRun
+from mainspring.model.states import Running
+from mainspring.store.recorder import get_recorder
+
 
 def task_run_info(task_run: Any, label: str, log_prints: bool, timeout: float | None) -> dict:
     """What a worker process needs to know to log and time out as part of a task run."""
@@ -23,12 +29,6 @@ def task_run_info(task_run: Any, label: str, log_prints: bool, timeout: float | 
 
 @contextlib.contextmanager
 def remote_task_context(info: dict) -> Iterator[None]:
-    from mainspring.engine.context import TaskRunContext, task_run_context
-    from mainspring.engine.logging import configure_logging, enable_print_capture
-    from mainspring.model import TaskRun
-    from mainspring.model.states import Running
-    from mainspring.store.recorder import get_recorder
-
     run = TaskRun(
         id=info["task_run_id"],
         name=info["name"],

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from mainspring.engine.stopping import heartbeats
 from mainspring.engine.stopping.interrupts import CallGuard, current_guard
 from mainspring.exceptions import CancelledRun
 from mainspring.model import StateType
@@ -173,14 +174,10 @@ class CancellableRun:
 
     # -- around the run -------------------------------------------------------------------------
     def start_watching(self) -> None:
-        from mainspring.engine.stopping import heartbeats
-
         self.guard = current_guard()
         heartbeats.register(self.record.id, self.recorder, self.on_store_state)
 
     def stop_watching(self) -> None:
-        from mainspring.engine.stopping import heartbeats
-
         heartbeats.unregister(self.record.id)
 
     def call_interruptibly(self, call: Callable[[], Any]) -> Any:

@@ -81,6 +81,7 @@ class CallGuard:
             if sent:
                 self.sent = NOTHING  # before the withdrawal: it may raise what it withdraws
                 if sent == ASYNC:
+                    # cycle: stopping.cancellation -> this module
                     from mainspring.engine.stopping.cancellation import withdraw_async_exception
 
                     withdraw_async_exception()
@@ -130,6 +131,7 @@ class CallGuard:
 
     def interrupt(self, error: Callable[[], BaseException]) -> None:
         """Raise `error()` in the thread if its user's function is running (another thread)."""
+        # cycle: stopping.cancellation -> this module
         from mainspring.engine.stopping.cancellation import interrupt_thread
 
         with self.lock:
