@@ -69,6 +69,10 @@ class ObjectNotFound(StoreError, LookupError):
     """The store has no object with the id asked for."""
 
 
+class FlowRunCancelled(CancelledRun):
+    """Raised inside a flow run (and its task runs) whose cancellation was requested."""
+
+
 class TerminationSignal(SystemExit):
     """SIGTERM arrived during a flow run: the run is marked Crashed, then the process exits."""
 

@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mainspring.exceptions import MainspringError
+from mainspring.exceptions import FlowRunCancelled, MainspringError
 
 if TYPE_CHECKING:
     from mainspring.engine.flows import Flow
@@ -57,9 +57,6 @@ class FlowRunContext:
     def check_cancelled(self) -> None:
         """Raise FlowRunCancelled when this flow run is being cancelled (before a task starts)."""
         if self.cancel_message is not None:
-            # cycle: stopping.cancellation -> stopping.interrupts -> this module
-            from mainspring.engine.stopping.cancellation import FlowRunCancelled
-
             raise FlowRunCancelled(self.cancel_message)
 
     def reset_task_indexes(self) -> None:

@@ -36,16 +36,12 @@ from typing import Any
 
 from mainspring.engine.stopping import heartbeats
 from mainspring.engine.stopping.interrupts import CallGuard, current_guard
-from mainspring.exceptions import CancelledRun
+from mainspring.exceptions import FlowRunCancelled
 from mainspring.model import StateType
 from mainspring.model.states import Cancelled
 
 #: the signal that interrupts a cancelled flow in the main thread (None where there is none)
 CANCEL_SIGNAL: signal.Signals | None = getattr(signal, "SIGUSR1", None)
-
-
-class FlowRunCancelled(CancelledRun):
-    """Raised inside a flow run (and its task runs) whose cancellation was requested."""
 
 
 #: what the main thread's handler raises: set just before the signal is sent
