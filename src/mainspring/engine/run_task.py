@@ -31,7 +31,12 @@ from mainspring.engine.logging import TASK_RUN_LOGGER
 from mainspring.engine.stopping.cancellation import FlowRunCancelled
 from mainspring.engine.stopping.interrupts import AsyncCall, CallGuard, current_guard
 from mainspring.engine.stopping.timeouts import is_own_timeout, timeout_after
-from mainspring.exceptions import CancelledRun, ParameterTypeError, SerializationError
+from mainspring.exceptions import (
+    CancelledRun,
+    ParameterTypeError,
+    ResultStorageError,
+    SerializationError,
+)
 from mainspring.model import State, TaskRun, TaskRunEdge
 from mainspring.model.states import Cancelled, Failed
 
@@ -133,7 +138,6 @@ class TaskRunEngine(RunEngine):
         cache hit) without calling the function; True when it did."""
         # lazy: results.persistence is off the default path
         from mainspring.engine.results.persistence import lookup
-        from mainspring.exceptions import ResultStorageError
 
         try:
             return lookup(self)
@@ -145,7 +149,6 @@ class TaskRunEngine(RunEngine):
         if self.results is not None:
             # lazy: results.persistence is off the default path
             from mainspring.engine.results.persistence import persist
-            from mainspring.exceptions import ResultStorageError, SerializationError
 
             try:
                 value = persist(self, value)  # a ResultRef holding the value, once written

@@ -42,10 +42,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mainspring.exceptions import ResumeError, SerializationError
+from mainspring.exceptions import ResultStorageError, ResumeError, SerializationError
 from mainspring.model import FlowRunFilter, FlowRunSort
 from mainspring.model.states import Completed, Failed
 from mainspring.store.results.storage import ResultRef, default_storage, storage_for
+from mainspring.store.results.trust import is_trusted
 
 if TYPE_CHECKING:
     from mainspring.engine.flows import Flow
@@ -203,9 +204,6 @@ class Resume:
         """Let an adopted subflow run resume its own earlier attempt: its tasks and subflows
         are matched by key; if it completed with a result that is still there, it returns
         that without running (see `end_resumed`)."""
-        from mainspring.store.results.storage import ResultRef, storage_for
-        from mainspring.store.results.trust import is_trusted
-
         engine.resume = Resume(self.store, earlier.id)
         ref = earlier.state.data
         if not (earlier.state.is_completed() and type(ref) is ResultRef):
@@ -238,8 +236,6 @@ def persist_flow_result(engine: FlowRunEngine, state: State) -> State:
     """Write a completed flow's return value; a value that cannot be written fails the run."""
     # lazy: results.storage is off the default path
     from mainspring.engine.results.storage import flow_result_key, persist_value
-    from mainspring.exceptions import ResultStorageError, SerializationError
-    from mainspring.model.states import Failed
 
     options = engine.results
     try:
