@@ -17,6 +17,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 from mainspring.engine.hooks import add_hook, current_hooks, hooks_by_state
 from mainspring.engine.retries import RetryPolicy
 from mainspring.model import StateType
+from mainspring.model.text import check_definition
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -70,6 +71,7 @@ class Flow(Generic[P, R]):
         self.name = name or fn.__name__.replace("_", "-")
         self.version = version
         self.flow_run_name = flow_run_name
+        check_definition(self.name, version, tags, flow_run_name, "flow")
         self.retries = retries or 0
         self.retry_delay_seconds = retry_delay_seconds
         if timeout_seconds is not None and timeout_seconds <= 0:

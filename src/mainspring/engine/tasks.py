@@ -32,6 +32,7 @@ from mainspring.engine.run_task import (
 )
 from mainspring.model import StateType, TaskRun, new_id
 from mainspring.model.states import Pending
+from mainspring.model.text import check_definition
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -84,6 +85,7 @@ class Task(Generic[P, R]):
         update_wrapper(self, fn)
         self.fn = fn
         self.name = name or fn.__name__
+        check_definition(self.name, version, tags, task_run_name, "task", task_key)
         self._created_suffix = f" for task {self.name!r}"  # of "Created task run ..." lines
         self.description = description or inspect.getdoc(fn)
         self.tags = list(tags or [])
