@@ -1,7 +1,8 @@
 """A full disk gives one clear message and no waiting (issue 10, defect 1).
 
 A real small filesystem (tmpfs, mounted for the test: skipped where `mount` is not permitted)
-holds the database; a file fills what is left of it. Before, SQLITE_FULL was retried as if
+holds the database (for PostgreSQL, a tablespace of the test database); a file fills what is
+left of it. Before, SQLITE_FULL was retried as if
 transient: each flow call waited 60 s and nothing more was recorded.
 """
 
@@ -136,3 +137,77 @@ def test_when_the_dead_letter_file_cannot_be_written_either_the_records_are_coun
     assert "is full" in notes[0] and "are lost" in notes[0]
     recorder = get_recorder()
     assert recorder.lost == recorder.dropped > 0
+
+
+@pytest.fixture
+def postgres_on_small_disk(postgres_database: str) -> Iterator[tuple[str, Path]]:
+    """A PostgreSQL database whose tables live on a 4 MiB tmpfs (a tablespace), for a
+    throwaway cluster on this machine whose server runs as `postgres` (skipped otherwise)."""
+    import pwd
+    import tempfile
+
+    import sqlalchemy as sa
+
+    url = sa.make_url(postgres_database)
+    if url.host not in ("127.0.0.1", "localhost") or os.geteuid() != 0:
+        pytest.skip("needs root and the local throwaway PostgreSQL cluster")
+    try:
+        owner = pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.skip("no postgres user")
+    disk = Path(tempfile.mkdtemp(prefix="mainspring-pgdisk-"))
+    disk.chmod(0o755)
+    options = f"size=4m,uid={owner.pw_uid},gid={owner.pw_gid},mode=0700"
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        disk.rmdir()
+        pytest.skip(f"mount is not permitted here: {mounted.stderr.decode(errors='replace')}")
+    space = f"small_{url.database}"
+    server = url.set(database="postgres")
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    quote = admin.dialect.identifier_preparer.quote
+    database, space = quote(url.database or ""), quote(space)
+    try:
+        with admin.connect() as conn:  # DDL: identifiers quoted, the path one of mkdtemp's
+            conn.exec_driver_sql(f"CREATE TABLESPACE {space} LOCATION '{disk}'")
+            conn.exec_driver_sql(f"ALTER DATABASE {database} SET default_tablespace = {space}")
+        yield postgres_database, disk
+    finally:
+        reset_recorder()
+        reset_store()
+        try:
+            with admin.connect() as conn:  # the database first: its tables are in the space
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+                conn.exec_driver_sql(f"DROP TABLESPACE IF EXISTS {space}")
+        finally:
+            admin.dispose()
+            subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30)
+            disk.rmdir()
+
+
+@pytest.mark.postgres
+def test_a_full_disk_on_postgresql_is_one_message_and_no_waiting(
+    postgres_on_small_disk: tuple[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    url, disk = postgres_on_small_disk
+    home = tmp_path / "home"
+    _use(monkeypatch, MAINSPRING_HOME=str(home), MAINSPRING_DATABASE_URL=url)
+    assert chatty(0) == 0
+    filler = _fill(disk)
+    started = time.monotonic()
+    for i in (1, 2, 3, 4, 5):
+        assert chatty(i) == i
+    assert time.monotonic() - started < PROMPT * 2
+    notes = _notes(capfd)
+    assert len(notes) == 1, notes
+    assert "is full" in notes[0] and "DiskFull" in notes[0] and "set aside in" in notes[0]
+    recorder = get_recorder()
+    assert recorder.dropped > 0 and recorder.lost == 0 and recorder.last_error is None
+    filler.unlink()
+    assert chatty(6) == 6
+    assert flow_runs_of(get_store(), "chatty")[-1].parameters == {"i": 6}
