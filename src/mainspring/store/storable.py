@@ -4,9 +4,9 @@ SqlStore writes every batch through here, the edge where text meets the database
 characters and lone surrogates (see model/text.py) become U+FFFD in every text column, raw
 or inside JSON (where they arrive escaped, `\\u0000` and `\\udcff`), and a name longer than its
 column is refused (`PartRefused`, so that only its record is set aside) on SQLite as on
-PostgreSQL, which alone would notice. The common case, nothing to change, costs a few passes
-in C per column of a batch (a join, `max(map(len, ...))`, a substring search), not a Python
-call per value; only a batch that needs cleaning is cleaned row by row.
+PostgreSQL, which alone would notice. The common case, nothing to change, costs a pass in C
+per text column of a batch (see `RowCheck`) and a substring search, not a Python call per
+value; only a batch that needs cleaning is cleaned row by row.
 """
 
 from __future__ import annotations
@@ -27,42 +27,53 @@ Row = tuple[Any, ...]
 _ESCAPES = ("\\u0000", "\\ud8", "\\ud9", "\\uda", "\\udb", "\\udc", "\\udd", "\\ude", "\\udf")
 
 
+#: Columns whose values the engine mints (ids, state types, edge kinds) and the API validates
+#: (ID_PATTERN, enums): neither long nor unstorable, so not scanned.
+_MINTED = {"id", "run_id", "flow_id", "flow_run_id", "task_run_id", "upstream_id",
+           "parent_flow_run_id", "parent_task_run_id", "deployment_id", "state_type", "type",
+           "kind"}  # fmt: skip
+
+
 class RowCheck:
-    """The check of one table's rows in `columns` order (built once per store and table)."""
+    """The check of one table's rows in `columns` order (built once per store and table).
+
+    Each text column's values are gathered into a set in C (`set(map(itemgetter(i), rows))`):
+    names repeat (a state name, a logger, a task name), so the lengths are measured and the
+    characters scanned once per distinct value. A third of the cost of measuring every value.
+    """
 
     def __init__(self, table: sa.Table, columns: tuple[str, ...], dumps: Callable[[Any], str]):
-        self._table, self._dumps = table.name, dumps
-        types = [table.c[c].type for c in columns]
-        self._json = {i for i, t in enumerate(types) if isinstance(t, sa.JSON)}
-        strings = {i for i, t in enumerate(types) if isinstance(t, sa.String)}
-        self._text = sorted(strings | self._json)
-        self._bounded = [
-            (i, columns[i], t.length) for i, t in enumerate(types) if i in strings and t.length
-        ]
-        self._columns = columns
-        self._values: Callable[[Row], Any] | None = None
-        if len(self._text) > 1:
-            self._values = itemgetter(*self._text)
+        self._table, self._columns, self._dumps = table.name, columns, dumps
+        self._json: set[int] = set()
+        #: (index, getter, size limit or 0) of each text column worth scanning
+        self._text: list[tuple[int, Callable[[Row], Any], int]] = []
+        for i, name in enumerate(columns):
+            column = table.c[name]
+            if name in _MINTED or not isinstance(column.type, sa.String | sa.JSON):
+                continue
+            if isinstance(column.type, sa.JSON):
+                self._json.add(i)
+            limit = getattr(column.type, "length", None) or 0
+            self._text.append((i, itemgetter(i), limit))
 
     def __call__(self, rows: list[Row]) -> list[Row]:
         """`rows`, cleaned if any needs it; `PartRefused` if a value exceeds its column."""
         if not rows or not self._text:
             return rows
-        for index, column, limit in self._bounded:
-            longest = max(map(len, filter(None, map(itemgetter(index), rows))), default=0)
-            if longest > limit:
-                raise PartRefused(self._too_long(rows, index, column, limit))
-        if self._values is None:
-            joined = "".join(filter(None, map(itemgetter(self._text[0]), rows)))
-        else:
-            joined = "".join(filter(None, chain.from_iterable(map(self._values, rows))))
-        if not _suspect(joined):
+        distinct: list[set[str]] = []
+        for i, get, limit in self._text:
+            values = set(map(get, rows))
+            values.discard(None)
+            if limit and values and max(map(len, values)) > limit:
+                raise PartRefused(self._too_long(rows, i, limit))
+            distinct.append(values)
+        if not _suspect("".join(chain.from_iterable(distinct))):
             return rows
         return [self._clean(row) for row in rows]
 
     def _clean(self, row: Row) -> Row:
         values = list(row)
-        for i in self._text:
+        for i, *_ in self._text:
             value = values[i]
             if not value:
                 continue
@@ -73,11 +84,11 @@ class RowCheck:
                 values[i] = storable_text(value)
         return tuple(values)
 
-    def _too_long(self, rows: list[Row], index: int, column: str, limit: int) -> str:
-        value = next(v for v in map(itemgetter(index), rows) if v and len(v) > limit)
+    def _too_long(self, rows: list[Row], index: int, limit: int) -> str:
+        value = next(r[index] for r in rows if r[index] and len(r[index]) > limit)
         return (
-            f"{self._table}.{column} is {len(value)} characters long, more than the {limit} "
-            f"a store keeps: {value[:40]!r}..."
+            f"{self._table}.{self._columns[index]} is {len(value)} characters long, more than "
+            f"the {limit} a store keeps: {value[:40]!r}..."
         )
 
 
