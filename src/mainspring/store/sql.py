@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mainspring.exceptions import ObjectNotFound, StoreError, StoreFull, StoreRejected
+from mainspring.exceptions import ObjectNotFound, StoreError, StoreRejected
 from mainspring.model import (
     TERMINAL_TYPES,
     FlowRecord,
@@ -65,9 +65,9 @@ from mainspring.store.schema import (
     task_run_from_row,
     task_run_values,
 )
-from mainspring.store.storable import RowCheck, storable_flow_row
+from mainspring.store.storable import RowChecks, storable_flow_row
 from mainspring.store.upserts import Upserts
-from mainspring.store.write_errors import Failure, classify, reason
+from mainspring.store.write_errors import Failure, classify, disk_full, reason
 
 __all__ = ["Condition", "SqlBackend", "SqlStore", "backend_for"]
 
@@ -117,7 +117,7 @@ class SqlStore(Store):
         self._closed = False
         self._sql = Upserts(self._backend)  # the write statements, compiled once
         self._pruned = 0.0  # when this store last deleted old applied-batch ids
-        self._checks: dict[str, RowCheck] = {}  # table name -> its rows' check (storable.py)
+        self._check = RowChecks(json_dumps)  # makes each table's rows storable (storable.py)
 
     def __repr__(self) -> str:
         return f"SqlStore({redact_url(self.url)!r})"
@@ -178,7 +178,7 @@ class SqlStore(Store):
             engine = self.engine()
         except StoreError as exc:
             if exc.__cause__ is not None and classify(exc.__cause__) is Failure.DISK_FULL:
-                raise self._full(exc.__cause__) from exc
+                raise disk_full(redact_url(self.url), exc.__cause__) from exc
             raise
         refused: list[tuple[Batch, str]] = []
         stored = write_isolating(batch, lambda part: self._write_part(engine, part), refused)
@@ -208,22 +208,13 @@ class SqlStore(Store):
             if failure is Failure.REFUSED:
                 raise PartRefused(reason(exc)) from exc
             if failure is Failure.DISK_FULL:
-                raise self._full(exc) from exc
+                raise disk_full(redact_url(self.url), exc) from exc
             if not isinstance(exc, sa.exc.SQLAlchemyError):
                 raise
             raise StoreError(
                 f"Could not write {part.size()} records to {redact_url(self.url)!r}: {reason(exc)}"
             ) from exc
         return True
-
-    def _full(self, exc: BaseException) -> StoreFull:
-        return StoreFull(f"the disk holding {redact_url(self.url)} is full ({reason(exc)})")
-
-    def _check(self, table: sa.Table, columns: tuple[str, ...]) -> RowCheck:
-        check = self._checks.get(table.name)
-        if check is None:
-            check = self._checks[table.name] = RowCheck(table, columns, json_dumps)
-        return check
 
     def _claim(self, conn: sa.Connection, batch_id: str) -> bool:
         """Record `batch_id` as applied in this transaction; False if it already was. First in

@@ -92,6 +92,20 @@ class RowCheck:
         )
 
 
+class RowChecks:
+    """A store's `RowCheck` of each table, made on first use: `checks(table, columns)`."""
+
+    def __init__(self, dumps: Callable[[Any], str]) -> None:
+        self._dumps = dumps
+        self._checks: dict[str, RowCheck] = {}
+
+    def __call__(self, table: sa.Table, columns: tuple[str, ...]) -> RowCheck:
+        check = self._checks.get(table.name)
+        if check is None:
+            check = self._checks[table.name] = RowCheck(table, columns, self._dumps)
+        return check
+
+
 def _suspect(text: str) -> bool:
     """Whether `text` may hold an unstorable character, raw or escaped in JSON (a false
     alarm, such as a literal backslash-u0000, only costs the precise check)."""

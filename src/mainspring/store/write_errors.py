@@ -15,6 +15,8 @@ import errno
 import sqlite3
 from enum import Enum
 
+from mainspring.exceptions import StoreFull
+
 #: SQLite's primary result codes that say the records are at fault (a constraint, a value too
 #: big or of the wrong type, a statement the schema does not fit) or the file is unusable.
 _SQLITE_PERMANENT = {
@@ -72,3 +74,8 @@ def reason(exc: BaseException) -> str:
     text = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
     line = f"{type(orig).__name__}: {text}" if text else type(orig).__name__
     return line if len(line) <= 300 else line[:297] + "..."
+
+
+def disk_full(where: str, exc: BaseException) -> StoreFull:
+    """The error that says so, for the store at `where` (a URL without its password)."""
+    return StoreFull(f"the disk holding {where} is full ({reason(exc)})")
