@@ -33,6 +33,8 @@ _SQLITE_FULL = 13
 #: integrity constraint, syntax or access rule, program limit (e.g. an index row too big).
 _PG_PERMANENT_CLASSES = {"22", "23", "42", "54"}
 _PG_DISK_FULL = "53100"
+#: DB-API exception classes (PEP 249) that blame the data or the statement, not the moment.
+_DBAPI_PERMANENT = {"DataError", "IntegrityError", "ProgrammingError", "NotSupportedError"}
 
 
 class Failure(Enum):
@@ -60,6 +62,10 @@ def classify(exc: BaseException) -> Failure:
         if sqlstate == _PG_DISK_FULL:
             return Failure.DISK_FULL
         return Failure.REFUSED if sqlstate[:2] in _PG_PERMANENT_CLASSES else Failure.TRANSIENT
+    if any(cls.__name__ in _DBAPI_PERMANENT for cls in type(orig).__mro__):
+        # a driver's own refusal of a value, before the server saw it (psycopg: "text fields
+        # cannot contain NUL"): DB-API's classes, whatever the driver's module
+        return Failure.REFUSED
     if isinstance(orig, ValueError | TypeError | OverflowError):
         # raised while a value was bound (a surrogate, an int beyond 64 bits): the same batch
         # fails the same way every time (UnicodeEncodeError is a ValueError)
