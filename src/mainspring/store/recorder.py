@@ -232,7 +232,7 @@ class Recorder:
         self.dropped += count
         try:
             path = set_aside(parts, self._home())
-        except OSError as error:
+        except Exception as error:  # (a full disk, mostly) the writer thread must live on
             self.lost += count
             where = f"they could not be set aside either ({error}) and are lost"
         else:
