@@ -5,6 +5,11 @@ Part of the floor: this module imports nothing of ours, so every layer can raise
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    pass
+
 
 class MainspringError(Exception):
     """Base class of every error Mainspring raises on its own account."""
@@ -59,10 +64,20 @@ class StoreRejected(StoreError):
     """The store refused a write for good (no or a read-only API key, a body the server finds
     invalid): retrying the same batch cannot succeed, unlike after a network failure."""
 
-    def __init__(self, message: str, refused: int | None = None) -> None:
+    def __init__(
+        self, message: str, refused: int | None = None, parts: list[Any] | None = None
+    ) -> None:
         super().__init__(message)
         #: How many records of the write were refused; None: all of them.
         self.refused = refused
+        #: The refused records, as (batch part, reason) pairs, when the others were stored;
+        #: the recorder sets them aside (see store/dead_letter.py).
+        self.parts = parts
+
+
+class StoreFull(StoreRejected):
+    """The disk holding the store is full: nothing can be written until space is freed, and
+    waiting a few seconds will not free it."""
 
 
 class ObjectNotFound(StoreError, LookupError):

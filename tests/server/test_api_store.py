@@ -5,6 +5,7 @@ however often they are retried, and API keys are sent and their refusals explain
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -367,6 +368,14 @@ def test_invalid_records_are_refused_alone_and_the_rest_stored(served) -> None:
     recorder.close()
     assert recorder.dropped == 1
     assert sql.read_logs(run.id)[-1].message == "kept"
+    # the refused record is set aside in the dead-letter file of this process's home
+    from mainspring.settings import get_settings
+    from mainspring.store.dead_letter import dead_letter_file
+
+    (line,) = dead_letter_file(get_settings().home).read_text().splitlines()
+    entry = json.loads(line)
+    assert entry["kind"] == "log" and entry["record"]["message"] == "refused too"
+    assert "logger" in entry["reason"]
 
 
 # -- errors ----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mainspring.model import FlowRecord, FlowRun, LogRecord, State, StateRecord, StateType, new_id
 from mainspring.store.base import Batch
-from mainspring.store.http.batch_parts import chunks, halves
+from mainspring.store.batch_parts import chunks, halves
 
 
 def records(batch: Batch) -> list:

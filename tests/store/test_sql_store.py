@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from mainspring.exceptions import ObjectNotFound, StoreError
+from mainspring.exceptions import ObjectNotFound, StoreError, StoreRejected
 from mainspring.model import (
     FlowRecord,
     FlowRun,
@@ -158,14 +158,18 @@ def test_flows_are_matched_by_name_and_keep_their_id(store: SqlStore) -> None:
     assert set(flows) == {"etl", "new-flow"}
 
 
-def test_a_failing_batch_stores_nothing(store: SqlStore) -> None:
+def test_a_record_refused_for_good_costs_itself_alone(store: SqlStore) -> None:
+    """A record the database refuses (NOT NULL) is named in StoreRejected, never retried by
+    the recorder; the run written with it is stored."""
     run = make_flow_run()
     bad = make_task_run(run.id)
     bad.task_key = None  # type: ignore[assignment]  # violates NOT NULL
-    with pytest.raises(StoreError, match="Could not write"):
+    with pytest.raises(StoreRejected, match="refused 1 of 2 records") as refused:
         store.write(Batch(flow_runs={run.id: run}, task_runs={bad.id: bad}))
-    assert store.count_flow_runs() == 0
-    assert store.read_flows() == []
+    assert "task_key" in str(refused.value)
+    assert [part.task_runs for part, _ in refused.value.parts] == [{bad.id: bad}]
+    assert store.count_flow_runs() == 1
+    assert store.read_task_runs(run.id) == []
 
 
 def test_parameters_json_cannot_hold_are_stored_as_repr(store: SqlStore) -> None:

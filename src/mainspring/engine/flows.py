@@ -22,6 +22,7 @@ from mainspring.engine.retries import RetryPolicy
 from mainspring.engine.runners import ThreadPoolTaskRunner
 from mainspring.engine.start import run_flow
 from mainspring.model import StateType
+from mainspring.model.text import check_definition
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -75,6 +76,7 @@ class Flow(Generic[P, R]):
         self.name = name or fn.__name__.replace("_", "-")
         self.version = version
         self.flow_run_name = flow_run_name
+        check_definition(self.name, version, tags, flow_run_name, "flow")
         self.retries = retries or 0
         self.retry_delay_seconds = retry_delay_seconds
         if timeout_seconds is not None and timeout_seconds <= 0:

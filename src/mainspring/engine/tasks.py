@@ -25,6 +25,7 @@ from mainspring.engine.retries import RetryPolicy
 from mainspring.engine.start import call_task, submit_task
 from mainspring.engine.stopping.interrupts import engine_entry
 from mainspring.model import StateType
+from mainspring.model.text import check_definition
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -77,6 +78,7 @@ class Task(Generic[P, R]):
         update_wrapper(self, fn)
         self.fn = fn
         self.name = name or fn.__name__
+        check_definition(self.name, version, tags, task_run_name, "task", task_key)
         self._created_suffix = f" for task {self.name!r}"  # of "Created task run ..." lines
         self.description = description or inspect.getdoc(fn)
         self.tags = list(tags or [])

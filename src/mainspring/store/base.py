@@ -75,7 +75,11 @@ class Store(ABC):
     # -- writing -----------------------------------------------------------------------------
     @abstractmethod
     def write(self, batch: Batch) -> bool:
-        """Apply `batch` atomically: all of it is stored, or none of it and an error is raised.
+        """Apply `batch`: all of it is stored, or none of it and an error is raised, save for
+        records the store refuses for good (a value it cannot hold, a constraint they break):
+        those are isolated and named in the `StoreRejected` raised once the others are stored
+        (`exc.parts`). A full disk is `StoreFull`; any other `StoreError` stored nothing and is
+        worth retrying. Text is stored with NUL and lone surrogates replaced (model/text.py).
 
         Flows are matched by name (an existing flow keeps its id). Runs are inserted or, when
         their id exists, their mutable fields (state, times, run_count, heartbeat, parameters,
@@ -87,8 +91,8 @@ class Store(ABC):
         written before task runs, task runs before states, logs and edges that refer to them.
         States and logs are appended (the store assigns their ids); edges are kept once per
         (task run, upstream, kind).
-        Because a batch is stored whole or not at all, the recorder retries only batches that
-        were not stored. Safe to call from several threads and several processes at once.
+        A retry of a batch that was partly stored (its parts get ids derived from its `id`)
+        stores each part once. Safe to call from several threads and several processes at once.
 
         A batch whose `id` was stored before (within the store's memory of ids, at least an
         hour) is not stored again: returns False then, True when the batch was stored.

@@ -9,15 +9,20 @@ latest snapshot of each run, its state rows, logs and edges) and writes that in 
 transaction: a 1,000-task flow makes a handful of transactions, not thousands. The store is
 opened lazily in that thread, so merely importing or defining flows never loads SQLAlchemy.
 
-Nothing is lost: a failed write keeps the batch and retries it unchanged with backoff (up to
-`MAX_BACKOFF` seconds apart), so a store that is briefly unreachable (a server restarting)
-gets everything once it is back; `flush()` waits until everything recorded before it has been
-written (the engine calls it when a top-level flow run ends, fails or crashes); an `atexit`
-hook flushes what is left, waiting at most `EXIT_FLUSH_TIMEOUT` seconds. A process that exits
-while its store stays unreachable longer than that loses what was not written, and says so on
-stderr. Only a write the store refuses for good (`StoreRejected`: no or a read-only API key,
-a body the server finds invalid) is given up at once, with a message, since retrying it would
-hold back everything recorded after it.
+Nothing is lost: a write that fails for a transient reason (a `StoreError`: a database locked,
+a server restarting) keeps the batch and retries it unchanged with backoff (up to `MAX_BACKOFF`
+seconds apart), so a store that is briefly unreachable gets everything once it is back;
+`flush()` waits until everything recorded before it has been written (the engine calls it when
+a top-level flow run ends, fails or crashes); an `atexit` hook flushes what is left, waiting
+at most `EXIT_FLUSH_TIMEOUT` seconds. A process that exits while its store stays unreachable
+longer than that loses what was not written, and says so on stderr.
+
+A write the store refuses for good is never retried, since retrying it would hold back
+everything recorded after it: `StoreRejected` (records the database or server will not take,
+the others stored; no or a read-only API key), `StoreFull` (a full disk), or any error that
+is not a `StoreError` (the same batch would fail the same way). Those records are set aside
+in the dead-letter file (store/dead_letter.py) with a one-line message on stderr, once per
+reason; if even that file cannot be written (the same full disk), they are counted as lost.
 """
 
 from __future__ import annotations
@@ -29,9 +34,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from mainspring.exceptions import StoreRejected
+from mainspring.exceptions import StoreError, StoreFull, StoreRejected
 from mainspring.model import (
     FlowRecord,
     FlowRun,
@@ -42,6 +48,7 @@ from mainspring.model import (
     TaskRunEdge,
 )
 from mainspring.store.base import Batch, Store
+from mainspring.store.dead_letter import set_aside
 from mainspring.store.results.storage import ResultRef
 
 MAX_BACKOFF = 5.0
@@ -52,12 +59,20 @@ EXIT_FLUSH_TIMEOUT = 60.0
 _TASK_RUN, _FLOW_RUN, _LOG, _EDGE, _FLOW, _MARK = range(6)
 #: For an eager store (see `Store.eager`): how many queued changes wake the writer.
 EAGER_BATCH = 500
+#: Distinct reasons of refusal reported on stderr, after which records are set aside silently.
+MAX_REASONS_SHOWN = 10
+_FULL = "disk full"
 
 
 class Recorder:
     """Collects changes from any thread and writes them to a store in the background."""
 
-    def __init__(self, store_factory: Callable[[], Store], interval: float = 0.05) -> None:
+    def __init__(
+        self,
+        store_factory: Callable[[], Store],
+        interval: float = 0.05,
+        dead_letter_home: Path | None = None,
+    ) -> None:
         self._store_factory = store_factory
         self._store: Store | None = None
         self._interval = interval
@@ -72,8 +87,11 @@ class Recorder:
         #: queue meanwhile rather than joining it.
         self._pending: Batch | None = None
         self.last_error: BaseException | None = None
-        self.dropped = 0  # changes the store refused for good (see StoreRejected)
-        self._drop_reasons: set[str] = set()
+        self.dropped = 0  # changes the store refused for good (set aside or lost)
+        self.lost = 0  # of those, changes that could not be set aside either
+        self._drop_reasons: set[str] = set()  # reported on stderr already
+        #: where the dead-letter folder goes (default: MAINSPRING_HOME)
+        self._dead_letter_home = dead_letter_home
         #: Queue length at which recording wakes the writer early; 0 (never) until the store,
         #: opened by the writer thread, turns out to be eager.
         self._wake_at = 0
@@ -161,13 +179,16 @@ class Recorder:
             if batch:
                 try:
                     self.store.write(batch)
+                    self._drop_reasons.discard(_FULL)  # a disk full again is news again
                 except StoreRejected as exc:  # refused for good: retrying cannot help
-                    self._drop(batch, exc)
-                except Exception as exc:  # keep the batch; retry it unchanged (same id)
+                    self._set_aside(batch, exc)
+                except StoreError as exc:  # keep the batch; retry it unchanged (same id)
                     self._report(exc)
                     time.sleep(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF)
                     continue
+                except Exception as exc:  # not a store's transient failure: it would recur
+                    self._set_aside(batch, StoreRejected(f"{type(exc).__name__}: {exc}"))
             self._pending, backoff, self.last_error = None, self._interval, None
             self._busy = False
             for event in waiting:
@@ -203,18 +224,38 @@ class Recorder:
                 marks.append(item[1])
         return marks
 
-    def _drop(self, batch: Batch, exc: StoreRejected) -> None:
-        """Give up what the store refused for good, saying so (once per distinct reason): the
-        whole batch, or the records it names (`exc.refused`) when it stored the others."""
-        count = batch.size() if exc.refused is None else exc.refused
+    def _set_aside(self, batch: Batch, exc: StoreRejected) -> None:
+        """Write what the store refused for good (the whole batch, or the parts `exc` names
+        when it stored the others) to the dead-letter file, saying so once per reason."""
+        parts = exc.parts if exc.parts is not None else [(batch, str(exc))]
+        count = sum(part.size() for part, _ in parts)
         self.dropped += count
-        if str(exc) not in self._drop_reasons:
-            self._drop_reasons.add(str(exc))
+        try:
+            path = set_aside(parts, self._home())
+        except Exception as error:  # (a full disk, mostly) the writer thread must live on
+            self.lost += count
+            where = f"they could not be set aside either ({error}) and are lost"
+        else:
+            where = f"they are set aside in {path}"
+        key = _FULL if isinstance(exc, StoreFull) else "; ".join(sorted({w for _, w in parts}))
+        if key in self._drop_reasons or len(self._drop_reasons) > MAX_REASONS_SHOWN:
+            return
+        self._drop_reasons.add(key)
+        if len(self._drop_reasons) > MAX_REASONS_SHOWN:
             print(
-                f"mainspring: {count} records of run history were refused and are not "
-                f"recorded: {exc}",
+                f"mainspring: more run history was refused; {where} (no more messages)",
                 file=sys.stderr,
             )
+            return
+        records = "1 record" if count == 1 else f"{count} records"
+        print(f"mainspring: {records} of run history not stored: {exc}; {where}", file=sys.stderr)
+
+    def _home(self) -> Path:
+        if self._dead_letter_home is None:
+            from mainspring.settings import get_settings
+
+            return get_settings().home
+        return self._dead_letter_home
 
     def unwritten(self) -> int:
         """Roughly how many changes are recorded but not yet stored (flush markers count)."""

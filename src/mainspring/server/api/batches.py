@@ -15,11 +15,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from mainspring.exceptions import StoreFull, StoreRejected
 from mainspring.model import FlowRecord
 from mainspring.server.api.deps import StoreDep
 from mainspring.server.schemas import BatchIn, BatchOut
@@ -68,8 +69,14 @@ def _write(store: SqlStore, body: bytes) -> BatchOut:
             run.heartbeat = now  # liveness: a future one would hide a dead run for ever
     for flow in batch.flows.values():  # a client-chosen id could collide with another flow's
         flow.id = server_id()
-    if not store.write(batch):
-        return BatchOut(written=0, duplicate=True)
+    try:
+        if not store.write(batch):
+            return BatchOut(written=0, duplicate=True)
+    except StoreFull:
+        raise  # a 503 (StoreError): the client keeps the batch and tries again later
+    except StoreRejected as exc:  # the database refused some records for good, stored the rest
+        reasons = "; ".join(dict.fromkeys(why for _, why in exc.parts or ()))
+        raise HTTPException(422, f"{exc.refused} records refused: {reasons}") from None
     return BatchOut(written=batch.size())
 
 

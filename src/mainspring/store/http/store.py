@@ -10,7 +10,7 @@ is an idempotency key: each batch gets an id on its first attempt, and the serve
 ids it applied in the same transaction, so a retry whose first attempt was stored (the answer
 lost in a restart or a network blip) is not stored twice. A batch larger than `CHUNK` records
 is sent in several requests, each with its own derived id, and a part the server refuses as
-invalid is halved until the bad records stand alone (store/http/batch_parts.py): they are refused,
+invalid is halved until the bad records stand alone (store/batch_parts.py): they are refused,
 the rest stored.
 
 Errors: an unknown id is `ObjectNotFound`, as with SqlStore; a server that cannot be reached
@@ -47,14 +47,12 @@ from mainspring.model import (
 from mainspring.model.runs import new_id
 from mainspring.settings import redact_url
 from mainspring.store.base import Batch, Store
+from mainspring.store.batch_parts import MAX_REFUSED, PartRefused, chunks, write_isolating
 from mainspring.store.http import wire
-from mainspring.store.http.batch_parts import chunks, halves
 from mainspring.store.http.wire_batch import encode_batch
 
 #: Most records sent in one request (the server takes up to 100,000 per list).
 CHUNK = 10_000
-#: Invalid records a write isolates by halving before it gives up the rest of a refused part.
-MAX_REFUSED = 16
 #: Page sizes of the server's list endpoints.
 RUNS_PAGE = 1000
 LOGS_PAGE = 10_000
@@ -205,30 +203,27 @@ class ApiStore(Store):
             return True
         if batch.id is None:  # kept on the batch: the recorder retries this very object
             batch.id = new_id().replace("-", "")
-        refused: list[str] = []  # why the server refused each record it found invalid
+        refused: list[tuple[Batch, str]] = []  # parts the server refused as invalid, and why
         stored = False
         for chunk in chunks(batch, CHUNK):
-            stored = self._send(chunk, refused) or stored
+            stored = write_isolating(chunk, self._send, refused, MAX_REFUSED) or stored
         if refused:
-            reasons = "; ".join(dict.fromkeys(refused))
+            count = sum(part.size() for part, _ in refused)
+            reasons = "; ".join(dict.fromkeys(why for _, why in refused))
             raise StoreRejected(
-                f"The Mainspring server at {redact_url(self.url)} refused {len(refused)} of "
+                f"The Mainspring server at {redact_url(self.url)} refused {count} of "
                 f"{batch.size()} records as invalid; the others are stored. {reasons}",
-                refused=len(refused),
+                refused=count,
+                parts=refused,
             )
         return stored
 
-    def _send(self, part: Batch, refused: list[str]) -> bool:
-        """POST one part; True if stored, False if it had been. A part the server refuses as
-        invalid is halved until its bad records stand alone, and those are noted in `refused`;
-        past MAX_REFUSED of them (a server refusing everything) whole parts are given up."""
+    def _send(self, part: Batch) -> bool:
+        """POST one part; True if stored, False if it had been; `PartRefused` if the server
+        finds it invalid (`write_isolating` then halves it until the bad records stand alone)."""
         response = self._request("POST", "/batches", content=encode_batch(part))
         if response.status_code == 422:
-            if part.size() > 1 and len(refused) < MAX_REFUSED:
-                first, second = halves(part)
-                return self._send(first, refused) | self._send(second, refused)
-            refused.extend([_detail(response)] * part.size())
-            return False
+            raise PartRefused(_detail(response))
         if response.status_code != 200:
             self._fail(response)
         return not orjson.loads(response.content).get("duplicate", False)

@@ -31,13 +31,11 @@ from mainspring.model import (
     TaskRun,
     TaskRunEdge,
 )
+from mainspring.model.text import MAX_NAME as MAX_NAME  # the API's limits are every store's
+from mainspring.model.text import MAX_TEXT as MAX_TEXT
 from mainspring.store.codec import json_default
 from mainspring.store.results.storage import ResultRef, stored_result
 
-#: Longest text the API stores in one field (a log message, a state message).
-MAX_TEXT = 1_000_000
-#: Longest name (flow, run, task, key, tag, logger).
-MAX_NAME = 255
 #: Most tags on a run; most records of one kind in one batch; largest count (int32).
 MAX_TAGS = 1000
 MAX_ITEMS = 100_000

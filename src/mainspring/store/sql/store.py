@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mainspring.exceptions import ObjectNotFound, StoreError
+from mainspring.exceptions import ObjectNotFound, StoreError, StoreRejected
 from mainspring.model import (
     TERMINAL_TYPES,
     FlowRecord,
@@ -34,8 +34,10 @@ from mainspring.model import (
     TaskRun,
     TaskRunEdge,
 )
+from mainspring.model.text import storable_text
 from mainspring.settings import redact_url
 from mainspring.store.base import Batch, Store
+from mainspring.store.batch_parts import PartRefused, write_isolating
 from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps
 from mainspring.store.sql.dialects import backend_for
 from mainspring.store.sql.schema import (
@@ -64,7 +66,9 @@ from mainspring.store.sql.schema import (
     task_run_from_row,
     task_run_values,
 )
+from mainspring.store.sql.storable import RowChecks, storable_flow_row
 from mainspring.store.sql.upserts import Upserts
+from mainspring.store.sql.write_errors import Failure, classify, disk_full, reason
 
 __all__ = ["Condition", "SqlBackend", "SqlStore", "backend_for"]
 
@@ -114,6 +118,7 @@ class SqlStore(Store):
         self._closed = False
         self._sql = Upserts(self._backend)  # the write statements, compiled once
         self._pruned = 0.0  # when this store last deleted old applied-batch ids
+        self._check = RowChecks(json_dumps)  # makes each table's rows storable (storable.py)
 
     def __repr__(self) -> str:
         return f"SqlStore({redact_url(self.url)!r})"
@@ -164,17 +169,51 @@ class SqlStore(Store):
 
     # -- writing -----------------------------------------------------------------------------
     def write(self, batch: Batch) -> bool:
+        """See `Store.write`. Records the database refuses for good are isolated by halving
+        the batch (one transaction per part) and named in the `StoreRejected` raised after
+        the others are stored; a full disk is `StoreFull`; other failures are `StoreError`,
+        for the caller to retry (store/sql/write_errors.py says which is which)."""
         if not batch:
             return True
-        engine = self.engine()
+        try:
+            engine = self.engine()
+        except StoreError as exc:
+            if exc.__cause__ is not None and classify(exc.__cause__) is Failure.DISK_FULL:
+                raise disk_full(redact_url(self.url), exc.__cause__) from exc
+            raise
+        refused: list[tuple[Batch, str]] = []
+        stored = write_isolating(batch, lambda part: self._write_part(engine, part), refused)
+        if refused:
+            count = sum(part.size() for part, _ in refused)
+            reasons = "; ".join(dict.fromkeys(why for _, why in refused))
+            raise StoreRejected(
+                f"{redact_url(self.url)} refused {count} of {batch.size()} records; the others "
+                f"are stored. {reasons}",
+                refused=count,
+                parts=refused,
+            )
+        return stored
+
+    def _write_part(self, engine: sa.Engine, part: Batch) -> bool:
+        """Write `part` in one transaction: True if stored, False if it had been;
+        `PartRefused` when its records are at fault."""
         try:
             with self._backend.serialized(), self._backend.write_transaction(engine) as conn:
-                if batch.id is not None and not self._claim(conn, batch.id):
+                if part.id is not None and not self._claim(conn, part.id):
                     return False
-                self._write(conn, batch)
-        except sa.exc.SQLAlchemyError as exc:
+                self._write(conn, part)
+        except PartRefused:
+            raise
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is Failure.REFUSED:
+                raise PartRefused(reason(exc)) from exc
+            if failure is Failure.DISK_FULL:
+                raise disk_full(redact_url(self.url), exc) from exc
+            if not isinstance(exc, sa.exc.SQLAlchemyError):
+                raise
             raise StoreError(
-                f"Could not write {batch.size()} records to {redact_url(self.url)!r}: {exc}"
+                f"Could not write {part.size()} records to {redact_url(self.url)!r}: {reason(exc)}"
             ) from exc
         return True
 
@@ -200,25 +239,32 @@ class SqlStore(Store):
             # An existing flow keeps its row. DO NOTHING rather than DO UPDATE: on PostgreSQL an
             # update would lock the flow row and serialize every writer of that flow's runs.
             # Sorted by name so concurrent writers take locks in one order.
-            rows = [flow_row(f) for f in sorted(flows.values(), key=_name)]
+            rows = [storable_flow_row(flow_row(f)) for f in sorted(flows.values(), key=_name)]
             conn.execute(upserts.upsert(flow, None, ()), rows)
             if batch.flow_runs:
-                query = sa.select(flow.c.name, flow.c.id).where(flow.c.name.in_(flows))
+                names = [row["name"] for row in rows]
+                query = sa.select(flow.c.name, flow.c.id).where(flow.c.name.in_(names))
                 ids: dict[str, str] = {name: id_ for name, id_ in conn.execute(query)}
                 values = [
-                    flow_run_values(r, ids[r.flow_name], ts, js) for r in batch.flow_runs.values()
+                    flow_run_values(r, ids[storable_text(r.flow_name)], ts, js)
+                    for r in batch.flow_runs.values()
                 ]
+                values = self._check(flow_run, FLOW_RUN_COLUMNS)(values)
                 upserts.write(conn, flow_run, FLOW_RUN_COLUMNS, values, "id", FLOW_RUN_MUTABLE)
         if batch.task_runs:
             values = [task_run_values(t, next(seq), ts, js) for t in batch.task_runs.values()]
+            values = self._check(task_run, TASK_RUN_COLUMNS)(values)
             upserts.write(conn, task_run, TASK_RUN_COLUMNS, values, "id", TASK_RUN_MUTABLE)
         if batch.states:
             values = [state_values(s, js) for s in batch.states]
+            values = self._check(state_history, STATE_COLUMNS)(values)
             upserts.append(conn, state_history, STATE_COLUMNS, values)
         if batch.logs:
-            upserts.append(conn, log, LOG_COLUMNS, [log_values(r) for r in batch.logs])
+            values = self._check(log, LOG_COLUMNS)([log_values(r) for r in batch.logs])
+            upserts.append(conn, log, LOG_COLUMNS, values)
         if batch.edges:
             values = [(e.flow_run_id, e.task_run_id, e.upstream_id, e.kind) for e in batch.edges]
+            values = self._check(task_run_edge, EDGE_COLUMNS)(values)
             upserts.write(conn, task_run_edge, EDGE_COLUMNS, values)
 
     def heartbeat(self, flow_run_ids: Sequence[str]) -> dict[str, StateType]:
