@@ -19,14 +19,13 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.pool import StaticPool
 
 from mainspring.settings import get_settings
-from mainspring.store.backend import Condition, SqlBackend, json_dumps
+from mainspring.store.backend import Condition, SqlBackend, json_dumps, json_loads
 
 _IMMEDIATE = "mainspring_begin_immediate"
 
@@ -84,7 +83,7 @@ class SqliteBackend(SqlBackend):
             self.url,
             connect_args=connect_args,
             json_serializer=json_dumps,
-            json_deserializer=orjson.loads,
+            json_deserializer=json_loads,
             **options,
         )
         sa.event.listen(engine, "connect", _on_connect)

@@ -31,6 +31,8 @@ from mainspring.model import (
     TaskRun,
     TaskRunEdge,
 )
+from mainspring.store import json_values
+from mainspring.store.json_values import json_default
 from mainspring.store.results import ResultRef, stored_result
 
 #: Longest text the API stores in one field (a log message, a state message).
@@ -76,18 +78,6 @@ def epoch(text: str | None) -> float | None:
     return None if text is None else _fromiso(text).timestamp()
 
 
-def json_default(value: Any) -> Any:
-    """Values JSON has no type for, converted as pydantic would (a Path or an Enum becomes its
-    value, a dataclass or model a dict); what even that cannot convert becomes its repr: a
-    parameter the engine could not make JSON-safe must not cost a whole batch."""
-    from pydantic_core import to_jsonable_python
-
-    try:
-        return to_jsonable_python(value)
-    except Exception:
-        return repr(value)
-
-
 # -- records -> JSON -------------------------------------------------------------------------
 def result_json(data: Any) -> dict[str, Any] | None:
     """Where a state's persisted result lives (its `data` is a ResultRef), else None."""
@@ -123,7 +113,7 @@ def flow_run_json(r: FlowRun) -> dict[str, Any]:
         "flow_name": r.flow_name,
         "state": {"type": _VALUES[s.type], "name": s.name, "message": s.message,
                   "timestamp": iso(s.ts)},
-        "parameters": r.parameters,
+        "parameters": json_values.encode(r.parameters),  # 10**400 and NaN as tagged values
         "tags": r.tags,
         "flow_version": r.flow_version,
         "parent_flow_run_id": r.parent_flow_run_id,
@@ -233,7 +223,7 @@ def flow_run_from_json(d: dict[str, Any]) -> FlowRun:
         name=d["name"],
         flow_name=d["flow_name"],
         state=state_from_json(d["state"]),
-        parameters=d["parameters"],
+        parameters=json_values.decode(d["parameters"]),
         tags=d["tags"],
         flow_version=d["flow_version"],
         parent_flow_run_id=d["parent_flow_run_id"],
