@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     server_crash_detector: bool = Field(
         True, description="Run the crash detector in `mainspring server start`."
     )
+    server_max_request_bytes: int = Field(
+        16 * 2**20,
+        gt=0,
+        description="Largest request body the server takes (413 above it); clients split "
+        "their batches below it.",
+    )
 
     @field_validator("logging_level", mode="before")
     @classmethod
