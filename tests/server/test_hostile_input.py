@@ -214,6 +214,10 @@ HOSTILE = {
         _run_body(parameters={"x": {"__mainspring__": "int", "value": "ten"}}),
         ["body", "flow_runs", 0, "parameters"],
     ),
+    "an integer of 5,000 digits": (
+        _run_body().replace('"state"', '"parameters": {"x": ' + "1" * 5000 + '}, "state"'),
+        ["body", "flow_runs", 0, "parameters", "x"],
+    ),
     "a NaN state timestamp": (
         _run_body().replace('"RUNNING"}', '"RUNNING", "timestamp": NaN}'),
         ["body", "flow_runs", 0, "state", "RUNNING", "timestamp"],

@@ -135,3 +135,10 @@ def test_a_row_written_by_older_code_never_fails_a_read(store: SqlStore, planted
     if "0" * 400 in planted:
         assert got["n"] == 10**400
     assert [r.id for r in store.read_flow_runs()] == [run.id]
+
+
+def test_text_json_cannot_encode_as_utf8_never_fails_the_codec() -> None:
+    """A lone surrogate (an undecodable file name) beside a NaN: written escaped, read back."""
+    value = {"path": "x\udcff", "x": math.nan, "tags": ["\udcff"]}
+    assert _same(json_values.loads(json_values.dumps(value)), value)
+    assert _same(json_values.loads(json_values.dumps(["\udcff"])), ["\udcff"])

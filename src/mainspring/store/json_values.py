@@ -76,10 +76,45 @@ def encode(value: Any) -> Any:
 
 def dumps(value: Any) -> str:
     """`encode(value)` as JSON text, for a database column."""
+    if _flat_and_plain(value):  # tags, a result's address: one per run written, so cheap
+        try:
+            return orjson.dumps(value, option=_OPTIONS).decode()
+        except TypeError:  # text with a lone surrogate: the general way says what to do
+            pass
     data = _fast_dumps(value)
-    if data is None:
-        data = orjson.dumps(_encode(value, 0), option=_OPTIONS)
-    return data.decode()
+    if data is not None:
+        return data.decode()
+    encoded = _encode(value, 0)
+    try:
+        return orjson.dumps(encoded, option=_OPTIONS).decode()
+    except TypeError:  # a lone surrogate: escaped as before; whether a database takes it is
+        return json.dumps(encoded)  # for the text sanitizing at the edge to settle
+
+
+_PLAIN = frozenset({str, bool, type(None)})
+
+
+def _flat_and_plain(value: Any) -> bool:
+    """A small list or dict of text, booleans, None, integers in range and finite floats: JSON
+    as it is, no tag and no nesting to check."""
+    if type(value) is dict:
+        if len(value) > 32 or MARKER in value:
+            return False
+        items: Any = value.values()
+    elif type(value) is list:
+        if len(value) > 32:
+            return False
+        items = value
+    else:
+        return False
+    for item in items:
+        kind = type(item)
+        if kind in _PLAIN or (kind is int and MIN_INT <= item <= MAX_INT):
+            continue
+        if kind is float and item - item == 0.0:  # finite (inf - inf and NaN are NaN)
+            continue
+        return False
+    return True
 
 
 def _fast_dumps(value: Any) -> bytes | None:

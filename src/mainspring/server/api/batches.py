@@ -24,7 +24,7 @@ from mainspring.model import FlowRecord
 from mainspring.server.api.deps import StoreDep
 from mainspring.server.schemas import BatchIn, BatchOut
 from mainspring.server.schemas.batches import server_id
-from mainspring.server.schemas.nesting import located
+from mainspring.server.schemas.json_location import located
 from mainspring.store.sql import SqlStore
 from mainspring.store.wire import dumps
 from mainspring.store.wire_batch import decode_batch

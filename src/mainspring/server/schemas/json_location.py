@@ -1,10 +1,10 @@
-"""Where a body nests too deep for any JSON parser: so its 422 names the field.
+"""Where in a body the JSON parser gave up: so a 422 for unreadable JSON names the field.
 
-Nesting past a parser's recursion limit (~250 levels for pydantic's) cannot be parsed at all,
-so no validator ever sees the field it is in: the parser only says at which line and column it
-gave up. Scanning the body's tokens up to that character gives
-the path to it (`flow_runs[0].parameters.x`). This runs only for such a body, never on the
-normal path.
+Nesting past the parser's recursion limit (~250 levels for pydantic's), a number no double or
+Python int can hold, or a syntax error cannot be parsed at all, so no validator ever sees the
+field it is in: the parser only says at which line and column it gave up. Scanning the body's
+tokens up to there gives the path to it (`flow_runs[0].parameters.x`). This runs only for
+such a body, never on the normal path.
 """
 
 from __future__ import annotations
@@ -25,21 +25,22 @@ _SHOWN = 8
 
 
 def located(error: dict[str, Any], body: bytes) -> dict[str, Any]:
-    """`error` (pydantic's, for `body`), or when it is the parser's "recursion limit exceeded"
-    an error located at the field the nesting is in."""
-    if error.get("type") != "json_invalid" or "recursion limit" not in error.get("msg", ""):
-        return error
-    at = _AT.search(error["msg"])
+    """`error` (pydantic's, for `body`), located at the field the parser gave up in when it
+    is an error of the JSON text itself (nesting too deep: said so)."""
+    message = error.get("msg", "")
+    at = _AT.search(message) if error.get("type") == "json_invalid" else None
     if at is None:
         return error
     line, column = int(at[1]), int(at[2])
     start = 0
     for _ in range(line - 1):
         start = body.find(b"\n", start) + 1
-    path = _path_at(body, start + column)
+    loc = ("body", *_path_at(body, start + column)[:_SHOWN])
+    if "recursion limit" not in message:
+        return {**error, "loc": loc}
     return {
         "type": "too_deep",
-        "loc": ("body", *path[:_SHOWN]),
+        "loc": loc,
         "msg": f"nested too deep to read (values nest at most {MAX_DEPTH} levels)",
         "input": None,
     }
