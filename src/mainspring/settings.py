@@ -116,6 +116,12 @@ class Settings(BaseSettings):
         description="Web origins (https://app.example.com) whose pages may call the API from "
         "a browser (CORS); none by default.",
     )
+    server_max_request_bytes: int = Field(
+        16 * 2**20,
+        gt=0,
+        description="Largest request body the server takes (413 above it); clients split "
+        "their batches below it.",
+    )
 
     @field_validator(
         "server_allowed_hosts", "server_cors_origins", "result_trusted_locations", mode="before"

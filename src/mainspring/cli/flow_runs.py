@@ -147,8 +147,19 @@ def _parameters(parameters: dict[str, Any]) -> Table:
     table.add_column("Name", style="bold", overflow="fold")
     table.add_column("Value", overflow="fold")
     for name, value in parameters.items():
-        table.add_row(name, json.dumps(value, default=repr))
+        table.add_row(name, _shown(value))
     return table
+
+
+def _shown(value: Any) -> str:
+    """A parameter as JSON text (NaN as NaN); an integer past the digits Python writes in
+    decimal (10**5000) in its tagged form, which has no such limit."""
+    try:
+        return json.dumps(value, default=repr)
+    except ValueError:
+        from mainspring.store import json_values
+
+        return json.dumps(json_values.encode(value))
 
 
 def _timeline(backend: Store, run_id: str) -> Table:

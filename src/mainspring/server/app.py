@@ -5,8 +5,9 @@ The API lives under `/api` (OpenAPI document at `/api/openapi.json`, interactive
 records into, so runs of a plain `python my_flow.py` show up without any extra step.
 
 Errors: pydantic's 422s name the offending field; an unknown id is a 404 naming it; a database
-failure is a 503 whose details go to the server log only (they can quote SQL and values). A
-catch-all handler turns anything unexpected into a 500 without a traceback in the response.
+failure is a 503 whose details go to the server log only (they can quote SQL and values).
+Bodies over `server_max_request_bytes` are a 413, 422s show only a preview of the input, and
+anything unexpected is a 500 that keeps the connection open (server/error_responses.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from mainspring.server.api.batches import document_batch_body
 from mainspring.server.api.deps import ERRORS
 from mainspring.server.api.meta import open_router
 from mainspring.server.auth import KeyRing, authorize
+from mainspring.server.error_responses import install_error_responses
 from mainspring.server.guard import install_guard
+from mainspring.server.request_size import RequestSizeLimit
 from mainspring.settings import Settings, get_settings
 from mainspring.store.base import Store
 from mainspring.store.sql import SqlStore
@@ -99,6 +102,8 @@ def create_app(
         )
     _add_error_handlers(app)
     install_guard(app, settings)  # Host, Origin and JSON rules; CORS if configured
+    app.add_middleware(RequestSizeLimit, max_bytes=settings.server_max_request_bytes)
+    install_error_responses(app)  # last: its catch-all wraps the middleware above
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -121,8 +126,3 @@ def _add_error_handlers(app: FastAPI) -> None:
         logger.error("Database error on %s %s: %s", request.method, request.url.path, exc)
         detail = "The database could not complete the request; the server log has details."
         return JSONResponse({"detail": detail}, status_code=503)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("Unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "Internal server error."}, status_code=500)

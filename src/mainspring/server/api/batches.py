@@ -25,6 +25,7 @@ from mainspring.model import FlowRecord
 from mainspring.server.api.deps import StoreDep
 from mainspring.server.schemas import BatchIn, BatchOut
 from mainspring.server.schemas.batches import server_id
+from mainspring.server.schemas.json_location import located
 from mainspring.store.http.wire import dumps
 from mainspring.store.http.wire_batch import decode_batch
 from mainspring.store.sql import SqlStore
@@ -84,7 +85,8 @@ def _validated(body: bytes) -> BatchIn:
     try:
         return BatchIn.model_validate_json(body)
     except ValidationError as exc:
-        raise RequestValidationError([_in_body(e) for e in exc.errors(include_url=False)]) from None
+        errors = [located(_in_body(e), body) for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
 
 
 def _in_body(error: Any) -> Any:

@@ -10,6 +10,7 @@ their state type.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -25,6 +26,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from mainspring.store import json_values
 from mainspring.store.http.wire import (  # the limits, shared with the fast batch decoder
     ID_PATTERN,
     INT32,
@@ -79,7 +81,29 @@ Name = Annotated[
 ]
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
 Tags = Annotated[list[Name], Field(max_length=MAX_TAGS)]
-Json = Annotated[dict[str, Any], AfterValidator(clean_json)]
+
+
+def check_json_values(value: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as store/json_values.py reads them back: tagged values well formed, no NaN or
+    infinity outside a tag (JSON has none; 1e400 parses as one), nesting within MAX_DEPTH.
+    Kept in their tagged form (what the batch decoder takes); text made storable."""
+    json_values.decode(value, strict=True, where="parameters")
+    return clean_json(value)  # type: ignore[no-any-return]
+
+
+Json = Annotated[
+    dict[str, Any],
+    AfterValidator(check_json_values),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": "JSON values; an integer beyond 64 bits, NaN or an infinity as a "
+            'tagged value, e.g. {"__mainspring__": "int", "value": "1000000000000000000000"} '
+            'or {"__mainspring__": "float", "value": "nan"}; nesting at most '
+            f"{json_values.MAX_DEPTH} levels.",
+        }
+    ),
+]
 Time = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_utc)]
 
 
@@ -89,6 +113,8 @@ _parse_time = TypeAdapter(Time).validate_python
 def _seconds(value: Any) -> Any:
     """A body's time as epoch seconds: numbers go on to the range check as they are, text must
     be an ISO-8601 date-time (read as `Time` reads it)."""
+    if isinstance(value, float) and not math.isfinite(value):  # NaN, or 1e400 parsed as inf
+        raise ValueError("must be a finite number of seconds or an ISO-8601 date-time")
     if not isinstance(value, str):
         return value
     try:

@@ -91,7 +91,10 @@ class FlowRunOut(BaseModel):
     name: str
     flow_name: str
     state: StateOut
-    parameters: dict[str, Any]
+    parameters: dict[str, Any] = Field(
+        description="JSON values; an integer beyond 64 bits, NaN or an infinity as a tagged "
+        'value, e.g. {"__mainspring__": "int", "value": "1000000000000000000000"}.'
+    )
     tags: list[str]
     flow_version: str | None
     parent_flow_run_id: str | None

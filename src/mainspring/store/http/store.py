@@ -11,7 +11,9 @@ ids it applied in the same transaction, so a retry whose first attempt was store
 lost in a restart or a network blip) is not stored twice. A batch larger than `CHUNK` records
 is sent in several requests, each with its own derived id, and a part the server refuses as
 invalid is halved until the bad records stand alone (store/batch_parts.py): they are refused,
-the rest stored.
+the rest stored. Parts are also halved until each body is below `max_request_bytes`
+(MAINSPRING_SERVER_MAX_REQUEST_BYTES, the server's cap by default), and again when the server
+answers 413 (its cap is lower): a single record still too large is refused alone.
 
 Errors: an unknown id is `ObjectNotFound`, as with SqlStore; a server that cannot be reached
 or fails (5xx) is a `StoreError` naming its URL (the recorder retries those); a missing,
@@ -25,6 +27,7 @@ import os
 import re
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 from urllib.parse import quote
@@ -77,6 +80,7 @@ class ApiStore(Store):
         api_key: str | None = None,
         *,
         transport: httpx.BaseTransport | None = None,
+        max_request_bytes: int | None = None,
     ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError(
@@ -84,11 +88,17 @@ class ApiStore(Store):
                 "such as http://127.0.0.1:4200/api"
             )
         self.url = url.rstrip("/")
-        if api_key is None:
+        if api_key is None or max_request_bytes is None:
             from mainspring.settings import get_settings
 
-            secret = get_settings().api_key
-            api_key = secret.get_secret_value() if secret is not None else None
+            settings = get_settings()
+            if api_key is None:
+                secret = settings.api_key
+                api_key = secret.get_secret_value() if secret is not None else None
+            if max_request_bytes is None:
+                max_request_bytes = settings.server_max_request_bytes
+        #: Largest body sent in one request; larger batches go in parts.
+        self.max_request_bytes = max_request_bytes
         self._has_key = bool(api_key)
         self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if api_key:
@@ -220,8 +230,21 @@ class ApiStore(Store):
 
     def _send(self, part: Batch) -> bool:
         """POST one part; True if stored, False if it had been; `PartRefused` if the server
-        finds it invalid (`write_isolating` then halves it until the bad records stand alone)."""
-        response = self._request("POST", "/batches", content=encode_batch(part))
+        finds it invalid or it is too large for one request (`write_isolating` then halves it
+        until the bad or large records stand alone). A lone flow run too large even so is sent
+        with a note in place of its parameters: the run is worth more than an argument."""
+        body = encode_batch(part)
+        response = None
+        if len(body) <= self.max_request_bytes:
+            response = self._request("POST", "/batches", content=body)
+        if response is None or response.status_code == 413:  # too large for one request
+            slim = _without_parameters(part, len(body))
+            if slim is not None:
+                return self._send(slim)
+            raise PartRefused(
+                f"{len(body)} bytes of JSON, more than the server takes in one request "
+                "(MAINSPRING_SERVER_MAX_REQUEST_BYTES)"
+            )
         if response.status_code == 422:
             raise PartRefused(_detail(response))
         if response.status_code != 200:
@@ -333,6 +356,24 @@ class ApiStore(Store):
 
 
 # -- helpers ---------------------------------------------------------------------------------
+#: What a flow run too large to send records instead of its parameters.
+PARAMETERS_NOT_SENT = "(parameters not recorded)"
+
+
+def _without_parameters(part: Batch, size: int) -> Batch | None:
+    """A part that is one flow run too large to send, with a note in place of its parameters
+    (the run, its states and its task runs are worth more than an unsendable argument); None
+    for any other part."""
+    if part.size() != 1 or not part.flow_runs:
+        return None
+    run = next(iter(part.flow_runs.values()))
+    if PARAMETERS_NOT_SENT in run.parameters:
+        return None
+    note = f"{size} bytes of JSON with them: more than the server takes in one request"
+    slim = replace(run, parameters={PARAMETERS_NOT_SENT: note})
+    return Batch(id=part.id, flow_runs={slim.id: slim})
+
+
 def _q(run_id: str) -> str:
     return quote(run_id, safe="")
 

@@ -33,7 +33,8 @@ from mainspring.model import (
 )
 from mainspring.model.text import MAX_NAME as MAX_NAME  # the API's limits are every store's
 from mainspring.model.text import MAX_TEXT as MAX_TEXT
-from mainspring.store.codec import json_default
+from mainspring.store import json_values
+from mainspring.store.json_values import json_default
 from mainspring.store.results.storage import ResultRef, stored_result
 
 #: Most tags on a run; most records of one kind in one batch; largest count (int32).
@@ -110,7 +111,7 @@ def flow_run_json(r: FlowRun) -> dict[str, Any]:
         "flow_name": r.flow_name,
         "state": {"type": _VALUES[s.type], "name": s.name, "message": s.message,
                   "timestamp": iso(s.ts)},
-        "parameters": r.parameters,
+        "parameters": json_values.encode(r.parameters),  # 10**400 and NaN as tagged values
         "tags": r.tags,
         "flow_version": r.flow_version,
         "parent_flow_run_id": r.parent_flow_run_id,
@@ -220,7 +221,7 @@ def flow_run_from_json(d: dict[str, Any]) -> FlowRun:
         name=d["name"],
         flow_name=d["flow_name"],
         state=state_from_json(d["state"]),
-        parameters=d["parameters"],
+        parameters=json_values.decode(d["parameters"]),
         tags=d["tags"],
         flow_version=d["flow_version"],
         parent_flow_run_id=d["parent_flow_run_id"],

@@ -25,13 +25,11 @@ Whatever this decoder accepts the schema accepts too; that is what keeps the two
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from typing import Any
 
 import msgspec
-import orjson
 
 from mainspring.model import (
     STATE_NAMES,
@@ -44,8 +42,8 @@ from mainspring.model import (
     TaskRun,
     TaskRunEdge,
 )
+from mainspring.store import json_values
 from mainspring.store.base import Batch
-from mainspring.store.codec import json_default
 from mainspring.store.http.wire import (
     BATCH_ID_PATTERN,
     ID_PATTERN,
@@ -64,6 +62,7 @@ from mainspring.store.http.wire_shapes import (
     StateWire,
     TaskRunWire,
 )
+from mainspring.store.json_values import json_default
 from mainspring.store.results.storage import ResultRef
 
 # fullmatch with the pattern's body: `$` would also match before a final newline
@@ -117,16 +116,6 @@ def _s(ts: float | None) -> float | None:
     return None if ts is None else round(ts * 1e6) / 1e6
 
 
-def _plain_json(value: Any) -> Any:
-    """`value` as the JSON types `wire.dumps` writes it (a Path as its text, an unknown object
-    as its repr): parameters are the user's objects, converted once per flow run."""
-    data = dumps(value)
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:  # an integer beyond 64 bits, which orjson does not read
-        return json.loads(data)
-
-
 def _state_wire(s: State) -> StateWire:
     return StateWire(_VALUES[s.type], s.name, s.message, round(s.ts * 1e6) / 1e6)
 
@@ -150,7 +139,7 @@ def _flow_run_wire(r: FlowRun) -> FlowRunWire:
         run_count=r.run_count,
         state_result=_result_wire(r.state.data),
         flow_name=r.flow_name,
-        parameters=_plain_json(r.parameters),
+        parameters=json_values.encode(r.parameters),  # converted once per flow run
         flow_version=r.flow_version,
         parent_flow_run_id=r.parent_flow_run_id,
         parent_task_run_id=r.parent_task_run_id,
@@ -228,8 +217,8 @@ def decode_batch(body: bytes) -> Batch | None:
         batch.logs = [_log(r) for r in data.logs]
         batch.edges = [_edge(e) for e in data.edges]
         return batch
-    except (_Refused, msgspec.DecodeError, KeyError):  # ValidationError is a DecodeError
-        return None
+    except (_Refused, msgspec.DecodeError, KeyError, RecursionError):
+        return None  # (a ValidationError is a DecodeError; msgspec recurses ~1000 levels deep)
 
 
 # -- what msgspec cannot check -----------------------------------------------------------------
@@ -287,6 +276,15 @@ def _opt_name(value: str | None) -> str | None:
     return None if value is None else _name(value)
 
 
+def _parameters(value: dict[str, Any]) -> dict[str, Any]:
+    """The values of a run's parameters (store/json_values.py's tagged form decoded); a bad tag,
+    a NaN or nesting too deep goes to the schema, which says what is wrong."""
+    try:
+        return clean_json(json_values.decode(value, strict=True))  # type: ignore[no-any-return]
+    except ValueError:
+        raise _Refused from None
+
+
 def _tags(tags: list[str]) -> list[str]:
     for tag in tags:
         _name(tag)
@@ -300,7 +298,7 @@ def _flow_run(r: FlowRunWire) -> FlowRun:
         name=_name(r.name),
         flow_name=_name(r.flow_name),
         state=_run_state(r.state, r.state_result),
-        parameters=clean_json(r.parameters),
+        parameters=_parameters(r.parameters),
         tags=_tags(r.tags),
         flow_version=_opt_name(r.flow_version),
         parent_flow_run_id=_opt_id(r.parent_flow_run_id),

@@ -7,27 +7,20 @@ implement them, with comments that say why a pragma or an isolation level is the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 
-from mainspring.store.codec import json_default as _json_default
+from mainspring.store.json_values import dumps as json_dumps
+from mainspring.store.json_values import loads as json_loads
 
-__all__ = ["Condition", "SqlBackend", "json_dumps"]
+# JSON columns (parameters, tags, a result's address) are written and read by `json_values`:
+# values JSON cannot carry (10**400, NaN) read back as they were, and no stored row fails a read.
+__all__ = ["Condition", "SqlBackend", "json_dumps", "json_loads"]
 
 Condition = sa.ColumnElement[bool]
-
-
-def json_dumps(value: Any) -> str:
-    """JSON for parameters and tags; values JSON has no type for as `codec.json_default` says."""
-    try:
-        return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
-    except TypeError:  # e.g. an int beyond 64 bits, which orjson refuses
-        return json.dumps(value, default=_json_default)
 
 
 class SqlBackend:

@@ -16,13 +16,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
-from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps
+from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps, json_loads
 
 #: Key of the advisory lock held while migrating ("MSPRSCHM" as a 64-bit integer).
 SCHEMA_LOCK_KEY = int.from_bytes(b"MSPRSCHM", "big") - 2**63
@@ -65,7 +64,7 @@ class PostgresBackend(SqlBackend):
             pool_pre_ping=True,
             pool_recycle=1800,
             json_serializer=json_dumps,
-            json_deserializer=orjson.loads,
+            json_deserializer=json_loads,
             # Errors are shown and logged; the values they would quote may be secrets (a
             # flow's password parameter, a key's hash).
             hide_parameters=True,

@@ -19,7 +19,6 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
@@ -27,7 +26,7 @@ from sqlalchemy.pool import StaticPool
 
 from mainspring.settings import get_settings
 from mainspring.store.private_files import create_private_file, private_folder
-from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps
+from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps, json_loads
 
 _IMMEDIATE = "mainspring_begin_immediate"
 
@@ -85,7 +84,7 @@ class SqliteBackend(SqlBackend):
             self.url,
             connect_args=connect_args,
             json_serializer=json_dumps,
-            json_deserializer=orjson.loads,
+            json_deserializer=json_loads,
             hide_parameters=True,  # errors are shown and logged: never quote values in them
             **options,
         )
