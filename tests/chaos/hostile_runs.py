@@ -19,7 +19,7 @@ from typing import Any
 from mainspring.store import Store
 
 from .hostile import DEEP, deep, reads_back, storable, text_reads_back, too_long, visibly_replaced
-from .support import spawn, subprocess_env
+from .support import spawn
 
 CHILD = textwrap.dedent(
     """
@@ -81,15 +81,16 @@ class Case:
 
 
 def run_cases(
-    folder: Path, home: Path, cases: list[Case], timeout: float
+    folder: Path, env: dict[str, str], cases: list[Case], timeout: float
 ) -> tuple[list[dict], str]:
-    """Run `cases` in a child recording into `home`; its report per case (cases it did not get
-    to in `timeout` seconds are missing: the caller says so), and the end of its stderr."""
+    """Run `cases` in a child with the environment `env` (where it records); its report per
+    case (cases it did not get to in `timeout` seconds are missing: the caller says so), and
+    the end of its stderr."""
     folder.mkdir(parents=True, exist_ok=True)
     script, data = folder / "hostile_child.py", folder / "cases.pickle"
     script.write_text(CHILD)
     data.write_bytes(pickle.dumps([c.payload() for c in cases]))
-    env = {**subprocess_env(home), "MAINSPRING_LOGGING_CONSOLE": "false"}
+    env = {**env, "MAINSPRING_LOGGING_CONSOLE": "false"}
     proc = spawn([sys.executable, str(script), str(data)], env)
     try:
         out, err = proc.communicate(timeout=timeout)

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from cli.history import invoke  # tests/cli: a sibling package
-from mainspring.settings import get_settings
-from mainspring.store import get_store
+from mainspring.settings import get_settings, reset_settings
+from mainspring.store import Store, get_store, reset_store
 from server.conftest import make_client
 
 from .hostile import HUGE, hostile_text, hostile_values
@@ -25,6 +25,7 @@ from .support import mainspring_command, spawn, subprocess_env
 pytestmark = pytest.mark.slow
 
 NAMED_CASES = {
+    "benign": Case("benign", {"a": [1, 2.5, "b"]}, "hello"),  # the checks' own control
     "surrogate-log": Case("hostile", 1, "file x\udcff.csv"),
     "nul-log": Case("hostile", 1, "before\x00after"),
     "surrogate-name": Case("bad-\udcff-name", 1, "fine"),
@@ -38,11 +39,34 @@ NAMED_CASES = {
 }
 
 
-def listing_problems() -> list[str]:
+#: PostgreSQL differs where text (NUL, length) and JSON (numbers) are stored: these run on both.
+ON_POSTGRES = ["surrogate-log", "nul-log", "nul-name", "too-long-name", "huge-int", "nan"]
+WHERE = [
+    *((name, "sqlite") for name in NAMED_CASES),
+    *((name, "postgres") for name in ON_POSTGRES),
+]
+
+
+@pytest.fixture
+def recording(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, str], Store]:
+    """Where the children record, as their environment, and this process's store on it: the
+    embedded SQLite file of this test's home, or a PostgreSQL database."""
+    env = subprocess_env(get_settings().home)
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_database")
+        env["MAINSPRING_DATABASE_URL"] = url
+        monkeypatch.setenv("MAINSPRING_DATABASE_URL", url)
+        reset_settings()
+        reset_store()
+    return env, get_store()
+
+
+def listing_problems(env: dict[str, str]) -> list[str]:
     """What fails when listing and showing the stored runs: the real CLI and the API."""
     found = []
-    home = get_settings().home
-    proc = spawn(mainspring_command("flow-run", "ls", "--limit", "100"), subprocess_env(home))
+    proc = spawn(mainspring_command("flow-run", "ls", "--limit", "100"), env)
     out, err = proc.communicate(timeout=60)
     if proc.returncode != 0 or "Traceback" in out + err:
         found.append(f"`mainspring flow-run ls` failed ({proc.returncode}): {err[-1500:]}")
@@ -67,10 +91,20 @@ def listing_problems() -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("case", NAMED_CASES.values(), ids=NAMED_CASES.keys())
-def test_a_hostile_input_is_stored_and_read_back(tmp_path, case):
-    reports, stderr = run_cases(tmp_path / "child", get_settings().home, [case], timeout=30)
-    found = problems(get_store(), [case], reports) + listing_problems()
+@pytest.mark.parametrize(
+    ("name", "recording"),
+    [
+        pytest.param(name, where, marks=[pytest.mark.postgres] if where == "postgres" else [])
+        for name, where in WHERE
+    ],
+    indirect=["recording"],
+    ids=[f"{where}-{name}" for name, where in WHERE],
+)
+def test_a_hostile_input_is_stored_and_read_back(tmp_path, recording, name):
+    case = NAMED_CASES[name]
+    env, store = recording
+    reports, stderr = run_cases(tmp_path / "child", env, [case], timeout=30)
+    found = problems(store, [case], reports) + listing_problems(env)
     assert not found, "\n".join(found) + "\nThe child's stderr:\n" + stderr
 
 
@@ -92,6 +126,7 @@ cases = st.builds(
 @given(st.lists(cases, min_size=1, max_size=6))
 def test_generated_hostile_inputs_are_stored_and_read_back(tmp_path_factory, drawn):
     folder = tmp_path_factory.mktemp("hostile")
-    reports, stderr = run_cases(folder, get_settings().home, drawn, timeout=30)
-    found = problems(get_store(), drawn, reports) + listing_problems()
+    env = subprocess_env(get_settings().home)
+    reports, stderr = run_cases(folder, env, drawn, timeout=30)
+    found = problems(get_store(), drawn, reports) + listing_problems(env)
     assert not found, "\n".join(found) + "\nThe child's stderr:\n" + stderr
