@@ -15,7 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from mainspring.store.wire import MAX_NAME
+from mainspring.store.http.wire import MAX_NAME
 
 #: Characters and sequences known to trouble a store or a terminal.
 SPECIALS = [

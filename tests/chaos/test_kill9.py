@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from mainspring.engine.results import task_result_key
+from mainspring.engine.results.storage import task_result_key
 from mainspring.exceptions import ObjectNotFound
 from mainspring.model import StateType
 from mainspring.settings import get_settings
