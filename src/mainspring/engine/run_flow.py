@@ -171,6 +171,8 @@ class FlowRunEngine(CancellableRun, RunEngine):
         if self.record.run_count and self.context is not None:
             self.context.reset_task_indexes()  # a retry's task keys match the first attempt's
         super().begin_attempt()
+        if self.parent is None:  # Running reaches the store now, not after the flush interval
+            self.recorder.flush_soon()
 
     def conclude(self, value: Any) -> bool:
         """Settle the final state from the function's return value; True when a retry follows."""

@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from mainspring.engine.context import FlowRunContext, flow_run_context, task_run_context
+from mainspring.engine.entrypoints import entrypoint_text
 from mainspring.engine.interrupts import engine_entry
 from mainspring.engine.logging import configure_logging, engine_log
 from mainspring.engine.names import random_run_name, render_run_name
@@ -26,6 +27,7 @@ from mainspring.engine.run_flow import (
 from mainspring.exceptions import MainspringError, ParameterTypeError
 from mainspring.model import FlowRecord, FlowRun, new_id
 from mainspring.model.states import Pending
+from mainspring.store.processes import this_process
 
 if TYPE_CHECKING:
     from mainspring.engine.flows import Flow
@@ -48,9 +50,15 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
         from mainspring.store.recorder import get_recorder
 
         recorder = get_recorder()
+        # opened here, not by the writer in the background: the run's Running state is then
+        # stored within moments of its start (see FlowRunEngine.begin_attempt), so a process
+        # killed at once still leaves the run behind, and dead runs of earlier processes on
+        # this host are ended first (store/dead_runs.py)
+        recorder.open_store()
     if (id(recorder), flow.name) not in _recorded_flows:
         recorder.flow(FlowRecord(flow.name, description=flow.description))
         _recorded_flows.add((id(recorder), flow.name))
+    host, pid, process_start = this_process()
     run = FlowRun(
         id=new_id(),
         name="",
@@ -61,6 +69,10 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
         flow_version=flow.version,
         parent_flow_run_id=parent.flow_run.id if parent is not None else None,
         parent_task_run_id=task_ctx.task_run.id if task_ctx is not None else None,
+        host=host,
+        pid=pid,
+        process_start=process_start,
+        entrypoint=entrypoint_text(flow),
     )
     if parent is not None:  # its key within the parent: how a resumed parent finds it again
         run.subflow_key = f"{flow.name}-{parent.next_task_index(f'flow:{flow.name}')}"
