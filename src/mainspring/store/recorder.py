@@ -3,8 +3,8 @@
 A task call must cost microseconds, so it never waits for the database, and not even for a
 lock: each change is one `deque.append` of a small tuple (atomic in CPython). A daemon thread
 drains the queue every `recorder_flush_interval` seconds (at once when someone calls
-`flush()`, or `flush_soon()` as a top-level flow run does when it starts running; for a store
-that writes in another process, a server, as soon as `EAGER_BATCH` changes wait, so that the
+`flush()`, as a top-level flow run does, briefly, when it starts running; for a store that
+writes in another process, a server, as soon as `EAGER_BATCH` changes wait, so that the
 server works while the flow does), folds it into a `Batch` (the latest snapshot of each run,
 its state rows, logs and edges) and writes that in one transaction: a 1,000-task flow makes a
 handful of transactions, not thousands. The store is opened lazily (by the first top-level
@@ -131,13 +131,6 @@ class Recorder:
         self._ensure_thread()
         self._wake.set()
         return done.wait(timeout)
-
-    def flush_soon(self) -> None:
-        """Write what is queued now rather than at the end of the interval, without waiting
-        for it: a top-level flow run started, and its Running state should be stored at once
-        (a process killed in its first moments otherwise left no trace of the run)."""
-        self._ensure_thread()
-        self._wake.set()
 
     def open_store(self) -> None:
         """Open the store in the calling thread if it is not open yet (a database's schema
