@@ -115,6 +115,8 @@ def load_flow(manifest: dict[str, Any]) -> Flow:
         try:
             module = importlib.import_module(where["module"])
         except ModuleNotFoundError as exc:
+            if not exc.name or not f"{where['module']}.".startswith(f"{exc.name}."):
+                raise  # the module is there; something it imports is not
             raise ResumeError(
                 f"Cannot import module {where['module']!r}, where flow "
                 f"{manifest['flow_name']!r} is defined ({exc}): retry from the folder the run "
@@ -241,25 +243,19 @@ def persist_flow_result(engine: FlowRunEngine, state: State) -> State:
 
 def _running_process(run: FlowRun, manifest: dict[str, Any]) -> tuple[str, bool]:
     """The process that ran the flow run ("process 12 on host-a") and whether it may still be
-    running it (when that cannot be known: assume so). The run's own record tells; a run
-    recorded by an older Mainspring, its manifest."""
-    from mainspring.store.processes import describe, process_gone
+    running it (when that cannot be known: assume so). The run's own record tells; for a run
+    recorded by an older Mainspring, its manifest (host name and pid only)."""
+    from mainspring.store.processes import describe, process_gone, this_process
 
-    if run.pid is not None:
-        return describe(run.host, run.pid), not process_gone(run.host, run.pid, run.process_start)
-    where = describe(manifest.get("host"), manifest.get("pid"))
-    if manifest.get("host") != socket.gethostname() or manifest.get("pid") is None:
-        return where, True
-    try:
-        os.kill(int(manifest["pid"]), 0)
-    except ProcessLookupError:
-        return where, False
-    except OSError:
-        return where, True
-    return where, True
+    host, pid, start = run.host, run.pid, run.process_start
+    if pid is None:
+        host, pid, start = manifest.get("host"), manifest.get("pid"), None
+        if host == socket.gethostname():
+            host = this_process().host
+    return describe(host, pid), not process_gone(host, pid, start)
 
 
-def kept(resume: Resume) -> str:
+def _kept_in_words(resume: Resume) -> str:
     """What a resumed attempt keeps of the earlier ones, in words: how many task runs have a
     persisted result (those are not run again; the others are)."""
     from mainspring.store.results import ResultRef
@@ -343,7 +339,7 @@ def resume_flow_run(flow_run_id: str, force: bool = False) -> State:
     engine.resume = Resume(store, run.id)
     engine.log(
         logging.INFO,
-        f"Resuming flow run {run.name!r} for flow {flow.name!r}: " + kept(engine.resume),
+        f"Resuming flow run {run.name!r} for flow {flow.name!r}: " + _kept_in_words(engine.resume),
     )
     engine.write_manifest()  # this process runs it now
     if flow.is_async:
