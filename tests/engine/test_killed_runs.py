@@ -136,6 +136,8 @@ def test_the_cli_shows_a_killed_run_crashed_naming_its_dead_process(tmp_path):
         store.close()
     inspected = cli("flow-run", "inspect", flow_run_id)
     assert f"process {pid}" in inspected.stdout
+    assert f"{pid} on {this_process().host}" in inspected.stdout  # its Process row
+    assert "killable.py:killable" in inspected.stdout  # its Entrypoint row
 
 
 def test_cancelling_a_killed_run_cancels_it_at_once(tmp_path):
