@@ -8,7 +8,6 @@ file) must appear exactly once.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -18,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from mainspring import resume_flow_run
-from mainspring.engine.results.resume import manifest_key
 from mainspring.exceptions import ObjectNotFound, ResumeError
 from mainspring.model import StateType
 from mainspring.settings import get_settings
@@ -145,22 +143,20 @@ def test_a_run_still_marked_running_resumes_only_when_its_process_is_gone(flaky,
     run = only_flow_run(store, "flaky")
     from mainspring.model.states import Running
     from mainspring.store.recorder import get_recorder
-    from mainspring.store.results.storage import default_storage
 
     run.state = Running()  # as a killed process leaves it
     recorder = get_recorder()
     recorder.flow_run(run)
     recorder.flush()
-    storage = default_storage()
-    manifest = json.loads(storage.read(manifest_key(run.id)))
-    assert manifest["pid"] == os.getpid()
-    with pytest.raises(ResumeError, match="may still be running"):
+    assert store.read_flow_run(run.id).pid == os.getpid()
+    with pytest.raises(ResumeError, match=f"process {os.getpid()} on .* may still be running"):
         resume_flow_run(run.id)
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    manifest["pid"] = dead.pid
-    storage.write(manifest_key(run.id), json.dumps(manifest).encode())
+    run.pid = dead.pid  # recorded by a process that is gone (this store was opened before)
+    recorder.flow_run(run, with_state=False)
+    recorder.flush()
     Path(str(side) + ".fixed").touch()
     assert resume_flow_run(run.id).type is StateType.COMPLETED
     assert timeline(store, run.id)[-5:] == [

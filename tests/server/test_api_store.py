@@ -95,6 +95,10 @@ def _history() -> tuple[Batch, dict[str, Any]]:
         end_time=T0 + 9.123456,
         run_count=2,
         heartbeat=T0 + 8.000001,
+        host="worker-7",
+        pid=4242,
+        process_start=T0 - 60.25,
+        entrypoint="etl.flows:nightly",
     )
     task = TaskRun(
         id=new_id(),
@@ -219,6 +223,12 @@ def test_every_read_returns_what_sql_store_returns(served) -> None:
         NotPersisted
     )
     assert api.read_flow_run(ids["child"]).subflow_key == "child-0"
+    assert (got.host, got.pid, got.process_start, got.entrypoint) == (
+        "worker-7",
+        4242,
+        T0 - 60.25,
+        "etl.flows:nightly",
+    )  # the process that ran it, and where its flow is: what liveness and retry read
     for args in [(), (task,), (None, 30), (None, 0, 2, 1), (ids["load"], 40)]:
         assert plain(api.read_logs(parent, *args)) == plain(sql.read_logs(parent, *args)), args
     assert api.read_logs(parent, task, 30)[0].message == "odd\ufffdvalue ünï"  # NUL replaced

@@ -16,13 +16,15 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from mainspring.model import State, StateType
 from mainspring.model.states import Crashed
 from mainspring.server.services.crash_detector import CrashDetector
 from mainspring.server.transitions import set_state
 from mainspring.store.base import Batch
-from mainspring.store.sql import SqlStore
+from mainspring.store.processes import this_process
+from mainspring.store.sql import SqlStore, schema
 
 from .conftest import T0, flow_run, server_env, start_server, stop_server, task_run, write_runs
 
@@ -213,7 +215,10 @@ def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
 
 
 @pytest.mark.slow
-def test_a_sigkilled_flow_is_crashed_by_a_server_started_later(tmp_path, server_home):
+@pytest.mark.parametrize("host", ["this host", "another host"])
+def test_a_sigkilled_flow_is_crashed_by_a_server_started_later(tmp_path, server_home, host):
+    """On this host the server, opening the store, finds the run's process gone at once
+    (store/sql/dead_runs.py); a run of another host is crashed once its heartbeats stopped."""
     env = {**server_env(server_home), **FAST}
     store = SqlStore(f"sqlite:///{server_home / 'mainspring.db'}")
     proc = start_flow(tmp_path, env, 60)
@@ -234,6 +239,9 @@ def test_a_sigkilled_flow_is_crashed_by_a_server_started_later(tmp_path, server_
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=10)
         assert store.read_flow_run(run.id).state.type is StateType.RUNNING  # nobody knows yet
+        if host == "another host":  # as a run recorded by another machine: only silence tells
+            with store.engine().begin() as conn:
+                conn.execute(sa.update(schema.flow_run).values(host="another-host"))
 
         server = start_server(env)
         try:
@@ -245,12 +253,16 @@ def test_a_sigkilled_flow_is_crashed_by_a_server_started_later(tmp_path, server_
         finally:
             output = stop_server(server.process)
         state = store.read_flow_run(run.id).state
-        assert state.message.startswith("No heartbeat for "), state.message
-        assert "(crash timeout 1.5 s) while Running" in state.message
         assert states_of(store, run.id) == ["Pending", "Running", "Crashed"]
         (task,) = store.read_task_runs(run.id)
         assert task.state.type is StateType.CRASHED
         assert states_of(store, task.id)[-1] == "Crashed"
+        if host == "this host":
+            assert f"process {proc.pid} on {this_process().host} running" in state.message
+            assert f"Flow run {run.id} marked Crashed: The process {proc.pid}" in output
+            return
+        assert state.message.startswith("No heartbeat for "), state.message
+        assert "(crash timeout 1.5 s) while Running" in state.message
         assert f"Flow run {run.id} marked Crashed (1 task runs with it): No heartbeat" in output
     finally:
         if proc.poll() is None:

@@ -86,6 +86,10 @@ def test_what_clients_send_decodes_to_the_records_sent() -> None:
         start_time=T0,
         heartbeat=T0 + 1,
         subflow_key="etl-3",
+        host="host-a",
+        pid=4242,
+        process_start=T0 - 5,
+        entrypoint="/home/me/flows/etl.py:etl",
     )
     ref = ResultRef("/home/me/.mainspring/results", "flow-runs/r/tasks/t-0", "cloudpickle")
     task = TaskRun(new_id(), "t-0", "t", "t-0", State(StateType.COMPLETED, data=ref, ts=T0), run.id)

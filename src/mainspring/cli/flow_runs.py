@@ -137,6 +137,10 @@ def _details(run: FlowRun) -> Table:
         rows.append(("Parent task run", run.parent_task_run_id))
     if run.deployment_id:
         rows.append(("Deployment", run.deployment_id))
+    if run.pid is not None:
+        rows.append(("Process", f"{run.pid} on {run.host}"))
+    if run.entrypoint:
+        rows.append(("Entrypoint", run.entrypoint))
     for label, value in rows:
         grid.add_row(label, value)
     return grid

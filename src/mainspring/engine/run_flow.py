@@ -48,6 +48,9 @@ if TYPE_CHECKING:
     from mainspring.engine.flows import Flow
 
 FLUSH_TIMEOUT = 60.0
+#: How long a top-level flow run waits, once Running, for that state to be stored before its
+#: function is called (see `FlowRunEngine.begin_attempt`).
+START_FLUSH_TIMEOUT = 0.05
 
 
 class FlowRunEngine(CancellableRun, RunEngine):
@@ -170,6 +173,20 @@ class FlowRunEngine(CancellableRun, RunEngine):
         if self.record.run_count and self.context is not None:
             self.context.reset_task_indexes()  # a retry's task keys match the first attempt's
         super().begin_attempt()
+        if self.parent is None:
+            self.store_start()
+
+    def store_start(self) -> None:
+        """Let the recorder store the run's Running state now, before the function is called:
+        a process killed in its first moments then still leaves its run behind (found Crashed
+        later, store/sql/dead_runs.py). A short wait (a small transaction, ~0.5 ms on SQLite) in
+        this thread, rather than a wake of the writer alone: a write racing the first tasks of
+        the flow for the GIL slowed each of them more than the wait costs the run. Bounded, and
+        skipped while the store is failing: a slow or unreachable store never holds a flow up.
+        """
+        recorder = self.recorder
+        if getattr(recorder, "last_error", None) is None:
+            recorder.flush(timeout=START_FLUSH_TIMEOUT)
 
     def conclude(self, value: Any) -> bool:
         """Settle the final state from the function's return value; True when a retry follows."""

@@ -22,6 +22,7 @@ from mainspring.engine.context import (
     flow_run_context,
     task_run_context,
 )
+from mainspring.engine.entrypoints import entrypoint_text
 from mainspring.engine.futures import MainspringFuture, has_futures
 from mainspring.engine.logging import configure_logging, enable_print_capture, engine_log
 from mainspring.engine.names import random_run_name, render_run_name
@@ -42,6 +43,7 @@ from mainspring.engine.stopping.interrupts import engine_entry
 from mainspring.exceptions import MainspringError, ParameterTypeError
 from mainspring.model import FlowRecord, FlowRun, TaskRun, new_id
 from mainspring.model.states import Pending
+from mainspring.store.processes import this_process
 from mainspring.store.recorder import get_recorder
 
 if TYPE_CHECKING:
@@ -64,9 +66,15 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
         recorder = parent.recorder
     else:
         recorder = get_recorder()
+        # opened here, not by the writer in the background: the run's Running state is then
+        # stored within moments of its start (see FlowRunEngine.begin_attempt), so a process
+        # killed at once still leaves the run behind, and dead runs of earlier processes on
+        # this host are ended first (store/sql/dead_runs.py)
+        recorder.open_store()
     if (id(recorder), flow.name) not in _recorded_flows:
         recorder.flow(FlowRecord(flow.name, description=flow.description))
         _recorded_flows.add((id(recorder), flow.name))
+    host, pid, process_start = this_process()
     run = FlowRun(
         id=new_id(),
         name="",
@@ -77,6 +85,10 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
         flow_version=flow.version,
         parent_flow_run_id=parent.flow_run.id if parent is not None else None,
         parent_task_run_id=task_ctx.task_run.id if task_ctx is not None else None,
+        host=host,
+        pid=pid,
+        process_start=process_start,
+        entrypoint=entrypoint_text(flow),
     )
     if parent is not None:  # its key within the parent: how a resumed parent finds it again
         run.subflow_key = f"{flow.name}-{parent.next_task_index(f'flow:{flow.name}')}"

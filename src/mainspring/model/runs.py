@@ -78,6 +78,14 @@ class FlowRun:
     #: a subflow run's key within its parent flow run (flow name and call index): how a
     #: resumed parent finds it again; None for a top-level run
     subflow_key: str | None = None
+    #: the process running it (host name, pid, start time in epoch seconds): how a store
+    #: opened on the same host tells that a run left unfinished has lost its process
+    host: str | None = None
+    pid: int | None = None
+    process_start: float | None = None
+    #: where its flow is defined, as `path/to/file.py:qualname` or `package.module:qualname`:
+    #: what `mainspring flow-run retry` imports again
+    entrypoint: str | None = None
 
     @property
     def state_type(self) -> StateType:

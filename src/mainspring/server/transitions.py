@@ -26,9 +26,12 @@ import sqlalchemy as sa
 from mainspring.exceptions import ObjectNotFound, StoreError
 from mainspring.model import State, StateType
 from mainspring.model.orchestration import TERMINAL_TYPES, Decision, accept, decide, reject
+from mainspring.model.states import Cancelled
 from mainspring.server.db import write_transaction
 from mainspring.settings import redact_url
+from mainspring.store.processes import describe, process_gone
 from mainspring.store.sql import SqlStore
+from mainspring.store.sql.dead_runs import end_unfinished_task_runs
 from mainspring.store.sql.schema import flow_run, state_history, task_run
 
 #: Times a transition is re-decided after losing a race before the client is told to retry.
@@ -47,7 +50,7 @@ def _current(conn: sa.Connection, table: sa.Table, run_id: str) -> sa.Row[Any] |
     c = table.c
     columns = [c.state_type, c.state_name, c.state_message, c.state_timestamp, c.start_time]
     if table is flow_run:
-        columns.append(c.heartbeat)
+        columns += [c.heartbeat, c.host, c.pid, c.process_start]
     query = sa.select(*columns).where(c.id == run_id)
     return conn.execute(query).first()
 
@@ -102,6 +105,9 @@ def set_state(
     `on_accepted(conn, state)` runs in the same transaction once the move is made, so what
     goes with the move (the crash detector's crashing of the run's task runs) is stored with
     it or not at all.
+    A proposed Cancelling for a flow run whose process is gone (on this host: see
+    store/processes.py) becomes Cancelled at once, with its unfinished task runs: no process
+    is left to finish the cancel.
     Raises `ObjectNotFound` for an unknown id and `StoreError` when the database fails.
     """
     table = task_run if is_task else flow_run
@@ -118,7 +124,10 @@ def set_state(
                     row.state_message,
                     ts=float(row.state_timestamp),
                 )
-                decision = decide(current.type, current.name, proposed.type, proposed.name, force)
+                move, then = proposed, on_accepted
+                if not is_task and proposed.type is StateType.CANCELLING and _gone(row):
+                    move, then = _cancelled_at_once(run_id, proposed, row, on_accepted)
+                decision = decide(current.type, current.name, move.type, move.name, force)
                 if decision.accepted and silent_since is not None:
                     decision = _still_silent(row, silent_since)
                 if not decision.accepted:
@@ -132,7 +141,7 @@ def set_state(
                         c.state_name == row.state_name,
                         c.state_timestamp == row.state_timestamp,
                     )
-                    .values(_new_values(table, current.type, proposed))
+                    .values(_new_values(table, current.type, move))
                 )
                 if silent_since is not None:
                     update = update.where(last_sign_of_life(table) < silent_since)
@@ -141,15 +150,15 @@ def set_state(
                         sa.insert(state_history).values(
                             run_id=run_id,
                             is_task=is_task,
-                            type=proposed.type.value,
-                            name=proposed.name,
-                            message=proposed.message,
-                            timestamp=proposed.ts,
+                            type=move.type.value,
+                            name=move.name,
+                            message=move.message,
+                            timestamp=move.ts,
                         )
                     )
-                    if on_accepted is not None:
-                        on_accepted(conn, proposed)
-                    return Outcome(decision, proposed)
+                    if then is not None:
+                        then(conn, move)
+                    return Outcome(decision, move)
             time.sleep(0.001)  # lost a race: the run changed since we read it; decide again
     except sa.exc.SQLAlchemyError as exc:
         raise StoreError(f"Could not set the state in {redact_url(store.url)!r}: {exc}") from exc
@@ -161,3 +170,26 @@ def _still_silent(row: sa.Row[Any], silent_since: float) -> Decision:
     if float(last) >= silent_since:
         return reject("The run has shown a sign of life since; it is not crashed.")
     return accept("No sign of life since the cut-off.")
+
+
+def _gone(row: sa.Row[Any]) -> bool:
+    return process_gone(row.host, row.pid, row.process_start)
+
+
+def _cancelled_at_once(
+    run_id: str,
+    proposed: State,
+    row: sa.Row[Any],
+    on_accepted: Callable[[sa.Connection, State], object] | None,
+) -> tuple[State, Callable[[sa.Connection, State], object]]:
+    """Cancelled instead of Cancelling (the run's process is gone), and what goes with it: its
+    unfinished task runs end Cancelled too, in the same transaction."""
+    reason = f"its {describe(row.host, row.pid)} is gone, so it is cancelled at once"
+    cancelled = Cancelled(message=f"{proposed.message}: {reason}" if proposed.message else reason)
+
+    def then(conn: sa.Connection, state: State) -> None:
+        end_unfinished_task_runs(conn, run_id, state)
+        if on_accepted is not None:
+            on_accepted(conn, state)
+
+    return cancelled, then

@@ -165,5 +165,9 @@ class Store(ABC):
         """The dependency edges between the task runs of one flow run."""
 
     # -- lifecycle ---------------------------------------------------------------------------
+    def open(self) -> None:  # noqa: B027 - optional for backends without anything to prepare
+        """Prepare for use now rather than on first use (connect, check the schema, end the
+        runs of this host whose process is gone); raises what first use would raise."""
+
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release connections; the store must not be used afterwards."""

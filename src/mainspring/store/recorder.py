@@ -3,11 +3,12 @@
 A task call must cost microseconds, so it never waits for the database, and not even for a
 lock: each change is one `deque.append` of a small tuple (atomic in CPython). A daemon thread
 drains the queue every `recorder_flush_interval` seconds (at once when someone calls
-`flush()`; for a store that writes in another process, a server, as soon as `EAGER_BATCH`
-changes wait, so that the server works while the flow does), folds it into a `Batch` (the
-latest snapshot of each run, its state rows, logs and edges) and writes that in one
-transaction: a 1,000-task flow makes a handful of transactions, not thousands. The store is
-opened lazily in that thread, so merely importing or defining flows never loads SQLAlchemy.
+`flush()`, as a top-level flow run does, briefly, when it starts running; for a store that
+writes in another process, a server, as soon as `EAGER_BATCH` changes wait, so that the
+server works while the flow does), folds it into a `Batch` (the latest snapshot of each run,
+its state rows, logs and edges) and writes that in one transaction: a 1,000-task flow makes a
+handful of transactions, not thousands. The store is opened lazily (by the first top-level
+flow run, or in that thread), so merely importing or defining flows never loads SQLAlchemy.
 
 Nothing is lost: a write that fails for a transient reason (a `StoreError`: a database locked,
 a server restarting) keeps the batch and retries it unchanged with backoff (up to `MAX_BACKOFF`
@@ -28,6 +29,7 @@ reason; if even that file cannot be written (the same full disk), they are count
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import sys
 import threading
@@ -147,6 +149,14 @@ class Recorder:
         self._ensure_thread()
         self._wake.set()
         return done.wait(timeout)
+
+    def open_store(self) -> None:
+        """Open the store in the calling thread if it is not open yet (a database's schema
+        checked, its dead runs ended: see `Store.open`), so that the writer's first write
+        does not wait for it; cheap once it is open. A failure is left to the writer, which
+        reports and retries."""
+        with contextlib.suppress(Exception):
+            self.store.open()
 
     @property
     def store(self) -> Store:

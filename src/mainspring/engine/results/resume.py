@@ -4,17 +4,20 @@
 
 What makes it possible:
 
-- a **run manifest** at `flow-runs/<id>/manifest.json` of the default result storage: where
-  the flow function lives (`module` + `qualname`, or the script's `path`), the working
-  directory, and the process (host, pid) running it; the parameters come from the stored flow
-  run. A top-level flow that persists results writes it when it starts (so a killed run can be
-  resumed); any other top-level run only when it ends without completing (Failed, Cancelled,
-  Crashed by a signal), so the default, successful path does no storage I/O at all.
+- the **entrypoint** every flow run records (engine/entrypoints.py: `module:qualname` or
+  `path/to/script.py:qualname`) and its parameters, in the store: enough to import the flow
+  again and call it as before, for any run, a killed one included.
+- a **run manifest** at `flow-runs/<id>/manifest.json` of the default result storage, which
+  also holds the working directory the run started in (a module is imported from there, when
+  the retry runs elsewhere): a top-level flow that persists results writes it when it starts,
+  any other top-level run when it ends without completing; the default, successful path does
+  no storage I/O. A retry reads it when there is one, else the stored entrypoint.
 - **task keys**: each task run has a deterministic key within its flow run (the task's name and
   call index, or `task_key=`), so the resumed attempt knows which earlier run each call is.
-- **persisted results**: a flow with `persist_result=True` persists every task's result under
-  `flow-runs/<id>/tasks/<task key>` when it completes. On resume, a call whose key has such a
-  record ends Completed ("Resumed: ...") with that result, without running; the rest run.
+- **persisted results**: a task with `persist_result=True` (every task of a flow with
+  `persist_result=True`) persists its result under `flow-runs/<id>/tasks/<task key>` when it
+  completes. On resume, a call whose key has such a record ends Completed ("Resumed: ...")
+  with that result, without running; the rest run again.
 
 - **subflow keys**: each subflow run has a key within its parent (the subflow's name and call
   index, `flow_run.subflow_key`). A resumed parent gives a subflow call the identity of the
@@ -22,10 +25,11 @@ What makes it possible:
   that completed with a persisted result returns it without running.
 
 The resumed attempt reuses the flow run's record (run_count goes on counting, the timeline
-shows both attempts) and the task run records of the same keys. A flow run still marked Running
-whose process is gone (killed) is marked Crashed first, with its subflow runs; one whose
-process is alive, or on another host, needs `force=True`. Subflow runs are not resumed on their
-own: retry the parent.
+shows both attempts, the process columns name the retrying process) and the task run records
+of the same keys. A flow run still marked Running whose process is gone (killed) is marked
+Crashed first, with its subflow runs (opening the store on its host already does that:
+store/sql/dead_runs.py); one whose process is alive, or on another host, needs `force=True`.
+Subflow runs are not resumed on their own: retry the parent.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mainspring.engine.entrypoints import RESUME_MODULE, entrypoint, from_text
 from mainspring.exceptions import ResultStorageError, ResumeError, SerializationError
 from mainspring.model import FlowRunFilter, FlowRunSort
 from mainspring.model.states import Completed, Failed
@@ -53,32 +58,14 @@ if TYPE_CHECKING:
     from mainspring.engine.run_flow import FlowRunEngine
     from mainspring.model import FlowRun, State, TaskRun
 
-RESUME_MODULE = "__mainspring_resume__"
+__all__ = ["RESUME_MODULE", "entrypoint"]
 
 
 def manifest_key(flow_run_id: str) -> str:
     return f"flow-runs/{flow_run_id}/manifest.json"
 
 
-# -- writing the manifest (every top-level flow run, once when it starts) -----------------------
-def entrypoint(flow: Flow) -> dict[str, Any]:
-    """Where `flow` can be found again: an importable module, or a script's path."""
-    fn = flow.fn
-    module_name = getattr(fn, "__module__", None) or "__main__"
-    module = sys.modules.get(module_name)
-    found: dict[str, Any] = {"module": None, "path": None, "qualname": fn.__qualname__}
-    if module_name == "__main__" or module_name == RESUME_MODULE:
-        spec = getattr(module, "__spec__", None)
-        if spec is not None and spec.name not in (None, "__main__", RESUME_MODULE):
-            found["module"] = spec.name  # `python -m package.module`
-    else:
-        found["module"] = module_name
-    path = getattr(module, "__file__", None)
-    if path:
-        found["path"] = os.path.abspath(path)
-    return found
-
-
+# -- writing the manifest ----------------------------------------------------------------------
 def write_manifest(engine: FlowRunEngine) -> None:
     """Record how to run this flow run again; a failure to write only warns (the run goes on)."""
     run = engine.record
@@ -99,23 +86,19 @@ def write_manifest(engine: FlowRunEngine) -> None:
 
 
 def read_manifest(run: FlowRun) -> dict[str, Any]:
-    """The run's manifest; a ResumeError that says why there is none, and what to do."""
+    """Where the run's flow is: its manifest if it wrote one, else its stored entrypoint; a
+    ResumeError that says why there is neither, and what to do."""
     storage = default_storage()
     blob = storage.read(manifest_key(run.id))
     if blob is not None:
         return json.loads(blob)
-    label = f"Flow run {run.name!r} ({run.id})"
-    if run.state.is_crashed() or not run.state.is_final():
-        raise ResumeError(
-            f"{label} cannot be retried: it has no run manifest in {storage.url}. A flow "
-            "that does not persist results writes its manifest only when it ends (so that "
-            "successful runs do no storage I/O), and this run's process was killed first (the "
-            f"run is {run.state.name}). Run the flow again; to make killed runs resumable, "
-            "give the flow persist_result=True (finished tasks are then not redone either)."
-        )
+    if run.entrypoint:
+        return from_text(run.entrypoint, run.flow_name)
     raise ResumeError(
-        f"{label} has no run manifest in {storage.url}: it was started with another result "
-        "storage (MAINSPRING_RESULT_STORAGE), or by an older Mainspring. Run the flow again."
+        f"Flow run {run.name!r} ({run.id}) cannot be retried: it recorded no entrypoint (where "
+        f"its flow is defined) and has no run manifest in {storage.url}. It was started "
+        "interactively, by an older Mainspring, or with another result storage "
+        "(MAINSPRING_RESULT_STORAGE). Run the flow again."
     )
 
 
@@ -129,7 +112,16 @@ def load_flow(manifest: dict[str, Any]) -> Flow:
         if entry and entry not in sys.path:
             sys.path.insert(0, entry)
     if where.get("module"):
-        module = importlib.import_module(where["module"])
+        try:
+            module = importlib.import_module(where["module"])
+        except ModuleNotFoundError as exc:
+            if not exc.name or not f"{where['module']}.".startswith(f"{exc.name}."):
+                raise  # the module is there; something it imports is not
+            raise ResumeError(
+                f"Cannot import module {where['module']!r}, where flow "
+                f"{manifest['flow_name']!r} is defined ({exc}): retry from the folder the run "
+                "was started in, or with the module importable (PYTHONPATH)."
+            ) from exc
     elif where.get("path") and Path(where["path"]).is_file():
         module = sys.modules.get(RESUME_MODULE)
         if module is None or getattr(module, "__file__", None) != where["path"]:

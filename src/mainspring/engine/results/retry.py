@@ -7,33 +7,50 @@ task keys, persisted results, subflow keys) is resume.py, which the flow's drive
 from __future__ import annotations
 
 import logging
-import os
 import socket
 from typing import TYPE_CHECKING, Any
 
+from mainspring.engine.entrypoints import entrypoint_text
 from mainspring.engine.logging import configure_logging
 from mainspring.engine.results.resume import Resume, child_flow_runs, load_flow, read_manifest
 from mainspring.engine.run_flow import FlowRunEngine, run_flow_async, run_flow_sync
 from mainspring.engine.start import validated_parameters
 from mainspring.exceptions import ResumeError
 from mainspring.model.states import AwaitingRetry, Crashed
+from mainspring.store.processes import describe, process_gone, this_process
 from mainspring.store.recorder import get_recorder
+from mainspring.store.results.storage import ResultRef
 
 if TYPE_CHECKING:
     from mainspring.model import FlowRun, State
 
 
-def _process_alive(manifest: dict[str, Any]) -> bool:
-    """Whether the process that ran the flow may still be running it (unknown: assume so)."""
-    if manifest.get("host") != socket.gethostname():
-        return True
-    try:
-        os.kill(int(manifest["pid"]), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _running_process(run: FlowRun, manifest: dict[str, Any]) -> tuple[str, bool]:
+    """The process that ran the flow run ("process 12 on host-a") and whether it may still be
+    running it (when that cannot be known: assume so). The run's own record tells; for a run
+    recorded by an older Mainspring, its manifest (host name and pid only)."""
+    host, pid, start = run.host, run.pid, run.process_start
+    if pid is None:
+        host, pid, start = manifest.get("host"), manifest.get("pid"), None
+        if host == socket.gethostname():
+            host = this_process().host
+    return describe(host, pid), not process_gone(host, pid, start)
+
+
+def _kept_in_words(resume: Resume) -> str:
+    """What a resumed attempt keeps of the earlier ones, in words: how many task runs have a
+    persisted result (those are not run again; the others are)."""
+    earlier = resume.previous.values()
+    count = sum(1 for t in earlier if t.state.is_completed() and type(t.state.data) is ResultRef)
+    if count == 0:
+        return (
+            "no task run of the earlier attempts persisted its result, so every task runs "
+            "again (persist_result=True on the flow or its tasks keeps finished ones)"
+        )
+    return (
+        f"{count} of its {len(earlier)} earlier task runs persisted their result and are not "
+        "run again; the others run again"
+    )
 
 
 def _mark_crashed(run: FlowRun, store: Any, recorder: Any, message: str) -> None:
@@ -68,18 +85,20 @@ def resume_flow_run(flow_run_id: str, force: bool = False) -> State:
         raise ResumeError(f"{label} is already {run.state.name}: there is nothing to resume")
     manifest = read_manifest(run)
     if not run.state.is_final():
-        if _process_alive(manifest) and not force:
+        process, alive = _running_process(run, manifest)
+        if alive and not force:
             raise ResumeError(
-                f"{label} is {run.state.name} and its process {manifest.get('pid')} on "
-                f"{manifest.get('host')} may still be running it; use force if it is not"
+                f"{label} is {run.state.name} and its {process} may still be running it; "
+                "use force if it is not"
             )
-        where = f"Flow run process {manifest.get('pid')} on {manifest.get('host')}"
-        _mark_crashed(run, store, recorder, f"{where} is gone (found by retry)")
+        _mark_crashed(run, store, recorder, f"The {process} is gone (found by retry)")
         recorder.flush()  # the resumed attempt reads its subflow runs back
     flow = load_flow(manifest)
     parameters, invalid = validated_parameters(flow, dict(run.parameters))
     run.end_time = None
     run.state = AwaitingRetry(message=f"Resuming: attempt {run.run_count + 1} of this flow run")
+    run.host, run.pid, run.process_start = this_process()  # this process runs it now
+    run.entrypoint = entrypoint_text(flow) or run.entrypoint
     recorder.flow_run(run)
     # Stored before Running: the store keeps a Cancelled or Crashed run from stale Running
     # snapshots, and only a retry state lifts that (upserts.snapshot_may_replace). Left to the
@@ -91,8 +110,7 @@ def resume_flow_run(flow_run_id: str, force: bool = False) -> State:
     engine.resume = Resume(store, run.id)
     engine.log(
         logging.INFO,
-        f"Resuming flow run {run.name!r} for flow {flow.name!r}: task runs with persisted "
-        "results are not run again",
+        f"Resuming flow run {run.name!r} for flow {flow.name!r}: " + _kept_in_words(engine.resume),
     )
     engine.write_manifest()  # this process runs it now
     if flow.is_async:

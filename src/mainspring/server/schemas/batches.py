@@ -60,6 +60,12 @@ class FlowRunIn(_RunIn):
     heartbeat: BodyTime | None = Field(
         None, description="Last sign of life; one later than the server's clock is taken as now."
     )
+    host: Name | None = Field(None, description="Host of the process running the flow run.")
+    pid: Count | None = Field(None, description="Its process id on that host.")
+    process_start: BodyTime | None = Field(None, description="When that process started.")
+    entrypoint: Text | None = Field(
+        None, description="Where the flow is defined: `path/file.py:qualname` or `module:qualname`."
+    )
 
 
 class TaskRunIn(_RunIn):

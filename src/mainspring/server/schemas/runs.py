@@ -106,6 +106,12 @@ class FlowRunOut(BaseModel):
     end_time: datetime | None
     run_count: int
     heartbeat: datetime | None = Field(description="Last heartbeat of the process running it.")
+    host: str | None = Field(None, description="Host of the process running (or that ran) it.")
+    pid: int | None = Field(None, description="Its process id on that host.")
+    process_start: datetime | None = Field(None, description="When that process started.")
+    entrypoint: str | None = Field(
+        None, description="Where its flow is defined: `path/file.py:qualname` or `module:qualname`."
+    )
     total_run_time: float | None = Field(description="Seconds from start to end (or to now).")
 
     @classmethod

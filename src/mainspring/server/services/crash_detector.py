@@ -6,7 +6,8 @@ stops sending them, and its run would stay Running forever. Every `server_crash_
 seconds this service looks for Running and Cancelling flow runs whose last sign of life (the
 later of their last heartbeat and when they entered their state) is older than
 `server_crash_timeout` seconds, and moves each to Crashed with a message naming the silence and
-the timeout.
+the timeout. (Runs of the server's own host whose process is gone are ended sooner, when the
+server opens its store: store/sql/dead_runs.py; this service is what catches the others.)
 
 Nothing is crashed twice or wrongly:
 - the move goes through the orchestration rules with a compare-and-set (transitions.set_state)
@@ -40,13 +41,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mainspring.model import TERMINAL_TYPES, StateType
+from mainspring.model import StateType
 from mainspring.model.states import Crashed
 from mainspring.server.db import read_connection
 from mainspring.server.transitions import last_sign_of_life, set_state
 from mainspring.settings import Settings
 from mainspring.store.sql import SqlStore
-from mainspring.store.sql.schema import flow_run, state_history, task_run
+from mainspring.store.sql.dead_runs import end_unfinished_task_runs
+from mainspring.store.sql.schema import flow_run
 
 logger = logging.getLogger("mainspring.server.crash_detector")
 
@@ -141,26 +143,4 @@ def _crash_task_runs(
 ) -> None:
     """Crash the flow run's unfinished task runs (its process is gone; they never finish), in
     the transaction that crashed the flow run: both are stored, or neither. Counts them."""
-    message, ts = crashed.message, crashed.ts
-    c = task_run.c
-    unfinished = sa.and_(
-        c.flow_run_id == flow_run_id, c.state_type.not_in([t.value for t in TERMINAL_TYPES])
-    )
-    ids = [r.id for r in conn.execute(sa.select(c.id).where(unfinished))]
-    counts[flow_run_id] = len(ids)
-    if not ids:
-        return
-    values: dict[str, Any] = {
-        "state_type": StateType.CRASHED.value,
-        "state_name": "Crashed",
-        "state_message": message,
-        "state_timestamp": ts,
-        "end_time": ts,
-    }
-    conn.execute(sa.update(task_run).where(unfinished, c.id.in_(ids)).values(values))
-    history = [
-        {"run_id": id_, "is_task": True, "type": StateType.CRASHED.value, "name": "Crashed",
-         "message": message, "timestamp": ts}
-        for id_ in ids
-    ]  # fmt: skip
-    conn.execute(sa.insert(state_history), history)
+    counts[flow_run_id] = end_unfinished_task_runs(conn, flow_run_id, crashed)

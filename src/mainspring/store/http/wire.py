@@ -123,6 +123,10 @@ def flow_run_json(r: FlowRun) -> dict[str, Any]:
         "end_time": iso(r.end_time),
         "run_count": r.run_count,
         "heartbeat": iso(r.heartbeat),
+        "host": r.host,
+        "pid": r.pid,
+        "process_start": iso(r.process_start),
+        "entrypoint": r.entrypoint,
         "state_result": result_json(s.data),
     }  # fmt: skip
 
@@ -233,6 +237,10 @@ def flow_run_from_json(d: dict[str, Any]) -> FlowRun:
         end_time=epoch(d["end_time"]),
         run_count=d["run_count"],
         heartbeat=epoch(d["heartbeat"]),
+        host=d.get("host"),
+        pid=d.get("pid"),
+        process_start=epoch(d.get("process_start")),
+        entrypoint=d.get("entrypoint"),
     )
 
 

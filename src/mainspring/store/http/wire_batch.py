@@ -146,6 +146,10 @@ def _flow_run_wire(r: FlowRun) -> FlowRunWire:
         subflow_key=r.subflow_key,
         deployment_id=r.deployment_id,
         heartbeat=_s(r.heartbeat),
+        host=r.host,
+        pid=r.pid,
+        process_start=_s(r.process_start),
+        entrypoint=r.entrypoint,
     )
 
 
@@ -310,6 +314,10 @@ def _flow_run(r: FlowRunWire) -> FlowRun:
         end_time=r.end_time,
         run_count=r.run_count,
         heartbeat=r.heartbeat,
+        host=_opt_name(r.host),
+        pid=r.pid,
+        process_start=r.process_start,
+        entrypoint=None if r.entrypoint is None else _text(r.entrypoint),
     )
 
 

@@ -81,6 +81,10 @@ class FlowRunWire(RunWire, kw_only=True):
     subflow_key: _Name | None = None
     deployment_id: _Id | None = None
     heartbeat: _Time | None = None
+    host: _Name | None = None
+    pid: _Count | None = None
+    process_start: _Time | None = None
+    entrypoint: _Text | None = None
 
 
 class TaskRunWire(RunWire, kw_only=True):

@@ -47,7 +47,7 @@ from mainspring.model import (
 from mainspring.store.results.storage import ResultRef, stored_result
 
 #: The alembic revision the code expects; checked cheaply at start-up (see migrations/).
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 
 metadata = sa.MetaData(
     naming_convention={
@@ -106,6 +106,10 @@ flow_run = sa.Table(
     sa.Column("run_count", sa.Integer, nullable=False),
     sa.Column("heartbeat", Time),
     sa.Column("expected_start_time", Time),
+    sa.Column("host", sa.String(255)),
+    sa.Column("pid", sa.Integer),
+    sa.Column("process_start", Time),
+    sa.Column("entrypoint", sa.Text),
     sa.Index(None, "flow_name", "sort_time"),
     sa.Index(None, "sort_time", "id"),
     sa.Index(None, "state_type"),
@@ -217,11 +221,14 @@ FLOW_RUN_COLUMNS = (
     "parent_flow_run_id", "parent_task_run_id", "subflow_key", "deployment_id",
     "state_type", "state_name", "state_message", "state_timestamp", "state_result",
     "created", "start_time", "end_time", "sort_time", "run_count", "heartbeat",
+    "host", "pid", "process_start", "entrypoint",
 )  # fmt: skip
 #: Columns an upsert overwrites with the snapshot; the rest are fixed when the row is created.
+#: The process columns change when a retry runs the flow run again in another process.
 FLOW_RUN_MUTABLE = (
     "name", "parameters", "tags", "state_type", "state_name", "state_message", "state_timestamp",
     "state_result", "start_time", "end_time", "sort_time", "run_count", "heartbeat",
+    "host", "pid", "process_start", "entrypoint",
 )  # fmt: skip
 TASK_RUN_COLUMNS = (
     "id", "name", "task_name", "task_key", "dynamic_key", "flow_run_id", "tags", "cache_key",
@@ -254,6 +261,7 @@ def flow_run_values(r: FlowRun, flow_id: str, ts: Ts, js: Js) -> tuple[Any, ...]
         None if r.end_time is None else ts(r.end_time),
         ts(created if start is None else start),  # sort_time
         r.run_count, None if r.heartbeat is None else ts(r.heartbeat),
+        r.host, r.pid, None if r.process_start is None else ts(r.process_start), r.entrypoint,
     )  # fmt: skip
 
 
@@ -319,6 +327,10 @@ def flow_run_from_row(r: sa.Row[Any]) -> FlowRun:
         end_time=_ts(r.end_time),
         run_count=r.run_count,
         heartbeat=_ts(r.heartbeat),
+        host=r.host,
+        pid=r.pid,
+        process_start=_ts(r.process_start),
+        entrypoint=r.entrypoint,
     )
 
 

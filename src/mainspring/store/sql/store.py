@@ -11,6 +11,7 @@ rebuild model records.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import threading
 import time
@@ -72,6 +73,8 @@ from mainspring.store.sql.write_errors import Failure, classify, disk_full, reas
 
 __all__ = ["Condition", "SqlBackend", "SqlStore", "backend_for"]
 
+logger = logging.getLogger("mainspring.store")
+
 #: Order in which this process wrote rows: the `seq` tie-breaker for equal timestamps (the
 #: states of one run that fall in the same microsecond all come from the process running it).
 _ARRIVAL = itertools.count()
@@ -106,11 +109,14 @@ class SqlStore(Store):
     """Run history in a SQL database, reached through SQLAlchemy Core.
 
     Thread-safe: each call checks a connection out of the engine's pool. The engine is made
-    (and the schema migrated) on first use, so constructing a store costs nothing.
+    (and the schema migrated) on first use, so constructing a store costs nothing. On that
+    first use the store also ends the runs of this host whose process is gone
+    (store/sql/dead_runs.py), unless `end_dead_runs` is False.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, end_dead_runs: bool = True) -> None:
         self.url = url
+        self.end_dead_runs = end_dead_runs
         self._backend = backend_for(url)
         self._engine: sa.Engine | None = None
         self._pid = os.getpid()
@@ -124,6 +130,9 @@ class SqlStore(Store):
         return f"SqlStore({redact_url(self.url)!r})"
 
     # -- connections -------------------------------------------------------------------------
+    def open(self) -> None:
+        self.engine()
+
     def engine(self) -> sa.Engine:
         """The engine, created and the schema brought to head on first use."""
         if self._closed:
@@ -148,8 +157,21 @@ class SqlStore(Store):
                     raise StoreError(
                         f"Could not prepare the database {redact_url(self.url)!r}: {exc}"
                     ) from exc
+                if self.end_dead_runs:
+                    self._end_dead_runs(engine)
                 self._engine, self._pid = engine, os.getpid()
             return self._engine
+
+    def _end_dead_runs(self, engine: sa.Engine) -> None:
+        """Once per open: end this host's runs whose process is gone. Never fails the open
+        (a read-only database, say): the runs stay as they are, with one warning."""
+        from mainspring.store.sql.dead_runs import end_dead_runs
+
+        try:
+            with self._backend.serialized():
+                end_dead_runs(engine, self._backend)
+        except Exception as exc:
+            logger.warning("Could not check for runs whose process is gone: %s", exc)
 
     @contextmanager
     def _reading(self) -> Iterator[sa.Connection]:
