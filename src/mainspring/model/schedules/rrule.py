@@ -124,10 +124,10 @@ def _wall_rule(rule: rrule, where: tzinfo, fast_forward_to: datetime | None) -> 
     period = _PERIOD.get(_private(rule, "_freq"))
     if fast_forward_to is not None and period and _private(rule, "_count") is None:
         # dateutil walks every period from DTSTART; for these frequencies a rule without COUNT
-        # is the same from any DTSTART a whole number of its periods later, so start near
-        # `fast_forward_to` (a week early: ahead of any weekly expansion and any DST shift).
+        # is the same from any DTSTART a whole number of its periods later (the periods keep
+        # their phase), so start one period before the one `fast_forward_to` is in.
         step = timedelta(seconds=period * _private(rule, "_interval"))
-        skip = (fast_forward_to - timedelta(days=7) - start) // step
+        skip = (fast_forward_to - start) // step - 1
         if skip > 0:
             start += skip * step
     return rule.replace(dtstart=start, until=None if until is None else _wall(until, where))
