@@ -174,3 +174,9 @@ def test_prefect_import_path_and_round_trip_through_json() -> None:
     assert set(mainspring.schedules.__all__) >= {"Cron", "Interval", "RRule"}
     for schedule in (Cron("0 3 * * *"), Interval(60), RRule("FREQ=HOURLY")):
         assert schedule_from_dict(json.loads(json.dumps(schedule.to_dict()))) == schedule
+
+
+def test_schedules_hash_by_value() -> None:
+    same = {Cron("0 3 * * *", parameters={"a": 1}), Cron("0 3 * * *", parameters={"a": 1})}
+    assert len(same) == 1
+    assert len({Interval(60), Interval(timedelta(seconds=60)), RRule("FREQ=DAILY")}) == 2

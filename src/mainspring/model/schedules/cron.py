@@ -47,6 +47,8 @@ class Cron(Schedule):
     parameters: dict[str, Any] | None = None
     slug: str | None = None
 
+    __hash__ = Schedule.hash_by_value
+
     def __post_init__(self) -> None:
         if not isinstance(self.day_or, bool):
             raise InvalidSchedule(f"Cron day_or must be True or False, got {self.day_or!r}")

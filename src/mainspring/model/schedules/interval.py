@@ -43,6 +43,8 @@ class Interval(Schedule):
     parameters: dict[str, Any] | None = None
     slug: str | None = None
 
+    __hash__ = Schedule.hash_by_value
+
     def __post_init__(self) -> None:
         seconds = self.interval
         if isinstance(seconds, timedelta):

@@ -41,6 +41,8 @@ class RRule(Schedule):
     parameters: dict[str, Any] | None = None
     slug: str | None = None
 
+    __hash__ = Schedule.hash_by_value
+
     def __post_init__(self) -> None:
         self._check_common()
         object.__setattr__(self, "rrule", check_rrule(self.rrule, self.zone))
