@@ -109,6 +109,21 @@ def test_a_long_outage_is_worked_through_max_runs_at_a_time() -> None:
     assert second.runs[0].scheduled_time == at(0) + 101 * 60
 
 
+def test_a_long_outage_under_latest_jumps_to_the_newest_missed_time_in_one_tick() -> None:
+    """A day of missed minutes: 100 Skipped runs are recorded, the rest are reported as one
+    span, and the newest missed minute and the hour ahead are planned in the same tick."""
+    plan = plan_runs([Interval(60)], scheduled_until=at(0), now=at(24) + 30, max_runs=100)
+    recorded, newest, ahead = plan.runs[:100], plan.runs[100], plan.runs[101:]
+    assert all(run.state_name == "Skipped" for run in recorded)
+    assert recorded[-1].scheduled_time == at(0) + 100 * 60
+    assert (newest.scheduled_time, newest.state_name) == (at(24), "Scheduled")
+    assert [run.scheduled_time for run in ahead] == [at(24) + k * 60 for k in range(1, 61)]
+    assert plan.unrecorded == (at(0) + 100 * 60, at(24))
+    assert plan.scheduled_until == at(25) + 30
+    none = plan_runs([Interval(60)], scheduled_until=at(0), now=at(24) + 30, policy="none")
+    assert none.runs[100].skipped_reason is not None and none.unrecorded is not None
+
+
 def test_a_watermark_beyond_the_horizon_plans_nothing() -> None:
     plan = plan_runs([Interval(60)], scheduled_until=at(10), now=at(1))
     assert plan == Plan((), at(10))
@@ -147,10 +162,19 @@ def expected_times(schedules: list[Schedule], after: float, until: float) -> set
     }
 
 
+def unrecorded_times(schedules: list[Schedule], plan: Plan) -> set[float]:
+    """The missed times a plan reports as skipped without a run each."""
+    if plan.unrecorded is None:
+        return set()
+    low, high = plan.unrecorded
+    between = expected_times(schedules, low, high) - {high}
+    return between - {run.scheduled_time for run in plan.runs}
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(SCHEDULES, min_size=1, max_size=3),
-    st.lists(st.integers(-1800, 4 * 3600), min_size=1, max_size=12),
+    st.lists(st.integers(-1800, 4 * 3600) | st.integers(0, 3 * 86_400), min_size=1, max_size=12),
     st.sampled_from(list(CatchUp)),
     st.none() | st.integers(0, 7200),
     st.integers(0, 7200),
@@ -168,6 +192,7 @@ def test_sequential_ticks_plan_every_time_exactly_once(
     no time twice, none left out, and the policy kept within each tick."""
     watermark, now = START, START
     planned: list[float] = []
+    unrecorded: set[float] = set()
     for step in steps:
         now += step
         plan = plan_runs(
@@ -181,19 +206,31 @@ def test_sequential_ticks_plan_every_time_exactly_once(
         )
         times = [run.scheduled_time for run in plan.runs]
         assert times == sorted(set(times)) and all(t > watermark for t in times)
-        assert len(times) <= max_runs and plan.scheduled_until >= watermark
+        assert plan.scheduled_until >= watermark
+        if plan.unrecorded is None:
+            assert len(times) <= max_runs
+        else:  # a long outage: the first max_runs, the newest missed, then what is ahead
+            assert policy is not CatchUp.ALL
+            assert len(times) <= 2 * max_runs + len(schedules)
+            unrecorded |= unrecorded_times(schedules, plan)
+            assert all(now > t for t in unrecorded_times(schedules, plan))
         assert all(t <= plan.scheduled_until for t in times)
         missed_scheduled = [r for r in plan.scheduled if r.scheduled_time < now]
         if policy is CatchUp.NONE:
             assert missed_scheduled == []
         if policy is CatchUp.LATEST:
             assert len({r.schedule_index for r in missed_scheduled}) == len(missed_scheduled)
+            # ... and it is the newest missed time of its schedule
+            for run in missed_scheduled:
+                following = schedules[run.schedule_index].next_times(run.scheduled_time, count=1)
+                assert not following or following[0] >= now
         if max_lateness is not None:
             assert all(now - r.scheduled_time <= max_lateness for r in missed_scheduled)
         planned += times
         watermark = plan.scheduled_until
     assert len(planned) == len(set(planned))
-    assert set(planned) == expected_times(schedules, START, watermark)
+    assert not unrecorded & set(planned)
+    assert set(planned) | unrecorded == expected_times(schedules, START, watermark)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -209,6 +246,7 @@ def test_overlapping_ticks_with_a_stale_watermark_leave_no_gap(
     moved. The store keeps one run per (deployment, time) (its unique key, modelled by a dict)
     and the greater watermark; every time ends up planned once and the same way by both."""
     store: dict[float, str] = {}
+    unrecorded: set[float] = set()
     watermark, now, seen = START, START, [START]
     for step, stale in steps:
         now += step
@@ -216,6 +254,7 @@ def test_overlapping_ticks_with_a_stale_watermark_leave_no_gap(
         plan = plan_runs(schedules, scheduled_until=start, now=now, max_runs=max_runs)
         for run in plan.runs:
             store.setdefault(run.scheduled_time, run.state_name)
+        unrecorded |= unrecorded_times(schedules, plan)
         watermark = max(watermark, plan.scheduled_until)
         seen.append(watermark)
-    assert set(store) == expected_times(schedules, START, watermark)
+    assert set(store) | unrecorded == expected_times(schedules, START, watermark)

@@ -75,6 +75,22 @@ class Schedule:
             times = _up_to(times, to_epoch(until, "until"))
         return list(islice(times, count))
 
+    def last_time_before(self, before: float, after: float) -> float | None:
+        """The newest run time strictly between `after` and `before`, or None. Searched in
+        windows that double back from `before`, so a frequent schedule costs a few steps
+        rather than its whole history (what catching up after a long outage needs)."""
+        span = 60.0
+        while True:
+            start = max(after, before - span)
+            found = None
+            for t in self.iter_times(start):
+                if t >= before:
+                    break
+                found = t
+            if found is not None or start <= after:
+                return found
+            span *= 2
+
     def localize(self, instant: float) -> datetime:
         """`instant` as an aware datetime in the schedule's zone."""
         return datetime.fromtimestamp(instant, self.zone)

@@ -13,16 +13,21 @@ was already turned into a run) and up to `now + horizon` is decided exactly once
   with the reason, so the history says what did not run and why.
 
 The plan returns the new watermark; the next tick passes it back, so no (deployment, time)
-pair is planned twice and none is left out, however ticks are spaced. At most `max_runs`
-times are planned per tick (a long outage is worked through over several ticks). Two
-schedules naming the same instant make one run: the (deployment, time) pair is the run's key.
+pair is planned twice and none is left out, however ticks are spaced. Two schedules naming
+the same instant make one run: the (deployment, time) pair is the run's key.
+
+A tick plans at most `max_runs` times in order. When a long outage leaves more missed times
+than that under `latest` or `none`, the tick does not crawl through them over many ticks
+(leaving the deployment idle meanwhile): after the first `max_runs` Skipped runs it jumps to
+the newest missed time of each schedule, and reports the times in between, skipped without a
+run each, as `Plan.unrecorded`. Under `all` every missed time is a run, `max_runs` per tick.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -66,6 +71,9 @@ class Plan:
 
     runs: tuple[PlannedRun, ...]
     scheduled_until: float
+    #: (a, b): the missed times strictly between a and b, other than those in `runs`, were
+    #: skipped without a run each (a long outage: module docstring); None when there were none.
+    unrecorded: tuple[float, float] | None = None
 
     @property
     def scheduled(self) -> list[PlannedRun]:
@@ -88,6 +96,18 @@ def plan_runs(
 ) -> Plan:
     """The runs to create for a deployment with `schedules` at `now` (module docstring).
     `scheduled_until` None means a new deployment: nothing before `now` is caught up."""
+
+    def plan(since: float) -> Plan:  # the same tick from a later watermark
+        return plan_runs(
+            schedules,
+            now=now,
+            scheduled_until=since,
+            policy=policy,
+            max_lateness=max_lateness,
+            horizon=horizon,
+            max_runs=max_runs,
+        )
+
     current = to_epoch(now, "now")
     watermark = current if scheduled_until is None else to_epoch(scheduled_until, "scheduled_until")
     catch_up = _policy(policy)
@@ -106,6 +126,8 @@ def plan_runs(
     runs: list[PlannedRun] = []
     for instant, same in groupby(heapq.merge(*streams), key=lambda entry: entry[0]):
         if len(runs) == max_runs:
+            if instant < current and catch_up is not CatchUp.ALL:
+                return _jump_to_newest(schedules, runs, current, catch_up, lateness_limit, plan)
             return Plan(tuple(runs), runs[-1].scheduled_time)
         entries = list(same)
         # One run per instant: the newest missed time of some schedule if there is one
@@ -115,6 +137,36 @@ def plan_runs(
         parameters = schedules[index].parameters or {}
         runs.append(PlannedRun(instant, index, dict(parameters), reason))
     return Plan(tuple(runs), end)
+
+
+def _jump_to_newest(
+    schedules: Sequence[Schedule],
+    recorded: list[PlannedRun],
+    now: float,
+    policy: CatchUp,
+    limit: float | None,
+    plan: Callable[[float], Plan],
+) -> Plan:
+    """The rest of a tick whose backlog outgrew `max_runs`: each schedule's newest missed time
+    (run or skipped by the policy), then the runs ahead, planned from there."""
+    since = recorded[-1].scheduled_time
+    newest: dict[float, int] = {}
+    for index, schedule in enumerate(schedules):
+        if schedule.active:
+            found = schedule.last_time_before(now, since)
+            if found is not None:
+                newest.setdefault(found, index)
+    caught_up = [
+        PlannedRun(
+            instant,
+            index,
+            dict(schedules[index].parameters or {}),
+            _skip_reason(instant, now, True, policy, limit),
+        )
+        for instant, index in sorted(newest.items())
+    ]
+    ahead = plan(max(newest))
+    return Plan((*recorded, *caught_up, *ahead.runs), ahead.scheduled_until, (since, max(newest)))
 
 
 def _times(
