@@ -145,3 +145,15 @@ def test_rrule_until_in_utc_and_dtstart_with_a_zone() -> None:
     assert counted.next_times(utc(2025, 1, 1), count=10) == [
         utc(2026, 1, d, 3, 30) for d in (1, 2, 3)
     ]
+
+
+def test_last_time_before_looks_back_across_the_repeated_hour() -> None:
+    """From 01:30 EST (the second pass) the newest earlier run is 01:45 EDT, an hour of wall
+    clock "later": what catching up after an outage relies on."""
+    cron = Cron("*/15 * * * *", timezone=NEW_YORK)
+    found = cron.last_time_before(utc(2026, 11, 1, 6, 30), after=utc(2026, 10, 1))
+    assert found == utc(2026, 11, 1, 5, 45)
+    assert cron.last_time_before(utc(2026, 11, 1, 6, 30), after=utc(2026, 11, 1, 5, 45)) is None
+    daily = Cron("0 3 * * *", timezone=NEW_YORK)
+    assert daily.last_time_before(utc(2026, 6, 10), after=utc(2026, 1, 1)) == utc(2026, 6, 9, 7)
+    assert Interval(90).last_time_before(1000.0, after=0.0) == 990.0  # the grid is k * 90 s
