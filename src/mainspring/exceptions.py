@@ -112,3 +112,8 @@ class ResultStorageError(MainspringError):
 
 class ResumeError(MainspringError):
     """A flow run cannot be resumed: wrong state, no manifest, or its flow cannot be loaded."""
+
+
+class InvalidSchedule(MainspringError, ValueError):
+    """A schedule cannot be built: a malformed cron or rrule, an unknown time zone, an interval
+    that is not a positive number of seconds. The message is one line naming what is wrong."""
