@@ -15,7 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from mainspring.store.http.wire import MAX_NAME
+from mainspring.model.text import MAX_DEFINED_NAME
 
 #: Characters and sequences known to trouble a store or a terminal.
 SPECIALS = [
@@ -132,4 +132,5 @@ def reads_back(original: Any, stored: Any) -> bool:
 
 
 def too_long(name: str) -> bool:
-    return len(name) > MAX_NAME
+    """A name `@flow` refuses: a defined name leaves room for the call index a run adds."""
+    return len(name) > MAX_DEFINED_NAME

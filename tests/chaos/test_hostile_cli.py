@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from cli.history import invoke  # tests/cli: a sibling package
 from mainspring.model import FlowRecord, FlowRun, LogRecord, State, StateType, TaskRun, new_id
+from mainspring.model.text import MAX_DEFINED_NAME
 from mainspring.settings import get_settings
 from mainspring.store import Batch, get_store
 
@@ -25,7 +26,8 @@ from .support import mainspring_command, spawn, subprocess_env
 
 pytestmark = pytest.mark.slow
 
-NASTY = [s for s in SPECIALS if storable(s)] + ["🦄 ünïcødé", "x" * 255, ""]
+#: The longest name `@flow` takes leaves room for the "-<index>" a run name adds to it.
+NASTY = [s for s in SPECIALS if storable(s)] + ["🦄 ünïcødé", "x" * MAX_DEFINED_NAME, ""]
 
 
 @pytest.fixture

@@ -264,6 +264,72 @@ def test_a_422_shows_a_preview_of_the_input_not_the_input(connection: Connection
     assert error["input"].startswith("mmmm") and error["input"].endswith("more characters)")
 
 
+def _known_run(connection: Connection) -> str:
+    body = _run_body()
+    assert connection.exchange("POST", "/batches", body.encode())[0] == 200
+    return str(json.loads(body)["flow_runs"][0]["id"])
+
+
+#: set_state bodies (raw JSON: lone surrogates and NUL escaped) and the field each 422 names.
+SET_STATE = {
+    "a NUL in the message": ('{"message": "a\\u0000b"}', "message"),
+    "a lone surrogate in the message": ('{"message": "file x\\udcff.csv"}', "message"),
+    "lone surrogates and a time past 9999": (
+        '{"message": "\\ud8ad\\ud858", "timestamp": 2.925039449053749e+27}',
+        "timestamp",
+    ),
+    "a time before year 1": ('{"timestamp": -1e20}', "timestamp"),
+    "-Infinity": ('{"message": "\\udcff", "timestamp": -Infinity}', "timestamp"),
+    "a lone surrogate as a key": ('{"\\udcff": 1}', "RUNNING"),  # (the state's object)
+}
+
+
+@pytest.mark.parametrize("label", list(SET_STATE))
+def test_set_state_with_unstorable_text_or_an_impossible_time_is_a_422(
+    connection: Connection, label: str
+) -> None:
+    """On the old code a lone surrogate anywhere in the body made the 422 itself fail to
+    render (its preview of the input could not be encoded as UTF-8): a 500 (chaos suite)."""
+    run_id = _known_run(connection)
+    fields, field = SET_STATE[label]
+    body = '{"state": {"type": "RUNNING", ' + fields[1:] + "}"
+    status, content = connection.exchange("POST", f"/flow_runs/{run_id}/set_state", body.encode())
+    assert status == 422, (label, content[:500])
+    locations = [error["loc"] for error in json.loads(content)["detail"]]
+    assert any(loc[-1] == field for loc in locations), (label, locations)
+    content.decode("utf-8")  # the preview of the input is valid UTF-8 (U+FFFD where needed)
+    assert connection.exchange("GET", "/health")[0] == 200
+
+
+def test_the_server_still_answers_after_rounds_of_hostile_batches(served: Server) -> None:
+    """The chaos helper's sequence (issue 10): parameters nested deep, then 1e400 as a state and
+    a log timestamp, then a huge integer; the server once stopped answering even /health after
+    a few such batches. Sent on one keep-alive connection and on fresh ones."""
+    log = '{"level": 20, "logger": "l", "message": "m", "timestamp": 1e400}'
+    sequence = [
+        _run_body().replace('"state"', '"parameters": {"x": ' + _nested(1500) + '}, "state"'),
+        _run_body().replace('"RUNNING"}', '"RUNNING", "timestamp": 1e400}'),
+        '{"logs": [' + log + "]}",
+        _run_body().replace('"state"', '"parameters": {"x": ' + str(10**400) + '}, "state"'),
+    ]
+    kept = Connection(served)
+    try:
+        for _ in range(5):
+            for body in sequence:
+                assert kept.exchange("POST", "/batches", body.encode())[0] in (200, 422)
+                fresh = Connection(served)
+                try:
+                    assert fresh.exchange("POST", "/batches", body.encode())[0] in (200, 422)
+                finally:
+                    fresh.close()
+        assert kept.exchange("GET", "/health")[0] == 200
+    finally:
+        kept.close()
+    with served.client() as http:
+        assert http.get("/health", timeout=10).status_code == 200
+        assert http.get("/flow_runs").status_code == 200
+
+
 # -- the request size cap -------------------------------------------------------------------------
 CAP = 200_000
 

@@ -61,6 +61,8 @@ SNAPSHOT_CASES = [
     (StateType.CANCELLED, StateType.SCHEDULED, True),
     (StateType.RUNNING, StateType.RUNNING, True),
     (StateType.COMPLETED, StateType.RUNNING, True),
+    (StateType.COMPLETED, StateType.PENDING, False),  # a resumed attempt's record of its key
+    (StateType.FAILED, StateType.PENDING, True),
 ]
 
 

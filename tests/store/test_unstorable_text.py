@@ -86,6 +86,29 @@ def test_a_literal_backslash_u0000_is_kept_as_written(store: SqlStore) -> None:
     assert store.read_logs(run.id)[0].message == text
 
 
+def test_tagged_values_in_parameters_that_need_cleaning_read_back_as_values(
+    store: SqlStore,
+) -> None:
+    """Parameters with both unstorable text and values JSON cannot carry (stored tagged, see
+    store/json_values.py): cleaning the text must not tag the tags again. On the old code the
+    cleaning re-encoded the column with the codec, which took each tag for a user's dict that
+    looks like one, and `-2**64` read back as {'__mainspring__': 'int', ...} (found by the
+    chaos suite, tests/chaos/test_hostile_python_api.py)."""
+    huge, marker_dict = -15199605329007587328, {"__mainspring__": 1}
+    parameters = {
+        "x": [None, [[], [huge, 4.39, 10**400, float("inf")]]],
+        "d": marker_dict,
+        f"text {SURROGATE}": f"a\x00b {SURROGATE}",
+    }
+    run = make_flow_run(parameters=parameters)
+    store.write(Batch(flow_runs={run.id: run}))
+    assert store.read_flow_run(run.id).parameters == {
+        "x": [None, [[], [huge, 4.39, 10**400, float("inf")]]],
+        "d": marker_dict,
+        f"text x{R}": f"a{R}b x{R}",
+    }
+
+
 def test_the_stores_name_limits_are_the_models() -> None:
     """One set of limits: every name column of the schema is as long as model/text.py says
     (PostgreSQL enforces the column, SQLite the store's own check of the same number)."""

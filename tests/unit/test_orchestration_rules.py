@@ -46,14 +46,15 @@ DECIDE_FORCED = {
     T.CRASHED:    "    A   A   .   .   .     .   .   .   .",
 }  # fmt: skip
 
-#: A snapshot from the run's own process over what is stored (`+`: it replaces the row).
+#: A snapshot from the run's own process over what is stored (`+`: it replaces the row). A
+#: Completed run is not sent back to Pending by a resumed attempt's record of the same key.
 SNAPSHOT = {
     T.SCHEDULED:  "    +   +   +   +   +     +   +   +   +",
     T.PENDING:    "    +   +   +   +   +     +   +   +   +",
     T.RUNNING:    "    +   +   +   +   +     +   +   +   +",
     T.PAUSED:     "    +   +   +   +   +     +   +   +   +",
     T.CANCELLING: "    .   .   .   .   .     +   +   +   +",
-    T.COMPLETED:  "    +   +   +   +   +     +   +   +   +",
+    T.COMPLETED:  "    .   .   +   +   +     +   +   +   +",
     T.FAILED:     "    +   +   +   +   +     +   +   +   +",
     T.CANCELLED:  "    +   +   .   .   .     +   +   +   +",
     T.CRASHED:    "    +   +   .   .   .     +   +   +   +",

@@ -18,6 +18,7 @@ from mainspring.cli.output import (
     is_wide,
     name_and_id,
     new_table,
+    not_an_id,
     read_flow_run,
     run_duration,
     state_text,
@@ -280,6 +281,8 @@ def flow_run_logs(
     with store_errors():
         task_names = {t.id: t.name for t in backend.read_task_runs(run.id)}
     if task_run_id is not None and task_run_id not in task_names:
+        if not_an_id(task_run_id):
+            fail(f"No task run with id {task_run_id!r}.")
         with store_errors():
             try:
                 backend.read_task_run(task_run_id)

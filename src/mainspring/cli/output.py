@@ -1,7 +1,9 @@
 """What every command shares: consoles, time and duration formatting, state colours, errors.
 
 Consoles are made per call, not at import, so they bind to the `sys.stdout` of the moment
-(test runners swap it) and decide on colour for the stream actually written to.
+(test runners swap it) and decide on colour for the stream actually written to. They read no
+markup and no emoji codes: what they print is mostly the user's text (a flow named `[/]` or
+`:x:`, a tag, a log line), printed as written; styles come from `Text` objects and table columns.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ NONE = "-"
 WIDE = 110
 #: Width used when stdout is a pipe or file: one line per row, ids never cut, easy to grep.
 PIPE_WIDTH = 200
+#: A console's options so that every string is printed as it is (no markup, emoji codes or
+#: highlighting): the CLI's strings are full of user-supplied names, messages and arguments.
+PLAIN = {"markup": False, "emoji": False, "highlight": False}
 
 
 def console() -> Console:
@@ -49,7 +54,7 @@ def console() -> Console:
     from rich.console import Console
 
     piped = not sys.stdout.isatty() and not os.environ.get("COLUMNS")
-    return Console(highlight=False, width=PIPE_WIDTH if piped else None)
+    return Console(**PLAIN, width=PIPE_WIDTH if piped else None)
 
 
 def is_wide(out: Console) -> bool:
@@ -78,7 +83,7 @@ def name_and_id(name: str, object_id: str) -> Text:
 def err_console() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(**PLAIN, stderr=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -137,11 +142,21 @@ def read_flow_run(backend: Store, flow_run_id: str) -> FlowRun:
     """The flow run with this id; an unknown id is a user error."""
     from mainspring.exceptions import ObjectNotFound
 
+    if not_an_id(flow_run_id):
+        fail(f"No flow run with id {flow_run_id!r}.")
     with store_errors():
         try:
             return backend.read_flow_run(flow_run_id)
         except ObjectNotFound:
             fail(f"No flow run with id {flow_run_id!r}.")
+
+
+def not_an_id(text: str) -> bool:
+    """Whether a command-line argument cannot be an id at all: one with a lone surrogate (a
+    non-UTF-8 byte in argv) or a NUL, which no store keeps nor a database driver takes."""
+    from mainspring.model.text import has_unstorable
+
+    return has_unstorable(text)
 
 
 def format_time(ts: float | None, precise: bool = False) -> str:

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from mainspring.model.states import STATE_NAMES, StateType
+from mainspring.model.text import storable_text
 
 
 class FlowRunSort(StrEnum):
@@ -22,6 +23,10 @@ class FlowRunFilter:
 
     `states` matches a state's type (`"FAILED"`) or its name (`"TimedOut"`), case-insensitively.
     `tags` requires every listed tag. `parent_flow_run_id` selects the subflow runs of one run.
+
+    Text is compared as stores keep it (model/text.py): a name given with a lone surrogate (a
+    non-UTF-8 byte in a command-line argument, `os.fsdecode`) matches the name stored with
+    U+FFFD in its place, and no database driver is handed text it cannot encode.
     """
 
     flow_names: list[str] = field(default_factory=list)
@@ -31,6 +36,13 @@ class FlowRunFilter:
     parent_flow_run_id: str | None = None
     started_after: datetime | None = None
     started_before: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.flow_names = [storable_text(name) for name in self.flow_names]
+        self.tags = [storable_text(tag) for tag in self.tags]
+        self.ids = [storable_text(id_) for id_ in self.ids]
+        if self.parent_flow_run_id is not None:
+            self.parent_flow_run_id = storable_text(self.parent_flow_run_id)
 
     def state_types_and_names(self) -> tuple[set[StateType], set[str]]:
         """Split `states` into state types and state names; unknown words raise ValueError."""

@@ -113,8 +113,15 @@ def snapshot_may_replace(stored: StateType, snapshot: StateType) -> bool:
       (`mainspring flow-run retry` writes AwaitingRetry first), as `decide` allows with force.
     Everything else (Running, Retrying, AwaitingRetry over Cancelling) is a stale snapshot and
     leaves the row alone; the process learns of the change from its next heartbeat.
+    And a Completed run is never sent back to Scheduled or Pending by a snapshot: a resumed
+    flow run records each call Pending under the id of the earlier attempt's run of its key
+    before it finds that run's persisted result (and ends it Completed again); a kill in
+    between must not leave a finished task Pending. A run that really runs again (its result
+    was not kept) replaces it from Running on.
     The store applies this rule in SQL (`store/sql/upserts.py`), built from the same sets.
     """
+    if stored is StateType.COMPLETED and snapshot in RETRY_TYPES:
+        return False
     return (
         stored not in SET_FROM_OUTSIDE
         or snapshot in TERMINAL_TYPES

@@ -3,7 +3,8 @@
 - A 422 names each offending field and shows a short preview of the input, never the input
   itself: a refused 50 MB string must not be echoed back, and a NaN or an integer of 400
   digits in an input must not make the 422 itself fail to render (FastAPI's default handler
-  then raised, and the client got a 500).
+  then raised, and the client got a 500). Text in it is made storable (model/text.py): a
+  lone surrogate refused in an input cannot be encoded into the answer either.
 - Anything unexpected is answered with a JSON 500 by `LastResort`, which does not re-raise.
   Starlette's handler for `Exception` answers and then re-raises to the server, and uvicorn
   closes a connection whose application raised: the client's next request on that keep-alive
@@ -21,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mainspring.model.text import storable_json, storable_text
 from mainspring.store import json_values
 
 logger = logging.getLogger("mainspring.server")
@@ -64,7 +66,9 @@ def _safe_error(error: dict[str, Any]) -> dict[str, Any]:
 
 
 def _loc(part: Any) -> str | int:
-    return part if isinstance(part, int) and not isinstance(part, bool) else str(part)[:PREVIEW]
+    if isinstance(part, int) and not isinstance(part, bool):
+        return part
+    return storable_text(str(part)[:PREVIEW])
 
 
 def preview(value: Any) -> Any:
@@ -73,11 +77,12 @@ def preview(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
         value = bytes(value[: PREVIEW * 4]).decode("utf-8", "replace")
     if isinstance(value, str):
-        return value if len(value) <= PREVIEW else _cut(value, PREVIEW)
+        return _cut(value, PREVIEW)
     if isinstance(value, BaseException):
         return _cut(str(value), PREVIEW)
     try:
-        text = orjson.dumps(json_values.encode(value), option=orjson.OPT_NON_STR_KEYS).decode()
+        shown = storable_json(json_values.encode(value))
+        text = orjson.dumps(shown, option=orjson.OPT_NON_STR_KEYS).decode()
     except (TypeError, ValueError):  # (encode gives JSON types only; cleaned text aside)
         return f"<{type(value).__name__}>"
     if len(text) <= PREVIEW:
@@ -86,9 +91,10 @@ def preview(value: Any) -> Any:
 
 
 def _cut(text: str, limit: int) -> str:
+    """`text`, at most `limit` characters of it, with U+FFFD for what UTF-8 cannot carry."""
     if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+        return storable_text(text)
+    return f"{storable_text(text[:limit])}... ({len(text) - limit} more characters)"
 
 
 class LastResort:

@@ -87,7 +87,9 @@ class Store(ABC):
         heartbeat keeps the stored one, and a run that was moved to Cancelling, Cancelled or
         Crashed from outside (CLI, API, crash detector) is only overwritten by a terminal
         state, or by Scheduled/Pending over Cancelled/Crashed (an explicit retry); a stale
-        Running snapshot leaves it alone (see `upserts.snapshot_may_replace`). Flow runs are
+        Running snapshot leaves it alone; and a Completed run is not sent back to Scheduled or
+        Pending (a resumed attempt's record of the same key; see
+        `upserts.snapshot_may_replace`). Flow runs are
         written before task runs, task runs before states, logs and edges that refer to them.
         States and logs are appended (the store assigns their ids); edges are kept once per
         (task run, upstream, kind).

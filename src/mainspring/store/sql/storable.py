@@ -17,6 +17,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from mainspring.model.text import MAX_NAME, has_unstorable, storable_json, storable_text
@@ -42,8 +43,8 @@ class RowCheck:
     characters scanned once per distinct value. A third of the cost of measuring every value.
     """
 
-    def __init__(self, table: sa.Table, columns: tuple[str, ...], dumps: Callable[[Any], str]):
-        self._table, self._columns, self._dumps = table.name, columns, dumps
+    def __init__(self, table: sa.Table, columns: tuple[str, ...]):
+        self._table, self._columns = table.name, columns
         self._json: set[int] = set()
         #: (index, getter, size limit or 0) of each text column worth scanning
         self._text: list[tuple[int, Callable[[Row], Any], int]] = []
@@ -79,7 +80,7 @@ class RowCheck:
                 continue
             if i in self._json:
                 if any(escape in value for escape in _ESCAPES):
-                    values[i] = self._dumps(storable_json(json.loads(value)))
+                    values[i] = _json_text(storable_json(json.loads(value)))
             elif has_unstorable(value):
                 values[i] = storable_text(value)
         return tuple(values)
@@ -95,15 +96,21 @@ class RowCheck:
 class RowChecks:
     """A store's `RowCheck` of each table, made on first use: `checks(table, columns)`."""
 
-    def __init__(self, dumps: Callable[[Any], str]) -> None:
-        self._dumps = dumps
+    def __init__(self) -> None:
         self._checks: dict[str, RowCheck] = {}
 
     def __call__(self, table: sa.Table, columns: tuple[str, ...]) -> RowCheck:
         check = self._checks.get(table.name)
         if check is None:
-            check = self._checks[table.name] = RowCheck(table, columns, self._dumps)
+            check = self._checks[table.name] = RowCheck(table, columns)
         return check
+
+
+def _json_text(value: Any) -> str:
+    """JSON text of a column value that is already in store/json_values.py's form (a big int
+    is a tagged object by now), written as it is: the codec's `dumps` would take such a tag for
+    a user's dict that looks like one and wrap it again, and it would read back as the tag."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _suspect(text: str) -> bool:

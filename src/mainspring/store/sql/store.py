@@ -124,7 +124,7 @@ class SqlStore(Store):
         self._closed = False
         self._sql = Upserts(self._backend)  # the write statements, compiled once
         self._pruned = 0.0  # when this store last deleted old applied-batch ids
-        self._check = RowChecks(json_dumps)  # makes each table's rows storable (storable.py)
+        self._check = RowChecks()  # makes each table's rows storable (storable.py)
 
     def __repr__(self) -> str:
         return f"SqlStore({redact_url(self.url)!r})"

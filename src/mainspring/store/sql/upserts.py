@@ -106,8 +106,14 @@ def snapshot_may_replace(table: sa.Table, new: Any) -> sa.ColumnElement[bool]:
     `model.orchestration.snapshot_may_replace` (see there for why), in SQL built from the same
     sets, so the rule applies to every row of a bulk upsert inside the database."""
     old = table.c.state_type
-    return sa.or_(
-        old.not_in(_literals(SET_FROM_OUTSIDE)),
-        new.state_type.in_(_literals(TERMINAL_TYPES)),
-        sa.and_(old.in_(_literals(ENDED_FROM_OUTSIDE)), new.state_type.in_(_literals(RETRY_TYPES))),
+    completed = sa.literal_column(f"'{StateType.COMPLETED.value}'")
+    return sa.and_(
+        sa.or_(old != completed, new.state_type.not_in(_literals(RETRY_TYPES))),
+        sa.or_(
+            old.not_in(_literals(SET_FROM_OUTSIDE)),
+            new.state_type.in_(_literals(TERMINAL_TYPES)),
+            sa.and_(
+                old.in_(_literals(ENDED_FROM_OUTSIDE)), new.state_type.in_(_literals(RETRY_TYPES))
+            ),
+        ),
     )
