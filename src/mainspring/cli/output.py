@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
@@ -44,9 +44,6 @@ NONE = "-"
 WIDE = 110
 #: Width used when stdout is a pipe or file: one line per row, ids never cut, easy to grep.
 PIPE_WIDTH = 200
-#: A console's options so that every string is printed as it is (no markup, emoji codes or
-#: highlighting): the CLI's strings are full of user-supplied names, messages and arguments.
-PLAIN = {"markup": False, "emoji": False, "highlight": False}
 
 
 def console() -> Console:
@@ -54,7 +51,13 @@ def console() -> Console:
     from rich.console import Console
 
     piped = not sys.stdout.isatty() and not os.environ.get("COLUMNS")
-    return Console(**PLAIN, width=PIPE_WIDTH if piped else None)
+    return _plain(Console, width=PIPE_WIDTH if piped else None)
+
+
+def _plain(console_class: type[Console], **options: Any) -> Console:
+    """A console that prints every string as it is (no markup, emoji codes or highlighting):
+    the CLI's strings are full of user-supplied names, messages and arguments."""
+    return console_class(markup=False, emoji=False, highlight=False, **options)
 
 
 def is_wide(out: Console) -> bool:
@@ -83,7 +86,7 @@ def name_and_id(name: str, object_id: str) -> Text:
 def err_console() -> Console:
     from rich.console import Console
 
-    return Console(**PLAIN, stderr=True)
+    return _plain(Console, stderr=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -106,7 +106,7 @@ def snapshot_may_replace(table: sa.Table, new: Any) -> sa.ColumnElement[bool]:
     `model.orchestration.snapshot_may_replace` (see there for why), in SQL built from the same
     sets, so the rule applies to every row of a bulk upsert inside the database."""
     old = table.c.state_type
-    completed = sa.literal_column(f"'{StateType.COMPLETED.value}'")
+    completed: sa.ColumnElement[Any] = sa.literal_column(f"'{StateType.COMPLETED.value}'")
     return sa.and_(
         sa.or_(old != completed, new.state_type.not_in(_literals(RETRY_TYPES))),
         sa.or_(
