@@ -78,7 +78,6 @@ def chatty(i: int) -> int:
 def _use(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("MAINSPRING_LOGGING_CONSOLE", "false")
     reset_settings()
     reset_recorder()
     reset_store()
@@ -204,7 +203,7 @@ def test_a_full_disk_on_postgresql_is_one_message_and_no_waiting(
         assert chatty(i) == i
     assert time.monotonic() - started < PROMPT * 2
     notes = _notes(capfd)
-    assert len(notes) == 1, notes
+    assert len(notes) == 1, "\n".join(notes)
     assert "is full" in notes[0] and "DiskFull" in notes[0] and "set aside in" in notes[0]
     recorder = get_recorder()
     assert recorder.dropped > 0 and recorder.lost == 0 and recorder.last_error is None

@@ -47,7 +47,6 @@ def database_url(
     else:
         url = request.getfixturevalue("postgres_database")
     monkeypatch.setenv("MAINSPRING_DATABASE_URL", url)
-    monkeypatch.setenv("MAINSPRING_LOGGING_CONSOLE", "false")
     reset_settings()
     reset_recorder()
     reset_store()

@@ -64,6 +64,9 @@ EAGER_BATCH = 500
 #: Distinct reasons of refusal reported on stderr, after which records are set aside silently.
 MAX_REASONS_SHOWN = 10
 _FULL = "disk full"
+#: A full disk said once is said again only after this many seconds of writes succeeding: small
+#: writes (a run's Running state) often still fit on a full disk, and must not repeat the note.
+FULL_NOTE_QUIET = 60.0
 
 
 class Recorder:
@@ -82,6 +85,7 @@ class Recorder:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._store_lock = threading.RLock()  # re-entrant: opening a store may record a log
         self._closed = False
         self._busy = False  # the writer holds drained changes it has not stored yet
         #: A batch being written: after a failed write it is retried unchanged (same `id`, so a
@@ -92,6 +96,7 @@ class Recorder:
         self.dropped = 0  # changes the store refused for good (set aside or lost)
         self.lost = 0  # of those, changes that could not be set aside either
         self._drop_reasons: set[str] = set()  # reported on stderr already
+        self._full_noted = 0.0  # when a full disk last refused a write (time.monotonic)
         #: where the dead-letter folder goes (default: MAINSPRING_HOME)
         self._dead_letter_home = dead_letter_home
         #: Queue length at which recording wakes the writer early; 0 (never) until the store,
@@ -161,8 +166,12 @@ class Recorder:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = self._store_factory()
-            self._wake_at = EAGER_BATCH if self._store.eager else 0
+            # a flow's thread (open_store) and the writer may both get here first: one store
+            with self._store_lock:
+                if self._store is None:
+                    store = self._store_factory()
+                    self._wake_at = EAGER_BATCH if store.eager else 0
+                    self._store = store
         return self._store
 
     def _ensure_thread(self) -> None:
@@ -189,7 +198,8 @@ class Recorder:
             if batch:
                 try:
                     self.store.write(batch)
-                    self._drop_reasons.discard(_FULL)  # a disk full again is news again
+                    if time.monotonic() - self._full_noted > FULL_NOTE_QUIET:
+                        self._drop_reasons.discard(_FULL)  # full again, long after: news again
                 except StoreRejected as exc:  # refused for good: retrying cannot help
                     self._set_aside(batch, exc)
                 except StoreError as exc:  # keep the batch; retry it unchanged (same id)
@@ -248,6 +258,8 @@ class Recorder:
         else:
             where = f"they are set aside in {path}"
         key = _FULL if isinstance(exc, StoreFull) else "; ".join(sorted({w for _, w in parts}))
+        if key == _FULL:
+            self._full_noted = time.monotonic()
         if key in self._drop_reasons or len(self._drop_reasons) > MAX_REASONS_SHOWN:
             return
         self._drop_reasons.add(key)
