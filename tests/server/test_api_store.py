@@ -418,3 +418,25 @@ def test_api_keys_are_sent_and_refusals_say_what_to_do(server_home: Path, monkey
         assert store.write(batch) is True
     finally:
         stop_server(running.process)
+
+
+def test_a_forked_child_makes_its_own_http_client(
+    served: tuple[Server, ApiStore, SqlStore],
+) -> None:
+    """A child sharing the parent's kept-alive connections would interleave requests on one
+    socket; it gets its own client, and the parent's keeps working after the child exits."""
+    from tests.store.test_per_process import in_forked_child
+
+    _, api, sql = served
+    first = FlowRun(id=new_id(), name="parent-run", flow_name="etl", state=State(StateType.RUNNING))
+    api.write(Batch(flow_runs={first.id: first}))
+    second = FlowRun(id=new_id(), name="child-run", flow_name="etl", state=State(StateType.RUNNING))
+
+    def child() -> None:
+        api.write(Batch(flow_runs={second.id: second}))
+        assert api.read_flow_run(first.id).name == "parent-run"
+        api.close()
+
+    assert in_forked_child(child) == 0
+    assert api.read_flow_run(second.id).name == "child-run"
+    assert sql.count_flow_runs() == 2
