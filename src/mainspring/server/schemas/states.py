@@ -16,7 +16,6 @@ from mainspring.model import STATE_NAMES, State, StateType
 from mainspring.server.schemas.common import NO_NUL, BodyTime, Input, Name, Text, check_text
 from mainspring.store.http import wire
 from mainspring.store.http.wire import MAX_KEY, MAX_STORAGE, RESULT_KEY
-from mainspring.store.results.storage import ResultRef
 
 
 class StateInBase(Input):
@@ -57,9 +56,6 @@ class ResultRefIn(Input):
         AfterValidator(check_text),
     ]
     serializer: Name | None = None
-
-    def to_ref(self) -> ResultRef:
-        return ResultRef(self.storage, self.key, self.serializer)
 
 
 class ResultRefOut(BaseModel):
