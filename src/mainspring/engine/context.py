@@ -84,7 +84,8 @@ class FlowRunContext:
 
 @dataclass(eq=False, slots=True)
 class TaskRunContext:
-    task: Task
+    #: None in a process runner's worker, which runs the function without its definition
+    task: Task | None
     task_run: TaskRun
     log_prints: bool = False
     label: str = ""

@@ -8,7 +8,7 @@ is refused for it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, Field, create_model
 
@@ -38,8 +38,9 @@ def _model(type_: StateType) -> type[StateInBase]:
         f"{type_.value.capitalize()}StateIn",
         __base__=StateInBase,
         __doc__=f"A {type_.value} state; its name is one of {', '.join(names)}.",
-        type=(Literal[type_.value], ...),
-        name=(Literal[names] | None, None),  # type: ignore[valid-type]
+        # run-time Literals: mypy cannot check these (nor what create_model returns)
+        type=(Literal[type_.value], ...),  # type: ignore[arg-type]
+        name=(Literal[names] | None, None),  # type: ignore[valid-type, arg-type]
     )
 
 
@@ -71,4 +72,7 @@ class ResultRefOut(BaseModel):
 
 
 STATE_MODELS = tuple(_model(t) for t in StateType)
-StateIn = Annotated[Union[STATE_MODELS], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+if TYPE_CHECKING:  # built at run time; to a type checker, each is a StateInBase
+    StateIn = StateInBase
+else:
+    StateIn = Annotated[Union[STATE_MODELS], Field(discriminator="type")]  # noqa: UP007
