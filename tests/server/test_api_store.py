@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
+import traceback
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -428,3 +430,29 @@ def test_api_keys_are_sent_and_refusals_say_what_to_do(server_home: Path, monkey
         assert store.write(batch) is True
     finally:
         stop_server(running.process)
+
+
+def test_a_forked_child_makes_its_own_http_client(
+    served: tuple[Server, ApiStore, SqlStore],
+) -> None:
+    """A child sharing the parent's kept-alive connections would interleave requests on one
+    socket; it gets its own client, and the parent's keeps working after the child exits."""
+    _, api, sql = served
+    first = FlowRun(id=new_id(), name="parent-run", flow_name="etl", state=State(StateType.RUNNING))
+    api.write(Batch(flow_runs={first.id: first}))
+    second = FlowRun(id=new_id(), name="child-run", flow_name="etl", state=State(StateType.RUNNING))
+    pid = os.fork()
+    if pid == 0:  # the child: an exit code says how it went (1: an exception, printed)
+        code = 1
+        try:
+            api.write(Batch(flow_runs={second.id: second}))
+            code = 0 if api.read_flow_run(first.id).name == "parent-run" else 2
+            api.close()
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert api.read_flow_run(second.id).name == "child-run"
+    assert sql.count_flow_runs() == 2

@@ -11,16 +11,24 @@ import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mainspring.exceptions import FlowRunCancelled, MainspringError
 
 if TYPE_CHECKING:
     from mainspring.engine.flows import Flow
+    from mainspring.engine.results.resume import Resume
+    from mainspring.engine.results.storage import ResultOptions
     from mainspring.engine.runners import TaskRunner
     from mainspring.engine.tasks import Task
     from mainspring.model import FlowRun, State, TaskRun
     from mainspring.store.recorder import Recorder
+
+
+class Interruptible(Protocol):
+    """What stops a running task or subflow run when its flow run is cancelled."""
+
+    def interrupt(self, error: Callable[[], BaseException]) -> None: ...
 
 
 @dataclass(eq=False)
@@ -39,13 +47,13 @@ class FlowRunContext:
     #: run id -> what stops it when this flow run is cancelled, for its active task runs (the
     #: interrupts.CallGuard of the thread, or an interrupts.AsyncCall) and subflow runs (their
     #: engine): anything with `interrupt(error)`
-    interrupts: dict[str, Any] = field(default_factory=dict)
+    interrupts: dict[str, Interruptible] = field(default_factory=dict)
     #: set when cancelling this flow run was requested: task and subflow calls refuse to start
     cancel_message: str | None = None
     #: results.ResultOptions its tasks inherit when the flow persists results, else None
-    results: Any = None
+    results: ResultOptions | None = None
     #: resume.Resume when this run resumes an earlier attempt (same flow run id), else None
-    resume: Any = None
+    resume: Resume | None = None
 
     def next_task_index(self, task_name: str) -> int:
         counter = self._counters.get(task_name)
@@ -76,7 +84,8 @@ class FlowRunContext:
 
 @dataclass(eq=False, slots=True)
 class TaskRunContext:
-    task: Task
+    #: None in a process runner's worker, which runs the function without its definition
+    task: Task | None
     task_run: TaskRun
     log_prints: bool = False
     label: str = ""

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from functools import update_wrapper
-from typing import Any, Generic, ParamSpec, TypeVar, overload
+from typing import Any, ParamSpec, TypeVar, overload
 
 from mainspring.engine.dag import tracing
 from mainspring.engine.dag.tracing import trace_flow
-from mainspring.engine.hooks import add_hook, current_hooks, hooks_by_state
-from mainspring.engine.parameters import Parameters
-from mainspring.engine.retries import RetryPolicy
+from mainspring.engine.definition import Definition, hook_options
+from mainspring.engine.hooks import Hook, add_hook
+from mainspring.engine.retries import DelaySpec
 from mainspring.engine.runners import ThreadPoolTaskRunner
 from mainspring.engine.start import run_flow
 from mainspring.model import StateType
@@ -28,12 +27,14 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class Flow(Generic[P, R]):
+class Flow(Definition[P, R]):
     """A flow definition: the function plus how its runs behave.
 
     `Flow("name")` with a name instead of a function is the explicit DAG of Prefect 1
     (`with Flow("name") as f: ...`), built and run by dag_flow.DagFlow, a subclass.
     """
+
+    kind = "flow"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         first = args[0] if args else kwargs.get("fn")
@@ -50,7 +51,7 @@ class Flow(Generic[P, R]):
         version: str | None = None,
         flow_run_name: str | Callable[[], str] | None = None,
         retries: int | None = None,
-        retry_delay_seconds: float | Iterable[float] | None = None,
+        retry_delay_seconds: DelaySpec = None,
         task_runner: Any = None,
         description: str | None = None,
         timeout_seconds: float | None = None,
@@ -67,32 +68,22 @@ class Flow(Generic[P, R]):
         cache_result_in_memory: bool = True,
         **unknown: Any,
     ) -> None:
-        if not callable(fn):
-            raise TypeError(f"@flow needs a function, got {fn!r}")
-        if unknown:
-            raise TypeError(f"@flow got unexpected option(s): {', '.join(sorted(unknown))}")
-        update_wrapper(self, fn)
-        self.fn = fn
+        self._set_function(fn, unknown)
         self.name = name or fn.__name__.replace("_", "-")
         self.version = version
         self.flow_run_name = flow_run_name
         check_definition(self.name, version, tags, flow_run_name, "flow")
-        self.retries = retries or 0
-        self.retry_delay_seconds = retry_delay_seconds
-        if timeout_seconds is not None and timeout_seconds <= 0:
-            raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
-        self.timeout_seconds = timeout_seconds
+        given = hook_options(on_completion, on_failure, on_crashed, on_cancellation)
+        self._set_run_options(retries, retry_delay_seconds, None, timeout_seconds, given)
         self.description = description or inspect.getdoc(fn)
         self.validate_parameters = validate_parameters
         self.log_prints = log_prints
         self.tags = list(tags or [])
-        self.is_async = inspect.iscoroutinefunction(fn)
         if task_runner is None:
             task_runner = ThreadPoolTaskRunner()
         elif isinstance(task_runner, type):
             task_runner = task_runner()
         self.task_runner = task_runner
-        self.retry_policy = RetryPolicy.build(self.retries, retry_delay_seconds, None)
         self.persist_result = persist_result
         self.result_storage = result_storage
         self.result_serializer = result_serializer
@@ -105,13 +96,6 @@ class Flow(Generic[P, R]):
             from mainspring.engine.results.storage import flow_result_options
 
             self.results = flow_result_options(persist_result, result_storage, result_serializer)
-        given = {
-            "on_completion": on_completion,
-            "on_failure": on_failure,
-            "on_crashed": on_crashed,
-            "on_cancellation": on_cancellation,
-        }
-        self.hooks: dict[StateType, list] = hooks_by_state(given)
         self._options = dict(
             name=name,
             version=version,
@@ -130,30 +114,12 @@ class Flow(Generic[P, R]):
             result_serializer=result_serializer,
             cache_result_in_memory=cache_result_in_memory,
         )
-        self._parameters: Any = None
 
-    @property
-    def parameters(self) -> Any:
-        """The function's signature, able to bind, validate and describe (JSON schema) a call."""
-        if self._parameters is None:
-            self._parameters = Parameters(self.fn, f"Flow {self.name!r}")
-        return self._parameters
-
-    def with_options(self, **changes: Any) -> Flow[P, R]:
-        """A copy of this flow with some options changed (hooks added by decorator kept)."""
-        return Flow(self.fn, **{**self._options, **current_hooks(self.hooks), **changes})
-
-    # -- hooks as decorators, as in Prefect: `@my_flow.on_failure` -----------------------------
-    def on_completion(self, fn: Callable) -> Callable:
-        return add_hook(self.hooks, StateType.COMPLETED, fn)
-
-    def on_failure(self, fn: Callable) -> Callable:
-        return add_hook(self.hooks, StateType.FAILED, fn)
-
-    def on_crashed(self, fn: Callable) -> Callable:
+    # -- hooks as decorators beyond the shared ones (on_completion, on_failure) ----------------
+    def on_crashed(self, fn: Hook) -> Hook:
         return add_hook(self.hooks, StateType.CRASHED, fn)
 
-    def on_cancellation(self, fn: Callable) -> Callable:
+    def on_cancellation(self, fn: Hook) -> Hook:
         return add_hook(self.hooks, StateType.CANCELLED, fn)
 
     def __repr__(self) -> str:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import traceback
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from mainspring.engine.hooks import Hook, run_hooks
 from mainspring.engine.logging import engine_log
@@ -23,6 +24,12 @@ from mainspring.engine.stopping.timeouts import RunTimeout
 from mainspring.exceptions import CancelledRun
 from mainspring.model import State, StateType
 from mainspring.model.orchestration import ENDED_FROM_OUTSIDE, TERMINAL_TYPES
+
+if TYPE_CHECKING:
+    from mainspring.engine.definition import Definition
+    from mainspring.model import FlowRun, TaskRun
+    from mainspring.store.recorder import Recorder
+
 from mainspring.model.states import (
     AwaitingRetry,
     Cancelled,
@@ -48,13 +55,14 @@ class RunEngine:
 
     kind = "Run"  # "Task run" / "Flow run": the subject of the messages
     is_task = False
+    record: FlowRun | TaskRun  # which of the two, subclasses say
 
     def __init__(
         self,
         *,
-        definition: Any,
-        record: Any,
-        recorder: Any,
+        definition: Definition[Any, Any],
+        record: FlowRun | TaskRun,
+        recorder: Recorder,
         label: str,
         policy: RetryPolicy,
         timeout: float | None,
@@ -78,7 +86,7 @@ class RunEngine:
         #: attempts made before this process took the run over (a resumed run): they do not
         #: use up its retries
         self.attempt_base = record.run_count
-        self._write = recorder.task_run if self.is_task else recorder.flow_run
+        self._write: Callable[..., None] = recorder.task_run if self.is_task else recorder.flow_run
 
     # -- reading -----------------------------------------------------------------------------
     @property

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-DelaySpec = float | int | Sequence[float] | Callable[[int], Sequence[float]] | None
+DelaySpec = float | int | Iterable[float] | Callable[[int], Iterable[float]] | None
 
 
 def exponential_backoff(backoff_factor: float) -> Callable[[int], list[float]]:

@@ -46,6 +46,8 @@ from mainspring.model.states import Crashed, Failed
 
 if TYPE_CHECKING:
     from mainspring.engine.flows import Flow
+    from mainspring.engine.results.resume import Resume
+    from mainspring.store.recorder import Recorder
 
 FLUSH_TIMEOUT = 60.0
 #: How long a top-level flow run waits, once Running, for that state to be stored before its
@@ -55,6 +57,7 @@ START_FLUSH_TIMEOUT = 0.05
 
 class FlowRunEngine(CancellableRun, RunEngine):
     kind = "Flow run"
+    record: FlowRun
 
     def __init__(
         self,
@@ -62,7 +65,7 @@ class FlowRunEngine(CancellableRun, RunEngine):
         flow_run: FlowRun,
         parameters: dict[str, Any],
         parent: FlowRunContext | None,
-        recorder: Any,
+        recorder: Recorder,
     ) -> None:
         super().__init__(
             definition=flow,
@@ -89,7 +92,7 @@ class FlowRunEngine(CancellableRun, RunEngine):
         self.invalid: ParameterTypeError | None = None
         self._previous_handlers: Any = None
         #: resume.Resume when this engine resumes an earlier attempt of the same flow run
-        self.resume: Any = None
+        self.resume: Resume | None = None
         #: the earlier run of a resumed subflow that completed with a persisted result
         self.resumed: FlowRun | None = None
         self.manifest_written = False

@@ -41,12 +41,17 @@ from mainspring.model import State, TaskRun, TaskRunEdge
 from mainspring.model.states import Cancelled, Failed
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from mainspring.engine.runners.base import Invoke
     from mainspring.engine.tasks import Task
+    from mainspring.store.recorder import Recorder
 
 
 class TaskRunEngine(RunEngine):
     kind = "Task run"
     is_task = True
+    record: TaskRun
     guard: CallGuard  # of the thread driving the run, set in `enter`
 
     def __init__(
@@ -58,8 +63,8 @@ class TaskRunEngine(RunEngine):
         kwargs: dict[str, Any],
         wait_for: Any,
         flow_ctx: FlowRunContext | None,
-        recorder: Any,
-        invoke: Any = None,
+        recorder: Recorder,
+        invoke: Invoke | None = None,
     ) -> None:
         super().__init__(
             definition=task,
@@ -97,7 +102,8 @@ class TaskRunEngine(RunEngine):
         ):
             results = flow_ctx.results if results is None else results.inherit(flow_ctx.results)
         self.results = results
-        self.lock: Any = None  # the cache key's lock, held by a SERIALIZABLE run
+        #: the cache key's lock, held by a SERIALIZABLE run
+        self.lock: AbstractContextManager[None] | None = None
         #: an async run on an event loop of its own: how a cancel stops it (run_task_async)
         self.async_call: AsyncCall | None = None
 
@@ -269,8 +275,10 @@ class TaskRunEngine(RunEngine):
         # lazy: runners.remote_context is off the default path
         from mainspring.engine.runners.remote_context import task_run_info
 
+        invoke = self.invoke
+        assert invoke is not None  # called only when the runner supplies one
         info = task_run_info(self.record, self.label, self.log_prints, self.timeout)
-        return self.invoke(self.fn, self.args, self.kwargs, info)
+        return invoke(self.fn, self.args, self.kwargs, info)
 
     async def call_async(self, step: Callable[[], Awaitable[Any]] | None = None) -> Any:
         """Await the function (async driver), or `step` (the next value of an async generator

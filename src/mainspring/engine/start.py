@@ -49,6 +49,7 @@ from mainspring.store.recorder import get_recorder
 if TYPE_CHECKING:
     from mainspring.engine.flows import Flow
     from mainspring.engine.tasks import Task
+    from mainspring.store.recorder import Recorder
 
 #: (recorder, flow name) pairs already recorded: a flow row is written once per store, not
 #: once per run (a process that switches stores, as tests do, records it again)
@@ -105,7 +106,7 @@ def create_flow_run(flow: Flow, args: tuple, kwargs: dict) -> FlowRunEngine:
     recorder.flow_run(run)
     engine = FlowRunEngine(flow, run, parameters, parent, recorder)
     engine.invalid = invalid
-    if earlier is not None:
+    if resume is not None and earlier is not None:
         resume.resume_subflow(engine, earlier)
     if parent is not None:
         engine_log(
@@ -141,7 +142,7 @@ def validated_parameters(
         return parameters, exc
 
 
-def flow_run_name(flow: Flow, run: FlowRun, recorder: Any) -> str:
+def flow_run_name(flow: Flow, run: FlowRun, recorder: Recorder) -> str:
     """The run's name: `flow_run_name` rendered, or a random adjective-animal.
 
     A name callable is called inside the run's context, as in Prefect, so that it can read

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from functools import update_wrapper
-from typing import Any, Generic, ParamSpec, TypeVar, overload
+from typing import Any, ParamSpec, TypeVar, overload
 
 from mainspring.engine.context import flow_run_context
 from mainspring.engine.dag import tracing
+from mainspring.engine.definition import Definition, hook_options
 from mainspring.engine.futures import FutureList, MainspringFuture
-from mainspring.engine.hooks import add_hook, current_hooks, hooks_by_state
 from mainspring.engine.names import render_run_name
-from mainspring.engine.parameters import Parameters
-from mainspring.engine.retries import RetryPolicy
+from mainspring.engine.retries import DelaySpec
 from mainspring.engine.start import call_task, submit_task
 from mainspring.engine.stopping.interrupts import engine_entry
 from mainspring.model import StateType
@@ -38,8 +36,10 @@ class unmapped:
         self.value = value
 
 
-class Task(Generic[P, R]):
+class Task(Definition[P, R]):
     """A task definition: the function plus how its runs behave."""
+
+    kind = "task"
 
     def __init__(
         self,
@@ -49,7 +49,7 @@ class Task(Generic[P, R]):
         tags: Iterable[str] | None = None,
         version: str | None = None,
         retries: int | None = None,
-        retry_delay_seconds: Any = None,
+        retry_delay_seconds: DelaySpec = None,
         retry_jitter_factor: float | None = None,
         retry_condition_fn: Callable[..., bool] | None = None,
         timeout_seconds: float | None = None,
@@ -71,42 +71,25 @@ class Task(Generic[P, R]):
         task_key: str | None = None,
         **unknown: Any,
     ) -> None:
-        if not callable(fn):
-            raise TypeError(f"@task needs a function, got {fn!r}")
-        if unknown:
-            raise TypeError(f"@task got unexpected option(s): {', '.join(sorted(unknown))}")
-        update_wrapper(self, fn)
-        self.fn = fn
+        self._set_function(fn, unknown)
         self.name = name or fn.__name__
         check_definition(self.name, version, tags, task_run_name, "task", task_key)
         self._created_suffix = f" for task {self.name!r}"  # of "Created task run ..." lines
         self.description = description or inspect.getdoc(fn)
         self.tags = list(tags or [])
         self.version = version
-        self.retries = retries or 0
-        self.retry_delay_seconds = retry_delay_seconds
+        given = hook_options(on_completion, on_failure, on_crashed, on_cancellation)
+        self._set_run_options(
+            retries, retry_delay_seconds, retry_jitter_factor, timeout_seconds, given
+        )
         self.retry_jitter_factor = retry_jitter_factor
         self.retry_condition_fn = retry_condition_fn
-        if timeout_seconds is not None and timeout_seconds <= 0:
-            raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
-        self.timeout_seconds = timeout_seconds
         self.task_run_name = task_run_name
         self.log_prints = log_prints
         self.validate_parameters = validate_parameters
-        self.is_async = inspect.iscoroutinefunction(fn)
         #: a generator function (sync or async): its body runs as the caller iterates
         self.is_async_generator = inspect.isasyncgenfunction(fn)
         self.is_generator = self.is_async_generator or inspect.isgeneratorfunction(fn)
-        self.retry_policy = RetryPolicy.build(
-            self.retries, retry_delay_seconds, retry_jitter_factor
-        )
-        given = {
-            "on_completion": on_completion,
-            "on_failure": on_failure,
-            "on_crashed": on_crashed,
-            "on_cancellation": on_cancellation,
-        }
-        self.hooks: dict[StateType, list] = hooks_by_state(given)
         self.on_completion_hooks = self.hooks.setdefault(StateType.COMPLETED, [])
         self.on_failure_hooks = self.hooks.setdefault(StateType.FAILED, [])
         results = dict(
@@ -154,26 +137,6 @@ class Task(Generic[P, R]):
             cache_result_in_memory=cache_result_in_memory,
             task_key=task_key,
         )
-        self._parameters: Any = None
-
-    # -- configuration -----------------------------------------------------------------------
-    def with_options(self, **changes: Any) -> Task[P, R]:
-        """A copy of this task with some options changed (hooks added by decorator kept)."""
-        options = {**self._options, **current_hooks(self.hooks), **changes}
-        return Task(self.fn, **options)
-
-    def on_completion(self, fn: Callable) -> Callable:
-        """Decorator form: `@my_task.on_completion`."""
-        return add_hook(self.hooks, StateType.COMPLETED, fn)
-
-    def on_failure(self, fn: Callable) -> Callable:
-        return add_hook(self.hooks, StateType.FAILED, fn)
-
-    @property
-    def parameters(self) -> Any:
-        if self._parameters is None:
-            self._parameters = Parameters(self.fn, f"Task {self.name!r}")
-        return self._parameters
 
     def __repr__(self) -> str:
         return f"Task(name={self.name!r})"

@@ -206,12 +206,3 @@ TimedOut = _constructor("TimedOut", StateType.FAILED)
 Crashed = _constructor("Crashed", StateType.CRASHED)
 Cancelling = _constructor("Cancelling", StateType.CANCELLING)
 Cancelled = _constructor("Cancelled", StateType.CANCELLED)
-
-
-def state_from_name(name: str, message: str | None = None) -> State:
-    """Build a state from its display name (as stored); unknown names raise ValueError."""
-    try:
-        return State(STATE_NAMES[name], name, message)
-    except KeyError:
-        known = ", ".join(STATE_NAMES)
-        raise ValueError(f"Unknown state name {name!r}; expected one of: {known}") from None

@@ -37,7 +37,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Final, Literal
 
 from mainspring.exceptions import StoreError, StoreFull, StoreRejected
 from mainspring.model import (
@@ -57,8 +57,25 @@ MAX_BACKOFF = 5.0
 #: How long a process exiting waits for its run history to reach the store.
 EXIT_FLUSH_TIMEOUT = 60.0
 
-# Kinds of queued items: the first element of each tuple.
-_TASK_RUN, _FLOW_RUN, _LOG, _EDGE, _FLOW, _MARK = range(6)
+# Kinds of queued items: the first element of each tuple. Plain tuples rather than objects:
+# building one is the whole cost of recording a change on the hot path. The `Literal` kinds
+# let a type checker tell the shapes apart where the writer thread unpacks them.
+_TASK_RUN: Final = 0
+_FLOW_RUN: Final = 1
+_LOG: Final = 2
+_EDGE: Final = 3
+_FLOW: Final = 4
+_MARK: Final = 5
+#: a run's snapshot, and the state it just entered (None: record the snapshot only)
+_TaskRunItem = tuple[Literal[0], TaskRun, State | None]
+_FlowRunItem = tuple[Literal[1], FlowRun, State | None]
+#: a log line: LogRecord's fields but its id (flow_run_id, task_run_id, level, logger, message, ts)
+_LogItem = tuple[Literal[2], str | None, str | None, int, str, str, float]
+_EdgeItem = tuple[Literal[3], TaskRunEdge]
+_FlowItem = tuple[Literal[4], FlowRecord]
+#: a flush() call's marker, set once everything queued before it is stored
+_MarkItem = tuple[Literal[5], threading.Event]
+_Item = _TaskRunItem | _FlowRunItem | _LogItem | _EdgeItem | _FlowItem | _MarkItem
 #: For an eager store (see `Store.eager`): how many queued changes wake the writer.
 EAGER_BATCH = 500
 #: Distinct reasons of refusal reported on stderr, after which records are set aside silently.
@@ -81,7 +98,7 @@ class Recorder:
         self._store_factory = store_factory
         self._store: Store | None = None
         self._interval = interval
-        self._queue: deque[tuple[Any, ...]] = deque()
+        self._queue: deque[_Item] = deque()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -223,22 +240,22 @@ class Recorder:
         task_runs, flow_runs, states = batch.task_runs, batch.flow_runs, batch.states
         while queue:
             item = queue.popleft()
-            kind = item[0]
-            if kind == _TASK_RUN:
-                run, state = item[1], item[2]
-                task_runs[run.id] = run
+            # `item[0] == kind` (not a local `kind`) so that mypy narrows `item` in each branch
+            if item[0] == _TASK_RUN:
+                task_run, state = item[1], item[2]
+                task_runs[task_run.id] = task_run
                 if state is not None:
-                    states.append(_state_record(run.id, True, state))
-            elif kind == _LOG:
+                    states.append(_state_record(task_run.id, True, state))
+            elif item[0] == _LOG:
                 batch.logs.append(LogRecord(*item[1:]))
-            elif kind == _FLOW_RUN:
-                run, state = item[1], item[2]
-                flow_runs[run.id] = run
+            elif item[0] == _FLOW_RUN:
+                flow_run, state = item[1], item[2]
+                flow_runs[flow_run.id] = flow_run
                 if state is not None:
-                    states.append(_state_record(run.id, False, state))
-            elif kind == _EDGE:
+                    states.append(_state_record(flow_run.id, False, state))
+            elif item[0] == _EDGE:
                 batch.edges.append(item[1])
-            elif kind == _FLOW:
+            elif item[0] == _FLOW:
                 batch.flows.setdefault(item[1].name, item[1])
             else:
                 marks.append(item[1])
@@ -341,11 +358,12 @@ def reset_recorder() -> None:
 @atexit.register
 def _flush_at_exit() -> None:
     recorder = _recorder
-    alive = recorder is not None and _recorder_pid == os.getpid()
-    if alive and not recorder.flush(timeout=EXIT_FLUSH_TIMEOUT):  # type: ignore[union-attr]
-        error = recorder.last_error  # type: ignore[union-attr]
+    if recorder is None or _recorder_pid != os.getpid():
+        return
+    if not recorder.flush(timeout=EXIT_FLUSH_TIMEOUT):
+        error = recorder.last_error
         print(
-            f"mainspring: about {recorder.unwritten()} records of run history could not be "  # type: ignore[union-attr]
+            f"mainspring: about {recorder.unwritten()} records of run history could not be "
             f"written before exit and are lost"
             + (f" ({type(error).__name__}: {error})" if error else ""),
             file=sys.stderr,

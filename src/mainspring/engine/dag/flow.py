@@ -222,7 +222,10 @@ class DagFlow(Flow):
         copy._refresh_signature()
         return copy
 
-    def visualize(self, filename: str | Path | None = None, format: str = "png") -> list[Path]:
+    # Prefect 1's signature: the graph is declared, there are no arguments to trace it with
+    def visualize(  # type: ignore[override]
+        self, filename: str | Path | None = None, format: str = "png"
+    ) -> list[Path]:
         """Draw the graph (see visualize.py); returns the files written, drawing first."""
         from mainspring.engine.dag.visualize import visualize  # lazy: subprocess
 

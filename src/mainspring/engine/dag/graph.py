@@ -173,10 +173,6 @@ class Edge:
     downstream: Node
     key: str | None = None
 
-    @property
-    def is_data(self) -> bool:
-        return self.key is not None
-
 
 def nodes_in(value: Any) -> Iterator[Node]:
     """The nodes inside an argument, looking into lists, tuples, sets, dicts and `unmapped`."""

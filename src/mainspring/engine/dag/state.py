@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mainspring.model import State
@@ -66,7 +66,9 @@ class TaskState(Prefect1Checks, State):
     @classmethod
     def of(cls, state: State, map_states: list[State] | None = None) -> TaskState:
         """The same state (type, name, message, data, time) with both spellings of result."""
-        states = None if map_states is None else [cls.of(s) for s in map_states]
+        states: list[State] | None = None
+        if map_states is not None:
+            states = [cls.of(s) for s in map_states]
         return cls(state.type, state.name, state.message, state.data, state.ts, map_states=states)
 
     @property  # type: ignore[override]
@@ -90,7 +92,7 @@ class TaskStates(dict):
     itself, or the flow's error when it failed.
     """
 
-    def __init__(self, states: dict[Node, State]) -> None:
+    def __init__(self, states: Mapping[Node, State]) -> None:
         super().__init__(states)
         self.flow_state: State | None = None
 
@@ -153,7 +155,8 @@ class ResultValue:
 
     def __new__(cls, state: State) -> ResultValue:
         value = _value_of(state)
-        proxy = object.__new__(_proxy_class(type(value)))
+        value_type: type = type(value)
+        proxy = object.__new__(_proxy_class(value_type))
         object.__setattr__(proxy, "_state", state)
         object.__setattr__(proxy, "_value", value)
         return proxy

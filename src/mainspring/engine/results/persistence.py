@@ -44,7 +44,8 @@ def lookup(engine: TaskRunEngine) -> bool:
     storage = options.resolved_storage()
     record = engine.record
     flow_ctx = engine.flow_ctx
-    if flow_ctx is not None and flow_ctx.resume is not None and options.persist:
+    resuming = flow_ctx is not None and flow_ctx.resume is not None
+    if resuming and options.persist and record.flow_run_id is not None:
         key = task_result_key(record.flow_run_id, record.task_key)
         header = storage.read_header(key)
         if header is not None:
@@ -65,7 +66,7 @@ def lookup(engine: TaskRunEngine) -> bool:
     if options.refresh:
         return False
     header = storage.read_header(key)
-    if is_live(header):
+    if header is not None and is_live(header):
         ref = _keep_hit(engine, storage, key)
         engine.set_state(Cached(data=ref or ResultRef(storage.url, key, header.get("serializer"))))
         return True
@@ -101,8 +102,9 @@ def _own_key(engine: TaskRunEngine) -> str | None:
 def _resumed(engine: TaskRunEngine, ref: ResultRef) -> None:
     """End Completed with the earlier attempt's result, keeping that attempt's end time (the
     run's duration is the time it ran, not the time between the two attempts)."""
-    record = engine.record
-    earlier = engine.flow_ctx.resume.previous.get(record.task_key)
+    record, flow_ctx = engine.record, engine.flow_ctx
+    assert flow_ctx is not None and flow_ctx.resume is not None  # a task run being resumed
+    earlier = flow_ctx.resume.previous.get(record.task_key)
     engine.set_state(Completed(message=RESUMED_MESSAGE, data=ref))
     if earlier is not None and earlier.state.is_completed() and earlier.end_time is not None:
         record.end_time = earlier.end_time

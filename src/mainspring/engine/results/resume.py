@@ -44,6 +44,7 @@ import socket
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from mainspring.engine.entrypoints import RESUME_MODULE, entrypoint, from_text
@@ -111,6 +112,7 @@ def load_flow(manifest: dict[str, Any]) -> Flow:
     for entry in [manifest.get("cwd"), *manifest.get("sys_path", [])]:
         if entry and entry not in sys.path:
             sys.path.insert(0, entry)
+    module: ModuleType | None
     if where.get("module"):
         try:
             module = importlib.import_module(where["module"])
@@ -184,7 +186,8 @@ class Resume:
     def adopt_subflow(self, run: FlowRun) -> FlowRun | None:
         """Give a subflow call the identity (id, name, times, run count) of the earlier run
         with its key; return that run, or None when the key is new."""
-        earlier = self.subflows.get(run.subflow_key)
+        key = run.subflow_key
+        earlier = None if key is None else self.subflows.get(key)
         if earlier is not None:
             run.id, run.name = earlier.id, earlier.name
             run.created = earlier.created
@@ -218,6 +221,7 @@ def end_resumed(engine: FlowRunEngine) -> None:
     from mainspring.engine.results.persistence import RESUMED_MESSAGE
 
     earlier = engine.resumed
+    assert earlier is not None  # set by resume_subflow, the reason this is called
     engine.set_state(Completed(message=RESUMED_MESSAGE, data=earlier.state.data))
     if earlier.end_time is not None:
         engine.record.end_time = earlier.end_time

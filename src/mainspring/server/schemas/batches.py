@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -101,8 +101,8 @@ class EdgeIn(Input):
     kind: Literal["data", "wait"] = "data"
 
 
-def _items(model: type[BaseModel]) -> Any:
-    return Annotated[list[model], Field(max_length=MAX_ITEMS)]  # type: ignore[valid-type]
+_Model = TypeVar("_Model", bound=BaseModel)
+_Items = Annotated[list[_Model], Field(max_length=MAX_ITEMS)]
 
 
 class BatchIn(Input):
@@ -117,12 +117,12 @@ class BatchIn(Input):
         description="An idempotency key: a batch whose id the server has stored (in the last "
         "hour at least) is not stored again, so a client that lost the answer can safely retry.",
     )
-    flows: _items(FlowIn) = []
-    flow_runs: _items(FlowRunIn) = []
-    task_runs: _items(TaskRunIn) = []
-    states: _items(StateRecordIn) = []
-    logs: _items(LogIn) = []
-    edges: _items(EdgeIn) = []
+    flows: _Items[FlowIn] = []
+    flow_runs: _Items[FlowRunIn] = []
+    task_runs: _Items[TaskRunIn] = []
+    states: _Items[StateRecordIn] = []
+    logs: _Items[LogIn] = []
+    edges: _Items[EdgeIn] = []
 
 
 class BatchOut(BaseModel):

@@ -8,7 +8,7 @@ is refused for it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, Field, create_model
 
@@ -16,7 +16,6 @@ from mainspring.model import STATE_NAMES, State, StateType
 from mainspring.server.schemas.common import NO_NUL, BodyTime, Input, Name, Text, check_text
 from mainspring.store.http import wire
 from mainspring.store.http.wire import MAX_KEY, MAX_STORAGE, RESULT_KEY
-from mainspring.store.results.storage import ResultRef
 
 
 class StateInBase(Input):
@@ -39,8 +38,9 @@ def _model(type_: StateType) -> type[StateInBase]:
         f"{type_.value.capitalize()}StateIn",
         __base__=StateInBase,
         __doc__=f"A {type_.value} state; its name is one of {', '.join(names)}.",
-        type=(Literal[type_.value], ...),
-        name=(Literal[names] | None, None),  # type: ignore[valid-type]
+        # run-time Literals: mypy cannot check these (nor what create_model returns)
+        type=(Literal[type_.value], ...),  # type: ignore[arg-type]
+        name=(Literal[names] | None, None),  # type: ignore[valid-type, arg-type]
     )
 
 
@@ -58,9 +58,6 @@ class ResultRefIn(Input):
     ]
     serializer: Name | None = None
 
-    def to_ref(self) -> ResultRef:
-        return ResultRef(self.storage, self.key, self.serializer)
-
 
 class ResultRefOut(BaseModel):
     storage: str
@@ -75,4 +72,7 @@ class ResultRefOut(BaseModel):
 
 
 STATE_MODELS = tuple(_model(t) for t in StateType)
-StateIn = Annotated[Union[STATE_MODELS], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+if TYPE_CHECKING:  # built at run time; to a type checker, each is a StateInBase
+    StateIn = StateInBase
+else:
+    StateIn = Annotated[Union[STATE_MODELS], Field(discriminator="type")]  # noqa: UP007

@@ -23,9 +23,7 @@ to do. The API key (MAINSPRING_API_KEY) goes in the Authorization header and now
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -53,6 +51,7 @@ from mainspring.store.base import Batch, Store
 from mainspring.store.batch_parts import MAX_REFUSED, PartRefused, chunks, write_isolating
 from mainspring.store.http import wire
 from mainspring.store.http.wire_batch import encode_batch
+from mainspring.store.per_process import PerProcess
 
 #: Most records sent in one request (the server takes up to 100,000 per list).
 CHUNK = 10_000
@@ -104,9 +103,8 @@ class ApiStore(Store):
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._transport = transport
-        self._client: httpx.Client | None = None
-        self._pid = os.getpid()
-        self._lock = threading.Lock()
+        #: kept-alive connections, which a forked child must not share with its parent
+        self._client = PerProcess(self._new_client, close=lambda client: client.close())
         self._closed = False
 
     def __repr__(self) -> str:  # never the key
@@ -116,20 +114,12 @@ class ApiStore(Store):
     def _http(self) -> httpx.Client:
         if self._closed:
             raise StoreError(f"{self!r} is closed")
-        client = self._client
-        if client is not None and self._pid == os.getpid():
-            return client
-        with self._lock:
-            if self._client is None or self._pid != os.getpid():
-                # A forked child must not share the parent's keep-alive connections.
-                self._client = httpx.Client(
-                    base_url=self.url,
-                    headers=self._headers,
-                    timeout=TIMEOUT,
-                    transport=self._transport,
-                )
-                self._pid = os.getpid()
-            return self._client
+        return self._client.get()
+
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url, headers=self._headers, timeout=TIMEOUT, transport=self._transport
+        )
 
     def _request(
         self, method: str, path: str, *, params: Any = None, content: bytes | None = None
@@ -201,11 +191,8 @@ class ApiStore(Store):
         )
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            if self._client is not None and self._pid == os.getpid():
-                self._client.close()
-            self._client = None
+        self._closed = True
+        self._client.close()
 
     # -- writing -----------------------------------------------------------------------------
     def write(self, batch: Batch) -> bool:

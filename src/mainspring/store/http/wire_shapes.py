@@ -11,7 +11,7 @@ and the schema's defaults are the same, so the body is shorter for nothing.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from msgspec import Meta, Struct
 
@@ -118,15 +118,15 @@ class EdgeWire(Shape):
     kind: str = "data"
 
 
-def _items(shape: type) -> Any:
-    return Annotated[list[shape], Meta(max_length=MAX_ITEMS)]  # type: ignore[valid-type]
+_Shape = TypeVar("_Shape", bound=Shape)
+_Items = Annotated[list[_Shape], Meta(max_length=MAX_ITEMS)]
 
 
 class BatchWire(Shape):
     id: str | None = None
-    flows: _items(FlowWire) = []  # type: ignore[valid-type]
-    flow_runs: _items(FlowRunWire) = []  # type: ignore[valid-type]
-    task_runs: _items(TaskRunWire) = []  # type: ignore[valid-type]
-    states: _items(StateRecordWire) = []  # type: ignore[valid-type]
-    logs: _items(LogWire) = []  # type: ignore[valid-type]
-    edges: _items(EdgeWire) = []  # type: ignore[valid-type]
+    flows: _Items[FlowWire] = []
+    flow_runs: _Items[FlowRunWire] = []
+    task_runs: _Items[TaskRunWire] = []
+    states: _Items[StateRecordWire] = []
+    logs: _Items[LogWire] = []
+    edges: _Items[EdgeWire] = []

@@ -62,7 +62,7 @@ class ResultStorage:
     def __repr__(self) -> str:
         return f"ResultStorage({self.url!r})"
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (_defined_storage, (self.url,))
 
     @property
@@ -120,7 +120,8 @@ class ResultStorage:
             if self.local is not None:
                 return (self.local / key).read_bytes()
             fs, path = self._remote(key)
-            return fs.cat_file(path)
+            data: bytes = fs.cat_file(path)
+            return data
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -141,9 +142,10 @@ class ResultStorage:
         except OSError as exc:
             raise self.unusable(exc) from exc
         try:
-            return json.loads(line)
+            header = json.loads(line)
         except ValueError:
             return None  # not a record of ours (or a torn write of another tool): a miss
+        return header if isinstance(header, dict) else None
 
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -292,7 +294,7 @@ class ResultRef:
     def from_json(cls, data: dict[str, Any]) -> ResultRef:
         return cls(data["storage"], data["key"], data.get("serializer"))
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (ResultRef, (self.storage_url, self.key, self.serializer))
 
     def __repr__(self) -> str:

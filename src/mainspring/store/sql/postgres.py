@@ -75,7 +75,7 @@ class PostgresBackend(SqlBackend):
 
     def bulk_dialect(self) -> sa.Dialect:
         # psycopg takes %s placeholders with tuples (compile_bulk makes them %b).
-        return PGDialect_psycopg(paramstyle="format")
+        return PGDialect_psycopg(paramstyle="format")  # type: ignore[no-untyped-call]
 
     def bulk_insert(self, table: sa.Table, columns: tuple[str, ...]) -> Any:
         """INSERT INTO t (columns) SELECT ... FROM unnest(%b, %b, ...) WITH ORDINALITY ORDER BY
@@ -159,7 +159,7 @@ class PostgresBackend(SqlBackend):
         sql = self._copy_sql(table, columns)
         cursor = conn.connection.cursor()
         try:
-            with cursor.copy(sql) as copy:  # type: ignore[attr-defined]  # psycopg's cursor
+            with cursor.copy(sql) as copy:
                 for row in rows:
                     copy.write_row(row)
         except psycopg.Error as exc:  # raised by the driver, not through SQLAlchemy

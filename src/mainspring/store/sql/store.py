@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +37,7 @@ from mainspring.model.text import storable_text
 from mainspring.settings import redact_url
 from mainspring.store.base import Batch, Store
 from mainspring.store.batch_parts import PartRefused, write_isolating
+from mainspring.store.per_process import PerProcess
 from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps
 from mainspring.store.sql.dialects import backend_for
 from mainspring.store.sql.schema import (
@@ -118,9 +117,11 @@ class SqlStore(Store):
         self.url = url
         self.end_dead_runs = end_dead_runs
         self._backend = backend_for(url)
-        self._engine: sa.Engine | None = None
-        self._pid = os.getpid()
-        self._lock = threading.Lock()
+        self._engine = PerProcess(
+            self._create_engine,
+            close=lambda engine: engine.dispose(),
+            forget=lambda engine: engine.dispose(close=False),  # the parent's connections
+        )
         self._closed = False
         self._sql = Upserts(self._backend)  # the write statements, compiled once
         self._pruned = 0.0  # when this store last deleted old applied-batch ids
@@ -134,33 +135,26 @@ class SqlStore(Store):
         self.engine()
 
     def engine(self) -> sa.Engine:
-        """The engine, created and the schema brought to head on first use."""
+        """The engine, created and the schema brought to head on first use (per process)."""
         if self._closed:
             raise StoreError(f"{self!r} is closed")
-        engine = self._engine
-        if engine is not None and self._pid == os.getpid():
-            return engine
-        with self._lock:
-            if self._engine is not None and self._pid != os.getpid():
-                # A forked child must not share the parent's pooled connections.
-                self._engine.dispose(close=False)
-                self._engine, self._pid = None, os.getpid()
-            if self._engine is None:
-                from mainspring.store.sql.migrations import ensure_schema
+        return self._engine.get()
 
-                engine = self._backend.create_engine()
-                try:
-                    with self._backend.serialized():
-                        ensure_schema(engine, self._backend)
-                except Exception as exc:
-                    engine.dispose()
-                    raise StoreError(
-                        f"Could not prepare the database {redact_url(self.url)!r}: {exc}"
-                    ) from exc
-                if self.end_dead_runs:
-                    self._end_dead_runs(engine)
-                self._engine, self._pid = engine, os.getpid()
-            return self._engine
+    def _create_engine(self) -> sa.Engine:
+        from mainspring.store.sql.migrations import ensure_schema
+
+        engine = self._backend.create_engine()
+        try:
+            with self._backend.serialized():
+                ensure_schema(engine, self._backend)
+        except Exception as exc:
+            engine.dispose()
+            raise StoreError(
+                f"Could not prepare the database {redact_url(self.url)!r}: {exc}"
+            ) from exc
+        if self.end_dead_runs:
+            self._end_dead_runs(engine)
+        return engine
 
     def _end_dead_runs(self, engine: sa.Engine) -> None:
         """Once per open: end this host's runs whose process is gone. Never fails the open
@@ -183,11 +177,8 @@ class SqlStore(Store):
             raise StoreError(f"Could not read from {redact_url(self.url)!r}: {exc}") from exc
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            if self._engine is not None:
-                self._engine.dispose()
-                self._engine = None
+        self._closed = True
+        self._engine.close()
 
     # -- writing -----------------------------------------------------------------------------
     def write(self, batch: Batch) -> bool:
