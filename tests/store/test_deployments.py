@@ -316,6 +316,18 @@ def test_changing_the_schedules_replaces_the_future_runs_they_made(store: SqlSto
     assert _scheduled(store, d.id) == [T0 + 60, T0 + 300, T0 + 600]
 
 
+def test_changing_the_parameters_replaces_the_future_runs(store: SqlStore) -> None:
+    d = store.upsert_deployment(interval_deployment(), now=T0)
+    store.schedule_runs(d.id, plan_of([T0 + 60, T0 + 120]), now=T0)
+    store.upsert_deployment(interval_deployment(parameters={"limit": 1}), now=T0 + 100)
+    assert _scheduled(store, d.id) == [T0 + 60]
+    store.schedule_runs(d.id, plan_of([T0 + 120]), now=T0 + 100)
+    assert [r.run.parameters for r in store.read_deployment_runs(d.id)] == [
+        {"source": "s3://in", "limit": 10},
+        {"limit": 1},
+    ]
+
+
 def test_deleting_a_deployment_deletes_its_waiting_runs_only(store: SqlStore) -> None:
     store.create_work_pool(WorkPool("pool"))
     d = store.upsert_deployment(interval_deployment(), now=T0)

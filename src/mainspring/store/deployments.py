@@ -36,11 +36,13 @@ class DeploymentStore(ABC):
 
         An existing deployment keeps its id and `created` (the id of `deployment` is then
         ignored) and gets every other field from `deployment`, except `scheduled_until`,
-        which the store owns. When its schedules change, the runs the old schedules made that
-        are still Scheduled, unclaimed and not due before `now` are deleted and the watermark
-        is reset, so the next scheduler tick plans the new schedules from `now` on. Paused
-        the same way as `set_deployment_paused`. The flow is registered too. Safe to call
-        from several processes at once: one row per (flow_name, name).
+        which the store owns. When its schedules change (or what its runs copy from it:
+        parameters, tags, entrypoint, version, pool, queue), its runs still Scheduled,
+        unclaimed and not due before `now` are deleted and the watermark is reset, so the
+        next scheduler tick plans them afresh from `now` on. Paused the same way as
+        `set_deployment_paused`. The flow is registered too; the work pool need not exist
+        (its runs wait until it does). Safe to call from several processes at once: one row
+        per (flow_name, name).
         """
 
     @abstractmethod

@@ -56,6 +56,12 @@ from mainspring.store.sql.schema import (
 if TYPE_CHECKING:
     from mainspring.store.sql.dialect import SqlBackend
 
+#: What a scheduled run copies from its deployment: when one changes, the runs planned from the
+#: old values are replaced (a new parameter must not wait for the horizon to pass).
+RUN_FIELDS = (
+    "schedules", "parameters", "tags", "entrypoint", "version", "work_pool_name",
+    "work_queue_name",
+)  # fmt: skip
 #: Runs inserted per statement (SQLite allows 32,766 bound values; a run has ~20).
 INSERT_ROWS = 500
 
@@ -111,7 +117,7 @@ class SqlDeployments(DeploymentStore):
                 conn.execute(update.values(updated=at, **values))
                 if values["paused"] and not old.paused:
                     self._forget_waiting_runs(conn, old.id, None)
-                elif old.schedules != values["schedules"]:
+                elif any(old._mapping[k] != values[k] for k in RUN_FIELDS):
                     self._forget_waiting_runs(conn, old.id, at)
             row = conn.execute(
                 sa.select(deployment).where(
