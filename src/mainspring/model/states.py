@@ -60,6 +60,8 @@ STATE_NAMES: dict[str, StateType] = {
     "Crashed": StateType.CRASHED,
     "Cancelling": StateType.CANCELLING,
     "Cancelled": StateType.CANCELLED,
+    # a scheduled time a deployment will not run (the catch-up policy said so, with a reason)
+    "Skipped": StateType.CANCELLED,
 }
 
 _UNSET: Any = object()

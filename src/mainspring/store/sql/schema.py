@@ -47,7 +47,7 @@ from mainspring.model import (
 from mainspring.store.results.storage import ResultRef, stored_result
 
 #: The alembic revision the code expects; checked cheaply at start-up (see migrations/).
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 
 metadata = sa.MetaData(
     naming_convention={
@@ -110,6 +110,12 @@ flow_run = sa.Table(
     sa.Column("pid", sa.Integer),
     sa.Column("process_start", Time),
     sa.Column("entrypoint", sa.Text),
+    # deployment runs (store/sql/deployments.py): the pool and queue a worker claims it from,
+    # and the claim; `expected_start_time` is the instant its schedule named
+    sa.Column("work_pool_name", sa.String(255)),
+    sa.Column("work_queue_name", sa.String(255)),
+    sa.Column("claimed_by", sa.String(255)),
+    sa.Column("claimed_at", Time),
     sa.Index(None, "flow_name", "sort_time"),
     sa.Index(None, "sort_time", "id"),
     sa.Index(None, "state_type"),
@@ -117,6 +123,11 @@ flow_run = sa.Table(
     sa.Index(None, "start_time"),
     sa.Index(None, "created"),
     sa.Index(None, "parent_flow_run_id"),
+    # A (deployment, scheduled time) becomes at most one run, whoever schedules it and however
+    # often: two schedulers, a restart, a slow tick. NULLs are distinct in both dialects, so
+    # runs outside deployments (and runs of a deployment asked for by hand) are unaffected.
+    sa.Index(None, "deployment_id", "expected_start_time", unique=True),
+    sa.Index(None, "work_pool_name", "state_type", "expected_start_time"),
 )
 
 task_run = sa.Table(
@@ -205,6 +216,64 @@ applied_batch = sa.Table(
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("applied", Time, nullable=False),
     sa.Index(None, "applied"),
+)
+
+
+#: Deployments (model/deployments.py), keyed by id and unique by (flow name, name).
+deployment = sa.Table(
+    "deployment",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("flow_name", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("entrypoint", sa.Text),
+    sa.Column("parameters", Json, nullable=False),
+    sa.Column("parameter_openapi_schema", Json, nullable=False),
+    sa.Column("tags", Json, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("version", sa.String(255)),
+    sa.Column("schedules", Json, nullable=False),
+    sa.Column("paused", sa.Boolean, nullable=False),
+    sa.Column("catch_up", sa.String(16), nullable=False),
+    sa.Column("max_lateness", Time),
+    sa.Column("concurrency_limit", sa.Integer),
+    sa.Column("collision_strategy", sa.String(16), nullable=False),
+    sa.Column("work_pool_name", sa.String(255)),
+    sa.Column("work_queue_name", sa.String(255)),
+    sa.Column("retries", sa.Integer, nullable=False),
+    sa.Column("scheduled_until", Time),
+    sa.Column("created", Time, nullable=False),
+    sa.Column("updated", Time, nullable=False),
+    sa.UniqueConstraint("flow_name", "name"),
+)
+
+work_pool = sa.Table(
+    "work_pool",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("concurrency_limit", sa.Integer),
+    sa.Column("paused", sa.Boolean, nullable=False),
+    sa.Column("created", Time, nullable=False),
+)
+
+work_queue = sa.Table(
+    "work_queue",
+    metadata,
+    sa.Column("pool_name", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("concurrency_limit", sa.Integer),
+    sa.Column("created", Time, nullable=False),
+)
+
+worker = sa.Table(
+    "worker",
+    metadata,
+    sa.Column("pool_name", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("last_heartbeat", Time, nullable=False),
 )
 
 

@@ -38,6 +38,7 @@ from mainspring.settings import redact_url
 from mainspring.store.base import Batch, Store
 from mainspring.store.batch_parts import PartRefused, write_isolating
 from mainspring.store.per_process import PerProcess
+from mainspring.store.sql.deployments import SqlDeployments
 from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps
 from mainspring.store.sql.dialects import backend_for
 from mainspring.store.sql.schema import (
@@ -104,8 +105,11 @@ def _page(limit: int, offset: int) -> None:
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
 
 
-class SqlStore(Store):
+class SqlStore(SqlDeployments, Store):
     """Run history in a SQL database, reached through SQLAlchemy Core.
+
+    It also keeps deployments, work pools and their runs (`DeploymentStore`, implemented in
+    store/sql/deployments.py).
 
     Thread-safe: each call checks a connection out of the engine's pool. The engine is made
     (and the schema migrated) on first use, so constructing a store costs nothing. On that

@@ -1,0 +1,156 @@
+"""The DeploymentStore protocol: deployments, work pools, queues, workers, and their runs.
+
+Apart from `Store` (store/base.py) because it is a different client: the scheduler, workers,
+`serve()` and the CLI use it, never the engine's hot path. `SqlStore` implements it
+(store/sql/deployments.py). `ApiStore` does not yet: the server routes that would carry these
+calls come in a later step; until then a process that needs them opens a `SqlStore` on the
+database.
+
+Every method states its contract; the guarantees that matter under concurrency are:
+- a (deployment, scheduled time) becomes at most one run, whoever schedules it and however
+  often (`schedule_runs`: a unique index, not a read-then-write);
+- a due run is claimed by at most one worker (`claim_runs`: a compare-and-set inside a locked
+  transaction), and limits are counted in the same transaction as the claim.
+Times are epoch seconds. Runs made here carry `DeploymentRun`'s extra columns.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from mainspring.model.deployments import Deployment, DeploymentRun, Worker, WorkPool, WorkQueue
+from mainspring.model.schedules import Plan
+
+__all__ = ["DeploymentStore"]
+
+
+class DeploymentStore(ABC):
+    """Persistence of deployments and the runs their schedules and workers make (module doc)."""
+
+    # -- deployments -------------------------------------------------------------------------
+    @abstractmethod
+    def upsert_deployment(self, deployment: Deployment, now: float | None = None) -> Deployment:
+        """Register `deployment`, or update the one with its (flow_name, name), and return it
+        as stored.
+
+        An existing deployment keeps its id and `created` (the id of `deployment` is then
+        ignored) and gets every other field from `deployment`, except `scheduled_until`,
+        which the store owns. When its schedules change (or what its runs copy from it:
+        parameters, tags, entrypoint, version, pool, queue), its runs still Scheduled,
+        unclaimed and not due before `now` are deleted and the watermark is reset, so the
+        next scheduler tick plans them afresh from `now` on. Paused the same way as
+        `set_deployment_paused`. The flow is registered too; the work pool need not exist
+        (its runs wait until it does). Safe to call from several processes at once: one row
+        per (flow_name, name).
+        """
+
+    @abstractmethod
+    def read_deployment(self, deployment_id: str) -> Deployment:
+        """The deployment with this id; `ObjectNotFound` if there is none."""
+
+    @abstractmethod
+    def find_deployment(self, flow_name: str, name: str) -> Deployment:
+        """The deployment 'flow_name/name'; `ObjectNotFound` if there is none."""
+
+    @abstractmethod
+    def read_deployments(self, flow_name: str | None = None) -> list[Deployment]:
+        """All deployments (of `flow_name` when given), by flow name then name."""
+
+    @abstractmethod
+    def delete_deployment(self, deployment_id: str) -> None:
+        """Delete the deployment and its runs that have not started (Scheduled, unclaimed);
+        the history of its other runs stays. `ObjectNotFound` if there is none."""
+
+    @abstractmethod
+    def set_deployment_paused(
+        self, deployment_id: str, paused: bool, now: float | None = None
+    ) -> Deployment:
+        """Pause or resume; return the deployment. Pausing deletes its Scheduled runs that no
+        worker has claimed (due or not) and resets the watermark, and `schedule_runs` then
+        creates nothing for it; resuming lets the next scheduler tick create runs from `now`
+        on (times missed while paused are not caught up). `ObjectNotFound` if unknown."""
+
+    # -- scheduling --------------------------------------------------------------------------
+    @abstractmethod
+    def schedule_runs(self, deployment_id: str, plan: Plan, now: float | None = None) -> int:
+        """Create the runs of `plan` (from `plan_runs`) for the deployment; return how many
+        were new.
+
+        Each planned time becomes a flow run of the deployment with its parameters (overlaid
+        by the schedule's), tags, entrypoint, version, pool and queue (the pool's default
+        queue when it names none), and `expected_start_time` = the planned time: Scheduled, or
+        Skipped (a kind of Cancelled) with the plan's reason as its message. A time that
+        already has a run is left as it is (the unique index on (deployment, time): two
+        schedulers running the same plan at once create each run once). The watermark
+        `scheduled_until` advances to `plan.scheduled_until`, never backwards. A paused or
+        deleted deployment gets nothing (0), even if it was paused after `plan` was made.
+        """
+
+    @abstractmethod
+    def read_deployment_runs(
+        self, deployment_id: str, states: Sequence[str] | None = None
+    ) -> list[DeploymentRun]:
+        """The deployment's runs (with state name in `states` when given), by
+        `expected_start_time` then id."""
+
+    # -- work pools, queues, workers ---------------------------------------------------------
+    @abstractmethod
+    def create_work_pool(self, pool: WorkPool, now: float | None = None) -> WorkPool:
+        """Create the pool, with its queue 'default' (priority 1); return it as stored.
+        `ValueError` if a pool of that name exists."""
+
+    @abstractmethod
+    def read_work_pool(self, name: str) -> WorkPool:
+        """The pool; `ObjectNotFound` if there is none."""
+
+    @abstractmethod
+    def read_work_pools(self) -> list[WorkPool]:
+        """All pools, by name."""
+
+    @abstractmethod
+    def create_work_queue(self, queue: WorkQueue, now: float | None = None) -> WorkQueue:
+        """Create a queue in an existing pool (`ObjectNotFound` if the pool is unknown,
+        `ValueError` if the queue exists); return it as stored."""
+
+    @abstractmethod
+    def read_work_queues(self, pool_name: str) -> list[WorkQueue]:
+        """The pool's queues, by priority then name."""
+
+    @abstractmethod
+    def worker_heartbeat(self, pool_name: str, name: str, now: float | None = None) -> Worker:
+        """Register the worker, or record that it is alive; return it. `ObjectNotFound` if
+        the pool is unknown."""
+
+    @abstractmethod
+    def read_workers(self, pool_name: str) -> list[Worker]:
+        """The pool's workers, by name."""
+
+    # -- claiming ----------------------------------------------------------------------------
+    @abstractmethod
+    def claim_runs(
+        self,
+        pool_name: str,
+        queues: Sequence[str] | None,
+        worker: str,
+        limit: int,
+        now: float | None = None,
+    ) -> list[DeploymentRun]:
+        """Claim up to `limit` due runs of the pool for `worker`: move them Scheduled (or
+        Late) -> Pending with `claimed_by` = worker and `claimed_at` = now, and return them.
+
+        Due: `expected_start_time <= now`, unclaimed. Taken from `queues` (all the pool's when
+        None) by queue priority (lower first), then oldest first. Limits are honoured, each
+        counting the runs of its scope that are claimed and not finished (Pending, Running,
+        Cancelling, Paused; a Crashed or Cancelled run holds no slot): the pool's, each
+        queue's, each deployment's. A run over its deployment's limit waits (`enqueue`) or
+        is Cancelled (`cancel_new`). A paused pool gives nothing. Atomic: concurrent claimers
+        (threads, processes, hosts) never claim the same run, and together claim each due run
+        once. `ObjectNotFound` if the pool is unknown.
+        """
+
+    @abstractmethod
+    def release_stale_claims(self, older_than: float) -> int:
+        """Return to Scheduled the runs claimed before `older_than` that no process took up
+        (still Pending: no start, no heartbeat, no process recorded): their worker died
+        between claim and start. Returns how many; they are due again at once."""

@@ -1,0 +1,392 @@
+"""SqlDeployments: the DeploymentStore protocol in SQL, mixed into SqlStore.
+
+Each method is one transaction. Writes use the backend's write transaction (BEGIN IMMEDIATE on
+SQLite: one writer at a time), and on PostgreSQL lock the deployment's row (SELECT ... FOR
+UPDATE) where a decision depends on it: scheduling a paused deployment, or pausing one while
+a scheduler inserts its runs, must not interleave. What keeps a (deployment, time) to one run
+is the unique index, not those locks: the runs are inserted ON CONFLICT DO NOTHING.
+Claiming is in store/sql/claims.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from mainspring.exceptions import ObjectNotFound, StoreError
+from mainspring.model import FlowRecord, StateType
+from mainspring.model.deployments import (
+    DEFAULT_QUEUE,
+    Deployment,
+    DeploymentRun,
+    Worker,
+    WorkPool,
+    WorkQueue,
+)
+from mainspring.model.schedules import Plan
+from mainspring.model.text import check_name
+from mainspring.settings import redact_url
+from mainspring.store.deployments import DeploymentStore
+from mainspring.store.sql.claims import WAITING_NAMES, claim, release_stale
+from mainspring.store.sql.deployment_rows import (
+    deployment_from_row,
+    deployment_run_from_row,
+    deployment_values,
+    planned_run_row,
+    pool_from_row,
+    queue_from_row,
+    state_row,
+    worker_from_row,
+)
+from mainspring.store.sql.schema import (
+    deployment,
+    flow,
+    flow_row,
+    flow_run,
+    state_history,
+    work_pool,
+    work_queue,
+    worker,
+)
+
+if TYPE_CHECKING:
+    from mainspring.store.sql.dialect import SqlBackend
+
+#: What a scheduled run copies from its deployment: when one changes, the runs planned from the
+#: old values are replaced (a new parameter must not wait for the horizon to pass).
+RUN_FIELDS = (
+    "schedules", "parameters", "tags", "entrypoint", "version", "work_pool_name",
+    "work_queue_name",
+)  # fmt: skip
+#: Runs inserted per statement (SQLite allows 32,766 bound values; a run has ~20).
+INSERT_ROWS = 500
+
+
+def _now(now: float | None) -> float:
+    return time.time() if now is None else float(now)
+
+
+class SqlDeployments(DeploymentStore):
+    """The DeploymentStore half of SqlStore (module docstring); needs its `engine()`."""
+
+    if TYPE_CHECKING:
+        url: str
+        _backend: SqlBackend
+
+        def engine(self) -> sa.Engine: ...
+
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[sa.Connection]:
+        engine = self.engine()
+        try:
+            with self._backend.serialized(), self._backend.write_transaction(engine) as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"Could not {what} in {redact_url(self.url)!r}: {exc}") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        engine = self.engine()
+        try:
+            with self._backend.serialized(), engine.connect() as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"Could not read from {redact_url(self.url)!r}: {exc}") from exc
+
+    # -- deployments -------------------------------------------------------------------------
+    def upsert_deployment(self, deployment_: Deployment, now: float | None = None) -> Deployment:
+        at = _now(now)
+        values = deployment_values(deployment_)
+        d = deployment.c
+        with self._transaction("register a deployment") as conn:
+            self._flow_id(conn, deployment_.flow_name)
+            insert = (
+                self._backend.insert(deployment)
+                .values(id=deployment_.id, created=at, updated=at, **values)
+                .on_conflict_do_nothing(index_elements=["flow_name", "name"])
+                .returning(d.id)
+            )
+            if conn.execute(insert).first() is None:  # registered before: update it
+                key = (d.flow_name == deployment_.flow_name, d.name == deployment_.name)
+                old = conn.execute(sa.select(deployment).where(*key).with_for_update()).one()
+                update = sa.update(deployment).where(d.id == old.id)
+                conn.execute(update.values(updated=at, **values))
+                if values["paused"] and not old.paused:
+                    self._forget_waiting_runs(conn, old.id, None)
+                elif any(old._mapping[k] != values[k] for k in RUN_FIELDS):
+                    self._forget_waiting_runs(conn, old.id, at)
+            row = conn.execute(
+                sa.select(deployment).where(
+                    d.flow_name == deployment_.flow_name, d.name == deployment_.name
+                )
+            ).one()
+        return deployment_from_row(row)
+
+    def _forget_waiting_runs(
+        self, conn: sa.Connection, deployment_id: str, since: float | None
+    ) -> int:
+        """Delete the deployment's runs waiting for a worker (Scheduled or Late, unclaimed;
+        only those due from `since` on when given) and reset its watermark, so the scheduler
+        plans afresh. Claimed runs are left alone: a worker has them."""
+        c = flow_run.c
+        where = [
+            c.deployment_id == deployment_id,
+            c.state_type == StateType.SCHEDULED.value,
+            c.state_name.in_(WAITING_NAMES),
+            c.claimed_by.is_(None),
+        ]
+        if since is not None:
+            where.append(c.expected_start_time >= since)
+        ids = [i for (i,) in conn.execute(sa.delete(flow_run).where(*where).returning(c.id))]
+        for start in range(0, len(ids), INSERT_ROWS):
+            chunk = ids[start : start + INSERT_ROWS]
+            conn.execute(sa.delete(state_history).where(state_history.c.run_id.in_(chunk)))
+        conn.execute(
+            sa.update(deployment)
+            .where(deployment.c.id == deployment_id)
+            .values(scheduled_until=None)
+        )
+        return len(ids)
+
+    def _flow_id(self, conn: sa.Connection, flow_name: str) -> str:
+        """The id of the flow named so, registering it first if needed."""
+        conn.execute(
+            self._backend.insert(flow)
+            .values(**flow_row(FlowRecord(name=flow_name)))
+            .on_conflict_do_nothing()
+        )
+        flow_id: str = conn.execute(
+            sa.select(flow.c.id).where(flow.c.name == flow_name)
+        ).scalar_one()
+        return flow_id
+
+    def read_deployment(self, deployment_id: str) -> Deployment:
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(deployment).where(deployment.c.id == deployment_id)
+            ).first()
+        if row is None:
+            raise ObjectNotFound(f"No deployment with id {deployment_id!r}")
+        return deployment_from_row(row)
+
+    def find_deployment(self, flow_name: str, name: str) -> Deployment:
+        d = deployment.c
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(deployment).where(d.flow_name == flow_name, d.name == name)
+            ).first()
+        if row is None:
+            raise ObjectNotFound(f"No deployment named {flow_name}/{name}")
+        return deployment_from_row(row)
+
+    def read_deployments(self, flow_name: str | None = None) -> list[Deployment]:
+        d = deployment.c
+        query = sa.select(deployment).order_by(d.flow_name, d.name)
+        if flow_name is not None:
+            query = query.where(d.flow_name == flow_name)
+        with self._read() as conn:
+            return [deployment_from_row(r) for r in conn.execute(query)]
+
+    def delete_deployment(self, deployment_id: str) -> None:
+        d = deployment.c
+        with self._transaction("delete a deployment") as conn:
+            found = sa.select(d.id).where(d.id == deployment_id).with_for_update()
+            if conn.execute(found).first() is None:
+                raise ObjectNotFound(f"No deployment with id {deployment_id!r}")
+            self._forget_waiting_runs(conn, deployment_id, None)
+            conn.execute(sa.delete(deployment).where(d.id == deployment_id))
+
+    def set_deployment_paused(
+        self, deployment_id: str, paused: bool, now: float | None = None
+    ) -> Deployment:
+        if not isinstance(paused, bool):
+            raise TypeError(f"paused must be True or False, got {paused!r}")
+        d = deployment.c
+        with self._transaction("pause a deployment" if paused else "resume a deployment") as conn:
+            row = conn.execute(
+                sa.select(deployment).where(d.id == deployment_id).with_for_update()
+            ).first()
+            if row is None:
+                raise ObjectNotFound(f"No deployment with id {deployment_id!r}")
+            if row.paused != paused:
+                conn.execute(
+                    sa.update(deployment)
+                    .where(d.id == deployment_id)
+                    .values(paused=paused, updated=_now(now))
+                )
+            if paused:
+                self._forget_waiting_runs(conn, deployment_id, None)
+            row = conn.execute(sa.select(deployment).where(d.id == deployment_id)).one()
+        return deployment_from_row(row)
+
+    # -- scheduling --------------------------------------------------------------------------
+    def schedule_runs(self, deployment_id: str, plan: Plan, now: float | None = None) -> int:
+        at = _now(now)
+        d = deployment.c
+        with self._transaction("schedule runs") as conn:
+            row = conn.execute(
+                sa.select(deployment).where(d.id == deployment_id).with_for_update()
+            ).first()
+            if row is None or row.paused:
+                return 0
+            record = deployment_from_row(row)
+            flow_id = self._flow_id(conn, record.flow_name)
+            rows = [planned_run_row(record, flow_id, p, at) for p in plan.runs]
+            new: set[str] = set()
+            for start in range(0, len(rows), INSERT_ROWS):
+                insert = (
+                    self._backend.insert(flow_run)
+                    .values(rows[start : start + INSERT_ROWS])
+                    .on_conflict_do_nothing(index_elements=["deployment_id", "expected_start_time"])
+                    .returning(flow_run.c.id)
+                )
+                new.update(i for (i,) in conn.execute(insert))
+            states = [
+                state_row(r["id"], r["state_type"], r["state_name"], r["state_message"], at)
+                for r in rows
+                if r["id"] in new
+            ]
+            if states:
+                conn.execute(sa.insert(state_history), states)
+            watermark = plan.scheduled_until
+            if record.scheduled_until is not None:
+                watermark = max(watermark, record.scheduled_until)
+            conn.execute(
+                sa.update(deployment).where(d.id == deployment_id).values(scheduled_until=watermark)
+            )
+        return len(new)
+
+    def read_deployment_runs(
+        self, deployment_id: str, states: Sequence[str] | None = None
+    ) -> list[DeploymentRun]:
+        c = flow_run.c
+        query = (
+            sa.select(flow_run)
+            .where(c.deployment_id == deployment_id)
+            .order_by(c.expected_start_time, c.id)
+        )
+        if states is not None:
+            query = query.where(c.state_name.in_(list(states)))
+        with self._read() as conn:
+            return [deployment_run_from_row(r) for r in conn.execute(query)]
+
+    # -- work pools, queues, workers ---------------------------------------------------------
+    def create_work_pool(self, pool: WorkPool, now: float | None = None) -> WorkPool:
+        at = _now(now)
+        values: dict[str, Any] = {
+            "name": pool.name,
+            "type": pool.type,
+            "description": pool.description,
+            "concurrency_limit": pool.concurrency_limit,
+            "paused": pool.paused,
+            "created": at,
+        }
+        with self._transaction("create a work pool") as conn:
+            insert = (
+                self._backend.insert(work_pool)
+                .values(**values)
+                .on_conflict_do_nothing()
+                .returning(work_pool.c.name)
+            )
+            if conn.execute(insert).first() is None:
+                raise ValueError(f"A work pool named {pool.name!r} exists already")
+            conn.execute(
+                sa.insert(work_queue).values(
+                    pool_name=pool.name, name=DEFAULT_QUEUE, priority=1, created=at
+                )
+            )
+        return self.read_work_pool(pool.name)
+
+    def read_work_pool(self, name: str) -> WorkPool:
+        with self._read() as conn:
+            row = conn.execute(sa.select(work_pool).where(work_pool.c.name == name)).first()
+        if row is None:
+            raise ObjectNotFound(f"No work pool named {name!r}")
+        return pool_from_row(row)
+
+    def read_work_pools(self) -> list[WorkPool]:
+        with self._read() as conn:
+            rows = conn.execute(sa.select(work_pool).order_by(work_pool.c.name))
+            return [pool_from_row(r) for r in rows]
+
+    def create_work_queue(self, queue: WorkQueue, now: float | None = None) -> WorkQueue:
+        q = work_queue.c
+        with self._transaction("create a work queue") as conn:
+            self._require_pool(conn, queue.pool_name)
+            insert = (
+                self._backend.insert(work_queue)
+                .values(
+                    pool_name=queue.pool_name,
+                    name=queue.name,
+                    priority=queue.priority,
+                    concurrency_limit=queue.concurrency_limit,
+                    created=_now(now),
+                )
+                .on_conflict_do_nothing()
+                .returning(q.name)
+            )
+            if conn.execute(insert).first() is None:
+                raise ValueError(
+                    f"Work pool {queue.pool_name!r} has a queue named {queue.name!r} already"
+                )
+            row = conn.execute(
+                sa.select(work_queue).where(q.pool_name == queue.pool_name, q.name == queue.name)
+            ).one()
+        return queue_from_row(row)
+
+    def read_work_queues(self, pool_name: str) -> list[WorkQueue]:
+        q = work_queue.c
+        query = sa.select(work_queue).where(q.pool_name == pool_name).order_by(q.priority, q.name)
+        with self._read() as conn:
+            return [queue_from_row(r) for r in conn.execute(query)]
+
+    def worker_heartbeat(self, pool_name: str, name: str, now: float | None = None) -> Worker:
+        check_name("The worker name", name)
+        at = _now(now)
+        with self._transaction("record a worker's heartbeat") as conn:
+            self._require_pool(conn, pool_name)
+            insert = self._backend.insert(worker).values(
+                pool_name=pool_name, name=name, last_heartbeat=at
+            )
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["pool_name", "name"],
+                    set_={"last_heartbeat": insert.excluded.last_heartbeat},
+                )
+            )
+        return Worker(pool_name=pool_name, name=name, last_heartbeat=at)
+
+    def read_workers(self, pool_name: str) -> list[Worker]:
+        w = worker.c
+        query = sa.select(worker).where(w.pool_name == pool_name).order_by(w.name)
+        with self._read() as conn:
+            return [worker_from_row(r) for r in conn.execute(query)]
+
+    @staticmethod
+    def _require_pool(conn: sa.Connection, pool_name: str) -> None:
+        found = conn.execute(sa.select(work_pool.c.name).where(work_pool.c.name == pool_name))
+        if found.first() is None:
+            raise ObjectNotFound(f"No work pool named {pool_name!r}")
+
+    # -- claiming ----------------------------------------------------------------------------
+    def claim_runs(
+        self,
+        pool_name: str,
+        queues: Sequence[str] | None,
+        worker: str,
+        limit: int,
+        now: float | None = None,
+    ) -> list[DeploymentRun]:
+        check_name("The worker name", worker)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ValueError(f"limit must be a non-negative int, got {limit!r}")
+        with self._transaction("claim runs") as conn:
+            return claim(conn, pool_name, queues, worker, limit, _now(now))
+
+    def release_stale_claims(self, older_than: float) -> int:
+        with self._transaction("release stale claims") as conn:
+            return release_stale(conn, float(older_than), time.time())
