@@ -125,8 +125,17 @@ MISSING_ON_PURPOSE: dict[tuple[type, str], set[str]] = {
 #: Codec fields with no model field of that name, on purpose.
 EXTRA_ON_PURPOSE: dict[tuple[type, str], set[str]] = {
     # the flow's row id (the model names the flow), the sort key kept as COALESCE(start_time,
-    # created) (see schema.py), and a column kept for deployments' scheduled runs
-    (FlowRun, "table"): {"flow_id", "sort_time", "expected_start_time"},
+    # created) (see schema.py), and the columns of deployments' scheduled runs, which the
+    # store reads and writes as a DeploymentRun (store/sql/deployment_rows.py), never a snapshot
+    (FlowRun, "table"): {
+        "flow_id",
+        "sort_time",
+        "expected_start_time",
+        "work_pool_name",
+        "work_queue_name",
+        "claimed_by",
+        "claimed_at",
+    },
     (FlowRun, "row builder"): {"flow_id", "sort_time"},
     (FlowRun, "API schema"): {"total_run_time"},  # derived, for the API's readers
     (TaskRun, "table"): {"seq"},  # the order task runs were recorded in (see schema.py)
