@@ -112,3 +112,9 @@ class ResultStorageError(MainspringError):
 
 class ResumeError(MainspringError):
     """A flow run cannot be resumed: wrong state, no manifest, or its flow cannot be loaded."""
+
+
+class NeedsDatabase(StoreRejected):
+    """The operation reads or writes the server's own tables (API keys, the crash detector's
+    queries): only a process with direct access to the database (the server, or an admin's
+    CLI on its machine) can do it, not a client of the server's API."""

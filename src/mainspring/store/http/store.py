@@ -19,6 +19,9 @@ Errors: an unknown id is `ObjectNotFound`, as with SqlStore; a server that canno
 or fails (5xx) is a `StoreError` naming its URL (the recorder retries those); a missing,
 invalid or read-only API key and a refused body are `StoreRejected`, whose message says what
 to do. The API key (MAINSPRING_API_KEY) goes in the Authorization header and nowhere else.
+
+`set_state` is the server's `POST .../set_state`; the API-key and crash-detector methods of
+`Store` are the server's own business (its tables, its process) and raise `NeedsDatabase`.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from mainspring.exceptions import ObjectNotFound, StoreError, StoreRejected
+from mainspring.exceptions import NeedsDatabase, ObjectNotFound, StoreError, StoreRejected
 from mainspring.model import (
     FlowRecord,
     FlowRun,
@@ -47,7 +50,11 @@ from mainspring.model import (
     TaskRun,
     TaskRunEdge,
 )
+from mainspring.model.api_keys import ApiKey
+from mainspring.model.liveness import SilentRun
+from mainspring.model.orchestration import Decision, Outcome, Status
 from mainspring.model.runs import new_id
+from mainspring.model.states import State
 from mainspring.settings import redact_url
 from mainspring.store.base import Batch, Store
 from mainspring.store.batch_parts import MAX_REFUSED, PartRefused, chunks, write_isolating
@@ -172,7 +179,7 @@ class ApiStore(Store):
                 raise StoreRejected(
                     f"The Mainspring server at {where} requires an API key: set "
                     "MAINSPRING_API_KEY to a key made by `mainspring api-key create NAME` "
-                    "on the server."
+                    "on the server (the server answered 401)."
                 )
             raise StoreRejected(
                 f"The Mainspring server at {where} does not accept the API key in "
@@ -181,8 +188,8 @@ class ApiStore(Store):
             )
         if status == 403:
             raise StoreRejected(
-                f"The API key in MAINSPRING_API_KEY may only read from {where}, and recording "
-                "runs writes: use a write key (`mainspring api-key create NAME`, without "
+                f"The API key in MAINSPRING_API_KEY may only read from {where}, and {request} "
+                "writes: use a write key (`mainspring api-key create NAME`, without "
                 f"--read-only). Server said: {detail}"
             )
         if status == 404:
@@ -353,6 +360,69 @@ class ApiStore(Store):
             return []
         graph = self._json(f"/flow_runs/{_q(flow_run_id)}/graph", missing={"edges": []})
         return [wire.edge_from_graph_json(flow_run_id, d) for d in graph["edges"]]
+
+    # -- state changes from outside a run ----------------------------------------------------
+    def set_state(self, flow_run_id: str, state: State, *, force: bool = False) -> Outcome:
+        return self._set_state("flow_runs", "flow run", flow_run_id, state, force)
+
+    def set_task_run_state(self, task_run_id: str, state: State, *, force: bool = False) -> Outcome:
+        return self._set_state("task_runs", "task run", task_run_id, state, force)
+
+    def _set_state(
+        self, collection: str, kind: str, run_id: str, state: State, force: bool
+    ) -> Outcome:
+        if not _ID(run_id):
+            raise ObjectNotFound(f"No {kind} with id {run_id!r}")
+        proposed: dict[str, Any] = {
+            "type": state.type.value,
+            "name": state.name,
+            "timestamp": wire.iso(state.ts),
+        }
+        if state.message is not None:
+            proposed["message"] = state.message
+        body = wire.dumps({"state": proposed, "force": force})
+        response = self._request("POST", f"/{collection}/{_q(run_id)}/set_state", content=body)
+        if response.status_code == 404:
+            raise ObjectNotFound(f"No {kind} with id {run_id!r}")
+        if response.status_code != 200:
+            self._fail(response)
+        answer = orjson.loads(response.content)
+        decision = Decision(Status(answer["status"]), answer["reason"])
+        return Outcome(decision, wire.state_from_json(answer["state"]))
+
+    # -- the server's own: its crash detector and API keys -----------------------------------
+    def _needs_database(self, what: str) -> NoReturn:
+        raise NeedsDatabase(
+            f"{what} needs direct access to the server's database: run it on the server's "
+            f"machine with MAINSPRING_DATABASE_URL (not MAINSPRING_API_URL, which points at "
+            f"{redact_url(self.url)})."
+        )
+
+    def find_silent_flow_runs(self, silent_since: float) -> list[SilentRun]:
+        self._needs_database("Finding silent flow runs (the crash detector's query)")
+
+    def crash_silent_flow_run(
+        self, flow_run_id: str, crashed: State, *, silent_since: float
+    ) -> int | None:
+        self._needs_database("Crashing a silent flow run (the crash detector's)")
+
+    def end_dead_flow_runs(self) -> list[str]:
+        self._needs_database("Ending the runs whose process is gone")
+
+    def create_api_key(self, key: ApiKey) -> None:
+        self._needs_database("Creating an API key")
+
+    def read_api_keys(self) -> list[ApiKey]:
+        self._needs_database("Listing API keys")
+
+    def find_api_key(self, id_or_name: str) -> ApiKey | None:
+        self._needs_database("Finding an API key")
+
+    def revoke_api_key(self, id_or_name: str) -> tuple[ApiKey, bool]:
+        self._needs_database("Revoking an API key")
+
+    def record_api_key_use(self, key_id: str, when: float) -> None:
+        self._needs_database("Recording an API key's use")
 
 
 # -- helpers ---------------------------------------------------------------------------------
