@@ -94,6 +94,8 @@ def test_a_heartbeat_between_scan_and_write_saves_the_run(store: SqlStore) -> No
     write_runs(store, run)
     crashed = store.crash_silent_flow_run(run.id, Crashed(message="late"), silent_since=NOW - 30)
     assert crashed is None
+    with pytest.raises(ValueError, match="to a Crashed state, not Failed"):
+        store.crash_silent_flow_run(run.id, State(StateType.FAILED), silent_since=NOW - 30)
     assert store.read_flow_run(run.id).state.type is StateType.RUNNING
 
 
