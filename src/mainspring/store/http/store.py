@@ -21,7 +21,8 @@ invalid or read-only API key and a refused body are `StoreRejected`, whose messa
 to do. The API key (MAINSPRING_API_KEY) goes in the Authorization header and nowhere else.
 
 `set_state` is the server's `POST .../set_state`; the API-key and crash-detector methods of
-`Store` are the server's own business (its tables, its process) and raise `NeedsDatabase`.
+`Store` are the server's own business (its tables, its process) and raise `NeedsDatabase`
+(store/http/server_only.py).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from mainspring.exceptions import NeedsDatabase, ObjectNotFound, StoreError, StoreRejected
+from mainspring.exceptions import ObjectNotFound, StoreError, StoreRejected
 from mainspring.model import (
     FlowRecord,
     FlowRun,
@@ -50,8 +51,6 @@ from mainspring.model import (
     TaskRun,
     TaskRunEdge,
 )
-from mainspring.model.api_keys import ApiKey
-from mainspring.model.liveness import SilentRun
 from mainspring.model.orchestration import Decision, Outcome, Status
 from mainspring.model.runs import new_id
 from mainspring.model.states import State
@@ -59,6 +58,7 @@ from mainspring.settings import redact_url
 from mainspring.store.base import Batch, Store
 from mainspring.store.batch_parts import MAX_REFUSED, PartRefused, chunks, write_isolating
 from mainspring.store.http import wire
+from mainspring.store.http.server_only import ServerOnly
 from mainspring.store.http.wire_batch import encode_batch
 
 #: Most records sent in one request (the server takes up to 100,000 per list).
@@ -72,7 +72,7 @@ _ID = re.compile(wire.ID_PATTERN.strip("^$")).fullmatch
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
-class ApiStore(Store):
+class ApiStore(ServerOnly, Store):
     """Run history kept by a Mainspring server, reached over HTTP with one keep-alive client.
 
     Thread-safe (httpx clients are); a forked child makes its own client. `transport` is for
@@ -389,40 +389,6 @@ class ApiStore(Store):
         answer = orjson.loads(response.content)
         decision = Decision(Status(answer["status"]), answer["reason"])
         return Outcome(decision, wire.state_from_json(answer["state"]))
-
-    # -- the server's own: its crash detector and API keys -----------------------------------
-    def _needs_database(self, what: str) -> NoReturn:
-        raise NeedsDatabase(
-            f"{what} needs direct access to the server's database: run it on the server's "
-            f"machine with MAINSPRING_DATABASE_URL (not MAINSPRING_API_URL, which points at "
-            f"{redact_url(self.url)})."
-        )
-
-    def find_silent_flow_runs(self, silent_since: float) -> list[SilentRun]:
-        self._needs_database("Finding silent flow runs (the crash detector's query)")
-
-    def crash_silent_flow_run(
-        self, flow_run_id: str, crashed: State, *, silent_since: float
-    ) -> int | None:
-        self._needs_database("Crashing a silent flow run (the crash detector's)")
-
-    def end_dead_flow_runs(self) -> list[str]:
-        self._needs_database("Ending the runs whose process is gone")
-
-    def create_api_key(self, key: ApiKey) -> None:
-        self._needs_database("Creating an API key")
-
-    def read_api_keys(self) -> list[ApiKey]:
-        self._needs_database("Listing API keys")
-
-    def find_api_key(self, id_or_name: str) -> ApiKey | None:
-        self._needs_database("Finding an API key")
-
-    def revoke_api_key(self, id_or_name: str) -> tuple[ApiKey, bool]:
-        self._needs_database("Revoking an API key")
-
-    def record_api_key_use(self, key_id: str, when: float) -> None:
-        self._needs_database("Recording an API key's use")
 
 
 # -- helpers ---------------------------------------------------------------------------------

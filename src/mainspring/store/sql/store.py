@@ -35,17 +35,13 @@ from mainspring.model import (
     TaskRun,
     TaskRunEdge,
 )
-from mainspring.model.api_keys import ApiKey
-from mainspring.model.liveness import SilentRun
-from mainspring.model.orchestration import Outcome
-from mainspring.model.states import State
 from mainspring.model.text import storable_text
 from mainspring.settings import redact_url
 from mainspring.store.base import Batch, Store
 from mainspring.store.batch_parts import PartRefused, write_isolating
-from mainspring.store.sql import api_keys, transitions
 from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps
 from mainspring.store.sql.dialects import backend_for
+from mainspring.store.sql.outside import OutsideChanges
 from mainspring.store.sql.schema import (
     EDGE_COLUMNS,
     FLOW_RUN_COLUMNS,
@@ -110,13 +106,14 @@ def _page(limit: int, offset: int) -> None:
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
 
 
-class SqlStore(Store):
+class SqlStore(OutsideChanges, Store):
     """Run history in a SQL database, reached through SQLAlchemy Core.
 
     Thread-safe: each call checks a connection out of the engine's pool. The engine is made
     (and the schema migrated) on first use, so constructing a store costs nothing. On that
     first use the store also ends the runs of this host whose process is gone
-    (store/sql/dead_runs.py), unless `end_dead_runs` is False.
+    (store/sql/dead_runs.py), unless `end_dead_runs` is False. What changes from outside a run
+    (`set_state`, API keys, the crash detector's queries) is in `OutsideChanges`.
     """
 
     def __init__(self, url: str, end_dead_runs: bool = True) -> None:
@@ -440,59 +437,6 @@ class SqlStore(Store):
         )
         with self._reading() as conn:
             return [TaskRunEdge(*r) for r in conn.execute(query)]
-
-    # -- state changes from outside a run (store/sql/transitions.py) -------------------------
-    def set_state(self, flow_run_id: str, state: State, *, force: bool = False) -> Outcome:
-        return transitions.set_state(
-            lambda: self._writing("set the state"), flow_run_id, state, is_task=False, force=force
-        )
-
-    def set_task_run_state(self, task_run_id: str, state: State, *, force: bool = False) -> Outcome:
-        return transitions.set_state(
-            lambda: self._writing("set the state"), task_run_id, state, is_task=True, force=force
-        )
-
-    def find_silent_flow_runs(self, silent_since: float) -> list[SilentRun]:
-        with self._reading() as conn:
-            return transitions.find_silent(conn, silent_since)
-
-    def crash_silent_flow_run(
-        self, flow_run_id: str, crashed: State, *, silent_since: float
-    ) -> int | None:
-        return transitions.crash_silent(
-            lambda: self._writing("crash the run"), flow_run_id, crashed, silent_since
-        )
-
-    def end_dead_flow_runs(self) -> list[str]:
-        from mainspring.store.sql.dead_runs import end_dead_runs
-
-        engine = self.engine()
-        try:
-            with self._backend.serialized():
-                return end_dead_runs(engine, self._backend)
-        except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"Could not end dead runs in {redact_url(self.url)!r}: {exc}") from exc
-
-    # -- API keys (store/sql/api_keys.py) ----------------------------------------------------
-    def create_api_key(self, key: ApiKey) -> None:
-        with self._writing("store the API key") as conn:
-            api_keys.create(conn, key)
-
-    def read_api_keys(self) -> list[ApiKey]:
-        with self._reading() as conn:
-            return api_keys.read_all(conn)
-
-    def find_api_key(self, id_or_name: str) -> ApiKey | None:
-        with self._reading() as conn:
-            return api_keys.find(conn, id_or_name)
-
-    def revoke_api_key(self, id_or_name: str) -> tuple[ApiKey, bool]:
-        with self._writing("revoke the API key") as conn:
-            return api_keys.revoke(conn, id_or_name, time.time())
-
-    def record_api_key_use(self, key_id: str, when: float) -> None:
-        with self._writing("record the API key's use") as conn:
-            api_keys.record_use(conn, key_id, when)
 
 
 def _name(record: FlowRecord) -> str:
