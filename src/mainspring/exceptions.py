@@ -117,3 +117,9 @@ class ResumeError(MainspringError):
 class InvalidSchedule(MainspringError, ValueError):
     """A schedule cannot be built: a malformed cron or rrule, an unknown time zone, an interval
     that is not a positive number of seconds. The message is one line naming what is wrong."""
+
+
+class NeedsDatabase(StoreRejected):
+    """The operation reads or writes the server's own tables (API keys, the crash detector's
+    queries): only a process with direct access to the database (the server, or an admin's
+    CLI on its machine) can do it, not a client of the server's API."""

@@ -26,7 +26,6 @@ from mainspring import ThreadPoolTaskRunner, flow, get_run_context, task
 from mainspring.engine.stopping import heartbeats
 from mainspring.exceptions import CancelledRun
 from mainspring.model.states import Cancelling
-from mainspring.server.transitions import set_state
 from mainspring.settings import reset_settings
 from mainspring.store import Store
 from mainspring.store.recorder import get_recorder
@@ -55,7 +54,7 @@ def cancel(store: Store, flow_run_id: str) -> None:
     engine: when this returns, the engine has acted on the cancel."""
     assert isinstance(store, SqlStore)
     assert get_recorder().flush(timeout=WAIT)  # the run is Running in the store
-    outcome = set_state(store, flow_run_id, Cancelling(), is_task=False)
+    outcome = store.set_state(flow_run_id, Cancelling())
     assert outcome.decision.accepted, outcome
     heartbeats.beat()
 

@@ -18,7 +18,6 @@ from mainspring import flow, task
 from mainspring.engine.stopping import heartbeats
 from mainspring.model import StateType
 from mainspring.model.states import Cancelling
-from mainspring.server.transitions import set_state
 from mainspring.settings import reset_settings
 from mainspring.store import Store
 from mainspring.store.recorder import Recorder
@@ -49,7 +48,7 @@ def cancel_when_running(
             if runs and runs[0].state.name == state:
                 time.sleep(after)
                 assert isinstance(store, SqlStore)
-                set_state(store, runs[0].id, Cancelling(), is_task=False)
+                store.set_state(runs[0].id, Cancelling())
                 return
             time.sleep(0.01)
 

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from mainspring.server import auth
-from mainspring.server.auth import create_api_key, list_api_keys
+from mainspring.server.auth import create_api_key
 from mainspring.store.sql.schema import api_key
 
 from .conftest import make_client
@@ -51,7 +51,7 @@ def test_keys_are_required_once_one_exists(store):
         denied = client.post("/api/batches", json={}, headers=as_reader)
         assert denied.status_code == 403 and "read-only" in denied.json()["detail"]
         assert writer not in denied.text and reader not in denied.text
-    used = {k.name: k.last_used for k in list_api_keys(store)}
+    used = {k.name: k.last_used for k in store.read_api_keys()}
     assert used["ci"] is not None and used["dashboard"] is not None
 
 
@@ -65,7 +65,7 @@ def test_only_a_salted_hash_is_stored(store):
         # the secret is everything after `ms_<32-hex id>_` (it may itself contain "_")
         for secret in (k.split("_", 2)[2] for k in (key, other)):
             assert row.key_hash != secret and secret not in str(tuple(row))
-    assert [k.name for k in list_api_keys(store)] == ["ci", "other"]
+    assert [k.name for k in store.read_api_keys()] == ["ci", "other"]
     with pytest.raises(ValueError, match="already exists"):
         create_api_key(store, "ci")
     assert key.startswith("ms_") and key != other

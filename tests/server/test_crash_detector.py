@@ -21,10 +21,10 @@ import sqlalchemy as sa
 from mainspring.model import State, StateType
 from mainspring.model.states import Crashed
 from mainspring.server.services.crash_detector import CrashDetector
-from mainspring.server.transitions import set_state
 from mainspring.store.base import Batch
 from mainspring.store.processes import this_process
 from mainspring.store.sql import SqlStore, schema
+from mainspring.store.sql.transitions import set_state
 
 from .conftest import T0, flow_run, server_env, start_server, stop_server, task_run, write_runs
 
@@ -92,11 +92,10 @@ def test_a_heartbeat_between_scan_and_write_saves_the_run(store: SqlStore) -> No
     scan (here: at NOW - 1, after the cut-off) keeps the run Running."""
     run = flow_run(heartbeat=NOW - 1)
     write_runs(store, run)
-    outcome = set_state(
-        store, run.id, Crashed(message="late"), is_task=False, silent_since=NOW - TIMEOUT
-    )
-    assert not outcome.decision.accepted
-    assert "sign of life" in outcome.decision.reason
+    crashed = store.crash_silent_flow_run(run.id, Crashed(message="late"), silent_since=NOW - 30)
+    assert crashed is None
+    with pytest.raises(ValueError, match="to a Crashed state, not Failed"):
+        store.crash_silent_flow_run(run.id, State(StateType.FAILED), silent_since=NOW - 30)
     assert store.read_flow_run(run.id).state.type is StateType.RUNNING
 
 
@@ -142,7 +141,9 @@ def test_a_crash_and_what_goes_with_it_are_stored_together_or_not_at_all(store: 
         raise RuntimeError("the database went away")
 
     with pytest.raises(RuntimeError):
-        set_state(store, run.id, Crashed(message="x"), is_task=False, on_accepted=fail_midway)
+        set_state(
+            store._writing, run.id, Crashed(message="x"), is_task=False, on_accepted=fail_midway
+        )
     assert store.read_flow_run(run.id).state.type is StateType.RUNNING  # rolled back
     assert states_of(store, run.id) == []
 

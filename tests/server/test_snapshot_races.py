@@ -21,7 +21,6 @@ from mainspring.model.states import (
     Retrying,
     Running,
 )
-from mainspring.server.transitions import set_state
 from mainspring.store.base import Batch
 from mainspring.store.sql import SqlStore
 
@@ -39,7 +38,7 @@ def snapshot(store: SqlStore, run: FlowRun, state: State, run_count: int = 1) ->
 def test_a_stale_running_snapshot_does_not_undo_a_state_set_from_outside(store, outside):
     run = flow_run(run_count=1)
     write_runs(store, run)
-    assert set_state(store, run.id, outside(message="from outside"), is_task=False).decision
+    assert store.set_state(run.id, outside(message="from outside")).decision
     kept = outside().type
     assert snapshot(store, run, Running()) is kept
     assert snapshot(store, run, Retrying(), run_count=2) is kept  # an in-process retry too
@@ -50,7 +49,7 @@ def test_a_stale_running_snapshot_does_not_undo_a_state_set_from_outside(store, 
 def test_an_in_process_retry_does_not_undo_cancelling(store):
     run = flow_run(run_count=1)
     write_runs(store, run)
-    set_state(store, run.id, Cancelling(), is_task=False)
+    store.set_state(run.id, Cancelling())
     assert snapshot(store, run, AwaitingRetry()) is StateType.CANCELLING
     assert snapshot(store, run, Cancelled(message="stopped")) is StateType.CANCELLED
 
@@ -60,7 +59,7 @@ def test_the_process_own_outcome_replaces_a_presumed_crash(store, outcome):
     """A process that reports how its run ended was alive: its outcome beats the guess."""
     run = flow_run(run_count=1)
     write_runs(store, run)
-    set_state(store, run.id, Crashed(message="no heartbeat"), is_task=False)
+    store.set_state(run.id, Crashed(message="no heartbeat"))
     assert snapshot(store, run, outcome(message="really")) is outcome().type
     assert store.read_flow_run(run.id).state.message == "really"
 
@@ -68,7 +67,7 @@ def test_the_process_own_outcome_replaces_a_presumed_crash(store, outcome):
 def test_an_explicit_retry_of_a_crashed_run_still_works(store):
     run = flow_run(run_count=1)
     write_runs(store, run)
-    set_state(store, run.id, Crashed(message="no heartbeat"), is_task=False)
+    store.set_state(run.id, Crashed(message="no heartbeat"))
     # what `mainspring flow-run retry` records: AwaitingRetry, then the next attempt
     assert snapshot(store, run, AwaitingRetry(message="Resuming")) is StateType.SCHEDULED
     assert snapshot(store, run, Retrying(), run_count=2) is StateType.RUNNING

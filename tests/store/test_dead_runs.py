@@ -101,3 +101,20 @@ def test_a_pid_now_used_by_another_process_is_a_dead_run(store_url: str) -> None
         assert store.read_flow_run(reused.id).state.type is StateType.CRASHED
     finally:
         store.close()
+
+
+def test_end_dead_flow_runs_on_a_store_already_open(store_url: str) -> None:
+    """`Store.end_dead_flow_runs` is what the open does, for a store that stays open (one
+    opened with `end_dead_runs=False`, as `flow-run cancel` opens it)."""
+    me = this_process()
+    pid, started = ended_process()
+    dead = make_flow_run(host=me.host, pid=pid, process_start=started)
+    store = SqlStore(store_url, end_dead_runs=False)
+    try:
+        store.write(Batch(flow_runs={dead.id: dead}))
+        assert store.read_flow_run(dead.id).state.type is StateType.RUNNING
+        assert store.end_dead_flow_runs() == [dead.id]
+        assert store.read_flow_run(dead.id).state.type is StateType.CRASHED
+        assert store.end_dead_flow_runs() == []
+    finally:
+        store.close()

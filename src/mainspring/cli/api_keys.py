@@ -77,12 +77,11 @@ def list_keys() -> None:
 
     from mainspring.cli.output import NONE, console, format_time, new_table, store_errors
     from mainspring.cli.server import server_store
-    from mainspring.server.auth import list_api_keys
 
     store = server_store()
     try:
         with store_errors():
-            keys = list_api_keys(store)
+            keys = store.read_api_keys()
     finally:
         store.close()
     table = new_table("API keys")
@@ -108,12 +107,11 @@ def revoke(
     """Revoke a key: the server refuses it from then on (within a few seconds)."""
     from mainspring.cli.output import err_console, fail, format_time, store_errors
     from mainspring.cli.server import server_store
-    from mainspring.server.auth import revoke_api_key
 
     store = server_store()
     try:
         with store_errors():
-            info, newly = revoke_api_key(store, key)
+            info, newly = store.revoke_api_key(key)
     except LookupError as exc:
         fail(f"Error: {exc.args[0]}")
     finally:

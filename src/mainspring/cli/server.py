@@ -11,7 +11,7 @@ import typer
 
 if TYPE_CHECKING:
     from mainspring.settings import Settings
-    from mainspring.store.sql import SqlStore
+    from mainspring.store import Store
 
 app = typer.Typer(
     help="The Mainspring server: REST API over the run history.", no_args_is_help=True
@@ -49,14 +49,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def server_store() -> SqlStore:
+def server_store() -> Store:
     """The SQL store of this machine's settings: a server always speaks SQL, never HTTP to
     itself, even when MAINSPRING_API_URL is set for the clients of this environment."""
     from mainspring.cli.output import fail, settings
-    from mainspring.store.sql import SqlStore
+    from mainspring.store import open_store
 
     try:
-        return SqlStore(settings().effective_database_url)
+        return open_store(settings().effective_database_url)
     except ValueError as exc:
         fail(f"Error: {exc}")
 
@@ -82,12 +82,11 @@ def start(
 
     from mainspring.cli.output import err_console, fail, store_errors
     from mainspring.server.app import create_app
-    from mainspring.server.auth import list_api_keys
 
     store = server_store()
     exposed = not is_loopback(host)
     with store_errors():
-        has_keys = bool(list_api_keys(store))  # also migrates the database before serving
+        has_keys = bool(store.read_api_keys())  # also migrates the database before serving
     if exposed and not has_keys and not insecure:
         fail(
             f"Refusing to serve on {host}, which is reachable beyond this machine, without "

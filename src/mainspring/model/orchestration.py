@@ -11,10 +11,11 @@ what each of them must be able to rely on:
 Everything else between non-terminal states is accepted: the engine owns that part of the life
 cycle (Pending -> Running -> Retrying -> ...), and re-asserting the current state is harmless.
 
-`decide` judges a proposal made from outside the run (the server applies it with a
-compare-and-set); `snapshot_may_replace` judges a snapshot from the run's own process (the
-store's upsert applies it in SQL built from the same sets); the engine keeps a run it sees
-ended from outside (`ENDED_FROM_OUTSIDE`) from being brought back to life by its own thread.
+`decide` judges a proposal made from outside the run (`Store.set_state` applies it with a
+compare-and-set and answers an `Outcome`); `snapshot_may_replace` judges a snapshot from the
+run's own process (the store's upsert applies it in SQL built from the same sets); the engine
+keeps a run it sees ended from outside (`ENDED_FROM_OUTSIDE`) from being brought back to life
+by its own thread.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mainspring.model.states import TERMINAL_TYPES, StateType
+from mainspring.model.states import TERMINAL_TYPES, State, StateType
 
 __all__ = [
     "ENDED_FROM_OUTSIDE",
@@ -30,7 +31,9 @@ __all__ = [
     "SET_FROM_OUTSIDE",
     "TERMINAL_TYPES",
     "Decision",
+    "Outcome",
     "Status",
+    "abort",
     "accept",
     "cancel_proposal",
     "decide",
@@ -50,8 +53,9 @@ ENDED_FROM_OUTSIDE = frozenset({StateType.CANCELLED, StateType.CRASHED})
 
 
 class Status(StrEnum):
-    ACCEPT = "ACCEPT"
-    REJECT = "REJECT"
+    ACCEPT = "ACCEPT"  #: the run entered the proposed state
+    REJECT = "REJECT"  #: the rules refuse it for the run's current state
+    ABORT = "ABORT"  #: not decided: the run kept changing under the proposal; try again
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,23 @@ def accept(reason: str) -> Decision:
 
 def reject(reason: str) -> Decision:
     return Decision(Status.REJECT, reason)
+
+
+def abort(reason: str) -> Decision:
+    return Decision(Status.ABORT, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of a state proposed from outside a run (`Store.set_state`): the decision,
+    and the run's state after it (the new state when accepted, else the one it kept)."""
+
+    decision: Decision
+    state: State
+
+    @property
+    def accepted(self) -> bool:
+        return self.decision.accepted
 
 
 def decide(

@@ -1,8 +1,10 @@
 """`create_app`: the FastAPI application of the Mainspring server.
 
 The API lives under `/api` (OpenAPI document at `/api/openapi.json`, interactive docs at
-`/api/docs`) so the web UI can later own `/`. The app serves the same `SqlStore` the engine
-records into, so runs of a plain `python my_flow.py` show up without any extra step.
+`/api/docs`) so the web UI can later own `/`. The app serves the same store the engine
+records into (a `SqlStore` on the configured database), so runs of a plain
+`python my_flow.py` show up without any extra step. It reaches the store only through the
+`Store` protocol: no SQL here.
 
 Errors: pydantic's 422s name the offending field; an unknown id is a 404 naming it; a database
 failure is a 503 whose details go to the server log only (they can quote SQL and values).
@@ -17,7 +19,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -32,8 +33,8 @@ from mainspring.server.error_responses import install_error_responses
 from mainspring.server.guard import install_guard
 from mainspring.server.request_size import RequestSizeLimit
 from mainspring.settings import Settings, get_settings
+from mainspring.store import open_store
 from mainspring.store.base import Store
-from mainspring.store.sql import SqlStore
 
 logger = logging.getLogger("mainspring.server")
 
@@ -46,7 +47,8 @@ def create_app(
     insecure: bool = False,
     services: bool = True,
 ) -> FastAPI:
-    """The server app over `store` (default: a SqlStore on the settings' database URL).
+    """The server app over `store` (default: a SqlStore on the settings' database URL; an
+    `ApiStore` cannot serve: API keys and the crash detector need the database itself).
 
     `exposed` says the server is reachable beyond loopback: then every request needs an API
     key, unless `insecure`. On loopback a key is needed once any key exists. A store passed in
@@ -58,10 +60,8 @@ def create_app(
     owned = store is None
     if store is None:
         # Never an ApiStore: MAINSPRING_API_URL points clients at this server, not the server
-        # at itself.
-        store = SqlStore(settings.effective_database_url)
-    if not isinstance(store, SqlStore):
-        raise TypeError(f"The server needs a SqlStore, got {type(store).__name__}")
+        # at itself; a database URL given selects the SQL store.
+        store = open_store(settings.effective_database_url)
 
     detector = None
     if services and settings.server_crash_detector:
@@ -121,7 +121,6 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc)}, status_code=404)
 
     @app.exception_handler(StoreError)
-    @app.exception_handler(sa.exc.SQLAlchemyError)
     async def store_failed(request: Request, exc: Exception) -> JSONResponse:
         logger.error("Database error on %s %s: %s", request.method, request.url.path, exc)
         detail = "The database could not complete the request; the server log has details."

@@ -14,11 +14,13 @@ _store: Store | None = None
 _store_pid: int | None = None
 
 
-def open_store(database_url: str | None = None) -> Store:
+def open_store(database_url: str | None = None, *, end_dead_runs: bool = True) -> Store:
     """A new store for `database_url`, or for the current settings when it is None.
 
     `MAINSPRING_API_URL` selects the server (ApiStore); otherwise SqlStore on
-    `MAINSPRING_DATABASE_URL` or the embedded SQLite file in `MAINSPRING_HOME`.
+    `MAINSPRING_DATABASE_URL` or the embedded SQLite file in `MAINSPRING_HOME`. A SqlStore
+    ends this host's dead runs when it opens unless `end_dead_runs` is False (see
+    `Store.end_dead_flow_runs`).
     """
     from mainspring.settings import get_settings
 
@@ -29,7 +31,7 @@ def open_store(database_url: str | None = None) -> Store:
         return ApiStore(settings.api_url)
     from mainspring.store.sql import SqlStore
 
-    return SqlStore(database_url or settings.effective_database_url)
+    return SqlStore(database_url or settings.effective_database_url, end_dead_runs=end_dead_runs)
 
 
 def get_store() -> Store:

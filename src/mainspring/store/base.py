@@ -4,6 +4,12 @@ One small base class whose every method states its contract; each backend (`SqlS
 SQLite or PostgreSQL, `ApiStore` over HTTP) implements exactly these. Writes arrive in batches
 from the recorder, never one call per task, so a backend can make one transaction of many
 changes. Reads return the pure records of `mainspring.model`.
+
+Besides the run history, the store holds what is changed from outside a run: a state set by
+the CLI, the API or the crash detector (`set_state`, a compare-and-set under the rules of
+`model/orchestration.py`), the server's API keys, and the queries of its crash detector. The
+last two are the server's own tables: `ApiStore`, a client of the server, cannot reach them
+and raises `NeedsDatabase` for them.
 """
 
 from __future__ import annotations
@@ -23,6 +29,10 @@ from mainspring.model import (
     TaskRun,
     TaskRunEdge,
 )
+from mainspring.model.api_keys import ApiKey
+from mainspring.model.liveness import SilentRun
+from mainspring.model.orchestration import Outcome
+from mainspring.model.states import State
 
 
 @dataclass(slots=True)
@@ -165,6 +175,81 @@ class Store(ABC):
     @abstractmethod
     def read_edges(self, flow_run_id: str) -> list[TaskRunEdge]:
         """The dependency edges between the task runs of one flow run."""
+
+    # -- state changes from outside a run ----------------------------------------------------
+    @abstractmethod
+    def set_state(self, flow_run_id: str, state: State, *, force: bool = False) -> Outcome:
+        """Move a flow run to `state` if the orchestration rules allow it (`decide` in
+        model/orchestration.py; `force` asks for an explicit retry out of a terminal state).
+
+        A compare-and-set: the state is judged against the run's current state and written
+        only if the run is still in it, with its timeline row, in one transaction; a run
+        changed meanwhile is judged again on its new state. The run's times follow the state
+        (start_time on first Running, end_time on a terminal state, cleared by a retry).
+        A proposed Cancelling for a run whose process is gone (on this host: see
+        store/processes.py) becomes Cancelled at once, with the run's unfinished task runs:
+        no process is left to finish the cancel.
+
+        Returns the `Outcome`: ACCEPT with the new state, REJECT with the reason and the state
+        the run kept, or ABORT when the run kept changing under the proposal (try again). An
+        unknown id raises `ObjectNotFound`. Safe from several processes at once.
+        """
+
+    @abstractmethod
+    def set_task_run_state(self, task_run_id: str, state: State, *, force: bool = False) -> Outcome:
+        """`set_state` for a task run: the same rules and the same compare-and-set."""
+
+    # -- the crash detector's queries (the server's: `NeedsDatabase` from a remote store) ----
+    @abstractmethod
+    def find_silent_flow_runs(self, silent_since: float) -> list[SilentRun]:
+        """The Running and Cancelling flow runs that have shown no sign of life (heartbeat or
+        state change) since `silent_since` (epoch seconds), in no particular order. Reads the
+        unfinished runs only (an index), however long the history."""
+
+    @abstractmethod
+    def crash_silent_flow_run(
+        self, flow_run_id: str, crashed: State, *, silent_since: float
+    ) -> int | None:
+        """Move a flow run to `crashed` (a CRASHED state) if the rules allow it and the run
+        is still silent since `silent_since`, with a compare-and-set as `set_state`: a run
+        that finished meanwhile, or whose heartbeat landed after the scan, is left alone, and
+        of two detectors racing only one crashes it. Its unfinished task runs are crashed in
+        the same transaction. Returns how many task runs were crashed with it, or None when
+        the run was left alone. An unknown id raises `ObjectNotFound`."""
+
+    @abstractmethod
+    def end_dead_flow_runs(self) -> list[str]:
+        """End the unfinished flow runs of this host whose process is gone (killed, say):
+        Running, Pending or waiting to retry -> Crashed, Cancelling -> Cancelled, each with
+        its unfinished task runs, as a compare-and-set (a retry that has just taken a run
+        over in another process is left alone). Returns their ids. `SqlStore` does this
+        when it opens (unless told not to)."""
+
+    # -- API keys (the server's: `NeedsDatabase` from a remote store) -----------------------
+    @abstractmethod
+    def create_api_key(self, key: ApiKey) -> None:
+        """Store a new key. Its name must be unused, by a revoked key too (names stay taken so
+        that `revoke` and the server's refusals name one key): ValueError otherwise."""
+
+    @abstractmethod
+    def read_api_keys(self) -> list[ApiKey]:
+        """Every key, revoked and expired ones too, oldest first, with their salt and hash
+        (for the server to check a presented key; never to be shown)."""
+
+    @abstractmethod
+    def find_api_key(self, id_or_name: str) -> ApiKey | None:
+        """The key with this id (as listed, or the 32 hex digits a key carries after `ms_`)
+        or, failing that, this name; None when there is none."""
+
+    @abstractmethod
+    def revoke_api_key(self, id_or_name: str) -> tuple[ApiKey, bool]:
+        """Revoke the key `find_api_key` finds: it keeps its row, with the time of revocation.
+        Returns the key as it now is and whether it was in force until now (False: revoked
+        already, and left as it was). An unknown key raises LookupError."""
+
+    @abstractmethod
+    def record_api_key_use(self, key_id: str, when: float) -> None:
+        """Note that the key was used at `when` (its `last_used`); an unknown id is ignored."""
 
     # -- lifecycle ---------------------------------------------------------------------------
     def open(self) -> None:  # noqa: B027 - optional for backends without anything to prepare

@@ -26,9 +26,9 @@ from mainspring.server.api.deps import StoreDep
 from mainspring.server.schemas import BatchIn, BatchOut
 from mainspring.server.schemas.batches import server_id
 from mainspring.server.schemas.json_location import located
+from mainspring.store.base import Store
 from mainspring.store.http.wire import dumps
 from mainspring.store.http.wire_batch import decode_batch
-from mainspring.store.sql import SqlStore
 
 router = APIRouter(tags=["batches"])
 
@@ -56,7 +56,7 @@ async def write_batch(request: Request, store: StoreDep) -> BatchOut:
     return await run_in_threadpool(_write, store, body)
 
 
-def _write(store: SqlStore, body: bytes) -> BatchOut:
+def _write(store: Store, body: bytes) -> BatchOut:
     batch = decode_batch(body)
     if batch is None:
         batch = decode_batch(dumps(_validated(body).model_dump(mode="json")))

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from mainspring.server.schemas import ID_PATTERN
-from mainspring.store.sql import SqlStore
+from mainspring.store.base import Store
 
 
 class ErrorOut(BaseModel):
@@ -29,11 +29,12 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _store(request: Request) -> SqlStore:
-    return request.app.state.store
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
 
 
-StoreDep = Annotated[SqlStore, Depends(_store)]
+StoreDep = Annotated[Store, Depends(_store)]
 FlowRunId = Annotated[str, Path(pattern=ID_PATTERN, description="A flow run's id.")]
 TaskRunId = Annotated[str, Path(pattern=ID_PATTERN, description="A task run's id.")]
 

@@ -10,8 +10,7 @@ from fastapi import APIRouter
 
 from mainspring.server.api.deps import NOT_FOUND, FlowRunId, StoreDep, TaskRunId
 from mainspring.server.schemas import SetStateIn, SetStateOut, StateOut, TimelineEntry
-from mainspring.server.transitions import set_state
-from mainspring.store.sql import SqlStore
+from mainspring.store.base import Store
 
 router = APIRouter(tags=["states"])
 
@@ -34,8 +33,9 @@ def task_run_timeline(store: StoreDep, task_run_id: TaskRunId) -> list[TimelineE
     return [TimelineEntry.of(s) for s in store.read_states(task_run_id)]
 
 
-def _transition(store: SqlStore, run_id: str, body: SetStateIn, is_task: bool) -> SetStateOut:
-    outcome = set_state(store, run_id, body.state.to_state(), is_task=is_task, force=body.force)
+def _transition(store: Store, run_id: str, body: SetStateIn, is_task: bool) -> SetStateOut:
+    set_state = store.set_task_run_state if is_task else store.set_state
+    outcome = set_state(run_id, body.state.to_state(), force=body.force)
     return SetStateOut(
         status=outcome.decision.status,
         reason=outcome.decision.reason,

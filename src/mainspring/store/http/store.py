@@ -19,6 +19,10 @@ Errors: an unknown id is `ObjectNotFound`, as with SqlStore; a server that canno
 or fails (5xx) is a `StoreError` naming its URL (the recorder retries those); a missing,
 invalid or read-only API key and a refused body are `StoreRejected`, whose message says what
 to do. The API key (MAINSPRING_API_KEY) goes in the Authorization header and nowhere else.
+
+`set_state` is the server's `POST .../set_state`; the API-key and crash-detector methods of
+`Store` are the server's own business (its tables, its process) and raise `NeedsDatabase`
+(store/http/server_only.py).
 """
 
 from __future__ import annotations
@@ -45,11 +49,14 @@ from mainspring.model import (
     TaskRun,
     TaskRunEdge,
 )
+from mainspring.model.orchestration import Decision, Outcome, Status
 from mainspring.model.runs import new_id
+from mainspring.model.states import State
 from mainspring.settings import redact_url
 from mainspring.store.base import Batch, Store
 from mainspring.store.batch_parts import MAX_REFUSED, PartRefused, chunks, write_isolating
 from mainspring.store.http import wire
+from mainspring.store.http.server_only import ServerOnly
 from mainspring.store.http.wire_batch import encode_batch
 from mainspring.store.per_process import PerProcess
 
@@ -64,7 +71,7 @@ _ID = re.compile(wire.ID_PATTERN.strip("^$")).fullmatch
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
-class ApiStore(Store):
+class ApiStore(ServerOnly, Store):
     """Run history kept by a Mainspring server, reached over HTTP with one keep-alive client.
 
     Thread-safe (httpx clients are); a forked child makes its own client. `transport` is for
@@ -162,7 +169,7 @@ class ApiStore(Store):
                 raise StoreRejected(
                     f"The Mainspring server at {where} requires an API key: set "
                     "MAINSPRING_API_KEY to a key made by `mainspring api-key create NAME` "
-                    "on the server."
+                    "on the server (the server answered 401)."
                 )
             raise StoreRejected(
                 f"The Mainspring server at {where} does not accept the API key in "
@@ -171,8 +178,8 @@ class ApiStore(Store):
             )
         if status == 403:
             raise StoreRejected(
-                f"The API key in MAINSPRING_API_KEY may only read from {where}, and recording "
-                "runs writes: use a write key (`mainspring api-key create NAME`, without "
+                f"The API key in MAINSPRING_API_KEY may only read from {where}, and {request} "
+                "writes: use a write key (`mainspring api-key create NAME`, without "
                 f"--read-only). Server said: {detail}"
             )
         if status == 404:
@@ -340,6 +347,35 @@ class ApiStore(Store):
             return []
         graph = self._json(f"/flow_runs/{_q(flow_run_id)}/graph", missing={"edges": []})
         return [wire.edge_from_graph_json(flow_run_id, d) for d in graph["edges"]]
+
+    # -- state changes from outside a run ----------------------------------------------------
+    def set_state(self, flow_run_id: str, state: State, *, force: bool = False) -> Outcome:
+        return self._set_state("flow_runs", "flow run", flow_run_id, state, force)
+
+    def set_task_run_state(self, task_run_id: str, state: State, *, force: bool = False) -> Outcome:
+        return self._set_state("task_runs", "task run", task_run_id, state, force)
+
+    def _set_state(
+        self, collection: str, kind: str, run_id: str, state: State, force: bool
+    ) -> Outcome:
+        if not _ID(run_id):
+            raise ObjectNotFound(f"No {kind} with id {run_id!r}")
+        proposed: dict[str, Any] = {
+            "type": state.type.value,
+            "name": state.name,
+            "timestamp": wire.iso(state.ts),
+        }
+        if state.message is not None:
+            proposed["message"] = state.message
+        body = wire.dumps({"state": proposed, "force": force})
+        response = self._request("POST", f"/{collection}/{_q(run_id)}/set_state", content=body)
+        if response.status_code == 404:
+            raise ObjectNotFound(f"No {kind} with id {run_id!r}")
+        if response.status_code != 200:
+            self._fail(response)
+        answer = orjson.loads(response.content)
+        decision = Decision(Status(answer["status"]), answer["reason"])
+        return Outcome(decision, wire.state_from_json(answer["state"]))
 
 
 # -- helpers ---------------------------------------------------------------------------------

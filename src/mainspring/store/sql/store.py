@@ -41,6 +41,7 @@ from mainspring.store.per_process import PerProcess
 from mainspring.store.sql.deployments import SqlDeployments
 from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps
 from mainspring.store.sql.dialects import backend_for
+from mainspring.store.sql.outside import OutsideChanges
 from mainspring.store.sql.schema import (
     EDGE_COLUMNS,
     FLOW_RUN_COLUMNS,
@@ -105,7 +106,7 @@ def _page(limit: int, offset: int) -> None:
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
 
 
-class SqlStore(SqlDeployments, Store):
+class SqlStore(OutsideChanges, SqlDeployments, Store):
     """Run history in a SQL database, reached through SQLAlchemy Core.
 
     It also keeps deployments, work pools and their runs (`DeploymentStore`, implemented in
@@ -114,7 +115,8 @@ class SqlStore(SqlDeployments, Store):
     Thread-safe: each call checks a connection out of the engine's pool. The engine is made
     (and the schema migrated) on first use, so constructing a store costs nothing. On that
     first use the store also ends the runs of this host whose process is gone
-    (store/sql/dead_runs.py), unless `end_dead_runs` is False.
+    (store/sql/dead_runs.py), unless `end_dead_runs` is False. What changes from outside a run
+    (`set_state`, API keys, the crash detector's queries) is in `OutsideChanges`.
     """
 
     def __init__(self, url: str, end_dead_runs: bool = True) -> None:
@@ -179,6 +181,16 @@ class SqlStore(SqlDeployments, Store):
                 yield conn
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"Could not read from {redact_url(self.url)!r}: {exc}") from exc
+
+    @contextmanager
+    def _writing(self, what: str = "write") -> Iterator[sa.Connection]:
+        """A write transaction (commits on success); a database failure is `StoreError`."""
+        engine = self.engine()
+        try:
+            with self._backend.serialized(), self._backend.write_transaction(engine) as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"Could not {what} in {redact_url(self.url)!r}: {exc}") from exc
 
     def close(self) -> None:
         self._closed = True
