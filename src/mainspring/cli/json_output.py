@@ -24,8 +24,16 @@ def iso(ts: float | None) -> str | None:
 
 
 def print_json(value: Any) -> None:
-    """Write `value` as JSON (non-JSON values as their repr, never a crash)."""
-    sys.stdout.write(json.dumps(value, indent=2, default=repr, ensure_ascii=False) + "\n")
+    """Write `value` as JSON (non-JSON values as their repr, never a crash); an integer past
+    the digits Python writes in decimal (10**5000) in the store's tagged form, which has no
+    such limit."""
+    try:
+        text = json.dumps(value, indent=2, default=repr, ensure_ascii=False)
+    except ValueError:
+        from mainspring.store import json_values
+
+        text = json.dumps(json_values.encode(value), indent=2, default=repr, ensure_ascii=False)
+    sys.stdout.write(text + "\n")
 
 
 def state_json(state: State) -> dict[str, Any]:
