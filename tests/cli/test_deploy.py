@@ -28,7 +28,7 @@ def test_deploy_registers_the_flow_with_its_schedule_parameters_and_schema(home,
         "--param",
         "n=3",
         "--param",
-        "who=Ada",
+        "who=007",  # a str parameter: text, not the JSON number 7
         "--tag",
         "etl",
         "--pool",
@@ -46,7 +46,7 @@ def test_deploy_registers_the_flow_with_its_schedule_parameters_and_schema(home,
     shown = cli_json("deployment", "inspect", "greet/nightly", home=home)
     assert shown["full_name"] == "greet/nightly"
     assert shown["entrypoint"] == f"{flow_file.resolve()}:greet"
-    assert shown["parameters"] == {"n": 3, "who": "Ada"}
+    assert shown["parameters"] == {"n": 3, "who": "007"}
     assert shown["tags"] == ["etl"]
     assert shown["work_pool_name"] == "local"
     assert shown["work_queue_name"] == "fast"

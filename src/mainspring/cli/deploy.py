@@ -59,7 +59,6 @@ def deploy(
         build_deployment,
         build_schedules,
         deployment_from_entry,
-        parse_params,
         read_project_file,
     )
     from mainspring.cli.output import fail
@@ -86,7 +85,7 @@ def deploy(
                 build_deployment(
                     entrypoint,
                     name,
-                    parameters=parse_params(param),
+                    parameters=param or [],
                     schedules=build_schedules(cron, interval, rrule, timezone),
                     tags=tag or [],
                     pool=pool,

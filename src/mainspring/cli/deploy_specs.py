@@ -37,18 +37,24 @@ class DeploySpecError(ValueError):
     """A deployment that cannot be registered; the message is one line for the user."""
 
 
-def parse_params(pairs: list[str] | None) -> dict[str, Any]:
-    """`k=v` pairs; each value is read as JSON when it is JSON (`n=3`, `xs=[1,2]`), else text."""
+def parse_params(pairs: list[str] | None, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`k=v` pairs. A value is read as JSON when it is JSON (`n=3`, `xs=[1,2]`), else kept as
+    text; a parameter the JSON `schema` says is a string is always text (`--param code=007`)."""
+    properties = (schema or {}).get("properties") or {}
     parameters: dict[str, Any] = {}
     for pair in pairs or []:
         key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise DeploySpecError(f"--param {pair!r} is not of the form name=value")
+        if (properties.get(key) or {}).get("type") == "string":
+            parameters[key] = raw
+            continue
         try:
             value: Any = json.loads(raw)
         except ValueError:
             value = raw
-        parameters[key.strip()] = value
+        parameters[key] = value
     return parameters
 
 
@@ -108,6 +114,8 @@ def check_parameters(flow: Flow, parameters: dict[str, Any]) -> None:
         signature.bind_partial(**parameters)
     except TypeError as exc:
         raise DeploySpecError(f"flow {flow.name!r}: {exc}") from None
+    if not flow.validate_parameters:
+        return
     try:
         flow.parameters.validate(parameters)
     except ParameterTypeError as exc:
@@ -151,7 +159,7 @@ def build_deployment(
     entrypoint: str,
     name: str,
     *,
-    parameters: dict[str, Any],
+    parameters: dict[str, Any] | list[str],
     schedules: list[Any],
     tags: list[str],
     pool: str | None,
@@ -161,10 +169,14 @@ def build_deployment(
     version: str | None = None,
     concurrency_limit: int | None = None,
 ) -> Deployment:
-    """The Deployment to register, checked against the flow in `entrypoint`."""
+    """The Deployment to register, checked against the flow in `entrypoint`. `parameters` are
+    values, or `name=value` texts from the command line (read by `parse_params`)."""
     from mainspring.model.deployments import Deployment
 
     flow, stored_entrypoint = load_flow(entrypoint)
+    schema = flow.parameters.json_schema()
+    if isinstance(parameters, list):
+        parameters = parse_params(parameters, schema)
     check_parameters(flow, parameters)
     try:
         return Deployment(
@@ -172,7 +184,7 @@ def build_deployment(
             name=name,
             entrypoint=stored_entrypoint,
             parameters=json.loads(json.dumps(parameters)),
-            parameter_openapi_schema=flow.parameters.json_schema(),
+            parameter_openapi_schema=schema,
             tags=tags,
             description=description if description is not None else flow.description,
             version=version if version is not None else flow.version,

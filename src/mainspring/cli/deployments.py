@@ -152,12 +152,12 @@ def run_deployment(
     """Ask for a run of the deployment now; a worker or `serve()` picks it up."""
     from mainspring.cli.deploy_specs import DeploySpecError, parse_params
 
-    try:
-        parameters = parse_params(param)
-    except DeploySpecError as exc:
-        fail(f"Error: {exc}")
     backend = deployment_store()
     deployment = find_deployment(backend, name)
+    try:
+        parameters = parse_params(param, deployment.parameter_openapi_schema)
+    except DeploySpecError as exc:
+        fail(f"Error: {exc}")
     create = getattr(backend, "create_deployment_run", None)
     if create is None:
         fail(
