@@ -236,3 +236,30 @@ def test_deployments_and_pools_on_postgresql(postgres_database, home, tmp_path):
     assert [p["name"] for p in cli_json("work-pool", "ls", home=home, database_url=url)] == [
         "pg-pool"
     ]
+
+
+def _api_store_keeps_deployments() -> bool:
+    from mainspring.store.deployments import DeploymentStore
+    from mainspring.store.http.store import ApiStore
+
+    return issubclass(ApiStore, DeploymentStore)
+
+
+@pytest.mark.skipif(_api_store_keeps_deployments(), reason="ApiStore is a DeploymentStore now")
+def test_a_store_without_deployments_is_a_one_line_error(home, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSPRING_")}
+    env.update(MAINSPRING_HOME=str(home), MAINSPRING_API_URL="http://127.0.0.1:9")
+    flow_file = write_flow_file(tmp_path)
+    for args in (["deployment", "ls"], ["deploy", f"{flow_file}:greet", "-n", "x"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "mainspring.cli.main", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 1
+        assert done.stderr.strip() == (
+            "Error: the configured store (ApiStore) does not support deployments yet; "
+            "unset MAINSPRING_API_URL to use the database directly"
+        )
