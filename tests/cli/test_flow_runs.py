@@ -146,3 +146,46 @@ def test_an_unknown_id_is_one_line_on_stderr_and_exit_1(history, command):
     assert result.stderr == "No flow run with id 'does-not-exist'.\n"
     assert result.stdout == ""
     assert "Traceback" not in result.output
+
+
+def test_ls_json_lists_runs_most_recent_first_with_filters_applied(history, home):
+    from datetime import datetime
+
+    from .deploy_cli import cli_json
+
+    runs = cli_json("flow-run", "ls", home=home)
+    assert [r["id"] for r in runs] == ALL_RUNS
+    ok = next(r for r in runs if r["id"] == RUN_OK)
+    assert ok["name"] == "brave-fox"
+    assert ok["flow_name"] == "etl"
+    assert ok["state"]["type"] == "COMPLETED"
+    assert ok["state"]["name"] == "Completed"
+    assert ok["parameters"] == {"rows": 3, "source": "s3://bucket/in.csv"}
+    assert ok["tags"] == ["nightly"]
+    start, end = (datetime.fromisoformat(ok[k]) for k in ("start_time", "end_time"))
+    assert (end - start).total_seconds() == pytest.approx(75)
+    assert ok["start_time"].endswith("+00:00")
+
+    failed = cli_json("flow-run", "ls", "--state", "failed", home=home)
+    assert [r["id"] for r in failed] == [RUN_TIMED_OUT, RUN_FAILED]
+    assert cli_json("flow-run", "ls", "--flow", "nope", home=home) == []
+
+
+def test_inspect_json_has_the_run_its_timeline_task_runs_and_subflows(history, home):
+    from .deploy_cli import cli_json
+
+    shown = cli_json("flow-run", "inspect", RUN_OK, home=home)
+
+    assert shown["id"] == RUN_OK
+    assert [s["name"] for s in shown["states"]][-1] == "Completed"
+    assert {t["id"] for t in shown["task_runs"]} == {TASK_EXTRACT, TASK_LOAD}
+    assert shown["subflow_run_ids"] == [RUN_SUBFLOW]
+
+
+def test_inspect_json_of_an_unknown_run_is_one_line_and_exit_1(history, home):
+    from .deploy_cli import cli
+
+    done = cli("flow-run", "inspect", "nope", "--json", home=home)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.strip() == "No flow run with id 'nope'."

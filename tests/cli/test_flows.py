@@ -35,3 +35,23 @@ def test_an_unusable_database_url_is_one_line_and_exit_1(home, monkeypatch):
     assert result.stderr.startswith("Error: ")
     assert "hunter2" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_flow_ls_json_gives_every_flow_with_stable_fields(history, store, home):
+    from .deploy_cli import cli_json
+
+    flows = cli_json("flow", "ls", home=home)
+
+    by_name = {f["name"]: f for f in flows}
+    assert [f["name"] for f in flows] == ["etl", "report"]
+    assert set(by_name["etl"]) == {"id", "name", "description", "created", "run_count"}
+    assert by_name["etl"]["run_count"] == 3
+    assert by_name["etl"]["description"] == "Extract, transform, load"
+    assert by_name["etl"]["id"] == {f.name: f.id for f in store.read_flows()}["etl"]
+    assert by_name["etl"]["created"].endswith("+00:00")  # ISO 8601, UTC
+
+
+def test_flow_ls_json_on_an_empty_store_is_an_empty_list(store, home):
+    from .deploy_cli import cli_json
+
+    assert cli_json("flow", "ls", home=home) == []

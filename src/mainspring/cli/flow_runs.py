@@ -37,6 +37,7 @@ app = typer.Typer(help="Flow runs: list, inspect, read logs, retry, cancel.", no
 LOG_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 LEVEL_STYLES = {10: "bright_black", 20: "", 30: "yellow", 40: "red", 50: "bold red"}
 LOG_PAGE = 1000
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (times in ISO 8601 UTC).")]
 
 
 class _RunsTable:
@@ -83,6 +84,7 @@ def list_flow_runs(
         list[str] | None, typer.Option("--tag", "-t", help="Only runs with this tag (repeatable).")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N runs.")] = 20,
+    as_json: JsonOption = False,
 ) -> None:
     """List flow runs, most recent first."""
     from mainspring.model import FlowRunFilter
@@ -97,6 +99,11 @@ def list_flow_runs(
     with store_errors():
         runs = backend.read_flow_runs(run_filter, limit=limit)
         total = len(runs) if len(runs) < limit else backend.count_flow_runs(run_filter)
+    if as_json:
+        from mainspring.cli.json_output import flow_run_json, print_json
+
+        print_json([flow_run_json(run) for run in runs])
+        return
     out = console()
     if not runs:
         out.print("No flow runs match." if flow or state or tag else "No flow runs yet.")
@@ -217,12 +224,16 @@ def _task_runs(backend: Store, flow_run_id: str, wide: bool) -> Table | None:
 @app.command("inspect")
 def inspect_flow_run(
     flow_run_id: Annotated[str, typer.Argument(metavar="ID", help="The flow run's id.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Show a flow run: its fields, parameters, state timeline, task runs and subflow runs."""
     from mainspring.model import FlowRunFilter, FlowRunSort
 
     backend = store()
     run = read_flow_run(backend, flow_run_id)
+    if as_json:
+        _print_run_json(backend, run)
+        return
     out = console()
     out.print(_details(run))
     if run.parameters:
@@ -243,6 +254,27 @@ def inspect_flow_run(
         for subflow in subflows:
             table.add(subflow)
         out.print(table.table)
+
+
+def _print_run_json(backend: Store, run: FlowRun) -> None:
+    """`inspect --json`: the run's fields, its state timeline, task runs and subflow ids."""
+    from mainspring.cli.json_output import flow_run_json, iso, print_json, task_run_json
+    from mainspring.model import FlowRunFilter, FlowRunSort
+
+    with store_errors():
+        states = backend.read_states(run.id)
+        task_runs = backend.read_task_runs(run.id)
+        subflows = backend.read_flow_runs(
+            FlowRunFilter(parent_flow_run_id=run.id), FlowRunSort.START_TIME_ASC, limit=1000
+        )
+    shown = flow_run_json(run)
+    shown["states"] = [
+        {"type": s.type.value, "name": s.name, "message": s.message, "timestamp": iso(s.ts)}
+        for s in states
+    ]
+    shown["task_runs"] = [task_run_json(t) for t in task_runs]
+    shown["subflow_run_ids"] = [s.id for s in subflows]
+    print_json(shown)
 
 
 def _parse_level(value: str | None) -> int:

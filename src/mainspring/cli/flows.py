@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(help="Flows the store has recorded.", no_args_is_help=True)
 
 
 @app.command("ls")
-def list_flows() -> None:
+def list_flows(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (times in ISO 8601 UTC).")
+    ] = False,
+) -> None:
     """List every flow with its number of runs and when it was first seen."""
     from mainspring.cli.output import (
         console,
@@ -27,6 +33,11 @@ def list_flows() -> None:
         counts = {
             f.name: backend.count_flow_runs(FlowRunFilter(flow_names=[f.name])) for f in flows
         }
+    if as_json:
+        from mainspring.cli.json_output import flow_json, print_json
+
+        print_json([flow_json(f, counts[f.name]) for f in flows])
+        return
     out = console()
     if not flows:
         out.print("No flows yet. Run a function decorated with @flow to record one.")

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import typer
 
-from mainspring.cli import api_keys, config, flow_runs, flows, server
+from mainspring.cli import (
+    api_keys,
+    config,
+    deploy,
+    deployments,
+    flow_runs,
+    flows,
+    server,
+    work_pools,
+)
 
 app = typer.Typer(
     name="mainspring",
@@ -22,6 +31,9 @@ app.add_typer(flow_runs.app, name="flow-run")
 app.add_typer(config.app, name="config")
 app.add_typer(server.app, name="server")
 app.add_typer(api_keys.app, name="api-key")
+app.add_typer(deployments.app, name="deployment")
+app.add_typer(work_pools.app, name="work-pool")
+app.command("deploy")(deploy.deploy)
 
 
 @app.command()

@@ -1,0 +1,291 @@
+"""What `mainspring deploy` registers: a Deployment built from arguments or a mainspring.yaml
+entry, with the flow loaded from its file so that its parameters and schedules are checked
+before anything is stored. Every problem is a `DeploySpecError` with one line naming it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mainspring.engine.flows import Flow
+    from mainspring.model.deployments import Deployment
+    from mainspring.model.schedules import Schedule
+
+#: The file `mainspring deploy --all` reads, in the current folder (as Prefect's prefect.yaml).
+PROJECT_FILE = "mainspring.yaml"
+_YAML_KEYS = {
+    "name",
+    "entrypoint",
+    "description",
+    "version",
+    "parameters",
+    "tags",
+    "schedule",
+    "schedules",
+    "work_pool",
+    "paused",
+    "concurrency_limit",
+}
+
+
+class DeploySpecError(ValueError):
+    """A deployment that cannot be registered; the message is one line for the user."""
+
+
+def parse_params(pairs: list[str] | None, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`k=v` pairs. A value is read as JSON when it is JSON (`n=3`, `xs=[1,2]`), else kept as
+    text; a parameter the JSON `schema` says is a string is always text (`--param code=007`)."""
+    properties = (schema or {}).get("properties") or {}
+    parameters: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise DeploySpecError(f"--param {pair!r} is not of the form name=value")
+        if (properties.get(key) or {}).get("type") == "string":
+            parameters[key] = raw
+            continue
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        parameters[key] = value
+    return parameters
+
+
+def load_flow(entrypoint: str) -> tuple[Flow, str]:
+    """The flow `path/to/file.py:function` names, and its entrypoint as runs store it (the
+    absolute path). The file is imported as a module named like a retry loads a script, so its
+    `if __name__ == "__main__":` block does not run."""
+    from mainspring.engine.entrypoints import RESUME_MODULE
+    from mainspring.engine.flows import Flow
+
+    place, sep, qualname = entrypoint.rpartition(":")
+    if not sep or not place or not qualname:
+        raise DeploySpecError(
+            f"entrypoint {entrypoint!r} is not of the form path/to/file.py:flow_function"
+        )
+    path = Path(place).expanduser().resolve()
+    if not path.is_file():
+        raise DeploySpecError(f"no file {place!r} (entrypoint {entrypoint!r})")
+    spec = importlib.util.spec_from_file_location(RESUME_MODULE, path)
+    if spec is None or spec.loader is None:
+        raise DeploySpecError(f"{place!r} cannot be imported as Python (entrypoint {entrypoint!r})")
+    module = importlib.util.module_from_spec(spec)
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)  # as `python file.py` has it: its siblings import
+    previous = sys.modules.get(RESUME_MODULE)
+    sys.modules[RESUME_MODULE] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        detail = " ".join(str(exc).split()) or "no message"
+        raise DeploySpecError(
+            f"importing {place!r} failed: {type(exc).__name__}: {detail}"
+        ) from None
+    finally:
+        if previous is not None:
+            sys.modules[RESUME_MODULE] = previous
+    target: Any = module
+    for part in qualname.split("."):
+        target = getattr(target, part, None)
+        if target is None:
+            raise DeploySpecError(f"{place!r} has no flow function {qualname!r}")
+    if not isinstance(target, Flow):
+        raise DeploySpecError(f"{qualname!r} in {place!r} is not a flow (decorate it with @flow)")
+    return target, f"{path}:{qualname}"
+
+
+def check_parameters(flow: Flow, parameters: dict[str, Any]) -> None:
+    """Refuse parameters the flow's signature does not take, or of the wrong type. Missing
+    required ones are allowed: a run may give them (`deployment run --param`)."""
+    from mainspring.exceptions import ParameterTypeError
+
+    signature = flow.parameters.signature
+    try:
+        signature.bind_partial(**parameters)
+    except TypeError as exc:
+        raise DeploySpecError(f"flow {flow.name!r}: {exc}") from None
+    if not flow.validate_parameters:
+        return
+    try:
+        flow.parameters.validate(parameters)
+    except ParameterTypeError as exc:
+        raise DeploySpecError(str(exc)) from None
+
+
+def build_schedules(
+    cron: str | None, interval: str | float | None, rrule: str | None, timezone: str | None
+) -> list[Schedule]:
+    """The one schedule the options name (none: run on request only)."""
+    from mainspring.exceptions import InvalidSchedule
+    from mainspring.model.schedules import Cron, Interval, RRule
+
+    given = [x for x in (cron, interval, rrule) if x is not None]
+    if len(given) > 1:
+        raise DeploySpecError("give at most one of --cron, --interval and --rrule")
+    if not given:
+        if timezone is not None:
+            raise DeploySpecError("--timezone needs a schedule: --cron, --interval or --rrule")
+        return []
+    try:
+        if cron is not None:
+            return [Cron(cron, timezone=timezone)]
+        if rrule is not None:
+            return [RRule(rrule, timezone=timezone)]
+        return [Interval(_seconds(interval), timezone=timezone)]
+    except InvalidSchedule as exc:
+        raise DeploySpecError(str(exc)) from None
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return float(str(value))
+    except ValueError:
+        raise DeploySpecError(f"interval {value!r} is not a number of seconds") from None
+
+
+def build_deployment(
+    entrypoint: str,
+    name: str,
+    *,
+    parameters: dict[str, Any] | list[str],
+    schedules: list[Any],
+    tags: list[str],
+    pool: str | None,
+    queue: str | None,
+    paused: bool,
+    description: str | None,
+    version: str | None = None,
+    concurrency_limit: int | None = None,
+) -> Deployment:
+    """The Deployment to register, checked against the flow in `entrypoint`. `parameters` are
+    values, or `name=value` texts from the command line (read by `parse_params`)."""
+    from mainspring.model.deployments import Deployment
+
+    flow, stored_entrypoint = load_flow(entrypoint)
+    schema = flow.parameters.json_schema()
+    if isinstance(parameters, list):
+        parameters = parse_params(parameters, schema)
+    check_parameters(flow, parameters)
+    try:
+        return Deployment(
+            flow_name=flow.name,
+            name=name,
+            entrypoint=stored_entrypoint,
+            parameters=json.loads(json.dumps(parameters)),
+            parameter_openapi_schema=schema,
+            tags=tags,
+            description=description if description is not None else flow.description,
+            version=version if version is not None else flow.version,
+            schedules=schedules,
+            paused=paused,
+            concurrency_limit=concurrency_limit,
+            work_pool_name=pool,
+            work_queue_name=queue,
+        )
+    except (TypeError, ValueError) as exc:
+        raise DeploySpecError(str(exc)) from None
+
+
+# -- mainspring.yaml -------------------------------------------------------------------------
+def read_project_file(folder: str | None = None) -> list[dict[str, Any]]:
+    """The `deployments:` entries of mainspring.yaml in `folder` (the current one)."""
+    import yaml
+
+    path = Path(folder or os.getcwd()) / PROJECT_FILE
+    if not path.is_file():
+        raise DeploySpecError(f"no {PROJECT_FILE} in {path.parent}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        detail = " ".join(str(exc).split())
+        raise DeploySpecError(f"{PROJECT_FILE} is not valid YAML: {detail}") from None
+    entries = data.get("deployments") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise DeploySpecError(f"{PROJECT_FILE} has no 'deployments:' list")
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise DeploySpecError(f"{PROJECT_FILE}: deployment #{i + 1} has no name")
+        if not isinstance(entry.get("entrypoint"), str):
+            raise DeploySpecError(f"{PROJECT_FILE}: deployment {entry['name']!r} has no entrypoint")
+        unknown = sorted(set(entry) - _YAML_KEYS)
+        if unknown:
+            raise DeploySpecError(
+                f"{PROJECT_FILE}: deployment {entry['name']!r} has unknown key(s) "
+                f"{', '.join(unknown)}"
+            )
+    return entries
+
+
+def deployment_from_entry(entry: dict[str, Any]) -> Deployment:
+    """A mainspring.yaml entry as a checked Deployment (relative entrypoints: from the cwd)."""
+    name = entry["name"]
+    pool = entry.get("work_pool") or {}
+    if not isinstance(pool, dict):
+        raise DeploySpecError(f"{PROJECT_FILE}: {name!r}: work_pool must be a mapping")
+    raw = entry.get("schedules")
+    if raw is None:
+        raw = [entry["schedule"]] if entry.get("schedule") is not None else []
+    if not isinstance(raw, list):
+        raise DeploySpecError(f"{PROJECT_FILE}: {name!r}: schedules must be a list")
+    parameters = entry.get("parameters") or {}
+    tags = entry.get("tags") or []
+    if not isinstance(parameters, dict) or not isinstance(tags, list):
+        raise DeploySpecError(
+            f"{PROJECT_FILE}: {name!r}: parameters must be a mapping and tags a list"
+        )
+    return build_deployment(
+        entry["entrypoint"],
+        name,
+        parameters=parameters,
+        schedules=[_schedule_entry(name, s) for s in raw],
+        tags=tags,
+        pool=pool.get("name"),
+        queue=pool.get("work_queue_name"),
+        paused=bool(entry.get("paused", False)),
+        description=entry.get("description"),
+        version=entry.get("version"),
+        concurrency_limit=entry.get("concurrency_limit"),
+    )
+
+
+def _schedule_entry(name: str, raw: Any) -> Schedule:
+    """A schedule written as prefect.yaml does: `{cron: ..., timezone: ...}`, `{interval: 60}`,
+    `{rrule: ...}`, optional `active` and `parameters`."""
+    from mainspring.exceptions import InvalidSchedule
+    from mainspring.model.schedules import Cron, Interval, RRule
+
+    if not isinstance(raw, dict):
+        raise DeploySpecError(f"{PROJECT_FILE}: {name!r}: a schedule must be a mapping")
+    kinds = [k for k in ("cron", "interval", "rrule") if k in raw]
+    if len(kinds) != 1:
+        raise DeploySpecError(
+            f"{PROJECT_FILE}: {name!r}: a schedule needs exactly one of cron, interval, rrule"
+        )
+    options = {k: v for k, v in raw.items() if k not in ("cron", "interval", "rrule")}
+    known = {"timezone", "active", "parameters", "slug", "day_or", "anchor_date"}
+    if set(options) - known:
+        extra = ", ".join(sorted(set(options) - known))
+        raise DeploySpecError(f"{PROJECT_FILE}: {name!r}: unknown schedule key(s) {extra}")
+    try:
+        schedule: Schedule
+        if kinds[0] == "cron":
+            schedule = Cron(raw["cron"], **options)
+        elif kinds[0] == "rrule":
+            schedule = RRule(raw["rrule"], **options)
+        else:
+            schedule = Interval(_seconds(raw["interval"]), **options)
+    except (InvalidSchedule, TypeError) as exc:
+        raise DeploySpecError(f"{PROJECT_FILE}: {name!r}: {exc}") from None
+    return schedule
