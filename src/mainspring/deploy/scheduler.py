@@ -1,0 +1,140 @@
+"""One scheduler tick, as a function of a store and a time: what creates runs ahead of time.
+
+A tick (`Scheduler.tick`):
+1. plans the deployments whose watermark is not `lead` seconds ahead of now (the store reads
+   only those: `read_deployments_to_schedule`), with `plan_runs`, and stores the plan
+   (`schedule_runs`: the unique (deployment, time) index makes a run at most once, whoever
+   ticks and however often);
+2. marks Late the runs still Scheduled `late_after` seconds after their time, and ends with a
+   Skipped state (a kind of Cancelled) the runs past their deployment's `max_lateness`: they
+   are not started. Both go through `Store.set_state`, a compare-and-set, so a worker
+   claiming the run at the same moment wins or loses cleanly;
+3. returns claims no process took up within `claim_timeout` to the queue.
+
+Parsed schedules are cached per (deployment, updated): parsing a cron costs ~0.3 ms, and a tick
+over 1,000 deployments must stay well under 200 ms. The same tick runs in the server's
+scheduler service and inside `serve()` when there is no server.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from mainspring.exceptions import ObjectNotFound
+from mainspring.model.deployments import Deployment
+from mainspring.model.schedules import Schedule, plan_runs
+from mainspring.model.states import Late, State, StateType
+from mainspring.store.base import Store
+from mainspring.store.deployments import DeploymentStore
+
+__all__ = ["Scheduler", "TickFigures"]
+
+#: How far ahead runs are created, and how far ahead a watermark must be to skip a deployment.
+DEFAULT_HORIZON = 600.0
+DEFAULT_LEAD = 60.0
+DEFAULT_LATE_AFTER = 15.0
+DEFAULT_CLAIM_TIMEOUT = 60.0
+
+
+@dataclass
+class TickFigures:
+    """What one tick did, for logs and benchmarks."""
+
+    planned: int = 0  # deployments planned
+    created: int = 0  # runs created (Scheduled or Skipped)
+    late: list[str] = field(default_factory=list)  # runs marked Late
+    expired: list[str] = field(default_factory=list)  # runs not started: past max_lateness
+    released: int = 0  # stale claims returned to the queue
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        return (
+            f"planned {self.planned} deployments, created {self.created} runs, "
+            f"{len(self.late)} late, {len(self.expired)} expired, {self.released} released "
+            f"in {self.seconds * 1000:.1f} ms"
+        )
+
+
+class Scheduler:
+    """Runs scheduler ticks over `store` (module docstring); holds the schedule cache."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        horizon: float = DEFAULT_HORIZON,
+        lead: float = DEFAULT_LEAD,
+        late_after: float = DEFAULT_LATE_AFTER,
+        claim_timeout: float = DEFAULT_CLAIM_TIMEOUT,
+    ) -> None:
+        if not isinstance(store, DeploymentStore):
+            raise TypeError(
+                f"the scheduler needs a store that keeps deployments, got {type(store).__name__}"
+            )
+        if min(horizon, lead, late_after, claim_timeout) <= 0 or lead > horizon:
+            raise ValueError("horizon, lead, late_after and claim_timeout must be positive")
+        self.store = store
+        self.deployments: DeploymentStore = store
+        self.horizon = horizon
+        self.lead = lead
+        self.late_after = late_after
+        self.claim_timeout = claim_timeout
+        self._schedules: dict[str, tuple[float | None, list[Schedule]]] = {}
+
+    def _parsed(self, deployment: Deployment) -> list[Schedule]:
+        cached = self._schedules.get(deployment.id)
+        if cached is not None and cached[0] == deployment.updated:
+            return cached[1]
+        schedules = deployment.schedule_objects()
+        self._schedules[deployment.id] = (deployment.updated, schedules)
+        return schedules
+
+    def tick(self, now: float | None = None) -> TickFigures:
+        """One tick at `now` (default: the clock); see the module docstring."""
+        started = time.perf_counter()
+        now = time.time() if now is None else now
+        figures = TickFigures()
+        for deployment in self.deployments.read_deployments_to_schedule(now + self.lead):
+            plan = plan_runs(
+                self._parsed(deployment),
+                now=now,
+                scheduled_until=deployment.scheduled_until,
+                policy=deployment.catch_up,
+                max_lateness=deployment.max_lateness,
+                horizon=self.horizon,
+            )
+            figures.planned += 1
+            figures.created += self.deployments.schedule_runs(deployment.id, plan, now)
+        self._end_overdue(now, figures)
+        figures.released = self.deployments.release_stale_claims(now - self.claim_timeout)
+        figures.seconds = time.perf_counter() - started
+        return figures
+
+    def _end_overdue(self, now: float, figures: TickFigures) -> None:
+        limits: dict[str, float | None] = {}
+        for waiting in self.deployments.find_overdue_runs(now, self.late_after):
+            run = waiting.run
+            at = waiting.expected_start_time or now
+            deployment_id = run.deployment_id or ""
+            if deployment_id not in limits:
+                try:
+                    limits[deployment_id] = self.deployments.read_deployment(
+                        deployment_id
+                    ).max_lateness
+                except ObjectNotFound:  # deleted since: its waiting runs went with it
+                    continue
+            limit = limits[deployment_id]
+            if limit is not None and now - at > limit:
+                state = State(
+                    StateType.CANCELLED,
+                    "Skipped",
+                    f"Not started: {now - at:.1f} s after its scheduled time, more than the "
+                    f"deployment's max_lateness ({limit:g} s)",
+                )
+                if self.store.set_state(run.id, state).accepted:
+                    figures.expired.append(run.id)
+            elif run.state.name == "Scheduled":
+                state = Late(message=f"Not started {now - at:.1f} s after its scheduled time")
+                if self.store.set_state(run.id, state).accepted:
+                    figures.late.append(run.id)

@@ -1,0 +1,95 @@
+"""The scheduler tick on SQLite and PostgreSQL: plans, skips what is ahead, marks Late, honours
+max_lateness, releases stale claims, and never makes a (deployment, time) twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from mainspring.deploy.scheduler import Scheduler
+from mainspring.model.deployments import Deployment, WorkPool
+from mainspring.model.schedules import Interval
+from mainspring.store.sql import SqlStore
+
+T0 = 1_700_000_000.0
+ANCHOR = datetime.fromtimestamp(T0, UTC)
+
+
+def every_minute(name: str = "minutely", **fields: object) -> Deployment:
+    values: dict[str, object] = {
+        "flow_name": "etl",
+        "name": name,
+        "entrypoint": "flows/etl.py:etl",
+        "schedules": [Interval(60, anchor_date=ANCHOR)],
+        "work_pool_name": "pool",
+    }
+    values.update(fields)
+    return Deployment(**values)  # type: ignore[arg-type]
+
+
+def test_a_tick_plans_the_horizon_and_the_next_tick_skips_what_is_ahead(store: SqlStore) -> None:
+    deployment = store.upsert_deployment(every_minute(), now=T0)
+    scheduler = Scheduler(store, horizon=600, lead=60)
+    first = scheduler.tick(T0)
+    assert (first.planned, first.created) == (
+        1,
+        10,
+    )  # T0+60 ... T0+600 (times after the watermark T0)
+    again = scheduler.tick(T0 + 30)  # watermark T0+600 is > 60 s ahead: not even read
+    assert (again.planned, again.created) == (0, 0)
+    later = scheduler.tick(T0 + 550)  # now within `lead` of the watermark: planned on
+    assert later.planned == 1 and later.created == 9  # up to T0+1150: T0+660 ... T0+1140
+    times = [r.expected_start_time for r in store.read_deployment_runs(deployment.id)]
+    assert len(times) == len(set(times)) == 19
+
+
+def test_two_schedulers_ticking_at_once_make_each_run_once(store: SqlStore) -> None:
+    deployment = store.upsert_deployment(every_minute(), now=T0)
+    a, b = Scheduler(store), Scheduler(store)
+    created = a.tick(T0).created + b.tick(T0).created
+    runs = store.read_deployment_runs(deployment.id)
+    assert created == len(runs) == len({r.expected_start_time for r in runs})
+
+
+def test_paused_deployments_get_no_runs(store: SqlStore) -> None:
+    deployment = store.upsert_deployment(every_minute(paused=True), now=T0)
+    assert Scheduler(store).tick(T0).planned == 0
+    assert store.read_deployment_runs(deployment.id) == []
+
+
+def test_a_run_not_started_on_time_is_marked_late_once(store: SqlStore) -> None:
+    deployment = store.upsert_deployment(every_minute(), now=T0)
+    scheduler = Scheduler(store, late_after=15)
+    scheduler.tick(T0)
+    assert scheduler.tick(T0 + 70).late == []  # the first run (T0+60) is within the grace
+    figures = scheduler.tick(T0 + 80)
+    assert len(figures.late) == 1
+    assert scheduler.tick(T0 + 85).late == []  # already Late
+    late = store.read_deployment_runs(deployment.id, states=["Late"])
+    assert [r.expected_start_time for r in late] == [T0 + 60]
+    assert "20.0 s after its scheduled time" in (late[0].run.state.message or "")
+
+
+def test_a_run_past_max_lateness_is_not_started(store: SqlStore) -> None:
+    store.create_work_pool(WorkPool("pool"), now=T0)
+    deployment = store.upsert_deployment(every_minute(max_lateness=30), now=T0)
+    scheduler = Scheduler(store, late_after=5)
+    scheduler.tick(T0)
+    assert len(scheduler.tick(T0 + 70).late) == 1
+    figures = scheduler.tick(T0 + 100)  # T0+60 is 40 s late; T0+120 not due
+    assert len(figures.expired) == 1
+    (skipped,) = store.read_deployment_runs(deployment.id, states=["Skipped"])
+    assert skipped.expected_start_time == T0 + 60
+    assert "max_lateness (30 s)" in (skipped.run.state.message or "")
+    assert store.claim_runs("pool", None, "w", 10, T0 + 101) == []  # no worker starts it
+
+
+def test_a_stale_claim_is_released_by_the_tick(store: SqlStore) -> None:
+    store.create_work_pool(WorkPool("pool"), now=T0)
+    deployment = store.upsert_deployment(every_minute(), now=T0)
+    scheduler = Scheduler(store, claim_timeout=60)
+    scheduler.tick(T0)
+    (claimed,) = store.claim_runs("pool", None, "w", 1, T0 + 61)
+    assert scheduler.tick(T0 + 90).released == 0  # claimed 29 s ago: still the worker's
+    assert scheduler.tick(T0 + 130).released == 1  # 69 s, past the claim timeout
+    (again,) = store.read_deployment_runs(deployment.id, states=["Scheduled"])[:1]
+    assert again.run.id == claimed.run.id and again.claimed_by is None
