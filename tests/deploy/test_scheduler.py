@@ -93,3 +93,29 @@ def test_a_stale_claim_is_released_by_the_tick(store: SqlStore) -> None:
     assert scheduler.tick(T0 + 130).released == 1  # 69 s, past the claim timeout
     (again,) = store.read_deployment_runs(deployment.id, states=["Scheduled"])[:1]
     assert again.run.id == claimed.run.id and again.claimed_by is None
+
+
+def test_runs_planned_ahead_and_then_missed_follow_the_catch_up_policy(store: SqlStore) -> None:
+    """serve() or the workers were down while runs made ahead of time came due: under `latest`
+    only the newest of them runs, the others are Skipped with the reason."""
+    latest = store.upsert_deployment(every_minute("latest"), now=T0)
+    none = store.upsert_deployment(every_minute("none", catch_up="none"), now=T0)
+    every = store.upsert_deployment(every_minute("all", catch_up="all"), now=T0)
+    scheduler = Scheduler(store, late_after=15)
+    scheduler.tick(T0)
+    scheduler.tick(T0 + 200)  # T0+60, +120, +180 missed (+180 by 20 s)
+
+    def states(deployment: Deployment, until: float = T0 + 200) -> list[tuple[float, str]]:
+        return [
+            (r.expected_start_time - T0, r.run.state.name)
+            for r in store.read_deployment_runs(deployment.id)
+            if r.expected_start_time < until
+        ]
+
+    assert states(latest) == [(60, "Skipped"), (120, "Skipped"), (180, "Late")]
+    assert states(none) == [(60, "Skipped"), (120, "Skipped"), (180, "Skipped")]
+    assert states(every) == [(60, "Late"), (120, "Late"), (180, "Late")]
+    (skipped, *_) = store.read_deployment_runs(latest.id, states=["Skipped"])
+    assert "'latest' runs only the newest" in (skipped.run.state.message or "")
+    scheduler.tick(T0 + 260)  # +240 missed too: the earlier Late one is skipped now
+    assert states(latest, T0 + 260)[-2:] == [(180, "Skipped"), (240, "Late")]

@@ -5,10 +5,12 @@ A tick (`Scheduler.tick`):
    only those: `read_deployments_to_schedule`), with `plan_runs`, and stores the plan
    (`schedule_runs`: the unique (deployment, time) index makes a run at most once, whoever
    ticks and however often);
-2. marks Late the runs still Scheduled `late_after` seconds after their time, and ends with a
-   Skipped state (a kind of Cancelled) the runs past their deployment's `max_lateness`: they
-   are not started. Both go through `Store.set_state`, a compare-and-set, so a worker
-   claiming the run at the same moment wins or loses cleanly;
+2. looks at the runs no worker took `late_after` seconds after their time (missed): they are
+   marked Late, or ended Skipped (a kind of Cancelled, with the reason) when past their
+   deployment's `max_lateness` or when its catch-up policy says so (`latest`: only the newest
+   missed run of a deployment runs; `none`: no missed run does), the same policy the planner
+   applies to times missed before they became runs. All through `Store.set_state`, a
+   compare-and-set, so a worker claiming the run at the same moment wins or loses cleanly;
 3. returns claims no process took up within `claim_timeout` to the queue.
 
 Parsed schedules are cached per (deployment, updated): parsing a cron costs ~0.3 ms, and a tick
@@ -22,8 +24,8 @@ import time
 from dataclasses import dataclass, field
 
 from mainspring.exceptions import ObjectNotFound
-from mainspring.model.deployments import Deployment
-from mainspring.model.schedules import Schedule, plan_runs
+from mainspring.model.deployments import Deployment, DeploymentRun
+from mainspring.model.schedules import CatchUp, Schedule, plan_runs
 from mainspring.model.states import Late, State, StateType
 from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
@@ -112,29 +114,49 @@ class Scheduler:
         return figures
 
     def _end_overdue(self, now: float, figures: TickFigures) -> None:
-        limits: dict[str, float | None] = {}
+        """Late, Skipped by max_lateness, or Skipped by the catch-up policy: the runs no
+        worker took on time. A run planned ahead and then missed (the worker, or `serve()`,
+        was down) gets the same catch-up policy as a time the planner found missed."""
+        by_deployment: dict[str, list[DeploymentRun]] = {}
         for waiting in self.deployments.find_overdue_runs(now, self.late_after):
-            run = waiting.run
-            at = waiting.expected_start_time or now
-            deployment_id = run.deployment_id or ""
-            if deployment_id not in limits:
-                try:
-                    limits[deployment_id] = self.deployments.read_deployment(
-                        deployment_id
-                    ).max_lateness
-                except ObjectNotFound:  # deleted since: its waiting runs went with it
-                    continue
-            limit = limits[deployment_id]
-            if limit is not None and now - at > limit:
-                state = State(
-                    StateType.CANCELLED,
-                    "Skipped",
-                    f"Not started: {now - at:.1f} s after its scheduled time, more than the "
-                    f"deployment's max_lateness ({limit:g} s)",
-                )
-                if self.store.set_state(run.id, state).accepted:
-                    figures.expired.append(run.id)
-            elif run.state.name == "Scheduled":
-                state = Late(message=f"Not started {now - at:.1f} s after its scheduled time")
-                if self.store.set_state(run.id, state).accepted:
-                    figures.late.append(run.id)
+            by_deployment.setdefault(waiting.run.deployment_id or "", []).append(waiting)
+        for deployment_id, runs in by_deployment.items():
+            try:
+                deployment = self.deployments.read_deployment(deployment_id)
+            except ObjectNotFound:  # deleted since: its waiting runs went with it
+                continue
+            missed = [r for r in runs if (r.expected_start_time or now) < now - self.late_after]
+            newest = missed[-1].run.id if missed else None  # runs come by time
+            for waiting in runs:
+                reason = self._skip_reason(deployment, waiting, now, newest)
+                run = waiting.run
+                if reason is not None:
+                    state = State(StateType.CANCELLED, "Skipped", reason)
+                    if self.store.set_state(run.id, state).accepted:
+                        figures.expired.append(run.id)
+                elif run.state.name == "Scheduled":
+                    late = now - (waiting.expected_start_time or now)
+                    state = Late(message=f"Not started {late:.1f} s after its scheduled time")
+                    if self.store.set_state(run.id, state).accepted:
+                        figures.late.append(run.id)
+
+    def _skip_reason(
+        self, deployment: Deployment, waiting: DeploymentRun, now: float, newest: str | None
+    ) -> str | None:
+        late = now - (waiting.expected_start_time or now)
+        limit = deployment.max_lateness
+        if limit is not None and late > limit:
+            return (
+                f"Not started: {late:.1f} s after its scheduled time, more than the "
+                f"deployment's max_lateness ({limit:g} s)"
+            )
+        if late < self.late_after:
+            return None
+        if deployment.catch_up is CatchUp.NONE:
+            return f"Missed by {late:.1f} s; the catch-up policy 'none' runs no missed run"
+        if deployment.catch_up is CatchUp.LATEST and waiting.run.id != newest:
+            return (
+                f"Missed by {late:.1f} s; a later run was missed too and the catch-up policy "
+                "'latest' runs only the newest"
+            )
+        return None

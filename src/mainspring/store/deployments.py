@@ -166,6 +166,8 @@ class DeploymentStore(ABC):
     @abstractmethod
     def find_overdue_runs(self, now: float, late_after: float) -> list[DeploymentRun]:
         """The unclaimed runs of unpaused deployments that a scheduler must look at, by
-        `expected_start_time`: those still Scheduled more than `late_after` seconds after
-        their time (to be marked Late), and those Scheduled or Late past their deployment's
-        `max_lateness` (no longer to be started). Reads the waiting runs only (an index)."""
+        `expected_start_time`: those Scheduled more than `late_after` seconds after their
+        time (missed: to be marked Late, or skipped by the catch-up policy), those Late whose
+        deployment's catch-up policy is not `all` (a newer missed run may skip them), and
+        those Scheduled or Late past their deployment's `max_lateness` (no longer to be
+        started). Reads the waiting runs only (an index)."""

@@ -407,7 +407,10 @@ class SqlDeployments(DeploymentStore):
 
     def find_overdue_runs(self, now: float, late_after: float) -> list[DeploymentRun]:
         c, d = flow_run.c, deployment.c
-        late = sa.and_(c.state_name == "Scheduled", c.expected_start_time < now - late_after)
+        missed = sa.and_(
+            c.expected_start_time < now - late_after,
+            sa.or_(c.state_name == "Scheduled", d.catch_up != "all"),
+        )
         expired = sa.and_(d.max_lateness.is_not(None), c.expected_start_time + d.max_lateness < now)
         query = (
             sa.select(flow_run)
@@ -416,7 +419,7 @@ class SqlDeployments(DeploymentStore):
                 c.state_name.in_(WAITING_NAMES),
                 c.claimed_by.is_(None),
                 d.paused.is_(False),
-                sa.or_(late, expired),
+                sa.or_(missed, expired),
             )
             .order_by(c.expected_start_time, c.id)
         )
