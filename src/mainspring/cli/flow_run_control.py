@@ -133,3 +133,23 @@ def cancel_flow_run(
             f"Flow run {flow_run_id} is Cancelling: the process running it stops it at its next "
             f"heartbeat (within {interval:g} s) and ends it Cancelled."
         )
+
+
+# -- execute (internal) ---------------------------------------------------------------------------
+def execute_flow_run(
+    flow_run_id: Annotated[str, typer.Argument(metavar="ID", help="The flow run's id.")],
+) -> None:
+    """Run a deployment's flow run that is waiting to start, in this process, under its id and
+    with its stored parameters: what a worker's or serve()'s subprocess runs. Exits 0 when it
+    ends Completed, else 1."""
+    from mainspring.deploy.execute import NotExecutable
+    from mainspring.deploy.execute import execute_flow_run as execute
+    from mainspring.exceptions import ObjectNotFound, ResumeError
+
+    settings()
+    try:
+        state = execute(flow_run_id)
+    except (NotExecutable, ResumeError, ObjectNotFound) as exc:
+        fail(f"Error: {exc}")
+    if not state.is_completed():
+        raise typer.Exit(1)
