@@ -92,10 +92,13 @@ class Scheduler:
         self._schedules[deployment.id] = (deployment.updated, schedules)
         return schedules
 
-    def tick(self, now: float | None = None) -> TickFigures:
-        """One tick at `now` (default: the clock); see the module docstring."""
+    def tick(self, now: float | None = None, *, late_after: float | None = None) -> TickFigures:
+        """One tick at `now` (default: the clock); see the module docstring. `late_after`
+        overrides the grace for this tick: 0 when whoever runs the runs has just started
+        (`serve()`), so every run due while it was away counts as missed."""
         started = time.perf_counter()
         now = time.time() if now is None else now
+        grace = self.late_after if late_after is None else late_after
         figures = TickFigures()
         for deployment in self.deployments.read_deployments_to_schedule(now + self.lead):
             plan = plan_runs(
@@ -108,27 +111,27 @@ class Scheduler:
             )
             figures.planned += 1
             figures.created += self.deployments.schedule_runs(deployment.id, plan, now)
-        self._end_overdue(now, figures)
+        self._end_overdue(now, grace, figures)
         figures.released = self.deployments.release_stale_claims(now - self.claim_timeout)
         figures.seconds = time.perf_counter() - started
         return figures
 
-    def _end_overdue(self, now: float, figures: TickFigures) -> None:
+    def _end_overdue(self, now: float, grace: float, figures: TickFigures) -> None:
         """Late, Skipped by max_lateness, or Skipped by the catch-up policy: the runs no
         worker took on time. A run planned ahead and then missed (the worker, or `serve()`,
         was down) gets the same catch-up policy as a time the planner found missed."""
         by_deployment: dict[str, list[DeploymentRun]] = {}
-        for waiting in self.deployments.find_overdue_runs(now, self.late_after):
+        for waiting in self.deployments.find_overdue_runs(now, grace):
             by_deployment.setdefault(waiting.run.deployment_id or "", []).append(waiting)
         for deployment_id, runs in by_deployment.items():
             try:
                 deployment = self.deployments.read_deployment(deployment_id)
             except ObjectNotFound:  # deleted since: its waiting runs went with it
                 continue
-            missed = [r for r in runs if (r.expected_start_time or now) < now - self.late_after]
+            missed = [r for r in runs if (r.expected_start_time or now) < now - grace]
             newest = missed[-1].run.id if missed else None  # runs come by time
             for waiting in runs:
-                reason = self._skip_reason(deployment, waiting, now, newest)
+                reason = self._skip_reason(deployment, waiting, now, grace, newest)
                 run = waiting.run
                 if reason is not None:
                     state = State(StateType.CANCELLED, "Skipped", reason)
@@ -141,7 +144,12 @@ class Scheduler:
                         figures.late.append(run.id)
 
     def _skip_reason(
-        self, deployment: Deployment, waiting: DeploymentRun, now: float, newest: str | None
+        self,
+        deployment: Deployment,
+        waiting: DeploymentRun,
+        now: float,
+        grace: float,
+        newest: str | None,
     ) -> str | None:
         late = now - (waiting.expected_start_time or now)
         limit = deployment.max_lateness
@@ -150,7 +158,7 @@ class Scheduler:
                 f"Not started: {late:.1f} s after its scheduled time, more than the "
                 f"deployment's max_lateness ({limit:g} s)"
             )
-        if late < self.late_after:
+        if late < grace or late <= 0:
             return None
         if deployment.catch_up is CatchUp.NONE:
             return f"Missed by {late:.1f} s; the catch-up policy 'none' runs no missed run"

@@ -104,6 +104,8 @@ def _serve(
         state = " (paused)" if d.paused else ""
         _say(f"Serving deployment '{d.full_name}'{state}")
     _say("Press Ctrl-C to stop.")
+    if scheduler is not None:  # runs due while no one served them were missed: catch-up policy
+        scheduler.tick(late_after=0.0)
     with _stop_on_signals(loop):
         loop.run()
     running = len(runner.children)
