@@ -130,7 +130,7 @@ def test_a_restart_after_downtime_runs_only_the_latest_missed_run(script: Path, 
     try:
         wait_for(
             store, lambda found: any(r.expected_start_time > restarted for r in completed(found))
-        )  # noqa: E501
+        )
     finally:
         stop_serve(second)
     after_stop = [r for r in runs(store) if r.expected_start_time > stopped + 1]
