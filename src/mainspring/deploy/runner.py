@@ -131,7 +131,7 @@ class Runner:
             if child.cancel_at is None and self._cancel_asked(child.run_id):
                 child.cancel_at = now
             if child.cancel_at is not None:
-                self._push_cancel(child, now)
+                self._push_cancel(child, child.cancel_at, now)
         return ended
 
     def _cancel_asked(self, run_id: str) -> bool:
@@ -141,8 +141,8 @@ class Runner:
             return False
         return state.is_cancelling() or state.is_cancelled()
 
-    def _push_cancel(self, child: _Child, now: float) -> None:
-        if child.terminated_at is None and now - child.cancel_at >= self.cancel_grace:  # type: ignore[operator]
+    def _push_cancel(self, child: _Child, asked_at: float, now: float) -> None:
+        if child.terminated_at is None and now - asked_at >= self.cancel_grace:
             logger.warning("Flow run %s: stopping its process (SIGTERM)", child.label)
             child.process.send_signal(signal.SIGTERM)
             child.terminated_at = now

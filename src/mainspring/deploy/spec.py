@@ -36,8 +36,14 @@ def schedules_from_arguments(
     found: list[Schedule] = []
     for expression in [cron] if isinstance(cron, str) else list(cron or []):
         found.append(Cron(expression, timezone=timezone))
-    many = interval is not None and not isinstance(interval, int | float | timedelta)
-    for every in list(interval) if many else [] if interval is None else [interval]:  # type: ignore[arg-type]
+    intervals: list[float | timedelta]
+    if interval is None:
+        intervals = []
+    elif isinstance(interval, int | float | timedelta):
+        intervals = [interval]
+    else:
+        intervals = list(interval)
+    for every in intervals:
         found.append(Interval(every, timezone=timezone))
     for rule in [rrule] if isinstance(rrule, str) else list(rrule or []):
         found.append(RRule(rule, timezone=timezone))
