@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from mainspring.cli import api_keys, config, flow_runs, flows, server
+from mainspring.cli import api_keys, config, flow_runs, flows, server, workers
 
 app = typer.Typer(
     name="mainspring",
@@ -22,6 +22,7 @@ app.add_typer(flow_runs.app, name="flow-run")
 app.add_typer(config.app, name="config")
 app.add_typer(server.app, name="server")
 app.add_typer(api_keys.app, name="api-key")
+app.add_typer(workers.app, name="worker")
 
 
 @app.command()

@@ -13,18 +13,21 @@ server carries these calls, an ApiStore.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from mainspring.deploy.runner import Runner
 from mainspring.deploy.scheduler import Scheduler
 from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
 
-__all__ = ["RunLoop"]
+__all__ = ["RunLoop", "stop_on_signals"]
 
 logger = logging.getLogger("mainspring.deploy.loop")
 
@@ -122,3 +125,21 @@ class RunLoop:
             else:
                 failing = False
             self.wait()
+
+
+@contextlib.contextmanager
+def stop_on_signals(loop: RunLoop) -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop the loop (main thread only: elsewhere the caller stops it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(_signum: int, _frame: Any) -> None:
+        loop.stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

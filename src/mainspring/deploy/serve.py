@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from mainspring.deploy.loop import RunLoop
+from mainspring.deploy.loop import RunLoop, stop_on_signals
 from mainspring.deploy.runner import DEFAULT_CANCEL_GRACE, Runner
 from mainspring.deploy.scheduler import Scheduler
 from mainspring.deploy.spec import RunnerDeployment
@@ -106,7 +104,7 @@ def _serve(
     _say("Press Ctrl-C to stop.")
     if scheduler is not None:  # runs due while no one served them were missed: catch-up policy
         scheduler.tick(late_after=0.0)
-    with _stop_on_signals(loop):
+    with stop_on_signals(loop):
         loop.run()
     running = len(runner.children)
     if running:
@@ -119,21 +117,3 @@ def _serve(
     runner.stop(cancel=True)
     if running:
         _say("Stopped.")
-
-
-@contextlib.contextmanager
-def _stop_on_signals(loop: RunLoop) -> Any:
-    """Ctrl-C and SIGTERM stop the loop (main thread only: elsewhere the caller stops it)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(_signum: int, _frame: Any) -> None:
-        loop.stop()
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
