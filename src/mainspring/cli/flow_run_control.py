@@ -11,6 +11,7 @@ import typer
 
 from mainspring.cli.output import (
     console,
+    err_console,
     fail,
     read_flow_run,
     settings,
@@ -142,13 +143,16 @@ def execute_flow_run(
     """Run a deployment's flow run that is waiting to start, in this process, under its id and
     with its stored parameters: what a worker's or serve()'s subprocess runs. Exits 0 when it
     ends Completed, else 1."""
-    from mainspring.deploy.execute import NotExecutable
+    from mainspring.deploy.execute import CancelledBeforeStart, NotExecutable
     from mainspring.deploy.execute import execute_flow_run as execute
     from mainspring.exceptions import ObjectNotFound, ResumeError
 
     settings()
     try:
         state = execute(flow_run_id)
+    except CancelledBeforeStart as exc:  # a cancel won the race with the start: as asked
+        err_console().print(f"{exc}.", markup=False)
+        return
     except (NotExecutable, ResumeError, ObjectNotFound) as exc:
         fail(f"Error: {exc}")
     if not state.is_completed():

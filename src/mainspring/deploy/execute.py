@@ -23,11 +23,15 @@ from mainspring.store.recorder import get_recorder
 if TYPE_CHECKING:
     from mainspring.model import State
 
-__all__ = ["NotExecutable", "execute_flow_run"]
+__all__ = ["CancelledBeforeStart", "NotExecutable", "execute_flow_run"]
 
 
 class NotExecutable(MainspringError):
     """The flow run cannot be started here: finished, or no entrypoint to load it from."""
+
+
+class CancelledBeforeStart(NotExecutable):
+    """The run was cancelled between its claim and its start: nothing to do, nothing wrong."""
 
 
 def execute_flow_run(flow_run_id: str) -> State:
@@ -38,6 +42,8 @@ def execute_flow_run(flow_run_id: str) -> State:
     recorder = get_recorder()
     run = recorder.store.read_flow_run(flow_run_id)
     label = f"Flow run {run.name!r} ({run.id})"
+    if run.state.is_cancelled():
+        raise CancelledBeforeStart(f"{label} was cancelled before it started")
     if run.state.is_final() or run.state.is_running():
         raise NotExecutable(f"{label} is {run.state.name}: it is not waiting to start")
     if not run.entrypoint:
