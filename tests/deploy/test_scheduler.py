@@ -119,3 +119,20 @@ def test_runs_planned_ahead_and_then_missed_follow_the_catch_up_policy(store: Sq
     assert "'latest' runs only the newest" in (skipped.run.state.message or "")
     scheduler.tick(T0 + 260)  # +240 missed too: the earlier Late one is skipped now
     assert states(latest, T0 + 260)[-2:] == [(180, "Skipped"), (240, "Late")]
+
+
+def test_a_tick_plans_at_most_plan_limit_deployments_most_urgent_first(store: SqlStore) -> None:
+    for i in range(5):
+        store.upsert_deployment(every_minute(f"d{i}"), now=T0)
+    scheduler = Scheduler(store, plan_limit=2)
+    assert [scheduler.tick(T0 + i).planned for i in range(4)] == [2, 2, 1, 0]
+
+
+def test_a_late_run_with_nothing_to_decide_is_not_read_again(store: SqlStore) -> None:
+    """1,000 deployments without a worker must not cost a read of each per tick."""
+    store.upsert_deployment(every_minute(), now=T0)
+    scheduler = Scheduler(store, late_after=15)
+    scheduler.tick(T0)
+    assert len(scheduler.tick(T0 + 80).late) == 1
+    assert store.find_overdue_runs(T0 + 90, 15) == []  # Late, and no newer missed run
+    assert len(store.find_overdue_runs(T0 + 140, 15)) == 2  # +120 missed: +60 may be skipped

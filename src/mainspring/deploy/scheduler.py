@@ -37,6 +37,13 @@ DEFAULT_HORIZON = 600.0
 DEFAULT_LEAD = 60.0
 DEFAULT_LATE_AFTER = 15.0
 DEFAULT_CLAIM_TIMEOUT = 60.0
+#: Deployments read for planning per tick at most, most urgent first, and the time a tick
+#: spends planning before it leaves the rest to the next: deployments registered together
+#: would otherwise all come due for planning in the same tick, every horizon (a burst of
+#: thousands of inserts). A deployment whose watermark is behind `now` (new, or out of runs)
+#: is planned whatever the budget; the others still have `lead` seconds of runs and can wait.
+DEFAULT_PLAN_LIMIT = 100
+DEFAULT_PLAN_BUDGET = 0.15
 
 
 @dataclass
@@ -69,6 +76,8 @@ class Scheduler:
         lead: float = DEFAULT_LEAD,
         late_after: float = DEFAULT_LATE_AFTER,
         claim_timeout: float = DEFAULT_CLAIM_TIMEOUT,
+        plan_limit: int | None = DEFAULT_PLAN_LIMIT,
+        plan_budget: float = DEFAULT_PLAN_BUDGET,
     ) -> None:
         if not isinstance(store, DeploymentStore):
             raise TypeError(
@@ -82,6 +91,8 @@ class Scheduler:
         self.lead = lead
         self.late_after = late_after
         self.claim_timeout = claim_timeout
+        self.plan_limit = plan_limit
+        self.plan_budget = plan_budget
         self._schedules: dict[str, tuple[float | None, list[Schedule]]] = {}
 
     def _parsed(self, deployment: Deployment) -> list[Schedule]:
@@ -100,7 +111,11 @@ class Scheduler:
         now = time.time() if now is None else now
         grace = self.late_after if late_after is None else late_after
         figures = TickFigures()
-        for deployment in self.deployments.read_deployments_to_schedule(now + self.lead):
+        due = self.deployments.read_deployments_to_schedule(now + self.lead, self.plan_limit)
+        for deployment in due:
+            urgent = deployment.scheduled_until is None or deployment.scheduled_until <= now
+            if not urgent and time.perf_counter() - started > self.plan_budget:
+                break  # it has `lead` seconds of runs left: the next tick plans it
             plan = plan_runs(
                 self._parsed(deployment),
                 now=now,
@@ -123,10 +138,10 @@ class Scheduler:
         by_deployment: dict[str, list[DeploymentRun]] = {}
         for waiting in self.deployments.find_overdue_runs(now, grace):
             by_deployment.setdefault(waiting.run.deployment_id or "", []).append(waiting)
+        known = self._deployments(list(by_deployment))
         for deployment_id, runs in by_deployment.items():
-            try:
-                deployment = self.deployments.read_deployment(deployment_id)
-            except ObjectNotFound:  # deleted since: its waiting runs went with it
+            deployment = known.get(deployment_id)
+            if deployment is None:  # deleted since: its waiting runs went with it
                 continue
             missed = [r for r in runs if (r.expected_start_time or now) < now - grace]
             newest = missed[-1].run.id if missed else None  # runs come by time
@@ -142,6 +157,18 @@ class Scheduler:
                     state = Late(message=f"Not started {late:.1f} s after its scheduled time")
                     if self.store.set_state(run.id, state).accepted:
                         figures.late.append(run.id)
+
+    def _deployments(self, ids: list[str]) -> dict[str, Deployment]:
+        """The deployments `ids`: one read each for a few, one read of all for many."""
+        if len(ids) > 20:
+            return {d.id: d for d in self.deployments.read_deployments()}
+        found = {}
+        for deployment_id in ids:
+            try:
+                found[deployment_id] = self.deployments.read_deployment(deployment_id)
+            except ObjectNotFound:
+                pass
+        return found
 
     def _skip_reason(
         self,

@@ -157,17 +157,21 @@ class DeploymentStore(ABC):
 
     # -- added by deploy-serve ---------------------------------------------------------------
     @abstractmethod
-    def read_deployments_to_schedule(self, ahead_until: float) -> list[Deployment]:
+    def read_deployments_to_schedule(
+        self, ahead_until: float, limit: int | None = None
+    ) -> list[Deployment]:
         """The unpaused deployments whose watermark `scheduled_until` is None or before
-        `ahead_until`: those a scheduler tick must plan. The others are skipped without being
-        read, so a tick over many deployments that are scheduled far enough ahead costs one
-        indexless scan of a small table, not a parse of every schedule."""
+        `ahead_until`: those a scheduler tick must plan, most urgent first (no watermark, then
+        the oldest), at most `limit`. The others are skipped without being read, so a tick
+        over many deployments that are scheduled far enough ahead costs one scan of a small
+        table, not a parse of every schedule."""
 
     @abstractmethod
     def find_overdue_runs(self, now: float, late_after: float) -> list[DeploymentRun]:
         """The unclaimed runs of unpaused deployments that a scheduler must look at, by
         `expected_start_time`: those Scheduled more than `late_after` seconds after their
-        time (missed: to be marked Late, or skipped by the catch-up policy), those Late whose
-        deployment's catch-up policy is not `all` (a newer missed run may skip them), and
-        those Scheduled or Late past their deployment's `max_lateness` (no longer to be
-        started). Reads the waiting runs only (an index)."""
+        time (missed: to be marked Late, or skipped by the catch-up policy), those missed
+        (Scheduled or Late) with a newer missed run of the same deployment when its catch-up
+        policy is not `all` (the newer one may skip them), and those Scheduled or Late past
+        their deployment's `max_lateness` (no longer to be started). A Late run with nothing
+        to decide is not read again each tick. Reads the waiting runs only (an index)."""
