@@ -20,6 +20,7 @@ scheduler service and inside `serve()` when there is no server.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -164,10 +165,8 @@ class Scheduler:
             return {d.id: d for d in self.deployments.read_deployments()}
         found = {}
         for deployment_id in ids:
-            try:
+            with contextlib.suppress(ObjectNotFound):  # deleted since the runs were read
                 found[deployment_id] = self.deployments.read_deployment(deployment_id)
-            except ObjectNotFound:
-                pass
         return found
 
     def _skip_reason(
