@@ -138,16 +138,38 @@ def cancel_flow_run(
 
 # -- execute (internal) ---------------------------------------------------------------------------
 def execute_flow_run(
-    flow_run_id: Annotated[str, typer.Argument(metavar="ID", help="The flow run's id.")],
+    flow_run_id: Annotated[
+        str | None, typer.Argument(metavar="ID", help="The flow run's id.")
+    ] = None,
+    from_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--from-stdin",
+            hidden=True,
+            help="Load Mainspring and open the store first, then read the id from stdin (a "
+            "runner's warm spare process; EOF: exit quietly).",
+        ),
+    ] = False,
 ) -> None:
     """Run a deployment's flow run that is waiting to start, in this process, under its id and
     with its stored parameters: what a worker's or serve()'s subprocess runs. Exits 0 when it
     ends Completed, else 1."""
+    import sys
+
     from mainspring.deploy.execute import CancelledBeforeStart, NotExecutable
     from mainspring.deploy.execute import execute_flow_run as execute
     from mainspring.exceptions import ObjectNotFound, ResumeError
 
     settings()
+    if from_stdin:
+        from mainspring.store.recorder import get_recorder
+
+        get_recorder().store  # noqa: B018  # the store opened before the run is known
+        flow_run_id = sys.stdin.readline().strip()
+        if not flow_run_id:
+            return  # the runner stopped without needing this spare
+    if not flow_run_id:
+        fail("Error: give the flow run's ID")
     try:
         state = execute(flow_run_id)
     except CancelledBeforeStart as exc:  # a cancel won the race with the start: as asked

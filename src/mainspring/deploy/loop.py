@@ -89,6 +89,7 @@ class RunLoop:
         if now >= self._next_heartbeat:
             self.deployments.worker_heartbeat(self.pool_name, self.worker_name, now)
             self._next_heartbeat = now + HEARTBEAT_EVERY
+        self.runner.prepare()
         room = self.runner.free_slots
         if room:
             for claimed in self.deployments.claim_runs(

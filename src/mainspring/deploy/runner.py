@@ -12,12 +12,18 @@ its own states; the runner only steps in when the child could not:
   the child normally ends the run Cancelled itself at its next heartbeat; one still alive after
   `cancel_grace` seconds gets SIGTERM, then SIGKILL after the same grace again.
 
+A warm spare (`warm`, the default) is started ahead: `flow-run execute --from-stdin` loads
+Mainspring and opens the store, then waits for a run id on stdin, so a due run starts without
+the interpreter's start-up and imports (most of the time between a run's scheduled time and its
+first line); a new spare is started behind each run it takes.
+
 `limit` caps how many subprocesses run at once (`free_slots` tells the claimer how many runs to
 take). The runner is driven by its owner's loop (`check` every so often); it starts no thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -77,6 +83,7 @@ class Runner:
         cancel_grace: float = DEFAULT_CANCEL_GRACE,
         cwd: str | None = None,
         env: dict[str, str] | None = None,
+        warm: bool = True,
     ) -> None:
         if limit is not None and (isinstance(limit, bool) or limit < 1):
             raise ValueError(f"limit must be a positive int or None, got {limit!r}")
@@ -86,6 +93,10 @@ class Runner:
         self.cwd = cwd
         self.env = env if env is not None else child_environment()
         self.children: dict[str, _Child] = {}
+        #: with `warm`, a subprocess started ahead, Mainspring loaded and the store open,
+        #: waiting for its run's id on stdin: a run starts without the interpreter's start-up
+        self.warm = warm
+        self._spare: subprocess.Popen[bytes] | None = None
 
     @property
     def free_slots(self) -> int:
@@ -94,14 +105,35 @@ class Runner:
             return 1_000
         return max(0, self.limit - len(self.children))
 
-    def start(self, run_id: str, label: str | None = None) -> None:
-        """Start the subprocess that runs `run_id`."""
-        command = [sys.executable, "-m", "mainspring.cli.main", "flow-run", "execute", run_id]
+    def _spawn(self, *arguments: str, stdin: int | None = None) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "mainspring.cli.main", "flow-run", "execute", *arguments]
         # a session of its own: Ctrl-C in a terminal reaches this process, which cancels its
         # children cleanly, and not the children directly (they would end Crashed)
-        process = subprocess.Popen(command, cwd=self.cwd, env=self.env, start_new_session=True)
+        return subprocess.Popen(
+            command, cwd=self.cwd, env=self.env, stdin=stdin, start_new_session=True
+        )
+
+    def prepare(self) -> None:
+        """Start the warm spare process if there is none (`warm`); cheap to call often."""
+        if self.warm and (self._spare is None or self._spare.poll() is not None):
+            self._spare = self._spawn("--from-stdin", stdin=subprocess.PIPE)
+
+    def start(self, run_id: str, label: str | None = None) -> None:
+        """Start the subprocess that runs `run_id` (the warm spare when there is one)."""
+        process = None
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.poll() is None and spare.stdin is not None:
+            try:
+                spare.stdin.write(f"{run_id}\n".encode())
+                spare.stdin.close()
+                process = spare
+            except OSError:  # it died meanwhile
+                process = None
+        if process is None:
+            process = self._spawn(run_id)
         self.children[run_id] = _Child(run_id, label or run_id, process)
         logger.info("Started flow run %s in process %d", label or run_id, process.pid)
+        self.prepare()
 
     def cancel(self, run_id: str) -> None:
         """Stop the run's subprocess (SIGTERM, then SIGKILL after the grace); it ends
@@ -181,6 +213,15 @@ class Runner:
 
     def stop(self, cancel: bool = True, timeout: float | None = None) -> None:
         """Cancel (or wait for) every running subprocess until all have exited."""
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.stdin is not None:
+            with contextlib.suppress(OSError):
+                spare.stdin.close()  # EOF: it exits without running anything
+            try:
+                spare.wait(10)
+            except subprocess.TimeoutExpired:
+                spare.kill()
+                spare.wait()
         if cancel:
             for run_id in self.children:
                 self.cancel(run_id)
