@@ -18,14 +18,17 @@ EXAMPLES = (
     "csv_pipeline.py",
     "subflows.py",
     "flaky_source.py",
+    ("served_flow.py", "--runs", "3"),
 )
 
 
-def run_example(name: str) -> bool:
-    """Run one example with the current interpreter; True when it exited with status 0."""
+def run_example(example: str | tuple[str, ...]) -> bool:
+    """Run one example (a file name, or a file name and its arguments) with the current
+    interpreter; True when it exited with status 0."""
+    name, *args = (example,) if isinstance(example, str) else example
     print(f"\n=== {name} " + "=" * (60 - len(name)), flush=True)
     started = time.perf_counter()
-    code = subprocess.call([sys.executable, str(EXAMPLES_DIR / name)])
+    code = subprocess.call([sys.executable, str(EXAMPLES_DIR / name), *args])
     status = "ok" if code == 0 else f"FAILED (exit code {code})"
     print(f"--- {name}: {status} in {time.perf_counter() - started:.1f}s", flush=True)
     return code == 0
@@ -54,7 +57,7 @@ def history_location() -> str:
 
 
 def main() -> int:
-    failed = [name for name in EXAMPLES if not run_example(name)]
+    failed = [str(example) for example in EXAMPLES if not run_example(example)]
     cli = cli_command()
     print(f"\n{len(EXAMPLES) - len(failed)}/{len(EXAMPLES)} examples succeeded.")
     print(f"Run history: {history_location()}")

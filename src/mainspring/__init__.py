@@ -16,6 +16,8 @@ from importlib import import_module as _import_module
 from mainspring._version import __version__
 
 if _typing.TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
+    from mainspring.deploy.serve import serve
+    from mainspring.deploy.spec import RunnerDeployment
     from mainspring.engine.context import get_run_context
     from mainspring.engine.dag.graph import Parameter
     from mainspring.engine.flows import Flow, flow
@@ -46,6 +48,8 @@ if _typing.TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
 
 #: public name -> the module that defines it
 _LAZY: dict[str, str] = {
+    "serve": "mainspring.deploy.serve",
+    "RunnerDeployment": "mainspring.deploy.spec",
     "get_run_context": "mainspring.engine.context",
     "Parameter": "mainspring.engine.dag.graph",
     "Flow": "mainspring.engine.flows",
@@ -95,6 +99,7 @@ __all__ = [
     "ParameterTypeError",
     "Pending",
     "ProcessPoolTaskRunner",
+    "RunnerDeployment",
     "Running",
     "State",
     "StateType",
@@ -107,6 +112,7 @@ __all__ = [
     "get_run_context",
     "get_run_logger",
     "resume_flow_run",
+    "serve",
     "task",
     "unmapped",
     "wait",

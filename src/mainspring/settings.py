@@ -105,6 +105,14 @@ class Settings(BaseSettings):
     server_crash_detector: bool = Field(
         True, description="Run the crash detector in `mainspring server start`."
     )
+    server_scheduler: bool = Field(
+        True,
+        description="Run the scheduler in `mainspring server start`: it creates deployments' "
+        "runs ahead of time, marks runs not started on time Late, and returns stale claims.",
+    )
+    server_scheduler_interval: float = Field(
+        5.0, gt=0, description="Seconds between the server's scheduler ticks."
+    )
     # Comma-separated in the environment (NoDecode: not JSON), lists in profiles.toml.
     server_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -185,15 +185,36 @@ def test_flaky_source_is_healed_by_retries(tmp_path: Path) -> None:
         assert any("Attempt 3: source answered" in m for m in messages)
 
 
+def test_served_flow_runs_on_its_interval_and_stops_by_itself(tmp_path: Path) -> None:
+    proc = run_example(tmp_path, "served_flow.py", "--runs", "3")
+
+    assert "Serving deployment 'weather-report/every-second'" in proc.stderr
+    assert "Stopped." in proc.stderr
+    with recorded(tmp_path) as store:
+        deployment = store.find_deployment("weather-report", "every-second")
+        done = store.read_deployment_runs(deployment.id, states=["Completed"])
+        assert len(done) >= 2  # about 3; a slow start may cost one
+        assert all(r.run.parameters == {"city": "Porto"} for r in done)
+        times = [r.expected_start_time for r in store.read_deployment_runs(deployment.id)]
+        assert len(times) == len(set(times))
+
+
 def test_run_all_runs_everything_and_points_at_the_history(tmp_path: Path) -> None:
     proc = run_example(tmp_path, "run_all.py")
 
-    assert "5/5 examples succeeded." in proc.stdout
+    assert "6/6 examples succeeded." in proc.stdout
     assert str(tmp_path / "home" / "mainspring.db") in proc.stdout
     assert "flow-run ls" in proc.stdout
     with recorded(tmp_path) as store:
         names = {r.flow_name for r in store.read_flow_runs(limit=1000)}
-    expected = {"etl-users", "etl-users-dag", "csv-pipeline", "weather-summary", "flaky-pipeline"}
+    expected = {
+        "etl-users",
+        "etl-users-dag",
+        "csv-pipeline",
+        "weather-summary",
+        "flaky-pipeline",
+        "weather-report",
+    }
     assert expected <= names
 
 

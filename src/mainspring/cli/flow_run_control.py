@@ -11,6 +11,7 @@ import typer
 
 from mainspring.cli.output import (
     console,
+    err_console,
     fail,
     read_flow_run,
     settings,
@@ -133,3 +134,48 @@ def cancel_flow_run(
             f"Flow run {flow_run_id} is Cancelling: the process running it stops it at its next "
             f"heartbeat (within {interval:g} s) and ends it Cancelled."
         )
+
+
+# -- execute (internal) ---------------------------------------------------------------------------
+def execute_flow_run(
+    flow_run_id: Annotated[
+        str | None, typer.Argument(metavar="ID", help="The flow run's id.")
+    ] = None,
+    from_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--from-stdin",
+            hidden=True,
+            help="Load Mainspring and open the store first, then read the id from stdin (a "
+            "runner's warm spare process; EOF: exit quietly).",
+        ),
+    ] = False,
+) -> None:
+    """Run a deployment's flow run that is waiting to start, in this process, under its id and
+    with its stored parameters: what a worker's or serve()'s subprocess runs. Exits 0 when it
+    ends Completed, else 1."""
+    import sys
+
+    from mainspring.deploy.execute import CancelledBeforeStart, NotExecutable
+    from mainspring.deploy.execute import execute_flow_run as execute
+    from mainspring.exceptions import ObjectNotFound, ResumeError
+
+    settings()
+    if from_stdin:
+        from mainspring.store.recorder import get_recorder
+
+        get_recorder().store  # noqa: B018  # the store opened before the run is known
+        flow_run_id = sys.stdin.readline().strip()
+        if not flow_run_id:
+            return  # the runner stopped without needing this spare
+    if not flow_run_id:
+        fail("Error: give the flow run's ID")
+    try:
+        state = execute(flow_run_id)
+    except CancelledBeforeStart as exc:  # a cancel won the race with the start: as asked
+        err_console().print(f"{exc}.", markup=False)
+        return
+    except (NotExecutable, ResumeError, ObjectNotFound) as exc:
+        fail(f"Error: {exc}")
+    if not state.is_completed():
+        raise typer.Exit(1)

@@ -355,3 +355,4 @@ def _level_name(level: int) -> str:
 # retry and cancel change a run's state rather than read it: flow_run_control.py
 app.command("retry")(flow_run_control.retry_flow_run)
 app.command("cancel")(flow_run_control.cancel_flow_run)
+app.command("execute", hidden=True)(flow_run_control.execute_flow_run)

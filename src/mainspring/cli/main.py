@@ -17,6 +17,7 @@ from mainspring.cli import (
     flows,
     server,
     work_pools,
+    workers,
 )
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ app.add_typer(api_keys.app, name="api-key")
 app.add_typer(deployments.app, name="deployment")
 app.add_typer(work_pools.app, name="work-pool")
 app.command("deploy")(deploy.deploy)
+app.add_typer(workers.app, name="worker")
 
 
 @app.command()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from typing import Any, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from mainspring.engine.dag import tracing
 from mainspring.engine.dag.tracing import trace_flow
@@ -22,6 +22,9 @@ from mainspring.engine.runners import ThreadPoolTaskRunner
 from mainspring.engine.start import run_flow
 from mainspring.model import StateType
 from mainspring.model.text import check_definition
+
+if TYPE_CHECKING:
+    from mainspring.deploy.spec import RunnerDeployment
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -146,6 +149,25 @@ class Flow(Definition[P, R]):
         from mainspring.engine.dag.visualize import visualize
 
         return visualize(trace_flow(self, args, kwargs), filename=filename, format=format)
+
+    # The deploy layer sits above the engine; these two methods are its doorway on the flow,
+    # as Prefect users write them (a lazy import, allowed by name in pyproject.toml).
+    def to_deployment(self, name: str, **options: Any) -> RunnerDeployment:
+        """A deployment of this flow to pass to `serve()`: `cron=`, `interval=` (seconds or
+        timedelta), `rrule=`, `schedules=[...]`, `parameters=`, `tags=`, `paused=`,
+        `timezone=` (IANA; cron and rrule are evaluated in it), `concurrency_limit=`,
+        `description=`, `version=`, `catch_up=` ('latest', 'all', 'none'), `max_lateness=`.
+        Every argument is checked now."""
+        from mainspring.deploy.spec import RunnerDeployment
+
+        return RunnerDeployment.from_flow(self, name, **options)
+
+    def serve(self, name: str, *, limit: int | None = None, **options: Any) -> None:
+        """Register this flow as deployment `name` (the options of `to_deployment`) and run
+        its runs from this process until Ctrl-C: `serve(self.to_deployment(...))`."""
+        from mainspring.deploy.serve import serve
+
+        serve(self.to_deployment(name, **options), limit=limit)
 
 
 @overload

@@ -53,7 +53,8 @@ def create_app(
     `exposed` says the server is reachable beyond loopback: then every request needs an API
     key, unless `insecure`. On loopback a key is needed once any key exists. A store passed in
     stays open when the app shuts down; one the app opened itself is closed. `services` runs
-    the background services (the crash detector, unless `server_crash_detector` is off) while
+    the background services (the crash detector and the scheduler, unless
+    `server_crash_detector` / `server_scheduler` is off) while
     the app is up; tests of the API alone turn them off.
     """
     settings = settings or get_settings()
@@ -68,14 +69,23 @@ def create_app(
         from mainspring.server.services.crash_detector import CrashDetector
 
         detector = CrashDetector.from_settings(store, settings)
+    scheduler = None
+    if services and settings.server_scheduler:
+        from mainspring.server.services.scheduler import SchedulerService
+
+        scheduler = SchedulerService.from_settings(store, settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if detector is not None:
             detector.start()
+        if scheduler is not None:
+            scheduler.start()
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             if detector is not None:
                 detector.stop()
             if owned:
@@ -92,6 +102,7 @@ def create_app(
     )
     app.state.store = store
     app.state.crash_detector = detector
+    app.state.scheduler = scheduler
     app.state.keyring = KeyRing(store)
     app.state.exposed = exposed
     app.state.insecure = insecure

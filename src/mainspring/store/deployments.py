@@ -154,3 +154,24 @@ class DeploymentStore(ABC):
         """Return to Scheduled the runs claimed before `older_than` that no process took up
         (still Pending: no start, no heartbeat, no process recorded): their worker died
         between claim and start. Returns how many; they are due again at once."""
+
+    # -- added by deploy-serve ---------------------------------------------------------------
+    @abstractmethod
+    def read_deployments_to_schedule(
+        self, ahead_until: float, limit: int | None = None
+    ) -> list[Deployment]:
+        """The unpaused deployments whose watermark `scheduled_until` is None or before
+        `ahead_until`: those a scheduler tick must plan, most urgent first (no watermark, then
+        the oldest), at most `limit`. The others are skipped without being read, so a tick
+        over many deployments that are scheduled far enough ahead costs one scan of a small
+        table, not a parse of every schedule."""
+
+    @abstractmethod
+    def find_overdue_runs(self, now: float, late_after: float) -> list[DeploymentRun]:
+        """The unclaimed runs of unpaused deployments that a scheduler must look at, by
+        `expected_start_time`: those Scheduled more than `late_after` seconds after their
+        time (missed: to be marked Late, or skipped by the catch-up policy), those missed
+        (Scheduled or Late) with a newer missed run of the same deployment when its catch-up
+        policy is not `all` (the newer one may skip them), and those Scheduled or Late past
+        their deployment's `max_lateness` (no longer to be started). A Late run with nothing
+        to decide is not read again each tick. Reads the waiting runs only (an index)."""

@@ -390,3 +390,55 @@ class SqlDeployments(DeploymentStore):
     def release_stale_claims(self, older_than: float) -> int:
         with self._transaction("release stale claims") as conn:
             return release_stale(conn, float(older_than), time.time())
+
+    # -- added by deploy-serve ---------------------------------------------------------------
+    def read_deployments_to_schedule(
+        self, ahead_until: float, limit: int | None = None
+    ) -> list[Deployment]:
+        d = deployment.c
+        query = (
+            sa.select(deployment)
+            .where(
+                d.paused.is_(False),
+                sa.or_(d.scheduled_until.is_(None), d.scheduled_until < float(ahead_until)),
+            )
+            .order_by(d.scheduled_until.is_not(None), d.scheduled_until, d.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [deployment_from_row(r) for r in conn.execute(query)]
+
+    def find_overdue_runs(self, now: float, late_after: float) -> list[DeploymentRun]:
+        c, d = flow_run.c, deployment.c
+        missed_before = now - late_after
+        newer = flow_run.alias("newer")
+        n = newer.c
+        newer_missed = (
+            sa.select(n.id)
+            .where(
+                n.deployment_id == c.deployment_id,
+                n.expected_start_time > c.expected_start_time,
+                n.expected_start_time < missed_before,
+                n.state_name.in_(WAITING_NAMES),
+                n.claimed_by.is_(None),
+            )
+            .exists()
+        )
+        missed = sa.and_(
+            c.expected_start_time < missed_before,
+            sa.or_(c.state_name == "Scheduled", sa.and_(d.catch_up != "all", newer_missed)),
+        )
+        expired = sa.and_(d.max_lateness.is_not(None), c.expected_start_time + d.max_lateness < now)
+        query = (
+            sa.select(flow_run)
+            .join(deployment, d.id == c.deployment_id)
+            .where(
+                c.state_name.in_(WAITING_NAMES),
+                c.claimed_by.is_(None),
+                d.paused.is_(False),
+                sa.or_(missed, expired),
+            )
+            .order_by(c.expected_start_time, c.id)
+        )
+        with self._read() as conn:
+            return [deployment_run_from_row(r) for r in conn.execute(query)]

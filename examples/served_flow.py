@@ -1,0 +1,46 @@
+"""A flow that runs on its own: served on a 1-second interval, no server needed.
+
+    python examples/served_flow.py            # serves until Ctrl-C
+    python examples/served_flow.py --runs 3   # stops by itself after about 3 runs
+
+`flow.serve()` registers the deployment in the embedded store, creates its runs ahead of time,
+and starts each one in a subprocess at its scheduled time. Look at the runs afterwards with
+`mainspring flow-run ls`. Ctrl-C stops it cleanly (a run in progress is cancelled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+
+from mainspring import flow, get_run_logger, task
+
+
+@task
+def measure(city: str) -> float:
+    return round(10 + len(city) / 3, 1)  # a stand-in for a real reading
+
+
+@flow(log_prints=True)
+def weather_report(city: str = "Lisbon") -> float:
+    temperature = measure(city)
+    get_run_logger().info("%s: %.1f °C", city, temperature)
+    return temperature
+
+
+def stop_after(seconds: float) -> None:
+    """Send this process the SIGTERM a supervisor would (serve() stops cleanly on it)."""
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.daemon = True
+    timer.start()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, help="stop after about this many runs")
+    arguments = parser.parse_args()
+    if arguments.runs:
+        stop_after(arguments.runs + 1.5)  # one run a second, and a second to start
+    weather_report.serve("every-second", interval=1, parameters={"city": "Porto"})

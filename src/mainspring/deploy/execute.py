@@ -1,0 +1,62 @@
+"""Run an existing flow run of a deployment in this process: what a worker's subprocess does.
+
+The run was made by a scheduler (or on request) and claimed by a worker, so it already has its
+id, name, parameters and entrypoint in the store. This loads the flow from the entrypoint and
+runs that very run, under its id, with its stored parameters, recording into the configured
+store. It mirrors `resume_flow_run` (engine/results/retry.py), for a run that never started.
+`mainspring flow-run execute ID` is this function.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mainspring.engine.entrypoints import entrypoint_text, from_text
+from mainspring.engine.logging import configure_logging
+from mainspring.engine.results.resume import load_flow
+from mainspring.engine.run_flow import FlowRunEngine, run_flow_async, run_flow_sync
+from mainspring.engine.start import validated_parameters
+from mainspring.exceptions import MainspringError
+from mainspring.store.processes import this_process
+from mainspring.store.recorder import get_recorder
+
+if TYPE_CHECKING:
+    from mainspring.model import State
+
+__all__ = ["CancelledBeforeStart", "NotExecutable", "execute_flow_run"]
+
+
+class NotExecutable(MainspringError):
+    """The flow run cannot be started here: finished, or no entrypoint to load it from."""
+
+
+class CancelledBeforeStart(NotExecutable):
+    """The run was cancelled between its claim and its start: nothing to do, nothing wrong."""
+
+
+def execute_flow_run(flow_run_id: str) -> State:
+    """Run the flow run `flow_run_id` (Scheduled, Late or Pending) here; return its final
+    state. `NotExecutable` when it already started or finished, or names no entrypoint;
+    `ObjectNotFound` when unknown."""
+    configure_logging()
+    recorder = get_recorder()
+    run = recorder.store.read_flow_run(flow_run_id)
+    label = f"Flow run {run.name!r} ({run.id})"
+    if run.state.is_cancelled():
+        raise CancelledBeforeStart(f"{label} was cancelled before it started")
+    if run.state.is_final() or run.state.is_running():
+        raise NotExecutable(f"{label} is {run.state.name}: it is not waiting to start")
+    if not run.entrypoint:
+        raise NotExecutable(f"{label} names no entrypoint: there is no code to load")
+    flow = load_flow(from_text(run.entrypoint, run.flow_name))
+    parameters, invalid = validated_parameters(flow, dict(run.parameters))
+    run.host, run.pid, run.process_start = this_process()  # this process runs it now
+    run.entrypoint = entrypoint_text(flow) or run.entrypoint
+    recorder.flow_run(run)
+    engine = FlowRunEngine(flow, run, parameters, None, recorder)
+    engine.invalid = invalid
+    if flow.is_async:
+        import asyncio  # lazy: asyncio, only for an async flow
+
+        return asyncio.run(run_flow_async(engine))
+    return run_flow_sync(engine)

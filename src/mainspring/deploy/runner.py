@@ -1,0 +1,237 @@
+"""Running deployment runs in subprocesses: start, watch, cancel, and account for their exits.
+
+Each claimed run becomes `python -m mainspring.cli.main flow-run execute ID` (deploy/execute.py)
+with this process's MAINSPRING_* settings made explicit in its environment (a setting read
+from a config file reaches the child too) and the given working directory. The child records
+its own states; the runner only steps in when the child could not:
+
+- it exited without finishing its run (killed by a signal, the interpreter failing before the
+  flow started): the run is ended Crashed with the reason (the exit code or the signal), or
+  Cancelled when the runner itself stopped it for a cancel;
+- a cancel was asked (`cancel`, or the run was found Cancelling or Cancelled in the store):
+  the child normally ends the run Cancelled itself at its next heartbeat; one still alive after
+  `cancel_grace` seconds gets SIGTERM, then SIGKILL after the same grace again.
+
+A warm spare (`warm`, the default) is started ahead: `flow-run execute --from-stdin` loads
+Mainspring and opens the store, then waits for a run id on stdin, so a due run starts without
+the interpreter's start-up and imports (most of the time between a run's scheduled time and its
+first line); a new spare is started behind each run it takes.
+
+`limit` caps how many subprocesses run at once (`free_slots` tells the claimer how many runs to
+take). The runner is driven by its owner's loop (`check` every so often); it starts no thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from mainspring.model.orchestration import cancel_proposal
+from mainspring.model.states import Cancelled, Crashed, State
+from mainspring.settings import Settings, get_settings
+from mainspring.store.base import Store
+
+__all__ = ["Runner", "child_environment"]
+
+logger = logging.getLogger("mainspring.deploy.runner")
+
+DEFAULT_CANCEL_GRACE = 10.0
+
+
+def child_environment(settings: Settings | None = None) -> dict[str, str]:
+    """This process's environment with the store it uses named explicitly, so the child
+    records where this process reads (a database URL from a config file included)."""
+    settings = settings or get_settings()
+    env = dict(os.environ)
+    if settings.api_url:
+        env["MAINSPRING_API_URL"] = settings.api_url
+    else:
+        env.pop("MAINSPRING_API_URL", None)
+        env["MAINSPRING_DATABASE_URL"] = settings.effective_database_url
+    # the child imports the same mainspring as this process (a source checkout included)
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if package_root not in paths:
+        env["PYTHONPATH"] = os.pathsep.join([package_root, *paths])
+    return env
+
+
+@dataclass
+class _Child:
+    run_id: str
+    label: str
+    process: subprocess.Popen[bytes]
+    cancel_at: float | None = None  # when a cancel was first seen
+    terminated_at: float | None = None  # when SIGTERM was sent
+    killed: bool = False
+
+
+class Runner:
+    """Runs flow runs in subprocesses (module docstring)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        limit: int | None = None,
+        cancel_grace: float = DEFAULT_CANCEL_GRACE,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        warm: bool = True,
+    ) -> None:
+        if limit is not None and (isinstance(limit, bool) or limit < 1):
+            raise ValueError(f"limit must be a positive int or None, got {limit!r}")
+        self.store = store
+        self.limit = limit
+        self.cancel_grace = cancel_grace
+        self.cwd = cwd
+        self.env = env if env is not None else child_environment()
+        self.children: dict[str, _Child] = {}
+        #: with `warm`, a subprocess started ahead, Mainspring loaded and the store open,
+        #: waiting for its run's id on stdin: a run starts without the interpreter's start-up
+        self.warm = warm
+        self._spare: subprocess.Popen[bytes] | None = None
+
+    @property
+    def free_slots(self) -> int:
+        """How many more runs may start now (a large number when unlimited)."""
+        if self.limit is None:
+            return 1_000
+        return max(0, self.limit - len(self.children))
+
+    def _spawn(self, *arguments: str, stdin: int | None = None) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "mainspring.cli.main", "flow-run", "execute", *arguments]
+        # a session of its own: Ctrl-C in a terminal reaches this process, which cancels its
+        # children cleanly, and not the children directly (they would end Crashed)
+        return subprocess.Popen(
+            command, cwd=self.cwd, env=self.env, stdin=stdin, start_new_session=True
+        )
+
+    def prepare(self) -> None:
+        """Start the warm spare process if there is none (`warm`); cheap to call often."""
+        if self.warm and (self._spare is None or self._spare.poll() is not None):
+            self._spare = self._spawn("--from-stdin", stdin=subprocess.PIPE)
+
+    def start(self, run_id: str, label: str | None = None) -> None:
+        """Start the subprocess that runs `run_id` (the warm spare when there is one)."""
+        process = None
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.poll() is None and spare.stdin is not None:
+            try:
+                spare.stdin.write(f"{run_id}\n".encode())
+                spare.stdin.close()
+                process = spare
+            except OSError:  # it died meanwhile
+                process = None
+        if process is None:
+            process = self._spawn(run_id)
+        self.children[run_id] = _Child(run_id, label or run_id, process)
+        logger.info("Started flow run %s in process %d", label or run_id, process.pid)
+        self.prepare()
+
+    def cancel(self, run_id: str) -> None:
+        """Stop the run's subprocess (SIGTERM, then SIGKILL after the grace); it ends
+        Cancelled. The child is given `cancel_grace` to end the run itself first."""
+        child = self.children.get(run_id)
+        if child is None or child.cancel_at is not None:
+            return
+        child.cancel_at = time.monotonic()
+        try:  # Cancelling: the child ends the run itself at its next heartbeat
+            run = self.store.read_flow_run(run_id)
+            proposal = cancel_proposal(run.state.type, run.heartbeat)
+            self.store.set_state(run_id, State(proposal, message="Cancelled by its runner"))
+        except Exception:  # the store is away: the signals below still stop it
+            logger.exception("Flow run %s: could not mark it Cancelling", child.label)
+
+    def check(self) -> list[str]:
+        """Account for exited children, push cancels along; return the run ids that ended."""
+        ended = []
+        now = time.monotonic()
+        for child in list(self.children.values()):
+            code = child.process.poll()
+            if code is not None:
+                self._reconcile(child, code)
+                del self.children[child.run_id]
+                ended.append(child.run_id)
+                continue
+            if child.cancel_at is None and self._cancel_asked(child.run_id):
+                child.cancel_at = now
+            if child.cancel_at is not None:
+                self._push_cancel(child, child.cancel_at, now)
+        return ended
+
+    def _cancel_asked(self, run_id: str) -> bool:
+        try:
+            state = self.store.read_flow_run(run_id).state
+        except Exception:  # the store is away: try again at the next check
+            return False
+        return state.is_cancelling() or state.is_cancelled()
+
+    def _push_cancel(self, child: _Child, asked_at: float, now: float) -> None:
+        if child.terminated_at is None and now - asked_at >= self.cancel_grace:
+            logger.warning("Flow run %s: stopping its process (SIGTERM)", child.label)
+            child.process.send_signal(signal.SIGTERM)
+            child.terminated_at = now
+        elif (
+            child.terminated_at is not None
+            and not child.killed
+            and now - child.terminated_at >= self.cancel_grace
+        ):
+            logger.warning("Flow run %s: its process ignored SIGTERM; SIGKILL", child.label)
+            child.process.kill()
+            child.killed = True
+
+    def _reconcile(self, child: _Child, code: int) -> None:
+        """End the run if its process could not: Cancelled for a cancel, else Crashed."""
+        try:
+            run = self.store.read_flow_run(child.run_id)
+        except Exception:
+            logger.exception("Flow run %s: could not read it after its process", child.label)
+            return
+        if run.state.is_final():
+            return
+        if child.cancel_at is not None:
+            state: State = Cancelled(message="Cancelled: its process was stopped")
+        elif code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else -code
+            state = Crashed(message=f"Its process was killed by {name} before the run finished")
+        else:
+            state = Crashed(message=f"Its process exited with code {code} before the run finished")
+        outcome = self.store.set_state(child.run_id, state)
+        logger.log(
+            logging.WARNING if outcome.accepted else logging.INFO,
+            "Flow run %s: %s",
+            child.label,
+            state.message if outcome.accepted else f"left {outcome.state.name}",
+        )
+
+    def stop(self, cancel: bool = True, timeout: float | None = None) -> None:
+        """Cancel (or wait for) every running subprocess until all have exited."""
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.stdin is not None:
+            with contextlib.suppress(OSError):
+                spare.stdin.close()  # EOF: it exits without running anything
+            try:
+                spare.wait(10)
+            except subprocess.TimeoutExpired:
+                spare.kill()
+                spare.wait()
+        if cancel:
+            for run_id in self.children:
+                self.cancel(run_id)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.children:
+            self.check()
+            if deadline is not None and time.monotonic() > deadline:
+                for child in self.children.values():
+                    child.process.kill()
+                    child.process.wait()
+                self.check()
+                return
+            time.sleep(0.05)
