@@ -83,3 +83,23 @@ def test_prefect_style_imports_resolve_in_a_fresh_interpreter() -> None:
         "    return x * 2\n"
     )
     assert "mainspring.engine.flows" in loaded_after(code)
+
+
+def test_a_flow_run_loads_no_http_client_when_recording_into_the_embedded_store(
+    tmp_path,
+) -> None:
+    """The recorder encodes set-aside records with the wire codec; importing that codec must
+    not load ApiStore and httpx (the `store.http` package exports ApiStore lazily)."""
+    probe = (
+        "from mainspring import flow, task\n"
+        "@task\ndef one(): return 1\n"
+        "@flow\ndef f(): return one()\n"
+        "f()\n"
+        "import sys\n"
+        "print(sorted(m for m in ('httpx', 'mainspring.store.http.store') if m in sys.modules))"
+    )
+    env = {"PATH": "/usr/bin:/bin", "MAINSPRING_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.splitlines()[-1] == "[]"
