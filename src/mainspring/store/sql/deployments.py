@@ -42,6 +42,7 @@ from mainspring.store.sql.deployment_rows import (
     state_row,
     worker_from_row,
 )
+from mainspring.store.sql.requested_runs import insert_requested_run, run_instant, run_tags
 from mainspring.store.sql.schema import (
     deployment,
     flow,
@@ -259,6 +260,29 @@ class SqlDeployments(DeploymentStore):
                 sa.update(deployment).where(d.id == deployment_id).values(scheduled_until=watermark)
             )
         return len(new)
+
+    def create_deployment_run(
+        self,
+        deployment_id: str,
+        parameters: dict[str, Any] | None = None,
+        *,
+        when: float | None = None,
+        tags: Sequence[str] | None = None,
+        now: float | None = None,
+    ) -> DeploymentRun:
+        at = _now(now)
+        instant, extra = run_instant(when, at), run_tags(tags)
+        with self._transaction("create a deployment run") as conn:
+            row = conn.execute(
+                sa.select(deployment).where(deployment.c.id == deployment_id).with_for_update()
+            ).first()
+            if row is None:
+                raise ObjectNotFound(f"No deployment with id {deployment_id!r}")
+            record = deployment_from_row(row)
+            flow_id = self._flow_id(conn, record.flow_name)
+            return insert_requested_run(
+                conn, self._backend, record, flow_id, parameters, instant, extra, at
+            )
 
     def read_deployment_runs(
         self, deployment_id: str, states: Sequence[str] | None = None
