@@ -32,6 +32,7 @@ from mainspring.server.auth import KeyRing, authorize
 from mainspring.server.error_responses import install_error_responses
 from mainspring.server.guard import install_guard
 from mainspring.server.request_size import RequestSizeLimit
+from mainspring.server.run_signal import RunSignal
 from mainspring.settings import Settings, get_settings
 from mainspring.store import open_store
 from mainspring.store.base import Store
@@ -92,6 +93,7 @@ def create_app(
     )
     app.state.store = store
     app.state.crash_detector = detector
+    app.state.run_signal = RunSignal()  # wakes claims waiting for runs (api/work_pools.py)
     app.state.keyring = KeyRing(store)
     app.state.exposed = exposed
     app.state.insecure = insecure
