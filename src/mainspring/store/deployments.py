@@ -163,9 +163,16 @@ class DeploymentStore(ABC):
         worker: str,
         limit: int,
         now: float | None = None,
+        *,
+        wait: float = 0.0,
     ) -> list[DeploymentRun]:
         """Claim up to `limit` due runs of the pool for `worker`: move them Scheduled (or
         Late) -> Pending with `claimed_by` = worker and `claimed_at` = now, and return them.
+
+        `wait` > 0: when none is claimable, wait up to that many seconds for one and return
+        as soon as one is (empty only when the wait ran out). ApiStore waits at the server,
+        which hears of runs made through it at once (a long poll, at most 30 s a request);
+        SqlStore re-checks every `CLAIM_RECHECK` seconds.
 
         Due: `expected_start_time <= now`, unclaimed. Taken from `queues` (all the pool's when
         None) by queue priority (lower first), then oldest first. Limits are honoured, each

@@ -101,7 +101,7 @@ async def create_deployment_run(
         made = await run_in_threadpool(
             deployments.create_deployment_run,
             deployment_id,
-            body.parameters,
+            body.decoded_parameters(),
             when=body.when,
             tags=body.tags,
         )

@@ -16,8 +16,9 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from mainspring.model.deployments import Deployment, DeploymentRun, Worker, WorkPool, WorkQueue
 from mainspring.model.schedules import schedule_from_dict
-from mainspring.server.schemas.common import BodyTime, Count, Input, Json, Name, Tags, Text
+from mainspring.server.schemas.common import BodyTime, Count, Id, Input, Json, Name, Tags, Text
 from mainspring.server.schemas.runs import FlowRunOut
+from mainspring.store import json_values
 from mainspring.store.http import deployment_wire
 
 #: Schedules a deployment may have; claim sizes and waits a request may ask for.
@@ -59,6 +60,7 @@ class DeploymentIn(Input):
 
     flow_name: Name
     name: Name = Field(description="Without '/' (which separates flow and deployment names).")
+    id: Id | None = Field(None, description="A new deployment's id; default: a new one.")
     entrypoint: Text | None = None
     parameters: Json = Field(default_factory=dict)
     parameter_openapi_schema: Json = Field(
@@ -81,7 +83,11 @@ class DeploymentIn(Input):
 
     def to_record(self) -> Deployment:
         """The record; ValueError/TypeError for what only it checks."""
-        return Deployment(**self.model_dump())
+        values = self.model_dump(exclude_none=False)
+        if values["id"] is None:
+            del values["id"]
+        values["parameters"] = json_values.decode(values["parameters"])
+        return Deployment(**values)
 
 
 class DeploymentOut(BaseModel):
@@ -116,6 +122,9 @@ class DeploymentOut(BaseModel):
 
 class DeploymentRunIn(Input):
     """A run asked for by hand: the deployment's parameters with these over them."""
+
+    def decoded_parameters(self) -> dict[str, Any] | None:
+        return None if self.parameters is None else json_values.decode(self.parameters)
 
     parameters: Json | None = None
     when: BodyTime | None = Field(None, description="When it is due; default: now.")

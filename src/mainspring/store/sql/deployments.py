@@ -63,12 +63,20 @@ RUN_FIELDS = (
     "schedules", "parameters", "tags", "entrypoint", "version", "work_pool_name",
     "work_queue_name",
 )  # fmt: skip
+#: Seconds between a waiting claim's attempts (`claim_runs(wait=...)`).
+CLAIM_RECHECK = 0.1
 #: Runs inserted per statement (SQLite allows 32,766 bound values; a run has ~20).
 INSERT_ROWS = 500
 
 
 def _now(now: float | None) -> float:
     return time.time() if now is None else float(now)
+
+
+def _wait_seconds(wait: float) -> float:
+    if isinstance(wait, bool) or not isinstance(wait, int | float) or not wait >= 0:
+        raise ValueError(f"wait must be a non-negative number of seconds, got {wait!r}")
+    return float(wait)
 
 
 class SqlDeployments(DeploymentStore):
@@ -404,12 +412,20 @@ class SqlDeployments(DeploymentStore):
         worker: str,
         limit: int,
         now: float | None = None,
+        *,
+        wait: float = 0.0,
     ) -> list[DeploymentRun]:
         check_name("The worker name", worker)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise ValueError(f"limit must be a non-negative int, got {limit!r}")
-        with self._transaction("claim runs") as conn:
-            return claim(conn, pool_name, queues, worker, limit, _now(now))
+        deadline = time.monotonic() + _wait_seconds(wait)
+        while True:
+            with self._transaction("claim runs") as conn:
+                runs = claim(conn, pool_name, queues, worker, limit, _now(now))
+            remaining = deadline - time.monotonic()
+            if runs or remaining <= 0 or limit == 0:
+                return runs
+            time.sleep(min(CLAIM_RECHECK, remaining))
 
     def release_stale_claims(self, older_than: float) -> int:
         with self._transaction("release stale claims") as conn:
