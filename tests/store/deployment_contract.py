@@ -51,6 +51,13 @@ def test_deployment_round_trip(deployments: DeploymentStore) -> None:
     assert deployments.read_deployments("load") == [other]
 
 
+def test_a_new_deployment_cannot_take_anothers_id(deployments: DeploymentStore) -> None:
+    made = register(deployments)
+    with pytest.raises(ValueError, match="etl/nightly"):
+        register(deployments, "other", id=made.id)
+    assert [d.name for d in deployments.read_deployments()] == ["nightly"]
+
+
 def test_unknown_deployments_are_object_not_found(deployments: DeploymentStore) -> None:
     with pytest.raises(ObjectNotFound, match="no-such-id"):
         deployments.read_deployment("no-such-id")

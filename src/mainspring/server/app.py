@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 
 from mainspring._version import __version__
 from mainspring.exceptions import ObjectNotFound, StoreError
+from mainspring.server.allowed_methods import install_allowed_methods
 from mainspring.server.api import PROTECTED
 from mainspring.server.api.batches import document_batch_body
 from mainspring.server.api.deps import ERRORS
@@ -103,6 +104,7 @@ def create_app(
             router, prefix="/api", dependencies=[Depends(authorize)], responses=ERRORS
         )
     _add_error_handlers(app)
+    install_allowed_methods(app, PROTECTED, "/api")  # Allow: every method of a path
     install_guard(app, settings)  # Host, Origin and JSON rules; CORS if configured
     app.add_middleware(RequestSizeLimit, max_bytes=settings.server_max_request_bytes)
     install_error_responses(app)  # last: its catch-all wraps the middleware above

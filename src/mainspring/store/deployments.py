@@ -43,7 +43,7 @@ class DeploymentStore(ABC):
         next scheduler tick plans them afresh from `now` on. Paused the same way as
         `set_deployment_paused`. The flow is registered too; the work pool need not exist
         (its runs wait until it does). Safe to call from several processes at once: one row
-        per (flow_name, name).
+        per (flow_name, name). `ValueError` if a new deployment's id is another's.
         """
 
     @abstractmethod

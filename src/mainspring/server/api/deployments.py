@@ -6,14 +6,14 @@ hears of it within milliseconds.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from mainspring.exceptions import ParameterTypeError
 from mainspring.model import STATE_NAMES
-from mainspring.server.api.deps import NOT_FOUND, StoreDep, invalid
+from mainspring.server.api.deps import NOT_FOUND, ErrorOut, StoreDep, invalid
 from mainspring.server.run_signal import RunSignal
 from mainspring.server.schemas import ID_PATTERN
 from mainspring.server.schemas.common import Name
@@ -22,10 +22,15 @@ from mainspring.server.schemas.deployments import (
     DeploymentOut,
     DeploymentRunIn,
     DeploymentRunOut,
+    EmptyIn,
 )
 from mainspring.store.deployments import DeploymentStore
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
+
+EXISTS: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut, "description": "One of that name or id exists already."}
+}
 
 DeploymentId = Annotated[str, Path(pattern=ID_PATTERN, description="A deployment's id.")]
 STATE_NAME = "^(" + "|".join(STATE_NAMES) + ")$"
@@ -38,7 +43,7 @@ def deployment_store(store: object) -> DeploymentStore:
     return store
 
 
-@router.post("", response_model=DeploymentOut)
+@router.post("", response_model=DeploymentOut, responses=EXISTS)
 def upsert_deployment(store: StoreDep, body: DeploymentIn) -> DeploymentOut:
     """Register a deployment, or update the one with its (flow_name, name) in place (its id
     and creation time stay; runs planned from changed schedules or parameters are replaced)."""
@@ -46,7 +51,10 @@ def upsert_deployment(store: StoreDep, body: DeploymentIn) -> DeploymentOut:
         record = body.to_record()
     except (TypeError, ValueError) as exc:
         raise invalid(("body",), str(exc)) from None
-    return DeploymentOut.of(deployment_store(store).upsert_deployment(record))
+    try:
+        return DeploymentOut.of(deployment_store(store).upsert_deployment(record))
+    except ValueError as exc:  # its id is another deployment's
+        raise HTTPException(409, str(exc)) from None
 
 
 @router.get("", response_model=list[DeploymentOut])
@@ -77,14 +85,17 @@ def delete_deployment(store: StoreDep, deployment_id: DeploymentId) -> Response:
 
 
 @router.post("/{deployment_id}/pause", response_model=DeploymentOut, responses=NOT_FOUND)
-def pause_deployment(store: StoreDep, deployment_id: DeploymentId) -> DeploymentOut:
-    """Stop its schedules: its runs waiting for a worker are deleted."""
+def pause_deployment(store: StoreDep, deployment_id: DeploymentId, _body: EmptyIn) -> DeploymentOut:
+    """Stop its schedules: its runs waiting for a worker are deleted. The body is `{}`."""
     return DeploymentOut.of(deployment_store(store).set_deployment_paused(deployment_id, True))
 
 
 @router.post("/{deployment_id}/resume", response_model=DeploymentOut, responses=NOT_FOUND)
-def resume_deployment(store: StoreDep, deployment_id: DeploymentId) -> DeploymentOut:
-    """Restart its schedules from now on (times missed while paused are not caught up)."""
+def resume_deployment(
+    store: StoreDep, deployment_id: DeploymentId, _body: EmptyIn
+) -> DeploymentOut:
+    """Restart its schedules from now on (times missed while paused are not caught up). The
+    body is `{}`."""
     return DeploymentOut.of(deployment_store(store).set_deployment_paused(deployment_id, False))
 
 

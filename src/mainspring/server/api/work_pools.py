@@ -17,8 +17,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Request
 from starlette.concurrency import run_in_threadpool
 
-from mainspring.server.api.deployments import deployment_store
-from mainspring.server.api.deps import NOT_FOUND, ErrorOut, StoreDep, invalid
+from mainspring.server.api.deployments import EXISTS, deployment_store
+from mainspring.server.api.deps import NOT_FOUND, StoreDep, invalid
 from mainspring.server.run_signal import RECHECK, RunSignal
 from mainspring.server.schemas.common import NO_NUL
 from mainspring.server.schemas.deployments import (
@@ -39,9 +39,6 @@ PoolName = Annotated[
     str,
     Path(min_length=1, max_length=MAX_NAME, pattern=NO_NUL, description="A work pool's name."),
 ]
-EXISTS: dict[int | str, dict[str, object]] = {
-    409: {"model": ErrorOut, "description": "One of that name exists already."}
-}
 
 
 def _conflict(exc: ValueError) -> HTTPException:

@@ -12,14 +12,26 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+import jsonschema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from mainspring.model.deployments import Deployment, DeploymentRun, Worker, WorkPool, WorkQueue
 from mainspring.model.schedules import schedule_from_dict
-from mainspring.server.schemas.common import BodyTime, Count, Id, Input, Json, Name, Tags, Text
+from mainspring.server.schemas.common import (
+    NO_NUL,
+    BodyTime,
+    Id,
+    Input,
+    Json,
+    Name,
+    Tags,
+    Text,
+    check_text,
+)
 from mainspring.server.schemas.runs import FlowRunOut
 from mainspring.store import json_values
 from mainspring.store.http import deployment_wire
+from mainspring.store.http.wire import INT32, MAX_NAME, MAX_TEXT
 
 #: Schedules a deployment may have; claim sizes and waits a request may ask for.
 MAX_SCHEDULES = 100
@@ -43,6 +55,33 @@ def _finite(value: float | None) -> float | None:
     return value
 
 
+def _json_schema(value: dict[str, Any]) -> dict[str, Any]:
+    if value:
+        try:
+            jsonschema.Draft202012Validator.check_schema(value)
+        except jsonschema.exceptions.SchemaError as exc:
+            raise ValueError(f"not a valid JSON schema: {exc.message}") from None
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise ValueError(f"not a usable JSON schema: {exc}") from None
+    return value
+
+
+DeploymentName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_NAME,
+        pattern=r"^[^/\x00]*$",
+        description="Without '/' (which separates flow and deployment names).",
+    ),
+    AfterValidator(check_text),
+]
+Entrypoint = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_TEXT, pattern=NO_NUL),
+    AfterValidator(check_text),
+    Field(description="Where the flow is: `path/file.py:flow_fn` or `module:flow_fn`."),
+]
 ScheduleJson = Annotated[
     dict[str, Any],
     AfterValidator(_schedule),
@@ -55,15 +94,38 @@ ScheduleJson = Annotated[
 Seconds = Annotated[float, Field(ge=0, le=10**9), AfterValidator(_finite)]
 
 
-class DeploymentIn(Input):
+def _integral(value: Any) -> Any:
+    """An integer as JSON Schema means it: 3 and 3.0, not `true` (strict mode does the rest)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(_integral)]
+Limit = Annotated[int, Field(ge=0, le=INT32), BeforeValidator(_integral)]
+
+
+class StrictInput(Input):
+    """JSON types as documented: `false` is not an int, "1" not a number (pydantic's lax mode
+    would take them, yet the OpenAPI document says otherwise)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class EmptyIn(StrictInput):
+    """`{}`: the body of a write that needs no data. Sent as JSON all the same, as every write
+    to this API (the request guard's rule against cross-site requests, server/guard.py)."""
+
+
+class DeploymentIn(StrictInput):
     """A deployment to register, or to update in place when its (flow_name, name) exists."""
 
     flow_name: Name
-    name: Name = Field(description="Without '/' (which separates flow and deployment names).")
+    name: DeploymentName
     id: Id | None = Field(None, description="A new deployment's id; default: a new one.")
-    entrypoint: Text | None = None
+    entrypoint: Entrypoint | None = None
     parameters: Json = Field(default_factory=dict)
-    parameter_openapi_schema: Json = Field(
+    parameter_openapi_schema: Annotated[Json, AfterValidator(_json_schema)] = Field(
         default_factory=dict, description="JSON schema of the flow's parameters; {}: any."
     )
     tags: Tags = Field(default_factory=list)
@@ -75,11 +137,11 @@ class DeploymentIn(Input):
     paused: bool = False
     catch_up: Literal["latest", "all", "none"] = "latest"
     max_lateness: Seconds | None = None
-    concurrency_limit: Count | None = None
+    concurrency_limit: Limit | None = None
     collision_strategy: Literal["enqueue", "cancel_new"] = "enqueue"
     work_pool_name: Name | None = None
     work_queue_name: Name | None = None
-    retries: Count = 0
+    retries: Limit = 0
 
     def to_record(self) -> Deployment:
         """The record; ValueError/TypeError for what only it checks."""
@@ -120,7 +182,7 @@ class DeploymentOut(BaseModel):
         return cls(**deployment_wire.deployment_json(d))
 
 
-class DeploymentRunIn(Input):
+class DeploymentRunIn(StrictInput):
     """A run asked for by hand: the deployment's parameters with these over them."""
 
     def decoded_parameters(self) -> dict[str, Any] | None:
@@ -151,10 +213,10 @@ class DeploymentRunOut(BaseModel):
         )
 
 
-class WorkPoolIn(Input):
+class WorkPoolIn(StrictInput):
     name: Name
     type: Literal["process"] = "process"
-    concurrency_limit: Count | None = None
+    concurrency_limit: Limit | None = None
     paused: bool = False
     description: Text | None = None
 
@@ -175,10 +237,10 @@ class WorkPoolOut(BaseModel):
         return cls(**deployment_wire.pool_json(p))
 
 
-class WorkQueueIn(Input):
+class WorkQueueIn(StrictInput):
     name: Name
-    priority: int = Field(1, ge=-(2**31), le=2**31 - 1, description="Lower is served first.")
-    concurrency_limit: Count | None = None
+    priority: Integer = Field(1, ge=-(2**31), le=2**31 - 1, description="Lower is served first.")
+    concurrency_limit: Limit | None = None
 
     def to_record(self, pool_name: str) -> WorkQueue:
         return WorkQueue(pool_name=pool_name, **self.model_dump())
@@ -196,7 +258,7 @@ class WorkQueueOut(BaseModel):
         return cls(**deployment_wire.queue_json(q))
 
 
-class HeartbeatIn(Input):
+class HeartbeatIn(StrictInput):
     name: Name = Field(description="The worker's name.")
 
 
@@ -210,12 +272,12 @@ class WorkerOut(BaseModel):
         return cls(**deployment_wire.worker_json(w))
 
 
-class ClaimIn(Input):
+class ClaimIn(StrictInput):
     worker: Name = Field(description="The claiming worker's name.")
     queues: Annotated[list[Name], Field(max_length=1000)] | None = Field(
         None, description="Take from these queues only; default: all of the pool's."
     )
-    limit: int = Field(1, ge=0, le=MAX_CLAIM, description="Most runs to claim.")
+    limit: Integer = Field(1, ge=0, le=MAX_CLAIM, description="Most runs to claim.")
     wait: float = Field(
         0,
         ge=0,

@@ -149,7 +149,7 @@ class ApiDeployments(DeploymentStore):
             raise ObjectNotFound(f"No deployment with id {deployment_id!r}")
         action = "pause" if paused else "resume"
         return deployment_from_json(
-            self._call("POST", f"/deployments/{_p(deployment_id)}/{action}")
+            self._call("POST", f"/deployments/{_p(deployment_id)}/{action}", {})
         )
 
     # -- scheduling --------------------------------------------------------------------------

@@ -112,6 +112,14 @@ class SqlDeployments(DeploymentStore):
         values = deployment_values(deployment_)
         d = deployment.c
         with self._transaction("register a deployment") as conn:
+            taken = conn.execute(
+                sa.select(d.flow_name, d.name).where(d.id == deployment_.id)
+            ).first()
+            if taken is not None and tuple(taken) != (deployment_.flow_name, deployment_.name):
+                raise ValueError(
+                    f"The deployment id {deployment_.id!r} is {taken.flow_name}/{taken.name}'s; "
+                    f"{deployment_.full_name} cannot have it too"
+                )
             self._flow_id(conn, deployment_.flow_name)
             insert = (
                 self._backend.insert(deployment)
