@@ -139,7 +139,7 @@ def test_hostile_requests_get_4xx(live_server: Server) -> None:
         )
         assert answer.status_code == 422 and "Mars/Olympus" in answer.text
         answer = http.post("/deployments", json={"flow_name": "f", "name": "a/b"})
-        assert answer.status_code == 422 and "'/'" in answer.text
+        assert answer.status_code == 422 and '"loc":["body","name"]' in answer.text
         answer = http.post("/deployments", json={"flow_name": "f\x00", "name": "d"})
         assert answer.status_code == 422
         assert http.post("/work_pools", json={"name": "p", "type": "docker"}).status_code == 422
