@@ -179,3 +179,18 @@ def test_concurrent_claimers_take_each_run_once(deployments: DeploymentStore) ->
     for t in threads:
         t.join()
     assert sorted(taken) == sorted(asked)
+
+
+def test_a_claim_with_wait_returns_a_run_made_meanwhile(deployments: DeploymentStore) -> None:
+    deployments.create_work_pool(WorkPool("pool"))
+    made = register(deployments)
+    asked: list[str] = []
+    later = threading.Timer(
+        0.5, lambda: asked.append(deployments.create_deployment_run(made.id).run.id)
+    )
+    later.start()
+    started = time.monotonic()
+    claimed = deployments.claim_runs("pool", None, "w1", 1, wait=20)
+    later.join()
+    assert [r.run.id for r in claimed] == asked
+    assert time.monotonic() - started < 15

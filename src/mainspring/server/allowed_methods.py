@@ -29,7 +29,7 @@ def install_allowed_methods(app: FastAPI, routers: Iterable[APIRouter], prefix: 
         first = next((r for r in routes if r.path_regex.match(path)), None)
         # the routes of the path the router picks (the first matching one), not every path
         # template that also matches (/flow_runs/heartbeat is not a GET /flow_runs/{id})
-        methods = {m for r in routes if first and r.path == first.path for m in r.methods}
+        methods = {m for r in routes if first and r.path == first.path for m in r.methods or ()}
         headers = dict(exc.headers or {})
         if methods:
             headers["Allow"] = ", ".join(sorted(methods))
