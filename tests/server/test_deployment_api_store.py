@@ -108,6 +108,8 @@ def test_the_servers_own_services_need_the_database(deployments: ApiStore) -> No
         deployments.release_stale_claims(time.time())
     with pytest.raises(NeedsDatabase, match="scheduler"):
         deployments.schedule_runs(made.id, Plan((), time.time()))
+    with pytest.raises(NeedsDatabase, match="long poll"):
+        deployments.next_run_due("pool")
 
 
 def test_pool_names_with_a_slash_travel(deployments: ApiStore) -> None:

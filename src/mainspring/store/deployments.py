@@ -185,6 +185,13 @@ class DeploymentStore(ABC):
         """
 
     @abstractmethod
+    def next_run_due(self, pool_name: str, queues: Sequence[str] | None = None) -> float | None:
+        """The earliest `expected_start_time` of the pool's runs waiting for a worker
+        (Scheduled or Late, unclaimed; in `queues` when given), or None: a waiting claim
+        sleeps until then rather than polling (the server's long poll; ApiStore raises
+        `NeedsDatabase`). A time in the past means a run is due yet held by a limit."""
+
+    @abstractmethod
     def release_stale_claims(self, older_than: float) -> int:
         """Return to Scheduled the runs claimed before `older_than` that no process took up
         (still Pending: no start, no heartbeat, no process recorded): their worker died

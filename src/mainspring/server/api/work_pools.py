@@ -1,8 +1,10 @@
 """`/api/work_pools`: pools, their queues and workers, and claiming runs (a long poll).
 
 A claim that finds no due run waits up to `wait` seconds at the server and answers as soon as
-one is claimable: at once when a run is made through this server (server/run_signal.py), within
-`RECHECK` seconds when another process made it. A waiting claim whose client has gone away
+one is claimable: at once when a run is made through this server (server/run_signal.py), at
+the instant the earliest scheduled run of the pool falls due (`next_run_due`: a schedule's
+run starts on time, not at the next poll), and within `RECHECK` seconds when another process
+made it. A waiting claim whose client has gone away
 stops before claiming anything, so no run is claimed for a worker that will not hear of it
 (the rare one claimed as the client leaves returns after the claim timeout).
 
@@ -121,7 +123,11 @@ async def claim_runs(
         remaining = deadline - time.monotonic()
         if runs or remaining <= 0 or body.limit == 0:
             return [DeploymentRunOut.of(r) for r in runs]
-        await signal.wait(event, min(RECHECK, remaining))
+        due = await run_in_threadpool(deployments.next_run_due, pool_name, body.queues)
+        pause = min(RECHECK, remaining)
+        if due is not None and due > time.time():  # sleep until it is due, not a poll's tick
+            pause = min(pause, due - time.time())
+        await signal.wait(event, max(pause, 0.001))
         if await request.is_disconnected():
             return []
 

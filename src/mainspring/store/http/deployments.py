@@ -5,9 +5,9 @@ Errors as with SqlStore: an unknown deployment or pool is `ObjectNotFound` (the 
 names it), a refused argument (a 422: a parameter that does not fit the flow's schema; a 409:
 a pool or queue that exists) is `ArgumentRefused`, a ValueError and TypeError as SqlStore's
 would be, and a StoreRejected as other refusals over HTTP are. `now` arguments are not sent:
-the server's clock decides, as it does for every client. `schedule_runs` and
-`release_stale_claims` are the server's own services (its scheduler and claim timeout) and
-raise `NeedsDatabase`.
+the server's clock decides, as it does for every client. `schedule_runs`,
+`release_stale_claims` and `next_run_due` are the server's own (its scheduler, claim timeout
+and long poll) and raise `NeedsDatabase`.
 
 A claim with `wait` is a long poll: the server holds the request until a run is claimable or
 the wait (at most `MAX_WAIT` a request; longer waits are several requests) runs out, so the
@@ -255,6 +255,9 @@ class ApiDeployments(DeploymentStore):
             left -= part
             if runs or left <= 0:
                 return [deployment_run_from_json(r) for r in runs]
+
+    def next_run_due(self, pool_name: str, queues: Sequence[str] | None = None) -> float | None:
+        self._needs_database("Finding the next run due (the server's long poll does it)")
 
     def release_stale_claims(self, older_than: float) -> int:
         self._needs_database("Releasing stale claims (the server's claim timeout)")

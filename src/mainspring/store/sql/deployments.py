@@ -435,6 +435,20 @@ class SqlDeployments(DeploymentStore):
                 return runs
             time.sleep(min(CLAIM_RECHECK, remaining))
 
+    def next_run_due(self, pool_name: str, queues: Sequence[str] | None = None) -> float | None:
+        c = flow_run.c
+        query = sa.select(sa.func.min(c.expected_start_time)).where(
+            c.work_pool_name == pool_name,
+            c.state_type == StateType.SCHEDULED.value,
+            c.state_name.in_(WAITING_NAMES),
+            c.claimed_by.is_(None),
+        )
+        if queues is not None:
+            query = query.where(c.work_queue_name.in_(list(queues)))
+        with self._read() as conn:
+            due = conn.execute(query).scalar()
+        return None if due is None else float(due)
+
     def release_stale_claims(self, older_than: float) -> int:
         with self._transaction("release stale claims") as conn:
             return release_stale(conn, float(older_than), time.time())
