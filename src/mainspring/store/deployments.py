@@ -172,7 +172,7 @@ class DeploymentStore(ABC):
         `wait` > 0: when none is claimable, wait up to that many seconds for one and return
         as soon as one is (empty only when the wait ran out). ApiStore waits at the server,
         which hears of runs made through it at once (a long poll, at most 30 s a request);
-        SqlStore re-checks every `CLAIM_RECHECK` seconds.
+        SqlStore re-checks every `CLAIM_RECHECK` seconds and when the pool's next run falls due.
 
         Due: `expected_start_time <= now`, unclaimed. Taken from `queues` (all the pool's when
         None) by queue priority (lower first), then oldest first. Limits are honoured, each
