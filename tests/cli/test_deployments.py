@@ -10,11 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from mainspring.store.sql import SqlStore
-
 from .deploy_cli import cli, cli_json, write_flow_file
-
-HAS_DEPLOYMENT_RUNS = hasattr(SqlStore, "create_deployment_run")
 
 
 @pytest.fixture
@@ -121,15 +117,6 @@ def test_a_name_without_the_flow_is_refused_with_the_form_to_use(home, deployed)
     assert "use 'flow-name/deployment-name'" in done.stderr
 
 
-@pytest.mark.skipif(HAS_DEPLOYMENT_RUNS, reason="the store creates deployment runs now")
-def test_run_says_clearly_when_the_store_cannot_create_deployment_runs(home, deployed):
-    done = cli("deployment", "run", deployed, home=home)
-    assert done.returncode == 1
-    assert "cannot create deployment runs yet" in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
-
-
-@pytest.mark.skipif(not HAS_DEPLOYMENT_RUNS, reason="create_deployment_run comes with deploy-api")
 def test_run_watch_follows_the_run_until_it_ends(home, deployed):
     from mainspring.model import State, StateType
     from mainspring.store import get_store
@@ -236,30 +223,3 @@ def test_deployments_and_pools_on_postgresql(postgres_database, home, tmp_path):
     assert [p["name"] for p in cli_json("work-pool", "ls", home=home, database_url=url)] == [
         "pg-pool"
     ]
-
-
-def _api_store_keeps_deployments() -> bool:
-    from mainspring.store.deployments import DeploymentStore
-    from mainspring.store.http.store import ApiStore
-
-    return issubclass(ApiStore, DeploymentStore)
-
-
-@pytest.mark.skipif(_api_store_keeps_deployments(), reason="ApiStore is a DeploymentStore now")
-def test_a_store_without_deployments_is_a_one_line_error(home, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSPRING_")}
-    env.update(MAINSPRING_HOME=str(home), MAINSPRING_API_URL="http://127.0.0.1:9")
-    flow_file = write_flow_file(tmp_path)
-    for args in (["deployment", "ls"], ["deploy", f"{flow_file}:greet", "-n", "x"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "mainspring.cli.main", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 1
-        assert done.stderr.strip() == (
-            "Error: the configured store (ApiStore) does not support deployments yet; "
-            "unset MAINSPRING_API_URL to use the database directly"
-        )

@@ -12,16 +12,11 @@ if TYPE_CHECKING:
 
 
 def deployment_store() -> DeploymentStore:
-    """The configured store; one that cannot keep deployments (a server client before its
-    deployment routes exist) is a one-line error, not a traceback."""
+    """The configured store (SqlStore or ApiStore: both keep deployments)."""
     from mainspring.store.deployments import DeploymentStore
 
     backend = store()
-    if not isinstance(backend, DeploymentStore):
-        fail(
-            f"Error: the configured store ({type(backend).__name__}) does not support "
-            "deployments yet; unset MAINSPRING_API_URL to use the database directly"
-        )
+    assert isinstance(backend, DeploymentStore), type(backend)  # every Store kind is one
     return backend
 
 

@@ -158,18 +158,11 @@ def run_deployment(
         parameters = parse_params(param, deployment.parameter_openapi_schema)
     except DeploySpecError as exc:
         fail(f"Error: {exc}")
-    create = getattr(backend, "create_deployment_run", None)
-    if create is None:
-        fail(
-            f"Error: the configured store ({type(backend).__name__}) cannot create deployment "
-            "runs yet (create_deployment_run is not available)"
-        )
     with store_errors():
         try:
-            created = create(deployment.id, parameters=parameters)
+            run = backend.create_deployment_run(deployment.id, parameters=parameters).run
         except (TypeError, ValueError) as exc:
             fail(f"Error: {exc}")
-    run = getattr(created, "run", created)  # a DeploymentRun holds its FlowRun
     out = console()
     out.print(f"Created flow run {run.name!r} ({run.id}) of deployment {deployment.full_name!r}.")
     if watch:

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 
 from mainspring._version import __version__
 from mainspring.exceptions import ObjectNotFound, StoreError
+from mainspring.server.allowed_methods import install_allowed_methods
 from mainspring.server.api import PROTECTED
 from mainspring.server.api.batches import document_batch_body
 from mainspring.server.api.deps import ERRORS
@@ -32,6 +33,7 @@ from mainspring.server.auth import KeyRing, authorize
 from mainspring.server.error_responses import install_error_responses
 from mainspring.server.guard import install_guard
 from mainspring.server.request_size import RequestSizeLimit
+from mainspring.server.run_signal import RunSignal
 from mainspring.settings import Settings, get_settings
 from mainspring.store import open_store
 from mainspring.store.base import Store
@@ -103,6 +105,9 @@ def create_app(
     app.state.store = store
     app.state.crash_detector = detector
     app.state.scheduler = scheduler
+    app.state.run_signal = RunSignal()  # wakes claims waiting for runs (api/work_pools.py)
+    if scheduler is not None:  # runs it creates wake those claims at once
+        scheduler.on_created = app.state.run_signal.notify_threadsafe
     app.state.keyring = KeyRing(store)
     app.state.exposed = exposed
     app.state.insecure = insecure
@@ -112,6 +117,7 @@ def create_app(
             router, prefix="/api", dependencies=[Depends(authorize)], responses=ERRORS
         )
     _add_error_handlers(app)
+    install_allowed_methods(app, PROTECTED, "/api")  # Allow: every method of a path
     install_guard(app, settings)  # Host, Origin and JSON rules; CORS if configured
     app.add_middleware(RequestSizeLimit, max_bytes=settings.server_max_request_bytes)
     install_error_responses(app)  # last: its catch-all wraps the middleware above

@@ -2,9 +2,9 @@
 
 Apart from `Store` (store/base.py) because it is a different client: the scheduler, workers,
 `serve()` and the CLI use it, never the engine's hot path. `SqlStore` implements it
-(store/sql/deployments.py). `ApiStore` does not yet: the server routes that would carry these
-calls come in a later step; until then a process that needs them opens a `SqlStore` on the
-database.
+(store/sql/deployments.py); `ApiStore` carries it over the server's /api routes
+(store/http/deployments.py, server/api/deployments.py), except `release_stale_claims`, which
+is the server's own service and needs its database.
 
 Every method states its contract; the guarantees that matter under concurrency are:
 - a (deployment, scheduled time) becomes at most one run, whoever schedules it and however
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any
 
 from mainspring.model.deployments import Deployment, DeploymentRun, Worker, WorkPool, WorkQueue
 from mainspring.model.schedules import Plan
@@ -42,7 +43,7 @@ class DeploymentStore(ABC):
         next scheduler tick plans them afresh from `now` on. Paused the same way as
         `set_deployment_paused`. The flow is registered too; the work pool need not exist
         (its runs wait until it does). Safe to call from several processes at once: one row
-        per (flow_name, name).
+        per (flow_name, name). `ValueError` if a new deployment's id is another's.
         """
 
     @abstractmethod
@@ -85,6 +86,33 @@ class DeploymentStore(ABC):
         schedulers running the same plan at once create each run once). The watermark
         `scheduled_until` advances to `plan.scheduled_until`, never backwards. A paused or
         deleted deployment gets nothing (0), even if it was paused after `plan` was made.
+        """
+
+    @abstractmethod
+    def create_deployment_run(
+        self,
+        deployment_id: str,
+        parameters: dict[str, Any] | None = None,
+        *,
+        when: float | None = None,
+        tags: Sequence[str] | None = None,
+        now: float | None = None,
+    ) -> DeploymentRun:
+        """A run of the deployment asked for by hand (`run_deployment`, `deployment run`, the
+        UI's Run button): Scheduled at `when` (default `now`), due then for its pool's workers.
+
+        Its parameters are the deployment's with `parameters` over them, validated against
+        the deployment's `parameter_openapi_schema` when it has one: `ParameterTypeError` (a
+        TypeError) naming the parameter, or `ValueError` for a missing one. Its tags are the
+        deployment's plus `tags`. Made even when the deployment is paused (pausing stops the
+        schedule, not a person). `ObjectNotFound` if the deployment is unknown.
+
+        Such a run is not a schedule time, yet it shares `expected_start_time` (which is what
+        makes it due and orders it) and so the unique (deployment, time) index with scheduled
+        runs. When its instant is taken it moves to the next representable float (a fraction
+        of a microsecond later) until it is free: two runs asked for at the same instant are
+        two runs. A schedule time that an earlier hand-made run took exactly is then not
+        scheduled again (one run at that instant, not two).
         """
 
     @abstractmethod
@@ -135,9 +163,16 @@ class DeploymentStore(ABC):
         worker: str,
         limit: int,
         now: float | None = None,
+        *,
+        wait: float = 0.0,
     ) -> list[DeploymentRun]:
         """Claim up to `limit` due runs of the pool for `worker`: move them Scheduled (or
         Late) -> Pending with `claimed_by` = worker and `claimed_at` = now, and return them.
+
+        `wait` > 0: when none is claimable, wait up to that many seconds for one and return
+        as soon as one is (empty only when the wait ran out). ApiStore waits at the server,
+        which hears of runs made through it at once (a long poll, at most 30 s a request);
+        SqlStore re-checks every `CLAIM_RECHECK` seconds and when the pool's next run falls due.
 
         Due: `expected_start_time <= now`, unclaimed. Taken from `queues` (all the pool's when
         None) by queue priority (lower first), then oldest first. Limits are honoured, each
@@ -148,6 +183,13 @@ class DeploymentStore(ABC):
         (threads, processes, hosts) never claim the same run, and together claim each due run
         once. `ObjectNotFound` if the pool is unknown.
         """
+
+    @abstractmethod
+    def next_run_due(self, pool_name: str, queues: Sequence[str] | None = None) -> float | None:
+        """The earliest `expected_start_time` of the pool's runs waiting for a worker
+        (Scheduled or Late, unclaimed; in `queues` when given), or None: a waiting claim
+        sleeps until then rather than polling (the server's long poll; ApiStore raises
+        `NeedsDatabase`). A time in the past means a run is due yet held by a limit."""
 
     @abstractmethod
     def release_stale_claims(self, older_than: float) -> int:

@@ -2,6 +2,7 @@
 
 from mainspring.server.api import (
     batches,
+    deployments,
     flow_runs,
     flows,
     graph,
@@ -10,6 +11,7 @@ from mainspring.server.api import (
     meta,
     states,
     task_runs,
+    work_pools,
 )
 
 #: Routers behind authentication, in the order they appear in the API docs.
@@ -23,6 +25,8 @@ PROTECTED = (
     logs.router,
     graph.router,
     batches.router,
+    deployments.router,
+    work_pools.router,
 )
 
 __all__ = ["PROTECTED"]

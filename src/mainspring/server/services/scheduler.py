@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from mainspring.deploy.scheduler import Scheduler, TickFigures
 from mainspring.settings import Settings
@@ -27,6 +28,9 @@ class SchedulerService:
             raise ValueError(f"interval must be positive, got {interval}")
         self.scheduler = Scheduler(store)
         self.interval = interval
+        #: called (from this thread) after a tick that created runs: the app wakes the
+        #: claims waiting at the server for runs (server/run_signal.py)
+        self.on_created: Callable[[], None] | None = None
         self.last: TickFigures | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -57,6 +61,8 @@ class SchedulerService:
             else:
                 if self._failing or self.last.created or self.last.late or self.last.expired:
                     logger.info("Scheduler: %s", self.last)
+                if self.last.created and self.on_created is not None:
+                    self.on_created()
                 self._failing = False
             if self._stop.wait(self.interval):
                 return

@@ -20,9 +20,10 @@ or fails (5xx) is a `StoreError` naming its URL (the recorder retries those); a 
 invalid or read-only API key and a refused body are `StoreRejected`, whose message says what
 to do. The API key (MAINSPRING_API_KEY) goes in the Authorization header and nowhere else.
 
-`set_state` is the server's `POST .../set_state`; the API-key and crash-detector methods of
-`Store` are the server's own business (its tables, its process) and raise `NeedsDatabase`
-(store/http/server_only.py).
+The DeploymentStore methods travel over /api/deployments and /api/work_pools
+(store/http/deployments.py). `set_state` is the server's `POST .../set_state`; the API-key
+and crash-detector methods of `Store` are the server's own business (its tables, its
+process) and raise `NeedsDatabase` (store/http/server_only.py).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ from mainspring.settings import redact_url
 from mainspring.store.base import Batch, Store
 from mainspring.store.batch_parts import MAX_REFUSED, PartRefused, chunks, write_isolating
 from mainspring.store.http import wire
+from mainspring.store.http.answers import detail as _detail
+from mainspring.store.http.deployments import ApiDeployments
 from mainspring.store.http.server_only import ServerOnly
 from mainspring.store.http.wire_batch import encode_batch
 from mainspring.store.per_process import PerProcess
@@ -71,7 +74,7 @@ _ID = re.compile(wire.ID_PATTERN.strip("^$")).fullmatch
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
-class ApiStore(ServerOnly, Store):
+class ApiStore(ServerOnly, ApiDeployments, Store):
     """Run history kept by a Mainspring server, reached over HTTP with one keep-alive client.
 
     Thread-safe (httpx clients are); a forked child makes its own client. `transport` is for
@@ -129,14 +132,24 @@ class ApiStore(ServerOnly, Store):
         )
 
     def _request(
-        self, method: str, path: str, *, params: Any = None, content: bytes | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        content: bytes | None = None,
+        timeout: httpx.Timeout | None = None,
+        retry: bool = True,
     ) -> httpx.Response:
         """One request; a connection the server closed meanwhile (a restart: kept-alive
-        connections die) is retried once at once, which every call here may safely be."""
+        connections die) is retried once at once unless `retry` is False (a request that
+        must not be made twice). `timeout`: other than `TIMEOUT` (a long poll's)."""
         client = self._http()
-        for attempt in (1, 2):
+        for attempt in (1, 2) if retry else (2,):
             try:
-                return client.request(method, path, params=params, content=content)
+                return client.request(
+                    method, path, params=params, content=content, timeout=timeout or TIMEOUT
+                )
             except httpx.TimeoutException as exc:
                 raise StoreError(
                     f"The Mainspring server at {redact_url(self.url)} did not answer {method} "
@@ -399,20 +412,6 @@ def _without_parameters(part: Batch, size: int) -> Batch | None:
 
 def _q(run_id: str) -> str:
     return quote(run_id, safe="")
-
-
-def _detail(response: httpx.Response) -> str:
-    """The server's explanation (FastAPI's `detail`), short enough for one line."""
-    try:
-        detail = orjson.loads(response.content).get("detail", response.text)
-    except (orjson.JSONDecodeError, AttributeError):
-        detail = response.text
-    if isinstance(detail, list):  # a 422: [{"loc": [...], "msg": ...}, ...]
-        detail = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in detail[:5]
-        )
-    text = str(detail)
-    return text if len(text) <= 500 else text[:497] + "..."
 
 
 def _page(limit: int, offset: int) -> None:

@@ -148,6 +148,22 @@ def planned_run_row(d: Deployment, flow_id: str, planned: PlannedRun, now: float
     }
 
 
+def requested_run_row(
+    d: Deployment,
+    flow_id: str,
+    parameters: dict[str, Any],
+    tags: list[str],
+    when: float,
+    now: float,
+) -> dict[str, Any]:
+    """The flow_run row of a run asked for by hand (`create_deployment_run`): Scheduled."""
+    planned = PlannedRun(when, 0)
+    row = planned_run_row(d, flow_id, planned, now)
+    row["parameters"] = storable_json(parameters)
+    row["tags"] = list(dict.fromkeys([*d.tags, *tags]))
+    return row
+
+
 def state_row(run_id: str, type_: str, name: str, message: str | None, ts: float) -> dict[str, Any]:
     """A state_history row for a transition made here (not by a run's own process)."""
     return {

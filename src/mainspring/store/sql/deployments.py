@@ -20,12 +20,8 @@ import sqlalchemy as sa
 from mainspring.exceptions import ObjectNotFound, StoreError
 from mainspring.model import FlowRecord, StateType
 from mainspring.model.deployments import (
-    DEFAULT_QUEUE,
     Deployment,
     DeploymentRun,
-    Worker,
-    WorkPool,
-    WorkQueue,
 )
 from mainspring.model.schedules import Plan
 from mainspring.model.text import check_name
@@ -37,21 +33,17 @@ from mainspring.store.sql.deployment_rows import (
     deployment_run_from_row,
     deployment_values,
     planned_run_row,
-    pool_from_row,
-    queue_from_row,
     state_row,
-    worker_from_row,
 )
+from mainspring.store.sql.requested_runs import insert_requested_run, run_instant, run_tags
 from mainspring.store.sql.schema import (
     deployment,
     flow,
     flow_row,
     flow_run,
     state_history,
-    work_pool,
-    work_queue,
-    worker,
 )
+from mainspring.store.sql.work_pools import SqlWorkPools
 
 if TYPE_CHECKING:
     from mainspring.store.sql.dialect import SqlBackend
@@ -62,6 +54,8 @@ RUN_FIELDS = (
     "schedules", "parameters", "tags", "entrypoint", "version", "work_pool_name",
     "work_queue_name",
 )  # fmt: skip
+#: Seconds between a waiting claim's attempts (`claim_runs(wait=...)`).
+CLAIM_RECHECK = 0.1
 #: Runs inserted per statement (SQLite allows 32,766 bound values; a run has ~20).
 INSERT_ROWS = 500
 
@@ -70,7 +64,13 @@ def _now(now: float | None) -> float:
     return time.time() if now is None else float(now)
 
 
-class SqlDeployments(DeploymentStore):
+def _wait_seconds(wait: float) -> float:
+    if isinstance(wait, bool) or not isinstance(wait, int | float) or not wait >= 0:
+        raise ValueError(f"wait must be a non-negative number of seconds, got {wait!r}")
+    return float(wait)
+
+
+class SqlDeployments(SqlWorkPools, DeploymentStore):
     """The DeploymentStore half of SqlStore (module docstring); needs its `engine()`."""
 
     if TYPE_CHECKING:
@@ -103,6 +103,14 @@ class SqlDeployments(DeploymentStore):
         values = deployment_values(deployment_)
         d = deployment.c
         with self._transaction("register a deployment") as conn:
+            taken = conn.execute(
+                sa.select(d.flow_name, d.name).where(d.id == deployment_.id)
+            ).first()
+            if taken is not None and tuple(taken) != (deployment_.flow_name, deployment_.name):
+                raise ValueError(
+                    f"The deployment id {deployment_.id!r} is {taken.flow_name}/{taken.name}'s; "
+                    f"{deployment_.full_name} cannot have it too"
+                )
             self._flow_id(conn, deployment_.flow_name)
             insert = (
                 self._backend.insert(deployment)
@@ -260,6 +268,29 @@ class SqlDeployments(DeploymentStore):
             )
         return len(new)
 
+    def create_deployment_run(
+        self,
+        deployment_id: str,
+        parameters: dict[str, Any] | None = None,
+        *,
+        when: float | None = None,
+        tags: Sequence[str] | None = None,
+        now: float | None = None,
+    ) -> DeploymentRun:
+        at = _now(now)
+        instant, extra = run_instant(when, at), run_tags(tags)
+        with self._transaction("create a deployment run") as conn:
+            row = conn.execute(
+                sa.select(deployment).where(deployment.c.id == deployment_id).with_for_update()
+            ).first()
+            if row is None:
+                raise ObjectNotFound(f"No deployment with id {deployment_id!r}")
+            record = deployment_from_row(row)
+            flow_id = self._flow_id(conn, record.flow_name)
+            return insert_requested_run(
+                conn, self._backend, record, flow_id, parameters, instant, extra, at
+            )
+
     def read_deployment_runs(
         self, deployment_id: str, states: Sequence[str] | None = None
     ) -> list[DeploymentRun]:
@@ -274,104 +305,6 @@ class SqlDeployments(DeploymentStore):
         with self._read() as conn:
             return [deployment_run_from_row(r) for r in conn.execute(query)]
 
-    # -- work pools, queues, workers ---------------------------------------------------------
-    def create_work_pool(self, pool: WorkPool, now: float | None = None) -> WorkPool:
-        at = _now(now)
-        values: dict[str, Any] = {
-            "name": pool.name,
-            "type": pool.type,
-            "description": pool.description,
-            "concurrency_limit": pool.concurrency_limit,
-            "paused": pool.paused,
-            "created": at,
-        }
-        with self._transaction("create a work pool") as conn:
-            insert = (
-                self._backend.insert(work_pool)
-                .values(**values)
-                .on_conflict_do_nothing()
-                .returning(work_pool.c.name)
-            )
-            if conn.execute(insert).first() is None:
-                raise ValueError(f"A work pool named {pool.name!r} exists already")
-            conn.execute(
-                sa.insert(work_queue).values(
-                    pool_name=pool.name, name=DEFAULT_QUEUE, priority=1, created=at
-                )
-            )
-        return self.read_work_pool(pool.name)
-
-    def read_work_pool(self, name: str) -> WorkPool:
-        with self._read() as conn:
-            row = conn.execute(sa.select(work_pool).where(work_pool.c.name == name)).first()
-        if row is None:
-            raise ObjectNotFound(f"No work pool named {name!r}")
-        return pool_from_row(row)
-
-    def read_work_pools(self) -> list[WorkPool]:
-        with self._read() as conn:
-            rows = conn.execute(sa.select(work_pool).order_by(work_pool.c.name))
-            return [pool_from_row(r) for r in rows]
-
-    def create_work_queue(self, queue: WorkQueue, now: float | None = None) -> WorkQueue:
-        q = work_queue.c
-        with self._transaction("create a work queue") as conn:
-            self._require_pool(conn, queue.pool_name)
-            insert = (
-                self._backend.insert(work_queue)
-                .values(
-                    pool_name=queue.pool_name,
-                    name=queue.name,
-                    priority=queue.priority,
-                    concurrency_limit=queue.concurrency_limit,
-                    created=_now(now),
-                )
-                .on_conflict_do_nothing()
-                .returning(q.name)
-            )
-            if conn.execute(insert).first() is None:
-                raise ValueError(
-                    f"Work pool {queue.pool_name!r} has a queue named {queue.name!r} already"
-                )
-            row = conn.execute(
-                sa.select(work_queue).where(q.pool_name == queue.pool_name, q.name == queue.name)
-            ).one()
-        return queue_from_row(row)
-
-    def read_work_queues(self, pool_name: str) -> list[WorkQueue]:
-        q = work_queue.c
-        query = sa.select(work_queue).where(q.pool_name == pool_name).order_by(q.priority, q.name)
-        with self._read() as conn:
-            return [queue_from_row(r) for r in conn.execute(query)]
-
-    def worker_heartbeat(self, pool_name: str, name: str, now: float | None = None) -> Worker:
-        check_name("The worker name", name)
-        at = _now(now)
-        with self._transaction("record a worker's heartbeat") as conn:
-            self._require_pool(conn, pool_name)
-            insert = self._backend.insert(worker).values(
-                pool_name=pool_name, name=name, last_heartbeat=at
-            )
-            conn.execute(
-                insert.on_conflict_do_update(
-                    index_elements=["pool_name", "name"],
-                    set_={"last_heartbeat": insert.excluded.last_heartbeat},
-                )
-            )
-        return Worker(pool_name=pool_name, name=name, last_heartbeat=at)
-
-    def read_workers(self, pool_name: str) -> list[Worker]:
-        w = worker.c
-        query = sa.select(worker).where(w.pool_name == pool_name).order_by(w.name)
-        with self._read() as conn:
-            return [worker_from_row(r) for r in conn.execute(query)]
-
-    @staticmethod
-    def _require_pool(conn: sa.Connection, pool_name: str) -> None:
-        found = conn.execute(sa.select(work_pool.c.name).where(work_pool.c.name == pool_name))
-        if found.first() is None:
-            raise ObjectNotFound(f"No work pool named {pool_name!r}")
-
     # -- claiming ----------------------------------------------------------------------------
     def claim_runs(
         self,
@@ -380,12 +313,38 @@ class SqlDeployments(DeploymentStore):
         worker: str,
         limit: int,
         now: float | None = None,
+        *,
+        wait: float = 0.0,
     ) -> list[DeploymentRun]:
         check_name("The worker name", worker)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise ValueError(f"limit must be a non-negative int, got {limit!r}")
-        with self._transaction("claim runs") as conn:
-            return claim(conn, pool_name, queues, worker, limit, _now(now))
+        deadline = time.monotonic() + _wait_seconds(wait)
+        while True:
+            with self._transaction("claim runs") as conn:
+                runs = claim(conn, pool_name, queues, worker, limit, _now(now))
+            remaining = deadline - time.monotonic()
+            if runs or remaining <= 0 or limit == 0:
+                return runs
+            pause = min(CLAIM_RECHECK, remaining)
+            due = self.next_run_due(pool_name, queues)
+            if due is not None and due > time.time():  # on time, not at the next tick
+                pause = min(pause, due - time.time())
+            time.sleep(max(pause, 0.001))
+
+    def next_run_due(self, pool_name: str, queues: Sequence[str] | None = None) -> float | None:
+        c = flow_run.c
+        query = sa.select(sa.func.min(c.expected_start_time)).where(
+            c.work_pool_name == pool_name,
+            c.state_type == StateType.SCHEDULED.value,
+            c.state_name.in_(WAITING_NAMES),
+            c.claimed_by.is_(None),
+        )
+        if queues is not None:
+            query = query.where(c.work_queue_name.in_(list(queues)))
+        with self._read() as conn:
+            due = conn.execute(query).scalar()
+        return None if due is None else float(due)
 
     def release_stale_claims(self, older_than: float) -> int:
         with self._transaction("release stale claims") as conn:

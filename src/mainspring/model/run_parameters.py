@@ -1,0 +1,56 @@
+"""The parameters of a run asked of a deployment: its defaults, overlaid and validated.
+
+A run made by hand (`run_deployment`, `deployment run`, the UI's Run button) gets the
+deployment's parameters with the caller's over them, checked against the flow's parameter
+schema when the deployment has one, so a wrong argument is refused when asked for, naming the
+parameter, not found later by a worker whose run then fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+
+from mainspring.exceptions import ParameterTypeError
+
+__all__ = ["run_parameters"]
+
+
+def run_parameters(
+    flow_name: str,
+    defaults: dict[str, Any],
+    schema: dict[str, Any],
+    given: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """`defaults` overlaid by `given`, valid under `schema` (a JSON schema; empty: anything).
+
+    `ParameterTypeError` (a TypeError) names the first parameter that does not fit, or
+    `ValueError` for a missing required one or a schema that is itself invalid."""
+    if given is not None and not isinstance(given, dict):
+        raise TypeError(f"parameters must be a dict, got {given!r}")
+    merged = {**defaults, **(given or {})}
+    for key in merged:
+        if not isinstance(key, str):
+            raise TypeError(f"parameter names must be text, got {key!r}")
+    if not schema:
+        return merged
+    try:
+        validator = jsonschema.Draft202012Validator(schema)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(merged))
+    except jsonschema.exceptions.SchemaError as exc:
+        raise ValueError(
+            f"The parameter schema of flow {flow_name!r} is invalid: {exc.message}"
+        ) from None
+    except (TypeError, ValueError, RecursionError) as exc:  # a schema jsonschema chokes on
+        raise ValueError(f"The parameter schema of flow {flow_name!r} is unusable: {exc}") from None
+    if error is None:
+        return merged
+    path = [p for p in error.absolute_path]
+    if error.validator == "required" or not path:
+        raise ValueError(f"Flow {flow_name!r}: {error.message}")
+    name = str(path[0])
+    expected = error.schema.get("type", error.validator) if isinstance(error.schema, dict) else ""
+    raise ParameterTypeError(
+        f"Flow {flow_name!r}", name, str(expected), merged.get(name), error.message
+    )
