@@ -6,9 +6,11 @@ start each run once), start them, account for the subprocesses, heartbeat the wo
 sleeps until the next scheduled time it knows of (given by `next_due`), or `poll_interval` at
 most, so a run on a 1-second schedule is claimed within milliseconds of its time rather than
 at the next poll. The sleep is an Event wait: `stop()` (a signal handler) ends it at once.
+Through a server, where this process does not know the schedule, the claim itself waits
+(`claim_wait`: a long poll the server answers as soon as a run is due), so a worker learns of
+a run within milliseconds; `stop()` then takes effect when that request returns.
 
-Only `DeploymentStore` and `Store` calls: the same loop runs over a SqlStore or, once the
-server carries these calls, an ApiStore.
+Only `DeploymentStore` and `Store` calls: the same loop runs over a SqlStore or an ApiStore.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class RunLoop:
         scheduler: Scheduler | None = None,
         next_due: Callable[[float], float | None] | None = None,
         poll_interval: float = 0.5,
+        claim_wait: float = 0.0,
         on_start: Callable[[str, str], None] | None = None,
     ) -> None:
         if not isinstance(store, DeploymentStore):
@@ -64,11 +67,13 @@ class RunLoop:
         self.scheduler = scheduler
         self.next_due = next_due
         self.poll_interval = poll_interval
+        self.claim_wait = claim_wait
         self.on_start = on_start
         self.started = 0
         self._stop = threading.Event()
         self._next_tick = 0.0
         self._next_heartbeat = 0.0
+        self._claim_waited = False  # this turn's claim was a long poll: no sleep after it
 
     def stop(self) -> None:
         """Ask the loop to end after its current turn (safe from a signal handler)."""
@@ -91,9 +96,15 @@ class RunLoop:
             self._next_heartbeat = now + HEARTBEAT_EVERY
         self.runner.prepare()
         room = self.runner.free_slots
+        self._claim_waited = bool(room) and self.claim_wait > 0
         if room:
             for claimed in self.deployments.claim_runs(
-                self.pool_name, self.queues, self.worker_name, room, time.time()
+                self.pool_name,
+                self.queues,
+                self.worker_name,
+                room,
+                time.time(),
+                wait=self.claim_wait,
             ):
                 run = claimed.run
                 self.runner.start(run.id, f"{run.name!r} ({run.id})")
@@ -103,7 +114,10 @@ class RunLoop:
         self.runner.check()
 
     def wait(self) -> None:
-        """Sleep until the next known scheduled time (just after it), at most `poll_interval`."""
+        """Sleep until the next known scheduled time (just after it), at most `poll_interval`;
+        not at all after a claim that waited at the server."""
+        if self._claim_waited:
+            return
         now = time.time()
         wake = now + self.poll_interval
         if self.next_due is not None:

@@ -22,6 +22,10 @@ from mainspring.store.deployments import DeploymentStore
 
 __all__ = ["run_worker"]
 
+#: Through a server, how long one claim waits there for a run (a long poll): short enough
+#: that Ctrl-C, the runs' exits and the heartbeat are seen within about that long.
+CLAIM_WAIT = 2.0
+
 
 def run_worker(
     store: Store,
@@ -39,7 +43,8 @@ def run_worker(
             f"a worker needs a store that keeps deployments, got {type(store).__name__}"
         )
     store.read_work_pool(pool_name)  # an unknown pool fails here, with its name
-    scheduler = None if get_settings().api_url else Scheduler(store)
+    remote = bool(get_settings().api_url)
+    scheduler = None if remote else Scheduler(store)  # a server schedules for its clients
     runner = Runner(store, limit=limit, cancel_grace=cancel_grace)
     loop = RunLoop(
         store,
@@ -48,6 +53,7 @@ def run_worker(
         worker_name=name or f"{socket.gethostname()}-{os.getpid()}",
         queues=queues,
         scheduler=scheduler,
+        claim_wait=CLAIM_WAIT if remote else 0.0,
     )
     print(f"Worker {loop.worker_name!r} started on work pool {pool_name!r}.", file=sys.stderr)
     with stop_on_signals(loop):
