@@ -44,3 +44,13 @@ if __name__ == "__main__":
     if arguments.runs:
         stop_after(arguments.runs + 1.5)  # one run a second, and a second to start
     weather_report.serve("every-second", interval=1, parameters={"city": "Porto"})
+    if arguments.runs:
+        # A demo's deployment should not go on being scheduled once the demo is over (a server
+        # started on this history would create its runs, every second, with no one to run
+        # them): pause it. `mainspring deployment resume weather-report/every-second` undoes it.
+        from mainspring.store import get_store
+
+        store = get_store()
+        deployment = store.find_deployment("weather-report", "every-second")
+        store.set_deployment_paused(deployment.id, True)
+        print("Paused deployment 'weather-report/every-second' (the demo is over).")
