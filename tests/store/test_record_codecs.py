@@ -1,7 +1,7 @@
 """Every codec of a run record carries every field of it (issue 11 item 6).
 
 A record's fields (model/runs.py: FlowRun, TaskRun, StateRecord, LogRecord) are spelled out
-again by each codec: the database tables and row builders (store/sql/schema.py), the batch
+again by each codec: the database tables (store/sql/schema.py) and row builders (rows.py), the batch
 shapes and their encoder and decoder (store/http/wire_shapes.py, wire_batch.py), the JSON the
 API answers with and its client-side decoder (store/http/wire.py), and the server's pydantic
 schemas (server/schemas/). A field added to the model and forgotten by one of them used to
@@ -30,7 +30,7 @@ from mainspring.store.http import wire, wire_shapes
 from mainspring.store.http.wire import dumps
 from mainspring.store.http.wire_batch import decode_batch, encode_batch
 from mainspring.store.results.storage import ResultRef
-from mainspring.store.sql import SqlStore, schema
+from mainspring.store.sql import SqlStore, rows, schema
 
 T0 = 1_700_000_000.0
 
@@ -57,10 +57,10 @@ def _names(codec: str, record: type) -> set[str]:
         record, {StateRecord: schema.state_history, LogRecord: schema.log}.get(record)
     )
     columns = {
-        FlowRun: schema.FLOW_RUN_COLUMNS,
-        TaskRun: schema.TASK_RUN_COLUMNS,
-        StateRecord: schema.STATE_COLUMNS,
-        LogRecord: schema.LOG_COLUMNS,
+        FlowRun: rows.FLOW_RUN_COLUMNS,
+        TaskRun: rows.TASK_RUN_COLUMNS,
+        StateRecord: rows.STATE_COLUMNS,
+        LogRecord: rows.LOG_COLUMNS,
     }
     shapes = {
         FlowRun: wire_shapes.FlowRunWire,

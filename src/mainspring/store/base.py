@@ -73,6 +73,13 @@ class Batch:
         )
 
 
+def check_page(limit: int, offset: int) -> None:
+    """The paging arguments every reader takes: non-negative integers, else ValueError."""
+    for name, value in (("limit", limit), ("offset", offset)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+
+
 class Store(ABC):
     """Persistence for flows, runs, their state history, logs and graph edges."""
 

@@ -28,10 +28,8 @@ process) and raise `NeedsDatabase` (store/http/server_only.py).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any, NoReturn
 from urllib.parse import quote
 
@@ -54,11 +52,12 @@ from mainspring.model.orchestration import Decision, Outcome, Status
 from mainspring.model.runs import new_id
 from mainspring.model.states import State
 from mainspring.settings import redact_url
-from mainspring.store.base import Batch, Store
+from mainspring.store.base import Batch, Store, check_page
 from mainspring.store.batch_parts import MAX_REFUSED, PartRefused, chunks, write_isolating
 from mainspring.store.http import wire
 from mainspring.store.http.answers import detail as _detail
 from mainspring.store.http.deployments import ApiDeployments
+from mainspring.store.http.queries import filter_params, is_run_id
 from mainspring.store.http.server_only import ServerOnly
 from mainspring.store.http.wire_batch import encode_batch
 from mainspring.store.per_process import PerProcess
@@ -70,7 +69,7 @@ RUNS_PAGE = 1000
 LOGS_PAGE = 10_000
 HEARTBEAT_IDS = 10_000
 #: Ids the server accepts in a path; anything else cannot name a stored object.
-_ID = re.compile(wire.ID_PATTERN.strip("^$")).fullmatch
+_ID = is_run_id  # a run id the server could hold (queries.py)
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
@@ -287,8 +286,8 @@ class ApiStore(ServerOnly, ApiDeployments, Store):
         limit: int = 100,
         offset: int = 0,
     ) -> list[FlowRun]:
-        _page(limit, offset)
-        params = _filter_params(filter)
+        check_page(limit, offset)
+        params = filter_params(filter)
         if params is None:
             return []
         params.append(("sort", FlowRunSort(sort).value))
@@ -304,7 +303,7 @@ class ApiStore(ServerOnly, ApiDeployments, Store):
         return runs
 
     def count_flow_runs(self, filter: FlowRunFilter | None = None) -> int:
-        params = _filter_params(filter)
+        params = filter_params(filter)
         if params is None:
             return 0
         return int(self._json("/flow_runs", [*params, ("limit", 0)])["count"])
@@ -337,7 +336,7 @@ class ApiStore(ServerOnly, ApiDeployments, Store):
         limit: int = 10_000,
         offset: int = 0,
     ) -> list[LogRecord]:
-        _page(limit, offset)
+        check_page(limit, offset)
         if not _ID(flow_run_id) or (task_run_id is not None and not _ID(task_run_id)):
             return []
         params: list[tuple[str, Any]] = [("min_level", max(0, min(int(min_level), 100)))]
@@ -412,41 +411,3 @@ def _without_parameters(part: Batch, size: int) -> Batch | None:
 
 def _q(run_id: str) -> str:
     return quote(run_id, safe="")
-
-
-def _page(limit: int, offset: int) -> None:
-    for name, value in (("limit", limit), ("offset", offset)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-
-
-def _time(value: datetime, field: str) -> str:
-    if not isinstance(value, datetime):
-        raise TypeError(f"{field} must be a datetime, got {type(value).__name__}")
-    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    return aware.isoformat()
-
-
-def _filter_params(filter: FlowRunFilter | None) -> list[tuple[str, Any]] | None:
-    """Query parameters for `filter`; None when it can match nothing the server holds."""
-    params: list[tuple[str, Any]] = []
-    if filter is None:
-        return params
-    filter.state_types_and_names()  # an unknown state word raises ValueError, as SqlStore does
-    params += [("flow_name", n) for n in filter.flow_names]
-    params += [("state", s) for s in filter.states]
-    params += [("tag", t) for t in dict.fromkeys(filter.tags)]
-    if filter.ids:
-        ids = [i for i in filter.ids if _ID(i)]
-        if not ids:
-            return None
-        params += [("id", i) for i in ids]
-    if filter.parent_flow_run_id is not None:
-        if not _ID(filter.parent_flow_run_id):
-            return None
-        params.append(("parent_flow_run_id", filter.parent_flow_run_id))
-    if filter.started_after is not None:
-        params.append(("started_after", _time(filter.started_after, "started_after")))
-    if filter.started_before is not None:
-        params.append(("started_before", _time(filter.started_before, "started_before")))
-    return params

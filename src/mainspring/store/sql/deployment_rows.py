@@ -23,7 +23,9 @@ from mainspring.model.deployments import (
 from mainspring.model.runs import new_id
 from mainspring.model.schedules import PlannedRun
 from mainspring.model.text import MAX_NAME, storable_json, storable_text
-from mainspring.store.sql.schema import flow_run_from_row
+from mainspring.store.sql.rows import (
+    flow_run_from_row,
+)
 
 
 def _seconds(value: float | None) -> float | None:

@@ -36,10 +36,12 @@ from mainspring.store.sql.deployment_rows import (
     state_row,
 )
 from mainspring.store.sql.requested_runs import insert_requested_run, run_instant, run_tags
+from mainspring.store.sql.rows import (
+    flow_row,
+)
 from mainspring.store.sql.schema import (
     deployment,
     flow,
-    flow_row,
     flow_run,
     state_history,
 )

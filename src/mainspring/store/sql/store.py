@@ -35,14 +35,14 @@ from mainspring.model import (
 )
 from mainspring.model.text import storable_text
 from mainspring.settings import redact_url
-from mainspring.store.base import Batch, Store
+from mainspring.store.base import Batch, Store, check_page
 from mainspring.store.batch_parts import PartRefused, write_isolating
 from mainspring.store.per_process import PerProcess
 from mainspring.store.sql.deployments import SqlDeployments
 from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps
 from mainspring.store.sql.dialects import backend_for
 from mainspring.store.sql.outside import OutsideChanges
-from mainspring.store.sql.schema import (
+from mainspring.store.sql.rows import (
     EDGE_COLUMNS,
     FLOW_RUN_COLUMNS,
     FLOW_RUN_MUTABLE,
@@ -50,23 +50,25 @@ from mainspring.store.sql.schema import (
     STATE_COLUMNS,
     TASK_RUN_COLUMNS,
     TASK_RUN_MUTABLE,
-    applied_batch,
-    flow,
     flow_from_row,
     flow_row,
-    flow_run,
     flow_run_from_row,
     flow_run_values,
-    log,
     log_from_row,
     log_values,
     state_from_row,
-    state_history,
     state_values,
-    task_run,
-    task_run_edge,
     task_run_from_row,
     task_run_values,
+)
+from mainspring.store.sql.schema import (
+    applied_batch,
+    flow,
+    flow_run,
+    log,
+    state_history,
+    task_run,
+    task_run_edge,
 )
 from mainspring.store.sql.storable import RowChecks, storable_flow_row
 from mainspring.store.sql.upserts import Upserts
@@ -98,12 +100,6 @@ def _utc(value: datetime, field: str) -> float:
     if not isinstance(value, datetime):
         raise TypeError(f"{field} must be a datetime, got {type(value).__name__}")
     return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).timestamp()
-
-
-def _page(limit: int, offset: int) -> None:
-    for name, value in (("limit", limit), ("offset", offset)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
 
 
 class SqlStore(OutsideChanges, SqlDeployments, Store):
@@ -363,7 +359,7 @@ class SqlStore(OutsideChanges, SqlDeployments, Store):
         limit: int = 100,
         offset: int = 0,
     ) -> list[FlowRun]:
-        _page(limit, offset)
+        check_page(limit, offset)
         order = _SORTS[FlowRunSort(sort)]
         query = (
             sa.select(flow_run)
@@ -413,7 +409,7 @@ class SqlStore(OutsideChanges, SqlDeployments, Store):
         limit: int = 10_000,
         offset: int = 0,
     ) -> list[LogRecord]:
-        _page(limit, offset)
+        check_page(limit, offset)
         query = sa.select(log).where(log.c.flow_run_id == flow_run_id)
         if task_run_id is not None:
             query = query.where(log.c.task_run_id == task_run_id)
