@@ -40,8 +40,21 @@ def test_build_apply_agent_and_run_through_a_server(server: Server, tmp_path: Pa
     env = dict(server.env, MAINSPRING_HOME=str(home), MAINSPRING_API_URL=server.url)
 
     built = subprocess.run(
-        [sys.executable, "-m", "mainspring.cli.main", "deployment", "build", "pipeline_diario"]
-        + ["-n", "nightly", "-q", "etl", "--param", "n=4", "--apply"],
+        [
+            sys.executable,
+            "-m",
+            "mainspring.cli.main",
+            "deployment",
+            "build",
+            "pipeline_diario",
+            "-n",
+            "nightly",
+            "-q",
+            "etl",
+            "--param",
+            "n=4",
+            "--apply",
+        ],
         env=env,
         cwd=project,
         capture_output=True,
