@@ -36,6 +36,7 @@ def start_agent(
     from mainspring.deploy.worker import run_worker
     from mainspring.exceptions import ObjectNotFound
     from mainspring.store import open_store
+    from mainspring.store.deployments import DeploymentStore
 
     queues = queue or ["default"]
     pool_name = pool or DEFAULT_AGENT_POOL
@@ -48,6 +49,8 @@ def start_agent(
     )
     with store_errors():
         backend = open_store()
+    if not isinstance(backend, DeploymentStore):  # every Store kind is one
+        fail(f"Error: the store in use ({type(backend).__name__}) keeps no work pools")
     try:
         with store_errors():
             if pool is None:

@@ -117,12 +117,11 @@ def build_command(
     document = to_prefect2_document(deployment)
     editable = {k: document[k] for k in _EDITABLE}
     fixed = {k: document[k] for k in _FIXED}
-    dump = {"sort_keys": False, "allow_unicode": True, "default_flow_style": False}
     text = (
         _HEADER.format(flow=deployment.flow_name, file=target.name)
-        + yaml.safe_dump(editable, **dump)
+        + yaml.safe_dump(editable, sort_keys=False, allow_unicode=True, default_flow_style=False)
         + _SPLIT
-        + yaml.safe_dump(fixed, **dump)
+        + yaml.safe_dump(fixed, sort_keys=False, allow_unicode=True, default_flow_style=False)
     )
     try:
         target.write_text(text, encoding="utf-8")
