@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from mainspring.engine.runners.remote import RemoteTaskRunner
+from mainspring.integrations.dask_bridge import DaskBridge
 
 
 class DaskTaskRunner(RemoteTaskRunner):
@@ -69,6 +70,7 @@ class DaskTaskRunner(RemoteTaskRunner):
         self.client_kwargs = dict(client_kwargs or {})
         self._client: Any = None
         self._cluster: Any = None
+        self._bridge: DaskBridge | None = None
 
     def duplicate(self) -> DaskTaskRunner:
         return type(self)(
@@ -88,6 +90,14 @@ class DaskTaskRunner(RemoteTaskRunner):
                 if self._client is None:
                     self._client = self._connect()
         return self._client
+
+    def _bridge_to_cluster(self) -> DaskBridge:
+        if self._bridge is None:
+            client = self.client
+            with self._lock:
+                if self._bridge is None:
+                    self._bridge = DaskBridge(client, call_on_worker)
+        return self._bridge
 
     def _connect(self) -> Any:
         try:
@@ -110,18 +120,20 @@ class DaskTaskRunner(RemoteTaskRunner):
             raise
 
     def start(self, payload: bytes, key: str) -> Any:
-        return self.client.submit(call_on_worker, payload, key=key, pure=False)
+        return (self._bridge or self._bridge_to_cluster()).start(payload, key)
 
     def wait(self, handle: Any) -> bytes:
-        return handle.result()
+        return DaskBridge.wait(handle)
 
     def abandon(self, handle: Any) -> None:
-        with contextlib.suppress(Exception):
-            handle.cancel()
+        if self._bridge is not None:
+            self._bridge.abandon(handle)
 
     def close(self) -> None:
-        client, cluster = self._client, self._cluster
-        self._client = self._cluster = None
+        bridge, client, cluster = self._bridge, self._client, self._cluster
+        self._bridge = self._client = self._cluster = None
+        if bridge is not None:
+            bridge.close()
         if client is not None:
             with contextlib.suppress(Exception):
                 client.close()
