@@ -67,6 +67,21 @@ class RemoteRunnerContract:
         for task_run in tasks:
             assert timeline(store, task_run.id) == ["Pending", "Running", "Completed"]
 
+    def test_an_async_task_is_awaited_on_the_worker(self, runner, store):
+        @task
+        async def later(x):
+            import asyncio
+
+            await asyncio.sleep(0.01)
+            return x + 1, os.getpid()
+
+        @flow(name="awaiting", task_runner=runner)
+        def awaiting():
+            return later.submit(1).result()
+
+        value, pid = awaiting()
+        assert value == 2 and pid != os.getpid()
+
     def test_logs_and_prints_in_a_worker_are_stored_with_the_run(self, runner, store, worker_home):
         @task(log_prints=True)
         def talk(i):

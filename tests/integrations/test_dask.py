@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from engine.support import only_flow_run
+from engine.support import only_flow_run, task_runs_by_name
 from mainspring import flow, task
 
 from .contract import RemoteRunnerContract
@@ -21,14 +21,20 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def dask_cluster(worker_home):
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=2,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        memory_limit="512MiB",
-    ) as cluster:
+    import dask
+
+    # a worker dying fails its task at once rather than after three more workers die
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=2,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            memory_limit="512MiB",
+        ) as cluster,
+    ):
         os.environ["MAINSPRING_TEST_DASK_ADDRESS"] = cluster.scheduler_address
         yield cluster
         os.environ.pop("MAINSPRING_TEST_DASK_ADDRESS", None)
@@ -57,6 +63,26 @@ class TestDaskTaskRunner(RemoteRunnerContract):
         (value, task_side), flow_side = nested()
         assert value == 45
         assert task_side == flow_side == runner.address
+
+    def test_a_worker_dying_mid_task_fails_the_run_and_the_flow_goes_on(self, runner, store):
+        @task
+        def die():
+            os._exit(1)  # the worker process is gone; its nanny starts another
+
+        @task
+        def fine():
+            return "still here"
+
+        @flow(name="dying", task_runner=runner)
+        def dying():
+            dead = die.submit()
+            dead.wait()
+            return dead.state.name, fine.submit(wait_for=[]).result()
+
+        assert dying() == ("Failed", "still here")
+        run = only_flow_run(store, "dying")
+        message = task_runs_by_name(store, run.id)["die-0"].state.message
+        assert "KilledWorker" in message, message
 
     def test_the_runner_closes_its_client_when_the_flow_run_ends(self, runner, store):
         seen = []
