@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -27,9 +28,12 @@ from engine.support import (  # tests/engine: a sibling package
     task_runs_by_name,
     timeline,
 )
-from mainspring import flow, get_run_logger, resume_flow_run, task
+from mainspring import flow, get_run_context, get_run_logger, resume_flow_run, task
 from mainspring.cache_policies import INPUTS
+from mainspring.engine.stopping import heartbeats
 from mainspring.model import StateType
+from mainspring.model.states import Cancelling
+from mainspring.store.recorder import get_recorder
 
 # Ray's workers cannot import this module: what the tasks use of it travels by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -239,6 +243,47 @@ class RemoteRunnerContract:
         timing_out()
         run = only_flow_run(store, "timing-out")
         assert task_runs_by_name(store, run.id)["slow-0"].state.name == "TimedOut"
+
+    def test_cancelling_the_flow_run_ends_a_task_running_on_a_worker_cancelled(
+        self, runner, store, tmp_path
+    ):
+        started, stop = tmp_path / "started", tmp_path / "stop"
+        ids: list[str] = []
+
+        @task
+        def forever():
+            started.touch()
+            for _ in range(1200):  # Dask cannot stop a running function: `stop` ends it
+                if stop.exists():
+                    return
+                time.sleep(0.05)
+
+        @flow(name="cancelled-remotely", task_runner=runner)
+        def cancelled_remotely():
+            ids.append(get_run_context().flow_run.id)
+            forever.submit().wait()
+
+        def cancel_once_started():
+            deadline = time.monotonic() + 60
+            while not started.exists():
+                assert time.monotonic() < deadline, "the task never started"
+                time.sleep(0.05)
+            assert get_recorder().flush(timeout=30)
+            assert store.set_state(ids[0], Cancelling()).decision.accepted
+            heartbeats.beat()  # its answer tells the flow's engine
+
+        canceller = threading.Thread(target=cancel_once_started, daemon=True)
+        canceller.start()
+        begun = time.monotonic()
+        try:
+            state = cancelled_remotely(return_state=True)
+        finally:
+            stop.touch()
+        canceller.join(30)
+        assert state.is_cancelled(), state
+        assert time.monotonic() - begun < 30  # not the task's full minute
+        run = task_runs_by_name(store, ids[0])["forever-0"]
+        assert run.state.is_cancelled(), run.state
 
     def test_a_failed_run_resumes_without_redoing_finished_tasks(self, tmp_path, store):
         side = tmp_path / "side.txt"
