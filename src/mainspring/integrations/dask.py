@@ -119,6 +119,9 @@ class DaskTaskRunner(RemoteTaskRunner):
             self._cluster = None
             raise
 
+    def slots(self) -> int:
+        return sum(self.client.nthreads().values()) or 1
+
     def start(self, payload: bytes, key: str) -> Any:
         return (self._bridge or self._bridge_to_cluster()).start(payload, key)
 

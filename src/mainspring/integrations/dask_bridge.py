@@ -19,13 +19,12 @@ from collections.abc import Callable
 from concurrent.futures import CancelledError
 from typing import Any
 
+from mainspring.engine.runners.remote import WAIT_SLICE
 from mainspring.engine.runners.run_future import RunFuture
 
 #: How long the submitter waits for more of a burst of submissions before sending a batch; a
 #: lone submission (a chain of dependent tasks) is sent at once.
 BURST_LINGER = 0.002
-#: How long a waiting thread sleeps between checks for an interrupt (a cancel of its flow run).
-WAIT_SLICE = 0.5
 
 
 class DaskBridge:
