@@ -4,6 +4,8 @@ cluster for the module; the shared contract (contract.py) plus what is Dask's ow
 from __future__ import annotations
 
 import os
+import socket
+import time
 
 import pytest
 
@@ -141,3 +143,28 @@ def test_bad_arguments_are_refused_when_the_runner_is_made():
     assert DaskTaskRunner(cluster_class="distributed.LocalCluster").cluster_class is (
         distributed.LocalCluster
     )
+
+
+def test_a_scheduler_that_cannot_be_reached_fails_each_task_run_at_once(store):
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    runner = DaskTaskRunner(address=f"tcp://127.0.0.1:{port}", client_kwargs={"timeout": 2})
+
+    @task
+    def never(i):
+        return i
+
+    @flow(name="unreachable", task_runner=runner)
+    def unreachable():
+        return never.map(range(3)).result()
+
+    started = time.monotonic()
+    state = unreachable(return_state=True)
+    assert state.is_failed()
+    assert time.monotonic() - started < 20  # one connection attempt, not one per task run
+    runs = task_runs_by_name(store, only_flow_run(store, "unreachable").id)
+    assert sorted(runs) == ["never-0", "never-1", "never-2"]
+    for run in runs.values():
+        assert run.state.is_failed()
+        assert "could not reach its cluster" in run.state.message, run.state.message

@@ -37,6 +37,8 @@ class DaskTaskRunner(RemoteTaskRunner):
     inside a task, `get_dask_client()` gives a client of the same cluster.
     """
 
+    min_in_flight = 128  # see remote.py
+
     def __init__(
         self,
         cluster_class: str | type | None = None,
@@ -85,11 +87,11 @@ class DaskTaskRunner(RemoteTaskRunner):
     @property
     def client(self) -> Any:
         """The `distributed.Client` of this flow run's cluster (connected on first use)."""
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = self._connect()
+        self.ensure_connected()
         return self._client
+
+    def connect(self) -> None:
+        self._client = self._connect()
 
     def _bridge_to_cluster(self) -> DaskBridge:
         if self._bridge is None:
@@ -120,7 +122,7 @@ class DaskTaskRunner(RemoteTaskRunner):
             raise
 
     def slots(self) -> int:
-        return sum(self.client.nthreads().values()) or 1
+        return sum(self.client.nthreads().values())
 
     def start(self, payload: bytes, key: str) -> Any:
         return (self._bridge or self._bridge_to_cluster()).start(payload, key)
@@ -145,10 +147,9 @@ class DaskTaskRunner(RemoteTaskRunner):
                 cluster.close()
 
     def __repr__(self) -> str:
-        where = (
-            f"address={self.address!r}" if self.address else f"cluster_class={self.cluster_class!r}"
-        )
-        return f"DaskTaskRunner({where})"
+        if self.address:
+            return f"DaskTaskRunner(address={self.address!r})"
+        return f"DaskTaskRunner(cluster_class={self.cluster_class!r})"
 
 
 def _cluster_class(spec: str | type | None) -> type | None:

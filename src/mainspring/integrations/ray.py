@@ -56,7 +56,6 @@ class RayTaskRunner(RemoteTaskRunner):
         super().__init__(max_workers)
         self.address = address
         self.init_kwargs = dict(init_kwargs or {})
-        self._connected = False
 
     def duplicate(self) -> RayTaskRunner:
         return type(self)(
@@ -65,22 +64,18 @@ class RayTaskRunner(RemoteTaskRunner):
             max_workers=self._given_max_workers,
         )
 
-    def _remote(self) -> Any:
-        if not self._connected:
-            with self._lock:
-                if not self._connected:
-                    _connect(self.address, self.init_kwargs)
-                    self._connected = True
-        return _remote_call
+    def connect(self) -> None:
+        _connect(self.address, self.init_kwargs)
 
     def slots(self) -> int:
         import ray
 
-        self._remote()
-        return int(ray.cluster_resources().get("CPU", 1))
+        self.ensure_connected()
+        return int(ray.cluster_resources().get("CPU", 0))
 
     def start(self, payload: bytes, key: str) -> Any:
-        return self._remote().remote(payload)
+        self.ensure_connected()
+        return _remote_call.remote(payload)
 
     def wait(self, handle: Any) -> bytes:
         # Ray's callback on the object's completion, not a ray.get per thread (a third less
@@ -100,8 +95,7 @@ class RayTaskRunner(RemoteTaskRunner):
             ray.cancel(handle)
 
     def close(self) -> None:
-        if self._connected:
-            self._connected = False
+        if self._ready:
             _disconnect()
 
     def __repr__(self) -> str:

@@ -9,9 +9,10 @@ function executes, and a worker needs neither a store nor a round trip to one pe
 
 `max_workers` bounds the task runs in flight at once (each holds a thread of the flow's
 process while its function runs remotely). By default it is twice the cluster's worker
-threads when the flow run first submits, and at least `MIN_IN_FLIGHT`: enough that the
-cluster never starves for work, few enough that the waiting threads do not fight over the GIL
-(128 made mapped tasks on Ray a third slower than 32).
+threads when the flow run first submits, and at least the runner's `min_in_flight`: enough
+that the cluster never starves for work (Dask's scheduler adds milliseconds of latency to each
+task: 32 in flight made mapped tasks twice as slow as 128), few enough that the waiting threads
+do not fight over the GIL (on Ray, 128 were a third slower than 32).
 """
 
 from __future__ import annotations
@@ -21,23 +22,35 @@ from collections.abc import Callable
 from typing import Any
 
 from mainspring.engine.runners.thread import ThreadPoolTaskRunner
+from mainspring.exceptions import MainspringError
 
-#: The fewest task runs in flight per flow run when `max_workers` is not given.
-MIN_IN_FLIGHT = 32
 #: How long a thread waiting for a remote call sleeps between checks for an interrupt (a
 #: cancel of its flow run): a blocking wait would not see one until the call ends.
 WAIT_SLICE = 0.5
 
 
+class ClusterUnreachable(MainspringError):
+    """The runner could not connect to (or start) its cluster; the task run fails with this."""
+
+
 class RemoteTaskRunner(ThreadPoolTaskRunner):
     """Base class: subclasses say how to start a payload on the cluster and wait for it."""
+
+    #: The fewest task runs in flight per flow run when `max_workers` is not given.
+    min_in_flight = 32
 
     def __init__(self, max_workers: int | None = None) -> None:
         super().__init__(max_workers)
         self._given_max_workers = max_workers
         self._keys = itertools.count()
+        self._ready = False  # connected
+        self._unreachable: Exception | None = None
 
     # -- what a subclass provides -------------------------------------------------------------
+    def connect(self) -> None:
+        """Connect to the cluster, or start it when this runner makes one (called once)."""
+        raise NotImplementedError
+
     def slots(self) -> int:
         """How many functions the cluster runs at once (connecting to it if need be)."""
         raise NotImplementedError
@@ -57,9 +70,31 @@ class RemoteTaskRunner(ThreadPoolTaskRunner):
         """Release the cluster connection (and the cluster, when this runner started it)."""
 
     # -- the engine's side --------------------------------------------------------------------
+    def ensure_connected(self) -> None:
+        """Connect once. When that fails, every task run of the flow run fails at once with
+        the reason, rather than each waiting out a connection timeout of its own."""
+        if self._ready:
+            return
+        with self._lock:
+            if not self._ready and self._unreachable is None:
+                try:
+                    self.connect()
+                    self._ready = True
+                except Exception as exc:
+                    self._unreachable = exc
+        reason = self._unreachable
+        if reason is not None:
+            raise ClusterUnreachable(
+                f"{self!r} could not reach its cluster: {type(reason).__name__}: {reason}"
+            ) from reason
+
     def _pool(self) -> Any:
         if self._executor is None and self.max_workers is None:  # the first submit
-            self.max_workers = max(MIN_IN_FLIGHT, 2 * self.slots())
+            try:
+                slots = self.slots()
+            except Exception:  # raised again by each task run (ensure_connected)
+                slots = 0
+            self.max_workers = max(self.min_in_flight, 2 * slots)
         return super()._pool()
 
     def invoke(self, fn: Callable[..., Any], args: tuple, kwargs: dict, info: dict) -> Any:
@@ -82,3 +117,4 @@ class RemoteTaskRunner(ThreadPoolTaskRunner):
             super().shutdown(wait, cancel_futures)
         finally:
             self.close()
+            self._ready = False
