@@ -11,6 +11,9 @@ import pytest
 
 from engine.support import only_flow_run, task_runs_by_name
 from mainspring import flow, task
+from mainspring.settings import reset_settings
+from mainspring.store import get_store, reset_store
+from mainspring.store.recorder import reset_recorder
 
 from .contract import RemoteRunnerContract
 
@@ -168,3 +171,28 @@ def test_a_scheduler_that_cannot_be_reached_fails_each_task_run_at_once(store):
     for run in runs.values():
         assert run.state.is_failed()
         assert "could not reach its cluster" in run.state.message, run.state.message
+
+
+@pytest.mark.postgres
+class TestDaskTaskRunnerOnPostgres:
+    """What reaches the store (logs from workers, retries' states, resumed results) on
+    PostgreSQL as well; the rest of the contract does not depend on the database."""
+
+    runner_import = TestDaskTaskRunner.runner_import
+    runner_expression = TestDaskTaskRunner.runner_expression
+
+    @pytest.fixture
+    def store(self, postgres_database, monkeypatch):
+        monkeypatch.setenv("MAINSPRING_DATABASE_URL", postgres_database)
+        reset_settings()
+        reset_recorder()
+        reset_store()
+        return get_store()
+
+    @pytest.fixture
+    def runner(self, dask_cluster):
+        return DaskTaskRunner(address=dask_cluster.scheduler_address)
+
+    test_logs = RemoteRunnerContract.test_logs_and_prints_in_a_worker_are_stored_with_the_run
+    test_retries = RemoteRunnerContract.test_retries_run_again_on_a_worker_until_it_succeeds
+    test_resume = RemoteRunnerContract.test_a_failed_run_resumes_without_redoing_finished_tasks
