@@ -15,6 +15,7 @@ import logging
 import sys
 import threading
 import time
+from contextvars import ContextVar
 from typing import Any
 
 from mainspring.engine.console import console
@@ -32,6 +33,12 @@ _configure_lock = threading.Lock()
 _level = logging.INFO
 _console: ConsoleHandler | None = None
 
+
+#: A run's log lines as (flow_run_id, task_run_id, level, logger, message, ts), collected here
+#: instead of stored or printed while a task's function runs in a worker of a remote runner
+#: (process, Dask, Ray): they travel back with its outcome and the flow's process records them
+#: (`replay_lines`), so a worker needs no store and no per-task write, and prints nothing twice.
+captured_lines: ContextVar[list[tuple] | None] = ContextVar("captured_lines", default=None)
 
 _clock_second = -1
 _clock_text = ""
@@ -55,6 +62,8 @@ class ConsoleHandler(logging.Handler):
     """Writes run log lines to the *current* `sys.stderr`, through the console buffer."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        if captured_lines.get() is not None:
+            return  # printed by the flow's process when the lines come back
         try:
             label = getattr(record, "run_label", None) or record.name
             self.write(record.created, record.levelno, label, record.getMessage())
@@ -77,6 +86,11 @@ class StoreHandler(logging.Handler):
             message = record.getMessage()
             if record.exc_info:
                 message += "\n" + logging.Formatter().formatException(record.exc_info)
+            lines = captured_lines.get()
+            if lines is not None:
+                line = (flow_run_id, task_run_id, record.levelno, record.name, message)
+                lines.append((*line, record.created))
+                return
             get_recorder().log(
                 flow_run_id, task_run_id, record.levelno, record.name, message, record.created
             )
@@ -125,6 +139,20 @@ def engine_log(
     if _console is not None:
         console.write(format_line(ts, level, label, message))
     recorder.log(flow_run_id, task_run_id, level, logger_name, message, ts)
+
+
+def replay_lines(lines: list[tuple], label: str) -> None:
+    """Record and print log lines a task run's function wrote in a worker (`captured_lines`),
+    as if it had run here: the worker's clock and levels, this process's console and store."""
+    if not lines:
+        return
+    recorder = get_recorder()
+    for flow_run_id, task_run_id, level, logger, message, ts in lines:
+        if level < _level:
+            continue
+        if _console is not None:
+            console.write(format_line(ts, level, label, message))
+        recorder.log(flow_run_id, task_run_id, level, logger, message, ts)
 
 
 class RunLogger(logging.LoggerAdapter):

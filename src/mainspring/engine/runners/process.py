@@ -16,8 +16,8 @@ class ProcessPoolTaskRunner(ThreadPoolTaskRunner):
 
     The function, its arguments and its return value are sent with cloudpickle, so lambdas and
     closures work. Processes are started with `spawn` (the flow's process has threads, and
-    forking a threaded process can deadlock). Logs and prints of the function are recorded by
-    the worker process straight into the store.
+    forking a threaded process can deadlock). Logs and prints of the function travel back with
+    its outcome and are recorded by the flow's process (process_worker.py).
     """
 
     def __init__(self, max_workers: int | None = None) -> None:
@@ -44,7 +44,7 @@ class ProcessPoolTaskRunner(ThreadPoolTaskRunner):
 
         payload = cloudpickle.dumps((fn, args, kwargs, info))
         outcome = self._process_pool().submit(process_worker.call, payload).result()
-        return process_worker.unpack(outcome)
+        return process_worker.unpack(outcome, info["label"])
 
     def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
         super().shutdown(wait, cancel_futures)
