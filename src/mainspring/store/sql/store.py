@@ -37,10 +37,14 @@ from mainspring.model.text import storable_text
 from mainspring.settings import redact_url
 from mainspring.store.base import Batch, Store, check_page
 from mainspring.store.batch_parts import PartRefused, write_isolating
+from mainspring.store.events import EventStore
 from mainspring.store.per_process import PerProcess
+from mainspring.store.sql.automations import SqlAutomations
 from mainspring.store.sql.deployments import SqlDeployments
 from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps
 from mainspring.store.sql.dialects import backend_for
+from mainspring.store.sql.events import SqlEvents
+from mainspring.store.sql.outbox import SqlAutomationOutbox
 from mainspring.store.sql.outside import OutsideChanges
 from mainspring.store.sql.rows import (
     EDGE_COLUMNS,
@@ -102,7 +106,15 @@ def _utc(value: datetime, field: str) -> float:
     return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).timestamp()
 
 
-class SqlStore(OutsideChanges, SqlDeployments, Store):
+class SqlStore(
+    OutsideChanges,
+    SqlDeployments,
+    SqlEvents,
+    SqlAutomations,
+    SqlAutomationOutbox,
+    EventStore,
+    Store,
+):
     """Run history in a SQL database, reached through SQLAlchemy Core.
 
     It also keeps deployments, work pools and their runs (`DeploymentStore`, implemented in
