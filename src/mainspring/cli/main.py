@@ -10,6 +10,7 @@ import typer
 
 from mainspring.cli import (
     api_keys,
+    automations,
     config,
     deploy,
     deployments,
@@ -36,6 +37,7 @@ app.add_typer(deployments.app, name="deployment")
 app.add_typer(work_pools.app, name="work-pool")
 app.command("deploy")(deploy.deploy)
 app.add_typer(workers.app, name="worker")
+app.add_typer(automations.app, name="automation")
 
 
 @app.command()

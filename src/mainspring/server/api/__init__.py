@@ -1,8 +1,10 @@
 """One thin router per resource: parse and validate, call the store, convert the records."""
 
 from mainspring.server.api import (
+    automations,
     batches,
     deployments,
+    events,
     flow_runs,
     flows,
     graph,
@@ -27,6 +29,8 @@ PROTECTED = (
     batches.router,
     deployments.router,
     work_pools.router,
+    events.router,
+    automations.router,
 )
 
 __all__ = ["PROTECTED"]
