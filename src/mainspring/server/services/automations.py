@@ -253,6 +253,7 @@ class AutomationService:
 
     def deliver(self, now: float) -> int:
         """Attempt each due action once; return how many were done."""
+        now = max(now, time.time())  # actions recorded during this tick are due
         done = 0
         for action in self.events.due_actions(now):
             if not self.events.claim_action(
