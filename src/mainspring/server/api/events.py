@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from mainspring.model.events import PREFIX, Event, EventCursor, EventFilter
+from mainspring.model.events import CURSOR_PATTERN, PREFIX, Event, EventCursor, EventFilter
 from mainspring.server.api.deps import StoreDep, invalid
 from mainspring.server.schemas.common import Name, Time
 from mainspring.server.schemas.events import EVENT_TYPE, EventIn, EventOut, EventPageOut
@@ -44,7 +44,11 @@ def list_events(
     until: Annotated[Time | None, Query(description="ISO-8601, exclusive; naive = UTC.")] = None,
     limit: Annotated[int, Query(ge=0, le=MAX_LIMIT)] = 100,
     cursor: Annotated[
-        str | None, Query(max_length=200, description="A previous page's `next_cursor`.")
+        str | None,
+        Query(
+            pattern=f"^{CURSOR_PATTERN.pattern}$",
+            description="A previous page's `next_cursor`.",
+        ),
     ] = None,
 ) -> EventPageOut:
     """Events matching every given filter, newest first. Follow `next_cursor` for older

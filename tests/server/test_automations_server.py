@@ -1,0 +1,197 @@
+"""Automations end to end: a real `mainspring server start` (SQLite and PostgreSQL), a real
+failing flow recording into it, the `mainspring automation` CLI through it, and a real HTTP
+receiver on loopback that is down at first. The server is killed (SIGKILL) after it recorded
+the firing and before any delivery got through: started again, it delivers exactly once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.server.conftest import Server, cli, server_env, start_server, stop_server
+from tests.server.receiver import Receiver
+
+pytestmark = pytest.mark.slow
+
+FLOW = textwrap.dedent(
+    """
+    from mainspring import flow
+
+    @flow(name="nightly-etl")
+    def nightly_etl() -> None:
+        raise RuntimeError("warehouse unreachable\\nTraceback (most recent call last): ...")
+
+    if __name__ == "__main__":
+        try:
+            nightly_etl()
+        except RuntimeError:
+            pass
+    """
+)
+
+SPEC = """
+name: page-on-failure
+description: Tell the on-call when the nightly ETL fails
+trigger:
+  type: flow-run-state
+  states: [Failed, Crashed]
+  flows: [nightly-etl]
+actions:
+  - type: call-webhook
+    url: {url}
+    body: >-
+      {{{{ flow_run.flow }}}} run {{{{ flow_run.name }}}} {{{{ flow_run.state }}}}:
+      {{{{ flow_run.error }}}} {{{{ flow_run.url }}}}
+"""
+
+
+def _env(home: Path, database_url: str | None) -> dict[str, str]:
+    env = server_env(home, database_url)
+    env["MAINSPRING_SERVER_AUTOMATIONS_INTERVAL"] = "0.2"
+    env["MAINSPRING_AUTOMATION_RETRY_SECONDS"] = "0.5"
+    env["MAINSPRING_LOGGING_CONSOLE"] = "false"
+    return env
+
+
+def _client_env(server: Server) -> dict[str, str]:
+    env = {k: v for k, v in server.env.items() if k != "MAINSPRING_DATABASE_URL"}
+    env["MAINSPRING_API_URL"] = server.url
+    return env
+
+
+def _run_flow(tmp_path: Path, env: dict[str, str]) -> None:
+    script = tmp_path / "nightly.py"
+    script.write_text(FLOW)
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def _wait(condition, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    if request.param == "sqlite":
+        return None  # the SQLite file of the server's home
+    return request.getfixturevalue("postgres_database")
+
+
+def test_a_firing_survives_a_server_killed_before_delivery(
+    tmp_path: Path, server_home: Path, database_url: str | None
+) -> None:
+    receiver = Receiver()  # down: connections are refused until it starts
+    env = _env(server_home, database_url)
+    server = start_server(env)
+    try:
+        spec = tmp_path / "spec.yaml"
+        spec.write_text(SPEC.format(url=receiver.url))
+        made = cli(_client_env(server), "automation", "create", "-f", str(spec))
+        assert made.returncode == 0, made.stderr
+        _run_flow(tmp_path, _client_env(server))
+        with server.client() as api:
+            automation = api.get("/automations/by_name", params={"name": "page-on-failure"}).json()
+            firings_path = f"/automations/{automation['id']}/firings"
+
+            def attempted() -> list[dict]:
+                firings = api.get(firings_path).json()
+                return firings if firings and firings[0]["actions"][0]["attempts"] >= 1 else []
+
+            (firing,) = _wait(attempted, what="the first attempt")
+        assert firing["actions"][0]["status"] == "pending"
+        assert "could not be reached" in firing["actions"][0]["last_error"]
+    finally:
+        server.process.kill()  # SIGKILL: no shutdown, nothing flushed
+        server.process.wait()
+        stop_server(server.process)
+    assert receiver.deliveries == []
+    receiver.start()
+    try:
+        server = start_server(env)
+        try:
+            _wait(lambda: receiver.deliveries, what="the delivery")
+            time.sleep(3)  # time enough for a second delivery, were there one
+            assert len(receiver.deliveries) == 1
+            body = receiver.deliveries[0].body
+            assert body.startswith("nightly-etl run ")
+            assert (
+                "Failed: Flow run encountered an exception RuntimeError: warehouse unreachable"
+                in body
+            )
+            assert "Traceback" not in body and "/runs/flow-run/" in body
+            with server.client() as api:
+                (firing,) = api.get(firings_path).json()
+                assert firing["actions"][0]["status"] == "done"
+                executed = api.get(
+                    "/events", params={"type": "mainspring.automation.action.executed"}
+                ).json()["events"]
+                assert len(executed) == 1
+                triggered = api.get(
+                    "/events", params={"type": "mainspring.automation.triggered"}
+                ).json()["events"]
+                assert len(triggered) == 1
+        finally:
+            stop_server(server.process)
+    finally:
+        receiver.stop()
+
+
+def test_cli_round_trip_through_the_server(tmp_path: Path, server_home: Path) -> None:
+    server = start_server(_env(server_home, None))
+    try:
+        env = _client_env(server)
+        spec = tmp_path / "spec.yaml"
+        spec.write_text(SPEC.format(url="http://127.0.0.1:9/hook"))
+        assert cli(env, "automation", "create", "-f", str(spec)).returncode == 0
+        again = cli(env, "automation", "create", "-f", str(spec))
+        assert again.returncode == 1 and "exists already" in again.stderr
+        listed = json.loads(cli(env, "automation", "ls", "--json").stdout)
+        assert [(a["name"], a["enabled"]) for a in listed] == [("page-on-failure", True)]
+        assert listed[0]["trigger"]["states"] == ["Failed", "Crashed"]
+        assert cli(env, "automation", "pause", "page-on-failure").returncode == 0
+        shown = json.loads(cli(env, "automation", "inspect", "page-on-failure", "--json").stdout)
+        assert shown["enabled"] is False and shown["firings"] == []
+        assert "call-webhook" in cli(env, "automation", "ls").stdout
+        assert cli(env, "automation", "resume", shown["id"]).returncode == 0
+        assert cli(env, "automation", "delete", "page-on-failure").returncode == 0
+        gone = cli(env, "automation", "inspect", "page-on-failure")
+        assert gone.returncode == 1 and "no automation" in gone.stderr
+        bad = tmp_path / "bad.yaml"
+        bad.write_text("name: x\ntrigger: {type: flow-run-state, states: [Faild]}\nactions: []\n")
+        refused = cli(env, "automation", "create", "-f", str(bad))
+        assert refused.returncode == 1
+        assert "trigger.states: unknown state 'Faild'" in refused.stderr
+        template = tmp_path / "template.yaml"
+        template.write_text(SPEC.format(url="http://x/").replace("{{ flow_run.url }}", "{{ oops"))
+        refused = cli(env, "automation", "create", "-f", str(template))
+        assert refused.returncode == 1 and "actions[0].body" in refused.stderr
+        assert json.loads(cli(env, "automation", "ls", "--json").stdout) == []
+        with httpx.Client(base_url=server.url) as api:
+            kinds = [
+                e["event"]
+                for e in api.get("/events", params={"type": "mainspring.automation."}).json()[
+                    "events"
+                ]
+            ]
+        assert kinds == [
+            "mainspring.automation.deleted",
+            "mainspring.automation.resumed",
+            "mainspring.automation.paused",
+            "mainspring.automation.created",
+        ]
+    finally:
+        stop_server(server.process)
