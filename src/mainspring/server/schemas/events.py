@@ -26,7 +26,8 @@ from mainspring.model.automations import (
 from mainspring.model.events import MAX_EVENT_TYPE, Event
 from mainspring.model.firings import ActionRun, Firing
 from mainspring.model.states import STATE_NAMES
-from mainspring.server.schemas.common import BodyTime, Json, Name, StrictInput, Tags, Text
+from mainspring.server.schemas.common import BodyTime, Json, Name, Tags, Text
+from mainspring.server.schemas.deployments import StrictInput
 
 EVENT_TYPE = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
 Seconds = Annotated[float, Field(gt=0, le=MAX_SECONDS)]
