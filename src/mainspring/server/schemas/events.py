@@ -33,7 +33,7 @@ EVENT_TYPE = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
 Seconds = Annotated[float, Field(gt=0, le=MAX_SECONDS)]
 Template = Annotated[Text, Field(min_length=1, max_length=MAX_TEMPLATE)]
 DeploymentName = Annotated[Name, Field(pattern=r"^[^/\x00]+/[^/\x00]+$")]
-StateName = Literal[tuple(STATE_NAMES)]  # type: ignore[valid-type]
+StateName = Annotated[str, Field(pattern="^(" + "|".join(STATE_NAMES) + ")$")]
 
 
 class TriggerIn(StrictInput):

@@ -12,6 +12,7 @@ header, for a receiver that wants to recognize a repeat.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import httpx
@@ -61,13 +62,13 @@ def _send_notification(_store: Store, action: ActionRun) -> None:
     subject = render(options.get("subject") or DEFAULT_SUBJECT, action.context)
     body = render(options.get("body") or DEFAULT_BODY, action.context)
     try:
-        from mainspring.blocks import Block  # type: ignore[attr-defined]
-    except ImportError:
+        block_class = importlib.import_module("mainspring.blocks").Block
+    except (ImportError, AttributeError):
         raise ActionFailed(
             "Notification blocks are not available in this installation", retry=False
         ) from None
     try:
-        block = Block.load(options["block"])
+        block = block_class.load(options["block"])
     except Exception as exc:
         raise ActionFailed(
             f"Could not load the block {options['block']!r}: {exc}", retry=False

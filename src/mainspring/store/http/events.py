@@ -12,6 +12,8 @@ import re
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
 
+import httpx
+
 from mainspring.exceptions import ObjectNotFound
 from mainspring.model.automations import Automation, automation_from_spec
 from mainspring.model.events import Event, EventCursor, EventFilter, EventPage
@@ -66,7 +68,17 @@ class ApiEvents(EventStore):
 
     if TYPE_CHECKING:
 
-        def _call(self, method: str, path: str, body: Any = None, **options: Any) -> Any: ...
+        def _call(
+            self,
+            method: str,
+            path: str,
+            body: Any = None,
+            *,
+            params: Any = None,
+            missing: Any = ...,
+            timeout: httpx.Timeout | None = None,
+            retry: bool = True,
+        ) -> Any: ...
         def _needs_database(self, what: str) -> NoReturn: ...
 
     # -- events ------------------------------------------------------------------------------

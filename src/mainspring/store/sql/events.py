@@ -142,7 +142,7 @@ def flow_run_labels(conn: sa.Connection, ids: set[str]) -> dict[str, dict[str, A
     """The labels of these flow runs (runs not found are left out): one query each for the
     runs and their deployments."""
     c = flow_run.c
-    rows = []
+    rows: list[Any] = []
     for chunk in _chunks(sorted(ids)):
         rows += conn.execute(
             sa.select(
