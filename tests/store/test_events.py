@@ -196,3 +196,36 @@ def test_task_run_states_are_events_but_not_read_for_automations(store: SqlStore
     (event,) = store.read_events(EventFilter(types=("mainspring.task-run.",))).events
     assert event.resource["task"] == "load" and event.resource["flow_run_id"] == run.id
     assert store.read_new_events((0, 0)) == []
+
+
+def test_deployments_and_work_pools_report_what_happens_to_them(store: SqlStore) -> None:
+    from mainspring.model.deployments import Deployment, WorkPool
+
+    store.create_work_pool(WorkPool("local"))
+    made = store.upsert_deployment(
+        Deployment(flow_name="etl", name="nightly", tags=["prod"], work_pool_name="local")
+    )
+    store.upsert_deployment(Deployment(flow_name="etl", name="nightly", work_pool_name="local"))
+    store.set_deployment_paused(made.id, True)
+    store.set_deployment_paused(made.id, True)  # no change: no event
+    store.set_deployment_paused(made.id, False)
+    store.delete_deployment(made.id)
+    events = store.read_events(
+        EventFilter(types=("mainspring.deployment.", "mainspring.work-pool."))
+    ).events
+    assert [e.event for e in events] == [
+        "mainspring.deployment.deleted",
+        "mainspring.deployment.resumed",
+        "mainspring.deployment.paused",
+        "mainspring.deployment.updated",
+        "mainspring.deployment.created",
+        "mainspring.work-pool.created",
+    ]
+    assert events[-2].resource == {
+        "id": made.id,
+        "name": "etl/nightly",
+        "flow": "etl",
+        "tags": ["prod"],
+        "work_pool": "local",
+    }
+    assert events[0].resource_id == f"mainspring.deployment.{made.id}"

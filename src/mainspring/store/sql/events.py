@@ -345,3 +345,16 @@ class SqlEvents:
                 event_id=sa.case((c.event_id < cursor[1], cursor[1]), else_=c.event_id),
             )
         )
+
+
+def record_deployment_event(conn: sa.Connection, what: str, row: Any) -> None:
+    """`mainspring.deployment.<what>` (created, updated, paused, resumed, deleted) for the
+    deployment row `row`, in the caller's transaction."""
+    labels = {
+        "id": row.id,
+        "name": f"{row.flow_name}/{row.name}",
+        "flow": row.flow_name,
+        "tags": list(row.tags or []),
+        "work_pool": row.work_pool_name,
+    }
+    record_event(conn, f"{PREFIX}deployment.{what}", resource_id("deployment", row.id), labels)
