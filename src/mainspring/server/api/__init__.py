@@ -2,6 +2,7 @@
 
 from mainspring.server.api import (
     batches,
+    blocks,
     deployments,
     flow_runs,
     flows,
@@ -11,6 +12,7 @@ from mainspring.server.api import (
     meta,
     states,
     task_runs,
+    variables,
     work_pools,
 )
 
@@ -27,6 +29,8 @@ PROTECTED = (
     batches.router,
     deployments.router,
     work_pools.router,
+    blocks.router,
+    variables.router,
 )
 
 __all__ = ["PROTECTED"]
