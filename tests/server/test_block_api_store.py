@@ -78,7 +78,7 @@ def test_bad_requests_are_4xx_with_a_message(blocks: ApiStore, live_server: Serv
         assert unset.status_code == 404 and "ghost" in unset.text
 
 
-def test_blocks_save_and_load_through_the_server(
+def test_blocks_and_variables_through_the_server(
     live_server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from mainspring.blocks.system import Secret
@@ -95,3 +95,11 @@ def test_blocks_save_and_load_through_the_server(
     Secret.delete("remote")
     with pytest.raises(ObjectNotFound):
         Secret.load("remote")
+    from mainspring.variables import Variable
+
+    Variable.set("through_server", {"n": [1, 2]})
+    assert Variable.get("through_server") == {"n": [1, 2]}
+    with live_server.client() as http:
+        assert http.get("/variables/through_server").json()["value"] == {"n": [1, 2]}
+    assert Variable.unset("through_server") is True
+    assert Variable.get("through_server", default=0) == 0
