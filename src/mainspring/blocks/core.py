@@ -108,6 +108,8 @@ class Block(BaseModel):
     _block_type_slug: ClassVar[str | None] = None
     _block_type_name: ClassVar[str | None] = None
     _description: ClassVar[str | None] = None
+    #: A base of block types, not one itself (NotificationBlock): not registered.
+    _block_type_abstract: ClassVar[bool] = False
     _logo_url: ClassVar[str | None] = None
     _documentation_url: ClassVar[str | None] = None
 
@@ -116,9 +118,10 @@ class Block(BaseModel):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        slug = cls.__dict__.get("_block_type_slug") or _kebab(cls.__name__)
+        slug = cls.__dict__.get("_block_type_slug") or _kebab(cls.__name__.lstrip("_"))
         cls._block_type_slug = check_slug(slug)
-        _registry[slug] = cls  # a redefinition (a reloaded module) replaces
+        if not cls.__dict__.get("_block_type_abstract", False):
+            _registry[slug] = cls  # a redefinition (a reloaded module) replaces
 
     # -- the type ----------------------------------------------------------------------------
     @classmethod
@@ -249,7 +252,7 @@ def _block_store() -> Any:
 
 
 #: The modules defining the built-in block types, imported before a registry lookup fails.
-BUILTIN_MODULES = ("mainspring.blocks.system",)
+BUILTIN_MODULES = ("mainspring.blocks.system", "mainspring.blocks.notifications")
 
 
 def _import_builtins() -> None:
