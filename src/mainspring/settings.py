@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     )
     api_url: str | None = Field(None, description="A Mainspring server's API; selects ApiStore.")
     api_key: SecretStr | None = Field(None, description="API key sent to the server.")
+    encryption_key: SecretStr | None = Field(
+        None,
+        description="Fernet key encrypting block secrets at rest; default: a key file "
+        "(`mainspring.key`, 0600) beside the SQLite store, or in `home`, created on first use.",
+    )
     logging_level: LogLevel = Field("INFO", description="Console and stored log level.")
     logging_console: bool = Field(True, description="Print run logs to the console (stderr).")
     recorder_flush_interval: float = Field(
@@ -212,6 +217,8 @@ class Settings(BaseSettings):
             shown["api_url"] = redact_url(self.api_url)
         if self.api_key is not None:
             shown["api_key"] = "********"
+        if self.encryption_key is not None:
+            shown["encryption_key"] = "********"
         return shown
 
 

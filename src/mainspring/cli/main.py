@@ -11,12 +11,14 @@ import typer
 from mainspring.cli import (
     api_keys,
     automations,
+    blocks,
     config,
     deploy,
     deployments,
     flow_runs,
     flows,
     server,
+    variables,
     work_pools,
     workers,
 )
@@ -38,6 +40,8 @@ app.add_typer(work_pools.app, name="work-pool")
 app.command("deploy")(deploy.deploy)
 app.add_typer(workers.app, name="worker")
 app.add_typer(automations.app, name="automation")
+app.add_typer(blocks.app, name="block")
+app.add_typer(variables.app, name="variable")
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from mainspring.server.api import (
     automations,
     batches,
+    blocks,
     deployments,
     events,
     flow_runs,
@@ -13,6 +14,7 @@ from mainspring.server.api import (
     meta,
     states,
     task_runs,
+    variables,
     work_pools,
 )
 
@@ -31,6 +33,8 @@ PROTECTED = (
     work_pools.router,
     events.router,
     automations.router,
+    blocks.router,
+    variables.router,
 )
 
 __all__ = ["PROTECTED"]

@@ -40,6 +40,7 @@ from mainspring.store.batch_parts import PartRefused, write_isolating
 from mainspring.store.events import EventStore
 from mainspring.store.per_process import PerProcess
 from mainspring.store.sql.automations import SqlAutomations
+from mainspring.store.sql.blocks import SqlBlocks
 from mainspring.store.sql.deployments import SqlDeployments
 from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps
 from mainspring.store.sql.dialects import backend_for
@@ -76,6 +77,7 @@ from mainspring.store.sql.schema import (
 )
 from mainspring.store.sql.storable import RowChecks, storable_flow_row
 from mainspring.store.sql.upserts import Upserts
+from mainspring.store.sql.variables import SqlVariables
 from mainspring.store.sql.write_errors import Failure, classify, disk_full, reason
 
 __all__ = ["Condition", "SqlBackend", "SqlStore", "backend_for"]
@@ -109,6 +111,8 @@ def _utc(value: datetime, field: str) -> float:
 class SqlStore(
     OutsideChanges,
     SqlDeployments,
+    SqlVariables,
+    SqlBlocks,
     SqlEvents,
     SqlAutomations,
     SqlAutomationOutbox,
