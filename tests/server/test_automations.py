@@ -326,3 +326,56 @@ def test_change_state_goes_through_the_rules(flow_store: SqlStore) -> None:
     assert firing.actions[0].status is ActionStatus.DONE
     state = flow_store.read_flow_run(run.id).state
     assert (state.name, state.message) == ("Cancelled", "skip-late: not wanted")
+
+
+def test_send_notification_through_a_saved_webhook_block(
+    flow_store: SqlStore, receiver: Receiver
+) -> None:
+    import json
+
+    from mainspring.blocks.notifications import Webhook
+
+    Webhook(url=receiver.url).save("on-call")
+    spec = {
+        "name": "notify",
+        "trigger": {"type": "flow-run-state", "states": ["Failed"]},
+        "actions": [
+            {
+                "type": "send-notification",
+                "block": "webhook/on-call",
+                "subject": "{{ flow_run.flow }} {{ flow_run.state }}",
+                "body": "{{ flow_run.name }}: {{ flow_run.error }} {{ flow_run.url }}",
+            }
+        ],
+    }
+    automation = flow_store.create_automation(automation_from_spec(spec))
+    service = AutomationService(flow_store)
+    service.tick()
+    fails(return_state=True)
+    run = flow_store.read_flow_runs(limit=1)[0]
+    _ticks(service)
+    (delivery,) = receiver.wait_for(1)
+    sent = json.loads(delivery.body)
+    assert sent["subject"] == "fails Failed"
+    assert sent["body"] == (
+        f"{run.name}: Flow run encountered an exception RuntimeError: disk full "
+        f"http://127.0.0.1:4200/runs/flow-run/{run.id}"
+    )
+    (action,) = flow_store.read_firings(automation.id)[0].actions
+    assert action.status is ActionStatus.DONE
+
+
+def test_a_missing_block_fails_the_action_once_saying_so(flow_store: SqlStore) -> None:
+    spec = {
+        "name": "notify",
+        "trigger": {"type": "flow-run-state", "states": ["Failed"]},
+        "actions": [{"type": "send-notification", "block": "webhook/nobody"}],
+    }
+    automation = flow_store.create_automation(automation_from_spec(spec))
+    service = AutomationService(flow_store)
+    service.tick()
+    fails(return_state=True)
+    _ticks(service)
+    (action,) = flow_store.read_firings(automation.id)[0].actions
+    assert action.status is ActionStatus.FAILED and action.attempts == 1
+    assert "webhook/nobody" in (action.last_error or "")

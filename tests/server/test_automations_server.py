@@ -1,7 +1,8 @@
 """Automations end to end: a real `mainspring server start` (SQLite and PostgreSQL), a real
 failing flow recording into it, the `mainspring automation` CLI through it, and a real HTTP
-receiver on loopback that is down at first. The server is killed (SIGKILL) after it recorded
-the firing and before any delivery got through: started again, it delivers exactly once."""
+receiver on loopback, behind a saved `Webhook` notification block, that is down at first.
+The server is killed (SIGKILL) after it recorded the firing and before any delivery got
+through: started again, it delivers exactly once."""
 
 from __future__ import annotations
 
@@ -21,13 +22,17 @@ pytestmark = pytest.mark.slow
 
 FLOW = textwrap.dedent(
     """
+    import sys
+
     from mainspring import flow
+    from mainspring.blocks.notifications import Webhook
 
     @flow(name="nightly-etl")
     def nightly_etl() -> None:
         raise RuntimeError("warehouse unreachable\\nTraceback (most recent call last): ...")
 
     if __name__ == "__main__":
+        Webhook(url=sys.argv[1]).save("on-call", overwrite=True)
         try:
             nightly_etl()
         except RuntimeError:
@@ -49,6 +54,15 @@ actions:
       {{{{ flow_run.flow }}}} run {{{{ flow_run.name }}}} {{{{ flow_run.state }}}}:
       {{{{ flow_run.error }}}} {{{{ flow_run.url }}}}
 """
+NOTIFY = """
+name: page-on-failure
+trigger: {{type: flow-run-state, states: [Failed], flows: [nightly-etl]}}
+actions:
+  - type: send-notification
+    block: webhook/on-call
+    subject: "{{{{ flow_run.flow }}}} {{{{ flow_run.state }}}}"
+    body: "{{{{ flow_run.name }}}}: {{{{ flow_run.error }}}} {{{{ flow_run.url }}}}"
+"""
 
 
 def _env(home: Path, database_url: str | None) -> dict[str, str]:
@@ -65,11 +79,16 @@ def _client_env(server: Server) -> dict[str, str]:
     return env
 
 
-def _run_flow(tmp_path: Path, env: dict[str, str]) -> None:
+def _run_flow(tmp_path: Path, env: dict[str, str], receiver_url: str) -> None:
+    """The failing flow, after saving the Webhook block 'on-call' for `receiver_url`."""
     script = tmp_path / "nightly.py"
     script.write_text(FLOW)
     done = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, str(script), receiver_url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
 
@@ -99,10 +118,10 @@ def test_a_firing_survives_a_server_killed_before_delivery(
     server = start_server(env)
     try:
         spec = tmp_path / "spec.yaml"
-        spec.write_text(SPEC.format(url=receiver.url))
+        spec.write_text(NOTIFY.format())
         made = cli(_client_env(server), "automation", "create", "-f", str(spec))
         assert made.returncode == 0, made.stderr
-        _run_flow(tmp_path, _client_env(server))
+        _run_flow(tmp_path, _client_env(server), receiver.url)
         with server.client() as api:
             automation = api.get("/automations/by_name", params={"name": "page-on-failure"}).json()
             firings_path = f"/automations/{automation['id']}/firings"
@@ -113,7 +132,7 @@ def test_a_firing_survives_a_server_killed_before_delivery(
 
             (firing,) = _wait(attempted, what="the first attempt")
         assert firing["actions"][0]["status"] == "pending"
-        assert "could not be reached" in firing["actions"][0]["last_error"]
+        assert "The notification was not sent" in firing["actions"][0]["last_error"]
     finally:
         server.process.kill()  # SIGKILL: no shutdown, nothing flushed
         server.process.wait()
@@ -126,13 +145,11 @@ def test_a_firing_survives_a_server_killed_before_delivery(
             _wait(lambda: receiver.deliveries, what="the delivery")
             time.sleep(3)  # time enough for a second delivery, were there one
             assert len(receiver.deliveries) == 1
-            body = receiver.deliveries[0].body
-            assert body.startswith("nightly-etl run ")
-            assert (
-                "Failed: Flow run encountered an exception RuntimeError: warehouse unreachable"
-                in body
-            )
-            assert "Traceback" not in body and "/runs/flow-run/" in body
+            sent = json.loads(receiver.deliveries[0].body)
+            assert sent["subject"] == "nightly-etl Failed"
+            error = "Flow run encountered an exception RuntimeError: warehouse unreachable"
+            assert f": {error} http://127.0.0.1:4200/runs/flow-run/" in sent["body"]
+            assert "Traceback" not in sent["body"]
             with server.client() as api:
                 (firing,) = api.get(firings_path).json()
                 assert firing["actions"][0]["status"] == "done"
