@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -84,6 +85,7 @@ def _send_notification(_store: Store, action: ActionRun) -> None:
 
 def _call_webhook(_store: Store, action: ActionRun) -> None:
     options = action.action
+    where = urlsplit(options["url"]).netloc  # errors name the host, never a token in the URL
     headers = {"Mainspring-Action-Key": action_key(action), "User-Agent": "mainspring"}
     if options.get("body"):
         content = render(options["body"], action.context).encode()
@@ -96,11 +98,12 @@ def _call_webhook(_store: Store, action: ActionRun) -> None:
             options["url"], content=content, headers=headers, timeout=WEBHOOK_TIMEOUT
         )
     except httpx.HTTPError as exc:
-        raise ActionFailed(f"{options['url']} could not be reached: {exc}", retry=True) from None
+        reason = type(exc).__name__
+        raise ActionFailed(f"{where} could not be reached ({reason})", retry=True) from None
     if answer.status_code >= 500 or answer.status_code in (408, 429):
-        raise ActionFailed(f"{options['url']} answered {answer.status_code}", retry=True)
+        raise ActionFailed(f"{where} answered {answer.status_code}", retry=True)
     if answer.status_code >= 400:
-        raise ActionFailed(f"{options['url']} refused it: {answer.status_code}", retry=False)
+        raise ActionFailed(f"{where} refused it: {answer.status_code}", retry=False)
 
 
 def _deployments(store: Store) -> DeploymentStore:

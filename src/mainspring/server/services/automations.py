@@ -247,7 +247,10 @@ class AutomationService:
             "message": state.message,
         }
         context["flow_run"] = flow_run_context(labels, self.ui_url)
-        automation = self.events.find_automation(check.automation_id)
+        try:
+            automation = self.events.find_automation(check.automation_id)
+        except ObjectNotFound:  # deleted since the check was made
+            return None
         actions = [a.to_dict() for a in automation.actions]
         return NewFiring(check.automation_id, check.key, check.due, context, actions)
 
