@@ -380,3 +380,14 @@ def test_a_missing_block_fails_the_action_once_saying_so(flow_store: SqlStore) -
     (action,) = flow_store.read_firings(automation.id)[0].actions
     assert action.status is ActionStatus.FAILED and action.attempts == 1
     assert "webhook/nobody" in (action.last_error or "")
+
+
+def test_the_retention_service_prunes_old_events(flow_store: SqlStore) -> None:
+    from mainspring.server.services.retention import RetentionService
+
+    now = time.time()
+    flow_store.emit_event(Event("acme.old", "acme.x", now - 8 * 86400))
+    flow_store.emit_event(Event("acme.recent", "acme.x", now - 3600))
+    assert RetentionService(flow_store, retention=7 * 86400, interval=3600).prune(now) == 1
+    kinds = [e.event for e in flow_store.read_events(EventFilter(types=("acme.",))).events]
+    assert kinds == ["acme.recent"]

@@ -210,5 +210,33 @@ def test_cli_round_trip_through_the_server(tmp_path: Path, server_home: Path) ->
             "mainspring.automation.paused",
             "mainspring.automation.created",
         ]
+        _events_through_api_store(server)
     finally:
         stop_server(server.process)
+
+
+def _events_through_api_store(server: Server) -> None:
+    """ApiStore's events: reported, filtered and paged through the server."""
+    from mainspring.exceptions import NeedsDatabase
+    from mainspring.model.events import Event, EventFilter
+    from mainspring.store.http import ApiStore
+
+    store = ApiStore(server.url, api_key="")
+    try:
+        for i in range(5):
+            made = store.emit_event(Event("acme.export.done", f"acme.export.{i}", 1e9 + i))
+            assert made.id.startswith("e")
+        seen, cursor = [], None
+        while True:
+            page = store.read_events(EventFilter(types=("acme.",)), limit=2, cursor=cursor)
+            seen += [e.resource_id for e in page.events]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert seen == [f"acme.export.{i}" for i in reversed(range(5))]
+        window = store.read_events(EventFilter(since=1e9 + 1, until=1e9 + 3)).events
+        assert [e.resource_id for e in window] == ["acme.export.2", "acme.export.1"]
+        with pytest.raises(NeedsDatabase):
+            store.prune_events(0)
+    finally:
+        store.close()
