@@ -391,3 +391,34 @@ def test_the_retention_service_prunes_old_events(flow_store: SqlStore) -> None:
     assert RetentionService(flow_store, retention=7 * 86400, interval=3600).prune(now) == 1
     kinds = [e.event for e in flow_store.read_events(EventFilter(types=("acme.",))).events]
     assert kinds == ["acme.recent"]
+
+
+def test_templates_run_sandboxed() -> None:
+    from mainspring.server.services.automation_context import TemplateFailed, render
+
+    context = {"flow_run": {"name": "bold-otter"}}
+    assert render("{{ flow_run.name | upper }}", context) == "BOLD-OTTER"
+    assert render("{{ flow_run.missing }}", context) == ""
+    with pytest.raises(TemplateFailed):
+        render("{{ flow_run.__class__.__mro__[1].__subclasses__() }}", context)
+    with pytest.raises(TemplateFailed):
+        render("{{ 1 / 0 }}", context)
+
+
+def test_events_while_paused_never_fire_it(flow_store: SqlStore, receiver: Receiver) -> None:
+    trigger = {"type": "flow-run-state", "states": ["Failed"]}
+    automation = flow_store.create_automation(
+        automation_from_spec(_webhook("p", receiver, trigger))
+    )
+    service = AutomationService(flow_store)
+    service.tick()
+    flow_store.set_automation_enabled(automation.id, False)
+    fails(return_state=True)
+    _ticks(service)
+    flow_store.set_automation_enabled(automation.id, True)
+    _ticks(service, now=time.time() + SETTLE + 1)
+    time.sleep(0.3)
+    assert receiver.deliveries == []
+    fails(return_state=True)
+    _ticks(service)
+    assert len(receiver.wait_for(1)) == 1
