@@ -123,3 +123,16 @@ class NeedsDatabase(StoreRejected):
     """The operation reads or writes the server's own tables (API keys, the crash detector's
     queries): only a process with direct access to the database (the server, or an admin's
     CLI on its machine) can do it, not a client of the server's API."""
+
+
+class ObjectAlreadyExists(MainspringError, ValueError):
+    """An object of that name exists already (a block saved without `overwrite=True`)."""
+
+
+class BlockDataInvalid(MainspringError, ValueError):
+    """A block's field values do not fit its type's schema; the message names the field."""
+
+
+class EncryptionKeyError(MainspringError):
+    """Secrets cannot be encrypted or decrypted: the encryption key is malformed, or is not
+    the one the secrets were encrypted with. The message names where the key came from."""

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     )
     api_url: str | None = Field(None, description="A Mainspring server's API; selects ApiStore.")
     api_key: SecretStr | None = Field(None, description="API key sent to the server.")
+    encryption_key: SecretStr | None = Field(
+        None,
+        description="Fernet key encrypting block secrets at rest; default: a key file "
+        "(`mainspring.key`, 0600) beside the SQLite store, or in `home`, created on first use.",
+    )
     logging_level: LogLevel = Field("INFO", description="Console and stored log level.")
     logging_console: bool = Field(True, description="Print run logs to the console (stderr).")
     recorder_flush_interval: float = Field(
@@ -112,6 +117,35 @@ class Settings(BaseSettings):
     )
     server_scheduler_interval: float = Field(
         5.0, gt=0, description="Seconds between the server's scheduler ticks."
+    )
+    server_automations: bool = Field(
+        True, description="Run the automations service in `mainspring server start`."
+    )
+    server_automations_interval: float = Field(
+        1.0, gt=0, description="Seconds between the automations service's looks at new events."
+    )
+    automation_retry_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="Seconds before an automation's failed action (a receiver down) is tried "
+        "again; doubled after each failure, up to 10 minutes.",
+    )
+    automation_max_attempts: int = Field(
+        12, gt=0, description="Attempts of an automation's action before it is given up."
+    )
+    server_ui_url: str | None = Field(
+        None,
+        description="The server's address as people reach it, for links in notifications "
+        "(default: http://127.0.0.1:4200).",
+    )
+    event_retention_seconds: float = Field(
+        7 * 86400.0,
+        gt=0,
+        description="Stored events (not run states, which are the run history) older than "
+        "this are deleted by the server's retention service, with finished automation firings.",
+    )
+    server_retention_interval: float = Field(
+        3600.0, gt=0, description="Seconds between the retention service's prunings."
     )
     # Comma-separated in the environment (NoDecode: not JSON), lists in profiles.toml.
     server_allowed_hosts: Annotated[list[str], NoDecode] = Field(
@@ -183,6 +217,8 @@ class Settings(BaseSettings):
             shown["api_url"] = redact_url(self.api_url)
         if self.api_key is not None:
             shown["api_key"] = "********"
+        if self.encryption_key is not None:
+            shown["encryption_key"] = "********"
         return shown
 
 

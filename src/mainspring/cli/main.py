@@ -11,6 +11,8 @@ import typer
 from mainspring.cli import (
     agents,
     api_keys,
+    automations,
+    blocks,
     config,
     deploy,
     deployment_build,
@@ -18,6 +20,7 @@ from mainspring.cli import (
     flow_runs,
     flows,
     server,
+    variables,
     work_pools,
     workers,
 )
@@ -41,6 +44,9 @@ app.add_typer(work_pools.app, name="work-pool")
 app.command("deploy")(deploy.deploy)
 app.add_typer(workers.app, name="worker")
 app.add_typer(agents.app, name="agent")
+app.add_typer(automations.app, name="automation")
+app.add_typer(blocks.app, name="block")
+app.add_typer(variables.app, name="variable")
 
 
 @app.command()

@@ -76,6 +76,7 @@ def create_app(
         from mainspring.server.services.scheduler import SchedulerService
 
         scheduler = SchedulerService.from_settings(store, settings)
+    others = _event_services(store, settings) if services else []
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -83,9 +84,13 @@ def create_app(
             detector.start()
         if scheduler is not None:
             scheduler.start()
+        for service in others:
+            service.start()
         try:
             yield
         finally:
+            for service in others:
+                service.stop()
             if scheduler is not None:
                 scheduler.stop()
             if detector is not None:
@@ -105,6 +110,7 @@ def create_app(
     app.state.store = store
     app.state.crash_detector = detector
     app.state.scheduler = scheduler
+    app.state.services = others
     app.state.run_signal = RunSignal()  # wakes claims waiting for runs (api/work_pools.py)
     if scheduler is not None:  # runs it creates wake those claims at once
         scheduler.on_created = app.state.run_signal.notify_threadsafe
@@ -130,6 +136,24 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _event_services(store: Store, settings: Settings) -> list[Any]:
+    """The automations and retention services, unless turned off (or the store keeps no
+    events)."""
+    from mainspring.store.events import EventStore
+
+    if not isinstance(store, EventStore):
+        return []
+    found: list[Any] = []
+    if settings.server_automations:
+        from mainspring.server.services.automations import AutomationService
+
+        found.append(AutomationService.from_settings(store, settings))
+    from mainspring.server.services.retention import RetentionService
+
+    found.append(RetentionService.from_settings(store, settings))
+    return found
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -42,6 +42,21 @@ def is_live(header: dict[str, Any] | None, now: float | None = None) -> bool:
     return expiration is None or expiration > (time.time() if now is None else now)
 
 
+#: How a `result_storage` string names a saved filesystem block: "block:local-file-system/x".
+BLOCK_PREFIX = "block:"
+
+
+def named_storage(spec: Any) -> ResultStorage:
+    """The storage a flow or task names as `result_storage`: a path, an fsspec URL, a
+    filesystem block (anything with `as_result_storage()`), or "block:slug/name", a saved
+    block loaded now, when the flow or task is defined (blocks/ is imported only then)."""
+    if isinstance(spec, str) and spec.startswith(BLOCK_PREFIX):
+        from mainspring.blocks.core import Block
+
+        spec = Block.load(spec[len(BLOCK_PREFIX) :])
+    return defined_storage(spec)
+
+
 # -- what a task or flow asked for -----------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class ResultOptions:
@@ -128,7 +143,7 @@ def task_result_options(
         return None
     return ResultOptions(
         persist=True,
-        storage=None if result_storage is None else defined_storage(result_storage),
+        storage=None if result_storage is None else named_storage(result_storage),
         serializer=None if result_serializer is None else get_serializer(result_serializer),
         cache_policy=policy,
         expiration=_seconds(cache_expiration),
@@ -147,6 +162,6 @@ def flow_result_options(
         return None
     return ResultOptions(
         persist=True,
-        storage=None if result_storage is None else defined_storage(result_storage),
+        storage=None if result_storage is None else named_storage(result_storage),
         serializer=None if result_serializer is None else get_serializer(result_serializer),
     )

@@ -1,8 +1,11 @@
 """One thin router per resource: parse and validate, call the store, convert the records."""
 
 from mainspring.server.api import (
+    automations,
     batches,
+    blocks,
     deployments,
+    events,
     flow_runs,
     flows,
     graph,
@@ -11,6 +14,7 @@ from mainspring.server.api import (
     meta,
     states,
     task_runs,
+    variables,
     work_pools,
 )
 
@@ -27,6 +31,10 @@ PROTECTED = (
     batches.router,
     deployments.router,
     work_pools.router,
+    events.router,
+    automations.router,
+    blocks.router,
+    variables.router,
 )
 
 __all__ = ["PROTECTED"]

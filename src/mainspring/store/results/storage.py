@@ -44,8 +44,11 @@ class ResultStorage:
     naming it, rather than the definition naming it or the engine.
     """
 
-    def __init__(self, url: str | os.PathLike[str]) -> None:
+    def __init__(self, url: str | os.PathLike[str], options: dict[str, Any] | None = None) -> None:
         text = os.fspath(url)
+        #: the fsspec filesystem's options (a RemoteFileSystem block's settings: credentials,
+        #: endpoint); never shown
+        self._options = dict(options or {})
         if text.startswith("file://"):
             text = text[len("file://") :]
         self._fs: Any = None
@@ -63,7 +66,7 @@ class ResultStorage:
         return f"ResultStorage({self.url!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_defined_storage, (self.url,))
+        return (_defined_storage, (self.url, self._options or None))
 
     @property
     def fs(self) -> Any:
@@ -72,8 +75,8 @@ class ResultStorage:
             try:
                 import fsspec
 
-                self._fs, root = fsspec.core.url_to_fs(self.url)
-            except (ImportError, ValueError) as exc:  # a missing extra, an unknown protocol
+                self._fs, root = fsspec.core.url_to_fs(self.url, **self._options)
+            except (ImportError, ValueError, TypeError) as exc:  # a missing extra, bad options
                 raise self.unusable(exc) from exc
             self.root = root.rstrip("/")
         return self._fs
@@ -191,17 +194,32 @@ _storages: dict[str, ResultStorage] = {}
 _storages_lock = threading.Lock()
 
 
-def storage_for(spec: str | os.PathLike[str] | ResultStorage | Any) -> ResultStorage:
-    """The storage `spec` names: a URL or path (instances are shared), a ResultStorage, or an
-    object with a `basepath` (a Prefect LocalFileSystem-style block)."""
+def storage_for(
+    spec: str | os.PathLike[str] | ResultStorage | Any, options: dict[str, Any] | None = None
+) -> ResultStorage:
+    """The storage `spec` names: a URL or path (instances are shared), a ResultStorage, an
+    object with `as_result_storage()` (a filesystem block) or with a `basepath` (a Prefect
+    LocalFileSystem-style object). `options` (a filesystem's credentials, endpoint) make a
+    storage of their own, which then also serves its URL in this process: results read back
+    from the store find it with its options."""
     if isinstance(spec, ResultStorage):
         return spec
+    as_result_storage = getattr(spec, "as_result_storage", None)
+    if callable(as_result_storage):
+        storage = as_result_storage()
+        if not isinstance(storage, ResultStorage):
+            raise TypeError(f"{spec!r}.as_result_storage() did not return a ResultStorage")
+        return storage
     basepath = getattr(spec, "basepath", None)
     if basepath is not None:
         spec = basepath
     if not isinstance(spec, str | os.PathLike):
         raise TypeError(f"result_storage must be a URL or a path, got {spec!r}")
     text = os.fspath(spec)
+    if options:
+        with _storages_lock:
+            storage = _storages[text] = ResultStorage(text, options)
+        return storage
     storage = _storages.get(text)
     if storage is None:
         with _storages_lock:
@@ -220,9 +238,9 @@ def defined_storage(spec: str | os.PathLike[str] | ResultStorage | Any) -> Resul
     return storage
 
 
-def _defined_storage(url: str) -> ResultStorage:
+def _defined_storage(url: str, options: dict[str, Any] | None = None) -> ResultStorage:
     """Unpickle a storage (a task definition sent to a worker process): still a definition's."""
-    return defined_storage(url)
+    return defined_storage(storage_for(url, options))
 
 
 def default_storage() -> ResultStorage:

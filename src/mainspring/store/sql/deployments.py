@@ -35,6 +35,7 @@ from mainspring.store.sql.deployment_rows import (
     planned_run_row,
     state_row,
 )
+from mainspring.store.sql.events import record_deployment_event
 from mainspring.store.sql.requested_runs import insert_requested_run, run_instant, run_tags
 from mainspring.store.sql.rows import (
     flow_row,
@@ -120,7 +121,8 @@ class SqlDeployments(SqlWorkPools, DeploymentStore):
                 .on_conflict_do_nothing(index_elements=["flow_name", "name"])
                 .returning(d.id)
             )
-            if conn.execute(insert).first() is None:  # registered before: update it
+            created = conn.execute(insert).first() is not None
+            if not created:  # registered before: update it
                 key = (d.flow_name == deployment_.flow_name, d.name == deployment_.name)
                 old = conn.execute(sa.select(deployment).where(*key).with_for_update()).one()
                 update = sa.update(deployment).where(d.id == old.id)
@@ -134,6 +136,7 @@ class SqlDeployments(SqlWorkPools, DeploymentStore):
                     d.flow_name == deployment_.flow_name, d.name == deployment_.name
                 )
             ).one()
+            record_deployment_event(conn, "created" if created else "updated", row)
         return deployment_from_row(row)
 
     def _forget_waiting_runs(
@@ -204,11 +207,13 @@ class SqlDeployments(SqlWorkPools, DeploymentStore):
     def delete_deployment(self, deployment_id: str) -> None:
         d = deployment.c
         with self._transaction("delete a deployment") as conn:
-            found = sa.select(d.id).where(d.id == deployment_id).with_for_update()
-            if conn.execute(found).first() is None:
+            found = sa.select(deployment).where(d.id == deployment_id).with_for_update()
+            row = conn.execute(found).first()
+            if row is None:
                 raise ObjectNotFound(f"No deployment with id {deployment_id!r}")
             self._forget_waiting_runs(conn, deployment_id, None)
             conn.execute(sa.delete(deployment).where(d.id == deployment_id))
+            record_deployment_event(conn, "deleted", row)
 
     def set_deployment_paused(
         self, deployment_id: str, paused: bool, now: float | None = None
@@ -228,6 +233,7 @@ class SqlDeployments(SqlWorkPools, DeploymentStore):
                     .where(d.id == deployment_id)
                     .values(paused=paused, updated=_now(now))
                 )
+                record_deployment_event(conn, "paused" if paused else "resumed", row)
             if paused:
                 self._forget_waiting_runs(conn, deployment_id, None)
             row = conn.execute(sa.select(deployment).where(d.id == deployment_id)).one()

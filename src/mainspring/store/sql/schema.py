@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 #: The alembic revision the code expects; checked cheaply at start-up (see migrations/).
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0011"
 
 metadata = sa.MetaData(
     naming_convention={
@@ -261,4 +261,135 @@ worker = sa.Table(
     sa.Column("pool_name", sa.String(255), primary_key=True),
     sa.Column("name", sa.String(255), primary_key=True),
     sa.Column("last_heartbeat", Time, nullable=False),
+)
+
+
+# -- blocks and variables (migration 0009) ---------------------------------------------------
+#: Block types by slug: the JSON schema of their fields and which fields are secret.
+block_type = sa.Table(
+    "block_type",
+    metadata,
+    sa.Column("slug", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("fields_schema", Json, nullable=False),
+    sa.Column("secret_fields", Json, nullable=False),
+    sa.Column("created", Time, nullable=False),
+    sa.Column("updated", Time, nullable=False),
+)
+
+#: Saved blocks, unique by (type, name). `data` holds the field values with each secret
+#: masked; `secrets` the secret values, Fernet-encrypted ({path: value} as JSON), never in
+#: the clear (store/secrets.py). No foreign key to block_type: a type is re-registered with
+#: each save, and an old document outlives a type's change.
+block_document = sa.Table(
+    "block_document",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("block_type_slug", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("data", Json, nullable=False),
+    sa.Column("secrets", sa.Text),
+    sa.Column("created", Time, nullable=False),
+    sa.Column("updated", Time, nullable=False),
+    sa.UniqueConstraint("block_type_slug", "name"),
+)
+
+#: Variables: a name and a JSON value (kept as a JSON document: any JSON, null included).
+variable = sa.Table(
+    "variable",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("value", Json),
+    sa.Column("tags", Json, nullable=False),
+    sa.Column("created", Time, nullable=False),
+    sa.Column("updated", Time, nullable=False),
+)
+
+
+# -- events and automations (store/sql/events.py, automations.py; migration 0011) -----------
+#: Events with no other home: a run's state changes are read from state_history instead.
+event = sa.Table(
+    "event",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("event", sa.String(255), nullable=False),
+    sa.Column("resource_id", sa.String(512), nullable=False),
+    sa.Column("occurred", Time, nullable=False),
+    sa.Column("resource", Json, nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Index(None, "occurred"),
+    sa.Index(None, "resource_id"),
+)
+
+automation = sa.Table(
+    "automation",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("description", sa.Text),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    # events that occurred before this (its creation, its last resume) never fire it
+    sa.Column("enabled_since", Time, nullable=False),
+    sa.Column("trigger_spec", Json, nullable=False),
+    sa.Column("action_specs", Json, nullable=False),
+    # an event-count trigger's recent matches: [[key, occurred], ...]
+    sa.Column("window", Json),
+    sa.Column("created", Time, nullable=False),
+    sa.Column("updated", Time, nullable=False),
+)
+
+#: The outbox: a firing is unique per (automation, trigger key) and recorded before its
+#: actions run; each action has a row of its own with its attempts.
+automation_firing = sa.Table(
+    "automation_firing",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("automation_id", Id, nullable=False),
+    sa.Column("trigger_key", sa.String(255), nullable=False),
+    sa.Column("occurred", Time, nullable=False),
+    sa.Column("fired", Time, nullable=False),
+    sa.Column("context", Json, nullable=False),
+    sa.UniqueConstraint("automation_id", "trigger_key"),
+    sa.Index(None, "fired"),
+)
+
+automation_action = sa.Table(
+    "automation_action",
+    metadata,
+    sa.Column("firing_id", sa.BigInteger, primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("action", Json, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt", Time),
+    sa.Column("last_error", sa.Text),
+    sa.Column("finished", Time),
+    sa.Index(None, "status", "next_attempt"),
+)
+
+#: Matches answered later ("still Failed 60 s on?", "Completed within 10 minutes?").
+automation_check = sa.Table(
+    "automation_check",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("automation_id", Id, nullable=False),
+    sa.Column("trigger_key", sa.String(255), nullable=False),
+    sa.Column("flow_run_id", Id, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("due", Time, nullable=False),
+    sa.Column("state_name", sa.String(32)),
+    sa.Column("state_ts", Time),
+    sa.Column("context", Json, nullable=False),
+    sa.UniqueConstraint("automation_id", "trigger_key"),
+    sa.Index(None, "due"),
+)
+
+#: The automations service's position in the state rows and the stored events.
+event_cursor = sa.Table(
+    "event_cursor",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("state_id", sa.BigInteger, nullable=False),
+    sa.Column("event_id", sa.BigInteger, nullable=False),
 )

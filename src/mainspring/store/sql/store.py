@@ -37,10 +37,15 @@ from mainspring.model.text import storable_text
 from mainspring.settings import redact_url
 from mainspring.store.base import Batch, Store, check_page
 from mainspring.store.batch_parts import PartRefused, write_isolating
+from mainspring.store.events import EventStore
 from mainspring.store.per_process import PerProcess
+from mainspring.store.sql.automations import SqlAutomations
+from mainspring.store.sql.blocks import SqlBlocks
 from mainspring.store.sql.deployments import SqlDeployments
 from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps
 from mainspring.store.sql.dialects import backend_for
+from mainspring.store.sql.events import SqlEvents
+from mainspring.store.sql.outbox import SqlAutomationOutbox
 from mainspring.store.sql.outside import OutsideChanges
 from mainspring.store.sql.rows import (
     EDGE_COLUMNS,
@@ -72,6 +77,7 @@ from mainspring.store.sql.schema import (
 )
 from mainspring.store.sql.storable import RowChecks, storable_flow_row
 from mainspring.store.sql.upserts import Upserts
+from mainspring.store.sql.variables import SqlVariables
 from mainspring.store.sql.write_errors import Failure, classify, disk_full, reason
 
 __all__ = ["Condition", "SqlBackend", "SqlStore", "backend_for"]
@@ -102,7 +108,17 @@ def _utc(value: datetime, field: str) -> float:
     return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).timestamp()
 
 
-class SqlStore(OutsideChanges, SqlDeployments, Store):
+class SqlStore(
+    OutsideChanges,
+    SqlDeployments,
+    SqlVariables,
+    SqlBlocks,
+    SqlEvents,
+    SqlAutomations,
+    SqlAutomationOutbox,
+    EventStore,
+    Store,
+):
     """Run history in a SQL database, reached through SQLAlchemy Core.
 
     It also keeps deployments, work pools and their runs (`DeploymentStore`, implemented in

@@ -11,8 +11,10 @@ import sqlalchemy as sa
 
 from mainspring.exceptions import ObjectNotFound
 from mainspring.model.deployments import DEFAULT_QUEUE, Worker, WorkPool, WorkQueue
+from mainspring.model.events import PREFIX
 from mainspring.model.text import check_name
 from mainspring.store.sql.deployment_rows import pool_from_row, queue_from_row, worker_from_row
+from mainspring.store.sql.events import record_event
 from mainspring.store.sql.schema import work_pool, work_queue, worker
 
 if TYPE_CHECKING:
@@ -55,6 +57,10 @@ class SqlWorkPools:
                 sa.insert(work_queue).values(
                     pool_name=pool.name, name=DEFAULT_QUEUE, priority=1, created=at
                 )
+            )
+            labels = {"name": pool.name, "type": pool.type}
+            record_event(
+                conn, f"{PREFIX}work-pool.created", f"{PREFIX}work-pool.{pool.name}", labels
             )
         return self.read_work_pool(pool.name)
 

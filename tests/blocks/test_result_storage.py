@@ -1,0 +1,140 @@
+"""Filesystem blocks as `result_storage=`: real flows persist their results into a saved
+block loaded by name (the block object, and the "block:slug/name" string), on a local folder,
+fsspec's memory filesystem, and S3 (moto's server on loopback, credentials and endpoint only
+in the block's secret settings)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mainspring import flow, task
+from mainspring.blocks.system import LocalFileSystem, RemoteFileSystem
+from mainspring.exceptions import ObjectNotFound
+from mainspring.model import FlowRunFilter
+from mainspring.store import get_store
+from mainspring.testing import free_port
+
+
+def _run_of(flow_name: str):  # the one run of a flow, read back from the store
+    (run,) = get_store().read_flow_runs(FlowRunFilter(flow_names=[flow_name]), limit=10)
+    return run
+
+
+def test_a_saved_local_file_system_block_stores_a_flows_results(tmp_path: Path) -> None:
+    LocalFileSystem(basepath=str(tmp_path / "results")).save("team-results")
+
+    @task
+    def double(x: int) -> int:
+        return 2 * x
+
+    @flow(name="to-block", persist_result=True, result_storage=LocalFileSystem.load("team-results"))
+    def to_block() -> int:
+        return double(21)
+
+    assert to_block() == 42
+    run = _run_of("to-block")
+    root = tmp_path / "results" / "flow-runs" / run.id
+    assert (root / "result").is_file() and (root / "tasks" / "double-0").is_file()
+    assert get_store().read_flow_run(run.id).state.result() == 42  # read back from the block
+
+
+def test_the_block_string_form_names_a_saved_block(tmp_path: Path) -> None:
+    LocalFileSystem(basepath=str(tmp_path / "by-name")).save("by-name")
+
+    @task(persist_result=True, result_storage="block:local-file-system/by-name")
+    def word() -> str:
+        return "hello"
+
+    @flow(name="by-string")
+    def by_string() -> str:
+        return word()
+
+    assert by_string() == "hello"
+    run = _run_of("by-string")
+    assert (tmp_path / "by-name" / "flow-runs" / run.id / "tasks" / "word-0").is_file()
+    with pytest.raises(ObjectNotFound, match="local-file-system/missing"):
+
+        @task(persist_result=True, result_storage="block:local-file-system/missing")
+        def never() -> None: ...
+
+
+def test_a_remote_file_system_block_on_fsspec_memory() -> None:
+    RemoteFileSystem(basepath="memory://results-mem/prefix").save("mem")
+
+    @flow(name="in-memory", persist_result=True, result_storage="block:remote-file-system/mem")
+    def in_memory() -> dict:
+        return {"rows": 3}
+
+    assert in_memory() == {"rows": 3}
+    run = _run_of("in-memory")
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    assert fs.exists(f"/results-mem/prefix/flow-runs/{run.id}/result")
+    assert get_store().read_flow_run(run.id).state.result() == {"rows": 3}
+
+
+@pytest.fixture
+def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    pytest.importorskip("s3fs")
+    pytest.importorskip("moto.server")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)  # the block's settings alone must do
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.skip("moto server did not start")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_a_remote_file_system_block_on_s3_with_secret_settings(moto_endpoint: str) -> None:
+    import s3fs
+
+    settings = {
+        "key": "AKIA-TESTING",
+        "secret": "moto-secret-value",
+        "endpoint_url": moto_endpoint,
+    }
+    s3fs.S3FileSystem.clear_instance_cache()
+    s3fs.S3FileSystem(**settings).mkdir("block-results")
+    RemoteFileSystem(basepath="s3://block-results/runs", settings=settings).save("s3-results")
+    stored = get_store().read_block_document("remote-file-system", "s3-results")
+    assert "moto-secret-value" not in repr(stored)  # masked when read without secrets
+
+    @task
+    def total(xs: list[int]) -> int:
+        return sum(xs)
+
+    @flow(name="to-s3", persist_result=True, result_storage="block:remote-file-system/s3-results")
+    def to_s3() -> int:
+        return total([1, 2, 3])
+
+    assert to_s3() == 6
+    run = _run_of("to-s3")
+    fs = s3fs.S3FileSystem(**settings)
+    assert fs.exists(f"block-results/runs/flow-runs/{run.id}/result")
+    assert fs.exists(f"block-results/runs/flow-runs/{run.id}/tasks/total-0")
+    assert get_store().read_flow_run(run.id).state.result() == 6

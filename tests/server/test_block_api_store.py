@@ -1,0 +1,105 @@
+"""BlockStore through ApiStore against a real server process (SQLite and PostgreSQL): the
+contract SqlStore passes (store/block_contract.py); and what only the API has: masked answers,
+the server's key, 4xx with messages for bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mainspring.exceptions import ObjectNotFound
+from mainspring.store.http import ApiStore
+from store.block_contract import *  # noqa: F403  (tests/store: the contract's tests, run here)
+from store.block_contract import DATA, registered
+
+from .conftest import Server, server_env, start_server, stop_server
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def live_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    home = tmp_path / "home"
+    home.mkdir()
+    url = None if request.param == "sqlite" else request.getfixturevalue("postgres_database")
+    running = start_server(server_env(home, url))
+    try:
+        yield running
+    finally:
+        stop_server(running.process)
+
+
+@pytest.fixture
+def blocks(live_server: Server) -> Iterator[ApiStore]:
+    store = ApiStore(live_server.url, api_key="")
+    yield store
+    store.close()
+
+
+def test_answers_mask_secrets_and_the_server_keeps_the_key(
+    blocks: ApiStore, live_server: Server, tmp_path: Path
+) -> None:
+    registered(blocks)
+    with live_server.client() as http:
+        saved = http.put("/block_documents/db-credentials/prod", json={"data": DATA})
+        listed = http.get("/block_documents")
+        one = http.get("/block_documents/db-credentials/prod")
+        clear = http.get("/block_documents/db-credentials/prod?include_secrets=true")
+    for answer in (saved, listed, one):
+        assert answer.status_code == 200, answer.text
+        assert "pa55-word-XYZ" not in answer.text and "tok-123" not in answer.text
+        assert "********" in answer.text
+    assert clear.json()["data"] == DATA
+    if "DATABASE_URL" not in str(live_server.env):
+        assert (tmp_path / "home" / "mainspring.key").exists()  # beside the server's store
+    assert not (tmp_path / "mainspring.key").exists()
+
+
+def test_bad_requests_are_4xx_with_a_message(blocks: ApiStore, live_server: Server) -> None:
+    with live_server.client() as http:
+        unknown = http.put("/block_documents/no-such-type/x", json={"data": {}})
+        assert unknown.status_code == 404 and "no-such-type" in unknown.json()["detail"]
+        registered(blocks)
+        mismatch = http.put("/block_documents/db-credentials/x", json={"data": {"host": 1}})
+        assert mismatch.status_code == 422 and "db-credentials" in mismatch.text
+        ok = http.put("/block_documents/db-credentials/x", json={"data": DATA})
+        assert ok.status_code == 200
+        taken = http.put("/block_documents/db-credentials/x", json={"data": DATA})
+        assert taken.status_code == 409 and "overwrite" in taken.json()["detail"]
+        missing = http.get("/block_documents/db-credentials/ghost")
+        assert missing.status_code == 404 and "db-credentials/ghost" in missing.text
+        bad_name = http.put("/block_documents/db-credentials/Bad%20Name", json={"data": DATA})
+        assert bad_name.status_code == 422
+        bad_schema = http.put("/block_types/x", json={"name": "X", "fields_schema": []})
+        assert bad_schema.status_code == 422
+        not_json_value = http.put("/variables/v", json={"value": 1, "overwrite": "maybe"})
+        assert not_json_value.status_code == 422
+        unset = http.get("/variables/ghost")
+        assert unset.status_code == 404 and "ghost" in unset.text
+
+
+def test_blocks_and_variables_through_the_server(
+    live_server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mainspring.blocks.system import Secret
+    from mainspring.settings import reset_settings
+    from mainspring.store import reset_store
+
+    monkeypatch.setenv("MAINSPRING_API_URL", live_server.url)
+    reset_settings()
+    reset_store()
+    Secret(value="over-the-wire").save("remote")
+    assert Secret.load("remote").get() == "over-the-wire"
+    with live_server.client() as http:
+        assert "over-the-wire" not in http.get("/block_documents").text
+    Secret.delete("remote")
+    with pytest.raises(ObjectNotFound):
+        Secret.load("remote")
+    from mainspring.variables import Variable
+
+    Variable.set("through_server", {"n": [1, 2]})
+    assert Variable.get("through_server") == {"n": [1, 2]}
+    with live_server.client() as http:
+        assert http.get("/variables/through_server").json()["value"] == {"n": [1, 2]}
+    assert Variable.unset("through_server") is True
+    assert Variable.get("through_server", default=0) == 0
