@@ -11,6 +11,7 @@ import typer
 from mainspring.cli import (
     agents,
     api_keys,
+    artifacts,
     config,
     deploy,
     deployment_build,
@@ -41,6 +42,7 @@ app.add_typer(work_pools.app, name="work-pool")
 app.command("deploy")(deploy.deploy)
 app.add_typer(workers.app, name="worker")
 app.add_typer(agents.app, name="agent")
+app.add_typer(artifacts.app, name="artifact")
 
 
 @app.command()

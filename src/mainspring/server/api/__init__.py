@@ -1,6 +1,7 @@
 """One thin router per resource: parse and validate, call the store, convert the records."""
 
 from mainspring.server.api import (
+    artifacts,
     batches,
     deployments,
     flow_runs,
@@ -27,6 +28,7 @@ PROTECTED = (
     batches.router,
     deployments.router,
     work_pools.router,
+    artifacts.router,
 )
 
 __all__ = ["PROTECTED"]

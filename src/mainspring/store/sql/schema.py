@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 #: The alembic revision the code expects; checked cheaply at start-up (see migrations/).
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0010"
 
 metadata = sa.MetaData(
     naming_convention={
@@ -261,4 +261,24 @@ worker = sa.Table(
     sa.Column("pool_name", sa.String(255), primary_key=True),
     sa.Column("name", sa.String(255), primary_key=True),
     sa.Column("last_heartbeat", Time, nullable=False),
+)
+
+# -- artifacts (migration 0010) ----------------------------------------------------------------
+# What runs show people (model/artifacts.py). No foreign key to the runs: an artifact is written
+# at once while its run reaches the store later, in a recorder batch.
+artifact = sa.Table(
+    "artifact",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("key", sa.String(255)),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("data", Json),
+    sa.Column("flow_run_id", Id),
+    sa.Column("task_run_id", Id),
+    sa.Column("created", Time, nullable=False),
+    sa.Column("updated", Time, nullable=False),
+    sa.Index(None, "key", "created"),
+    sa.Index(None, "flow_run_id"),
+    sa.Index(None, "task_run_id"),
 )
