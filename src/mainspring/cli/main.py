@@ -11,6 +11,7 @@ import typer
 from mainspring.cli import (
     agents,
     api_keys,
+    artifacts,
     automations,
     blocks,
     config,
@@ -47,6 +48,7 @@ app.add_typer(agents.app, name="agent")
 app.add_typer(automations.app, name="automation")
 app.add_typer(blocks.app, name="block")
 app.add_typer(variables.app, name="variable")
+app.add_typer(artifacts.app, name="artifact")
 
 
 @app.command()

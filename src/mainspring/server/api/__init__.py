@@ -1,6 +1,7 @@
 """One thin router per resource: parse and validate, call the store, convert the records."""
 
 from mainspring.server.api import (
+    artifacts,
     automations,
     batches,
     blocks,
@@ -35,6 +36,7 @@ PROTECTED = (
     automations.router,
     blocks.router,
     variables.router,
+    artifacts.router,
 )
 
 __all__ = ["PROTECTED"]

@@ -56,6 +56,7 @@ from mainspring.store.base import Batch, Store, check_page
 from mainspring.store.batch_parts import MAX_REFUSED, PartRefused, chunks, write_isolating
 from mainspring.store.http import wire
 from mainspring.store.http.answers import detail as _detail
+from mainspring.store.http.artifacts import ApiArtifacts
 from mainspring.store.http.blocks import ApiBlocks
 from mainspring.store.http.deployments import ApiDeployments
 from mainspring.store.http.events import ApiEvents
@@ -75,7 +76,7 @@ _ID = is_run_id  # a run id the server could hold (queries.py)
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
-class ApiStore(ServerOnly, ApiDeployments, ApiBlocks, ApiEvents, Store):
+class ApiStore(ServerOnly, ApiDeployments, ApiBlocks, ApiEvents, ApiArtifacts, Store):
     """Run history kept by a Mainspring server, reached over HTTP with one keep-alive client.
 
     Thread-safe (httpx clients are); a forked child makes its own client. `transport` is for

@@ -393,3 +393,23 @@ event_cursor = sa.Table(
     sa.Column("state_id", sa.BigInteger, nullable=False),
     sa.Column("event_id", sa.BigInteger, nullable=False),
 )
+
+# -- artifacts (migration 0010) ----------------------------------------------------------------
+# What runs show people (model/artifacts.py). No foreign key to the runs: an artifact is written
+# at once while its run reaches the store later, in a recorder batch.
+artifact = sa.Table(
+    "artifact",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("key", sa.String(255)),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("data", Json),
+    sa.Column("flow_run_id", Id),
+    sa.Column("task_run_id", Id),
+    sa.Column("created", Time, nullable=False),
+    sa.Column("updated", Time, nullable=False),
+    sa.Index(None, "key", "created"),
+    sa.Index(None, "flow_run_id"),
+    sa.Index(None, "task_run_id"),
+)

@@ -39,6 +39,7 @@ from mainspring.store.base import Batch, Store, check_page
 from mainspring.store.batch_parts import PartRefused, write_isolating
 from mainspring.store.events import EventStore
 from mainspring.store.per_process import PerProcess
+from mainspring.store.sql.artifacts import SqlArtifacts
 from mainspring.store.sql.automations import SqlAutomations
 from mainspring.store.sql.blocks import SqlBlocks
 from mainspring.store.sql.deployments import SqlDeployments
@@ -116,6 +117,7 @@ class SqlStore(
     SqlEvents,
     SqlAutomations,
     SqlAutomationOutbox,
+    SqlArtifacts,
     EventStore,
     Store,
 ):

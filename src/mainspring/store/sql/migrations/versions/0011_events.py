@@ -4,7 +4,7 @@ pending checks, and the automations service's cursor.
 Run-state events need no table: they are read from state_history.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-06
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0011"
-down_revision = "0009"  # re-chained after blocks (0009) when merging it
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
