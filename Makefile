@@ -47,7 +47,7 @@ run: examples
 	@if [ -n "$$MAINSPRING_API_URL" ]; then \
 		echo "Recorded into the server at $$MAINSPRING_API_URL; not starting another."; \
 	else \
-		echo "Serving that history over the REST API (Ctrl-C to stop):"; \
+		echo "Serving that history: open the web UI at the address below (Ctrl-C to stop):"; \
 		$(BIN)/mainspring server start $(SERVER_ARGS); \
 	fi
 

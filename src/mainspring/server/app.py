@@ -1,7 +1,7 @@
 """`create_app`: the FastAPI application of the Mainspring server.
 
 The API lives under `/api` (OpenAPI document at `/api/openapi.json`, interactive docs at
-`/api/docs`) so the web UI can later own `/`. The app serves the same store the engine
+`/api/docs`); the web UI owns `/` (server/ui/). The app serves the same store the engine
 records into (a `SqlStore` on the configured database), so runs of a plain
 `python my_flow.py` show up without any extra step. It reaches the store only through the
 `Store` protocol: no SQL here.
@@ -34,6 +34,7 @@ from mainspring.server.error_responses import install_error_responses
 from mainspring.server.guard import install_guard
 from mainspring.server.request_size import RequestSizeLimit
 from mainspring.server.run_signal import RunSignal
+from mainspring.server.ui import install_ui
 from mainspring.settings import Settings, get_settings
 from mainspring.store import open_store
 from mainspring.store.base import Store
@@ -116,6 +117,7 @@ def create_app(
         app.include_router(
             router, prefix="/api", dependencies=[Depends(authorize)], responses=ERRORS
         )
+    install_ui(app)  # the web UI under / (server/ui/)
     _add_error_handlers(app)
     install_allowed_methods(app, PROTECTED, "/api")  # Allow: every method of a path
     install_guard(app, settings)  # Host, Origin and JSON rules; CORS if configured

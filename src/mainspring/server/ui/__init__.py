@@ -1,0 +1,43 @@
+"""The web UI: server-rendered pages under `/`, beside the API under `/api`.
+
+`install_ui(app)` adds the pages' routers (pages/), the static files (static/: one CSS file,
+a small script, and vendored htmx, its SSE extension and uPlot with their licences, see
+static/VENDORED.md), and the UI's error pages. Pages read through the same `Store` as the
+API. A page that is added registers its menu entry (nav.py) and its router in pages/.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from mainspring.server.ui.errors import UiError, UiRedirect
+from mainspring.server.ui.pages import ROUTERS
+from mainspring.server.ui.templating import HERE, render
+
+
+def install_ui(app: FastAPI) -> None:
+    # Signs the CSRF tokens; a restart makes open forms ask for a reload, nothing worse.
+    app.state.ui_secret = secrets.token_bytes(32)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/dashboard", status_code=307)
+
+    @app.exception_handler(UiError)
+    async def ui_error(request: Request, exc: UiError) -> HTMLResponse:
+        title = {401: "Sign in needed", 403: "Not allowed", 404: "Not found"}.get(
+            exc.status, "Something went wrong"
+        )
+        context = {"title": title, "message": exc.message, "status": exc.status}
+        return render(request, "error.html", context, status=exc.status)
+
+    @app.exception_handler(UiRedirect)
+    async def ui_redirect(_request: Request, exc: UiRedirect) -> RedirectResponse:
+        return RedirectResponse(exc.location, status_code=303)
