@@ -41,6 +41,7 @@ from mainspring.store.per_process import PerProcess
 from mainspring.store.sql.deployments import SqlDeployments
 from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps
 from mainspring.store.sql.dialects import backend_for
+from mainspring.store.sql.insights import SqlInsights
 from mainspring.store.sql.outside import OutsideChanges
 from mainspring.store.sql.rows import (
     EDGE_COLUMNS,
@@ -102,7 +103,7 @@ def _utc(value: datetime, field: str) -> float:
     return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).timestamp()
 
 
-class SqlStore(OutsideChanges, SqlDeployments, Store):
+class SqlStore(OutsideChanges, SqlDeployments, SqlInsights, Store):
     """Run history in a SQL database, reached through SQLAlchemy Core.
 
     It also keeps deployments, work pools and their runs (`DeploymentStore`, implemented in
@@ -346,6 +347,10 @@ class SqlStore(OutsideChanges, SqlDeployments, Store):
             where.append(c.id.in_(filter.ids))
         if filter.parent_flow_run_id is not None:
             where.append(c.parent_flow_run_id == filter.parent_flow_run_id)
+        if filter.deployment_ids:
+            where.append(c.deployment_id.in_(filter.deployment_ids))
+        if filter.name_contains:
+            where.append(c.name.ilike(f"%{_like_escaped(filter.name_contains)}%", escape="\\"))
         if filter.started_after is not None:
             where.append(c.start_time >= _utc(filter.started_after, "started_after"))
         if filter.started_before is not None:
@@ -428,6 +433,11 @@ class SqlStore(OutsideChanges, SqlDeployments, Store):
         )
         with self._reading() as conn:
             return [TaskRunEdge(*r) for r in conn.execute(query)]
+
+
+def _like_escaped(text: str) -> str:
+    """`text` matched literally by LIKE: its wildcards and the escape character escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _name(record: FlowRecord) -> str:
