@@ -62,6 +62,7 @@ from mainspring.store.sql.rows import (
     task_run_from_row,
     task_run_values,
 )
+from mainspring.store.sql.run_retries import SqlRunRetries
 from mainspring.store.sql.schema import (
     applied_batch,
     flow,
@@ -103,7 +104,7 @@ def _utc(value: datetime, field: str) -> float:
     return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).timestamp()
 
 
-class SqlStore(OutsideChanges, SqlDeployments, SqlInsights, Store):
+class SqlStore(OutsideChanges, SqlDeployments, SqlInsights, SqlRunRetries, Store):
     """Run history in a SQL database, reached through SQLAlchemy Core.
 
     It also keeps deployments, work pools and their runs (`DeploymentStore`, implemented in
