@@ -31,7 +31,7 @@ from mainspring.server.ui.viewer import Viewer, action_viewer, page_viewer
 router = APIRouter(include_in_schema=False)
 
 #: Task runs listed on one page of the run's table.
-TASK_PAGE = 100
+TASK_PAGE = 50
 #: Subflow runs read for the timeline and the links.
 MAX_SUBFLOWS = 500
 CANCELLED_BY = "Cancelled by user (web UI)"
@@ -95,11 +95,13 @@ def _counts(task_runs: list[Any]) -> list[tuple[StateType, int]]:
 
 
 def _errors(store: Any, run: Any) -> list[Any]:
-    """The run's error lines (a traceback is logged with the failure), latest last."""
+    """The run's failures with their tracebacks (logged with each failure, by the task runs
+    that failed and by the flow run), the last few; else its last error line."""
     if run.state.type not in (StateType.FAILED, StateType.CRASHED):
         return []
-    lines = store.read_logs(run.id, min_level=40, limit=200)
-    return lines[-5:]
+    lines = store.read_logs(run.id, min_level=40, limit=500)
+    traced = [line for line in lines if "Traceback (most recent call last)" in line.message]
+    return traced[-3:] or lines[-1:]
 
 
 def _task_table(task_runs: list[Any], task: str | None, page: str | None) -> dict[str, Any]:
