@@ -244,9 +244,9 @@ def test_retry_hands_a_failed_deployment_run_back_to_its_pool(scratch_store) -> 
 
 
 def test_a_run_of_10000_task_runs_renders_a_bounded_page(tmp_path) -> None:
-    """The timeline and the table stay small whatever the run's size (the DOM does not
-    hold one element per task run)."""
-    from mainspring.model import FlowRun, TaskRun
+    """The timeline, the graph and the table stay small whatever the run's size (the page
+    does not hold one element per task run)."""
+    from mainspring.model import FlowRun, TaskRun, TaskRunEdge
     from mainspring.store.base import Batch
 
     store = SqlStore(f"sqlite:///{tmp_path / 'big.db'}")
@@ -261,29 +261,57 @@ def test_a_run_of_10000_task_runs_renders_a_bounded_page(tmp_path) -> None:
         end_time=t0 + 90,
         run_count=1,
     )
-    tasks = {}
+    load = TaskRun(
+        new_id(),
+        "load-0",
+        "load",
+        "load-0",
+        State(StateType.COMPLETED, ts=t0 + 0.5),
+        flow_run_id=run.id,
+        created=t0,
+        start_time=t0,
+        end_time=t0 + 0.5,
+        run_count=1,
+    )
+    batch = Batch(flow_runs={run.id: run}, task_runs={load.id: load})
     for i in range(10_000):
         kind = StateType.FAILED if i % 1000 == 0 else StateType.COMPLETED
+        begin = t0 + 1 + i / 200
         tr = TaskRun(
             new_id(),
             f"work-{i}",
             "work",
             f"work-{i}",
-            State(kind, ts=t0 + 1 + i / 200),
+            State(kind, ts=begin + 1),
             flow_run_id=run.id,
-            created=t0 + i / 200,
-            start_time=t0 + i / 200,
-            end_time=t0 + 1 + i / 200,
+            created=begin,
+            start_time=begin,
+            end_time=begin + 1,
             run_count=1,
         )
-        tasks[tr.id] = tr
-    store.write(Batch(flow_runs={run.id: run}, task_runs=tasks))
+        batch.task_runs[tr.id] = tr
+        batch.edges.append(TaskRunEdge(run.id, tr.id, load.id))
+    store.write(batch)
     with ui_client(store) as client:
         html = client.get(f"/runs/flow-run/{run.id}").text
+        graph = client.get(f"/runs/flow-run/{run.id}/graph?fragment=true").text
+        graph_page = client.get(f"/runs/flow-run/{run.id}/graph").text
+        task_html = client.get(f"/runs/task-run/{load.id}").text
+        assert client.get(f"/runs/flow-run/{new_id()}/graph").status_code == 404
     store.close()
     assert 'data-count="10000" data-name="work"' in html
+    assert 'data-count="1" data-name="load"' in html
+    assert f'<a href="/runs/task-run/{load.id}">load</a>' in html  # a task called once
+    assert "✖</span> Failed</span> 10" in html  # the run's task runs by state
     assert "All 10,000 runs of work" in html
     assert html.count('class="gantt-line"') <= 60
     assert html.count('<tr><td><a href="/runs/task-run/') == 50  # one page of the table
-    assert "Page 1 of 200" in html
+    assert "Page 1 of 201" in html
     assert len(html) < 300_000
+    # the graph: two nodes (load, work with its 10,000 runs) and one arrow of 10,000 edges
+    assert graph.count('<g class="node"') == 2 and "10,000 runs · failed" in graph
+    assert "<title>10000 data edge(s)</title>" in graph
+    assert "<title>Dependencies · huge-map · Mainspring</title>" in graph_page
+    assert f'hx-get="/runs/flow-run/{run.id}/graph?fragment=true"' in html
+    # the task run fed 10,000: its page names the first 100 users, not all
+    assert task_html.count('<li><a href="/runs/task-run/') == 100

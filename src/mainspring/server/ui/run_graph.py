@@ -2,9 +2,9 @@
 task's runs are one node, with their count), one arrow per pair of tasks that passed data or
 waited on each other, laid out in layers on the server (a plain SVG, no script).
 
-The data is the graph API's (`/api/flow_runs/ID/graph`: the run's task runs and their edges,
-read through the same store calls); the page aggregates it by task so that a run of 10,000
-task runs is a handful of nodes, and links to the API for the edges run by run.
+The data is the graph API's (`/api/flow_runs/ID/graph`: the run's task runs and their edges)
+counted by task in the database (`TaskRunSummaries`), so that a run of 10,000 task runs is a
+handful of nodes read in one query; the page links to the API for the edges run by run.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from mainspring.model import StateType, TaskRun, TaskRunEdge
+from mainspring.model import StateType
+from mainspring.model.task_groups import TaskGroup, TaskLink
 from mainspring.server.ui.badges import CHART_ORDER, LOOKS
 
 #: Tasks drawn at most; a run of more different tasks lists them instead.
@@ -74,19 +75,21 @@ def _layers(names: list[str], links: set[tuple[str, str]]) -> dict[str, int]:
     return layer
 
 
-def build_graph(task_runs: list[TaskRun], edges: list[TaskRunEdge]) -> Graph:
-    group_of = {t.id: t.task_name for t in task_runs}
-    states: dict[str, Counter[StateType]] = defaultdict(Counter)
-    for t in task_runs:
-        states[t.task_name][t.state.type] += 1
+def build_graph(groups: list[TaskGroup], links: list[TaskLink]) -> Graph:
+    """The graph of a run's task groups (`read_task_groups`) and the links between them
+    (`read_task_links`: edges counted by task)."""
+    states = {g.task_name: g.by_state for g in groups}
     names = list(states)
     if len(names) > MAX_NODES:
         return Graph([], [], 0, 0, too_big=True, task_count=len(names))
     counted: Counter[tuple[str, str, str]] = Counter()
-    for e in edges:
-        source, target = group_of.get(e.upstream_id), group_of.get(e.task_run_id)
-        if source is not None and target is not None and source != target:
-            counted[(source, target, e.kind)] += 1
+    for link in links:
+        if (
+            link.upstream != link.downstream
+            and link.upstream in states
+            and link.downstream in states
+        ):
+            counted[(link.upstream, link.downstream, link.kind)] += link.count
     layer = _layers(names, {(s, t) for s, t, _ in counted})
     slots: Counter[int] = Counter()
     nodes: dict[str, Node] = {}
@@ -94,7 +97,7 @@ def build_graph(task_runs: list[TaskRun], edges: list[TaskRunEdge]) -> Graph:
         column = layer[name]
         row = slots[column]
         slots[column] += 1
-        worst = next(t for t in CHART_ORDER if states[name][t])
+        worst = next(t for t in CHART_ORDER if states[name].get(t))
         nodes[name] = Node(
             name,
             sum(states[name].values()),

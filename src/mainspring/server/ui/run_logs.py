@@ -22,7 +22,7 @@ from mainspring.model import LogRecord
 from mainspring.server.ui.templating import environment
 
 #: Lines shown on one page of a run's logs (the rest: "next lines" links).
-PAGE = 1000
+PAGE = 200
 #: Seconds between the stream's looks at the store.
 POLL = 0.5
 #: Lines sent in one event at most (a burst is sent over several).

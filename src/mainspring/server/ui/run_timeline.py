@@ -10,14 +10,16 @@ of the run, positions are percentages of the run's span, and no script is needed
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 from mainspring.model import FlowRun, StateType, TaskRun
+from mainspring.model.task_groups import TaskGroup
 from mainspring.server.ui.badges import CHART_ORDER
 
 #: Runs of one group drawn when it is opened; the rest are on the group's paged list.
 MEMBERS_SHOWN = 50
+#: Groups whose runs are drawn when opened (the others link to their list only).
+GROUPS_OPENED = 20
 #: Rows drawn at most (a flow of thousands of different tasks lists the rest as a count).
 MAX_ROWS = 300
 #: The narrowest bar, in percent of the span, so an instant task stays visible.
@@ -69,12 +71,18 @@ class Timeline:
         return self.end - self.start
 
 
-def _ends(runs: list[TaskRun] | list[FlowRun], now: float) -> tuple[float | None, float | None]:
-    """The first start and the last end (now, for a run still going) of `runs`."""
-    started = [r for r in runs if r.start_time is not None]
-    if not started:
-        return None, None
-    return min(r.start_time for r in started), max(_end_of(r, now) for r in started)  # type: ignore[type-var]
+def _end_of(run: TaskRun | FlowRun, now: float) -> float | None:
+    if run.start_time is None:
+        return None
+    if run.end_time is not None:
+        return run.end_time
+    return now if not run.state.is_final() else run.state.ts
+
+
+def _group_end(group: TaskGroup, now: float) -> float | None:
+    if group.first_start is None:
+        return None
+    return now if group.unfinished else (group.last_end or group.first_start)
 
 
 def _bar(start: float | None, end: float | None, t0: float, span: float) -> Bar | None:
@@ -85,43 +93,53 @@ def _bar(start: float | None, end: float | None, t0: float, span: float) -> Bar 
     return Bar(round(left, 3), round(width, 3))
 
 
-def _segments(counts: Counter[StateType]) -> list[Segment]:
+def _segments(counts: dict[StateType, int]) -> list[Segment]:
     total = sum(counts.values()) or 1
     return [
-        Segment(t, counts[t], round(counts[t] / total * 100, 3)) for t in CHART_ORDER if counts[t]
+        Segment(t, counts[t], round(counts[t] / total * 100, 3))
+        for t in CHART_ORDER
+        if counts.get(t)
     ]
 
 
 def build_timeline(
-    run: FlowRun, task_runs: list[TaskRun], subflows: list[FlowRun], now: float
+    run: FlowRun,
+    groups: list[TaskGroup],
+    members: dict[str, list[TaskRun]],
+    subflows: list[FlowRun],
+    now: float,
 ) -> Timeline:
-    """The Gantt rows of `run` (task runs grouped by task, subflow runs one each)."""
-    groups: dict[str, list[TaskRun]] = {}
-    for t in task_runs:
-        groups.setdefault(t.task_name, []).append(t)
-    first, last = _ends([*task_runs, *subflows], now)
-    t0 = run.start_time if run.start_time is not None else first
-    t1 = run.end_time if run.end_time is not None else last
-    if t0 is not None and last is not None:
-        t1 = max(t1 or last, last)
+    """The Gantt rows of `run`: a row per task group (`members`: the runs drawn when it is
+    opened, or the only run of a group of one), a row per subflow run."""
+    starts = [g.first_start for g in groups if g.first_start is not None]
+    starts += [r.start_time for r in subflows if r.start_time is not None]
+    ends = [e for e in (_group_end(g, now) for g in groups) if e is not None]
+    ends += [e for e in (_end_of(r, now) for r in subflows) if e is not None]
+    t0 = run.start_time if run.start_time is not None else min(starts, default=None)
+    t1 = max([*ends, *([run.end_time] if run.end_time is not None else [])], default=None)
+    count = sum(g.count for g in groups)
     if t0 is None or t1 is None:
-        return Timeline(None, None, [], 0, len(task_runs))
+        return Timeline(None, None, [], 0, count)
     span = max(t1 - t0, 1e-3)
     rows: list[Row] = []
-    for name, members in groups.items():
-        start, end = _ends(members, now)
-        counts = Counter(m.state.type for m in members)
+    for group in groups:
+        end = _group_end(group, now)
         row = Row(
-            name, "task", len(members), _bar(start, end, t0, span), _segments(counts), start, end
+            group.task_name,
+            "task",
+            group.count,
+            _bar(group.first_start, end, t0, span),
+            _segments(group.by_state),
+            group.first_start,
+            end,
         )
-        if len(members) == 1:
-            only = members[0]
+        shown = members.get(group.task_name, [])
+        if group.count == 1 and shown:
+            only = shown[0]
             row.link = f"/runs/task-run/{only.id}"
             row.state, row.state_name = only.state.type, only.state.name
-        else:
-            row.members = [
-                (m, _bar(m.start_time, _end_of(m, now), t0, span)) for m in members[:MEMBERS_SHOWN]
-            ]
+        elif group.count > 1:
+            row.members = [(m, _bar(m.start_time, _end_of(m, now), t0, span)) for m in shown]
         rows.append(row)
     for child in subflows:
         end = _end_of(child, now)
@@ -131,7 +149,7 @@ def build_timeline(
                 "subflow",
                 1,
                 _bar(child.start_time, end, t0, span),
-                _segments(Counter([child.state.type])),
+                _segments({child.state.type: 1}),
                 child.start_time,
                 end,
                 link=f"/runs/flow-run/{child.id}",
@@ -141,12 +159,4 @@ def build_timeline(
         )
     rows.sort(key=lambda r: (r.start is None, r.start or 0.0))
     left_out = max(0, len(rows) - MAX_ROWS)
-    return Timeline(t0, t1, rows[:MAX_ROWS], left_out, len(task_runs))
-
-
-def _end_of(run: TaskRun | FlowRun, now: float) -> float | None:
-    if run.start_time is None:
-        return None
-    if run.end_time is not None:
-        return run.end_time
-    return now if not run.state.is_final() else run.state.ts
+    return Timeline(t0, t1, rows[:MAX_ROWS], left_out, count)

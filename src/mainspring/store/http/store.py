@@ -61,6 +61,7 @@ from mainspring.store.http.insights import ApiInsights
 from mainspring.store.http.queries import filter_params, is_run_id
 from mainspring.store.http.run_retries import ApiRunRetries
 from mainspring.store.http.server_only import ServerOnly
+from mainspring.store.http.task_run_summaries import ApiTaskRunSummaries
 from mainspring.store.http.wire_batch import encode_batch
 from mainspring.store.per_process import PerProcess
 
@@ -75,7 +76,7 @@ _ID = is_run_id  # a run id the server could hold (queries.py)
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
-class ApiStore(ServerOnly, ApiDeployments, ApiInsights, ApiRunRetries, Store):
+class ApiStore(ServerOnly, ApiDeployments, ApiInsights, ApiRunRetries, ApiTaskRunSummaries, Store):
     """Run history kept by a Mainspring server, reached over HTTP with one keep-alive client.
 
     Thread-safe (httpx clients are); a forked child makes its own client. `transport` is for

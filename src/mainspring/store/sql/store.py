@@ -73,6 +73,7 @@ from mainspring.store.sql.schema import (
     task_run_edge,
 )
 from mainspring.store.sql.storable import RowChecks, storable_flow_row
+from mainspring.store.sql.task_run_summaries import SqlTaskRunSummaries
 from mainspring.store.sql.upserts import Upserts
 from mainspring.store.sql.write_errors import Failure, classify, disk_full, reason
 
@@ -104,7 +105,9 @@ def _utc(value: datetime, field: str) -> float:
     return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).timestamp()
 
 
-class SqlStore(OutsideChanges, SqlDeployments, SqlInsights, SqlRunRetries, Store):
+class SqlStore(
+    OutsideChanges, SqlDeployments, SqlInsights, SqlRunRetries, SqlTaskRunSummaries, Store
+):
     """Run history in a SQL database, reached through SQLAlchemy Core.
 
     It also keeps deployments, work pools and their runs (`DeploymentStore`, implemented in

@@ -41,7 +41,7 @@ def task_run_page(
             flow_run = store.read_flow_run(task_run.flow_run_id)
         except ObjectNotFound:
             flow_run = None
-        edges = store.read_edges(task_run.flow_run_id)
+        edges = store.read_task_run_edges(task_run.id, MAX_LINKED)
         upstream = _linked(
             store, [(e.upstream_id, e.kind) for e in edges if e.task_run_id == task_run.id]
         )
