@@ -65,7 +65,7 @@ def test_groups_count_by_state_with_their_span(store: SqlStore) -> None:
 
 
 def test_pages_of_task_runs(store: SqlStore) -> None:
-    run, load, works, going = seed(store)
+    run, load, works, _ = seed(store)
     assert [t.id for t in store.read_task_runs_page(run.id, limit=3)] == [
         load.id,
         *[w.id for w in works[:2]],

@@ -60,6 +60,11 @@ def main() -> None:
                     if suffix and name != "run-failed":
                         continue
                     page.goto(base + path)
+                    if page.locator("#graph").count():  # loads when scrolled to
+                        page.locator("#graph").scroll_into_view_if_needed()
+                        page.locator(
+                            "#graph .graph, #graph p.muted, #graph p.empty"
+                        ).first.wait_for()
                     page.screenshot(path=str(OUT / f"{name}{suffix}.png"), full_page=True)
                     print(OUT / f"{name}{suffix}.png")
                 page.close()

@@ -116,6 +116,8 @@ def test_a_map_of_1000_task_runs_opens_fast_and_groups_its_bars(run_server, runs
     square.locator("summary").click()  # the group opens: its first runs, and a link to all
     assert members.first.is_visible()
     assert members.count() == 50
+    page.locator("#graph").scroll_into_view_if_needed()  # the graph loads once shown
+    assert "1,000 runs" in page.locator("#graph svg .node").first.text_content()
     square.get_by_role("link", name=f"All {MAPPED:,} runs of square").click()
     assert page.locator("#tasks-h").inner_text() == "Task runs of square"
 
