@@ -315,3 +315,68 @@ def test_a_run_of_10000_task_runs_renders_a_bounded_page(tmp_path) -> None:
     assert f'hx-get="/runs/flow-run/{run.id}/graph?fragment=true"' in html
     # the task run fed 10,000: its page names the first 100 users, not all
     assert task_html.count('<li><a href="/runs/task-run/') == 100
+
+
+@pytest.mark.postgres
+def test_the_run_pages_on_postgresql(postgres_database: str) -> None:
+    from mainspring.model import FlowRun, LogRecord, TaskRun, TaskRunEdge
+    from mainspring.store.base import Batch
+
+    store = SqlStore(postgres_database)
+    t0 = time.time() - 60
+    run = FlowRun(
+        new_id(),
+        "pg-run",
+        "on-postgres",
+        State(StateType.FAILED, message="<b>no</b>"),
+        created=t0,
+        start_time=t0,
+        end_time=t0 + 5,
+        run_count=1,
+    )
+    first = TaskRun(
+        new_id(),
+        "a-0",
+        "a",
+        "a-0",
+        State(StateType.COMPLETED),
+        flow_run_id=run.id,
+        created=t0,
+        start_time=t0,
+        end_time=t0 + 1,
+        run_count=1,
+    )
+    second = TaskRun(
+        new_id(),
+        "b-0",
+        "b",
+        "b-0",
+        State(StateType.FAILED),
+        flow_run_id=run.id,
+        created=t0 + 1,
+        start_time=t0 + 1,
+        end_time=t0 + 2,
+        run_count=1,
+    )
+    trace = "b failed\nTraceback (most recent call last):\nValueError: <script>x</script>"
+    store.write(
+        Batch(
+            flow_runs={run.id: run},
+            task_runs={first.id: first, second.id: second},
+            edges=[TaskRunEdge(run.id, second.id, first.id)],
+            logs=[LogRecord(run.id, second.id, 40, "mainspring.task_runs", trace, t0 + 2)],
+        )
+    )
+    try:
+        with ui_client(store) as client:
+            html = client.get(f"/runs/flow-run/{run.id}").text
+            graph = client.get(f"/runs/flow-run/{run.id}/graph?fragment=true").text
+            task_html = client.get(f"/runs/task-run/{second.id}").text
+            stream = client.get(f"/runs/flow-run/{run.id}/logs/stream?offset=x").text
+    finally:
+        store.close()
+    assert "&lt;b&gt;no&lt;/b&gt;" in html and "ValueError: &lt;script&gt;x" in html
+    assert html.count('class="gantt-row ') == 2
+    assert "<title>1 data edge(s)</title>" in graph
+    assert f'<a href="/runs/task-run/{first.id}">a-0</a>' in task_html  # its input's source
+    assert "event: log" in stream and "<script>" not in stream

@@ -251,7 +251,7 @@ def log_stream(
     request: Request,
     flow_run_id: str,
     _viewer: Annotated[Viewer, Depends(page_viewer)],
-    offset: int = 0,
+    offset: str | None = None,
     level: str | None = None,
     q: str | None = None,
 ) -> StreamingResponse:
@@ -260,7 +260,8 @@ def log_stream(
     run = find_flow_run(store, flow_run_id)
     query = run_logs.LogQuery.of(level, q)
     last = request.headers.get("last-event-id", "")
-    start = int(last) if last.isdigit() else max(0, offset)
+    resume_at = last if last.isdigit() else (offset or "0")
+    start = int(resume_at) if resume_at.isdigit() else 0
 
     def read(at: int, limit: int) -> list[Any]:
         return store.read_logs(run.id, min_level=query.min_level, limit=limit, offset=at)
