@@ -151,7 +151,9 @@ def test_the_log_stream_of_a_finished_run_sends_its_lines_then_ends(client, hist
     assert f"id: {len(lines)}" in body  # the page now holds every line
     assert lines[0].message not in body  # the page had the first two already
     assert "event: log" in body and "event: state" in body
-    assert body.rstrip().endswith("event: end\ndata: finished")
+    assert body.rstrip().endswith(
+        "event: end\ndata: the run has finished: reload for its final timeline"
+    )
     resumed = client.get(
         f"/runs/flow-run/{run.id}/logs/stream", headers={"Last-Event-ID": str(len(lines))}
     ).text

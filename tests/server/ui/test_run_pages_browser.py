@@ -157,6 +157,9 @@ def test_logs_arrive_live_and_cancel_ends_the_run(run_server, runs, history_home
             "document.querySelector('#run-state').textContent.includes('Cancelled')",
             timeout=20_000,
         )
+        page.wait_for_function(  # and the stream's end says so
+            "document.querySelector('#live-note').textContent.includes('finished')"
+        )
     finally:
         if ticking.poll() is None:
             ticking.kill()

@@ -112,6 +112,6 @@ async def stream(
             badge = now_badge
             yield _event("state", str(now_badge))
         if finished:
-            yield _event("end", "finished")
+            yield _event("end", "the run has finished: reload for its final timeline")
             return
         await asyncio.sleep(POLL)
