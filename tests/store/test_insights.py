@@ -34,10 +34,10 @@ def history(store):
         run("etl", C, T0 + 1000),  # outside a window ending at T0 + 400
     ]
     tasks = [
-        make_task_run(runs[0].id, "a-0"),
-        make_task_run(runs[0].id, "a-1"),
-        make_task_run(runs[2].id, "a-0", state=State(F, ts=T0 + 251)),
-        make_task_run(runs[5].id, "a-0"),
+        make_task_run(runs[0].id, "a-0", created=T0 + 1),
+        make_task_run(runs[0].id, "a-1", created=T0 + 2),
+        make_task_run(runs[2].id, "a-0", state=State(F, ts=T0 + 251), created=T0 + 251),
+        make_task_run(runs[5].id, "a-0", created=T0 + 1001),  # created after the window
     ]
     store.write(Batch(flow_runs={r.id: r for r in runs}, task_runs={t.id: t for t in tasks}))
     return runs

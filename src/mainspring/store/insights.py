@@ -31,8 +31,7 @@ class RunInsights(ABC):
 
     @abstractmethod
     def count_task_runs_by_state(self, since: float, until: float) -> dict[StateType, int]:
-        """Task runs of the flow runs whose time is in [since, until), by state type (only
-        non-zero counts)."""
+        """Task runs created in [since, until), by state type (only non-zero counts)."""
 
     @abstractmethod
     def count_task_runs_of(self, flow_run_ids: Sequence[str]) -> dict[str, dict[StateType, int]]:
