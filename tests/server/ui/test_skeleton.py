@@ -108,10 +108,10 @@ def test_the_api_still_takes_only_json(client) -> None:
     assert form.status_code == 415
 
 
-def test_sign_in_when_keys_are_required(keyed_store) -> None:
-    _, write_key = create_api_key(keyed_store, "ui-writer")
-    _, read_key = create_api_key(keyed_store, "ui-reader", read_only=True)
-    with ui_client(keyed_store) as client:
+def test_sign_in_when_keys_are_required(own_store) -> None:
+    _, write_key = create_api_key(own_store, "ui-writer")
+    _, read_key = create_api_key(own_store, "ui-reader", read_only=True)
+    with ui_client(own_store) as client:
         away = client.get("/dashboard?window=7d", follow_redirects=False)
         assert away.status_code == 303
         assert away.headers["location"] == "/settings?next=%2Fdashboard%3Fwindow%3D7d"
@@ -149,9 +149,9 @@ def test_sign_in_when_keys_are_required(keyed_store) -> None:
         assert signed.headers["location"] == "/dashboard"  # never off-site
 
 
-def test_the_cookie_does_not_open_the_api(keyed_store) -> None:
-    _, key = create_api_key(keyed_store, "ui-cookie")
-    with ui_client(keyed_store) as client:
+def test_the_cookie_does_not_open_the_api(own_store) -> None:
+    _, key = create_api_key(own_store, "ui-cookie")
+    with ui_client(own_store) as client:
         client.cookies.set("ms_api_key", key)
         assert client.get("/dashboard").status_code == 200
         assert client.get("/api/flows").status_code == 401

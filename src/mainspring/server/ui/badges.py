@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from mainspring.model import StateType
 
@@ -57,10 +57,14 @@ def look(state_type: StateType | str, state_name: str | None = None) -> StateLoo
     return LOOKS[StateType(state_type)]
 
 
-def state_badge(state_type: StateType | str, state_name: str | None = None) -> Markup:
-    """`<span class="badge state-failed">✖ Failed</span>`, the name escaped."""
+def state_badge(
+    state_type: StateType | str, state_name: str | None = None, mini: bool = False
+) -> Markup:
+    """`<span class="badge state-failed">✖ Failed</span>`, the name escaped (`mini`: a
+    smaller one, for rows of many)."""
     the_look = look(state_type, state_name)
     label = state_name or StateType(state_type).value.capitalize()
     return Markup(
-        '<span class="badge state-{css}"><span aria-hidden="true">{symbol}</span> {label}</span>'
-    ).format(css=the_look.css, symbol=the_look.symbol, label=escape(label))
+        '<span class="badge{mini} state-{css}"><span aria-hidden="true">{symbol}</span> '
+        "{label}</span>"
+    ).format(mini=" mini" if mini else "", css=the_look.css, symbol=the_look.symbol, label=label)

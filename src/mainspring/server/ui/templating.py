@@ -15,8 +15,10 @@ from urllib.parse import quote, unquote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
+from starlette.routing import NoMatchFound
 
 from mainspring._version import __version__
 from mainspring.server.ui import csrf, nav
@@ -41,6 +43,16 @@ def to_json_script(value: Any) -> Markup:
     return Markup(text)
 
 
+def page_url(request: Request, name: str, **params: str) -> str | None:
+    """The URL of the page whose route is called `name`, or None while no such page exists:
+    a link to a page another part of the UI adds (a flow run's, `flow_run`; a deployment's,
+    `deployment`; a work pool's, `work_pool`) appears once that page does, never dead."""
+    try:
+        return str(request.app.url_path_for(name, **params))
+    except NoMatchFound:
+        return None
+
+
 def _make_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -56,7 +68,13 @@ def _make_environment() -> Environment:
     env.globals["badge"] = state_badge
     env.globals["static"] = static_url
     env.globals["version"] = __version__
+    env.globals["page_url"] = _page_url
     return env
+
+
+@pass_context
+def _page_url(context: Context, name: str, **params: str) -> str | None:
+    return page_url(context["request"], name, **params)
 
 
 environment = _make_environment()
