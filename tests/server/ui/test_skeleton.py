@@ -169,3 +169,31 @@ def test_a_browser_opens_the_dashboard_and_navigates(live_server, page) -> None:
     first_time = page.locator("time[datetime]").first
     assert first_time.get_attribute("data-local") is not None
     assert first_time.get_attribute("title").endswith("UTC")
+
+
+def test_actions_are_checked_on_the_server(own_store) -> None:
+    """An action route (as the run and deployment pages add) with `action_viewer`: a
+    read-only key is refused even if it posts the form by hand; a write key may act."""
+    from fastapi import Depends
+    from fastapi.responses import PlainTextResponse
+
+    from mainspring.server.ui.csrf import require_csrf
+    from mainspring.server.ui.viewer import action_viewer
+
+    _, reader = create_api_key(own_store, "reader", read_only=True)
+    _, writer = create_api_key(own_store, "writer")
+    with ui_client(own_store) as client:
+
+        @client.app.post("/test-action", dependencies=[Depends(require_csrf)])
+        def act(_viewer=Depends(action_viewer)) -> PlainTextResponse:
+            return PlainTextResponse("done")
+
+        token = _csrf(client)
+        assert client.post("/test-action", data={"csrf_token": token}).status_code == 401
+        client.cookies.set("ms_api_key", reader)
+        refused = client.post("/test-action", data={"csrf_token": token})
+        assert refused.status_code == 403 and "read-only" in refused.text
+        client.cookies.set("ms_api_key", writer)
+        assert client.post("/test-action", data={"csrf_token": token}).text == "done"
+        client.cookies.set("ms_api_key", writer)
+        assert client.post("/test-action", data={}).status_code == 403  # still needs the token
