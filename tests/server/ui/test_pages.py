@@ -64,9 +64,9 @@ def test_runs_list_shows_each_run_with_state_duration_and_tasks(client, history_
     weather = next(r for r in runs if r.flow_name == "weather" and r.state.name == "Completed")
     row = _row_of(page.text, weather.name)
     assert "state-completed" in row and "Completed" in row
-    assert re.search(r'<td class="num">[\d.]+ (ms|s)</td>', row)  # its duration
+    assert re.search(r'data-label="Took">[\d.]+ (ms|s)</td>', row)  # its duration
     tasks = len(history_store.read_task_runs(weather.id))
-    assert f'<td class="num">{tasks}</td>' in row
+    assert f'data-label="Tasks">{tasks}</td>' in row
     child = next(r for r in runs if r.flow_name == "station-report")
     assert "subflow of" in _row_of(page.text, child.name)
     assert 'data-kind="duration-scatter"' in page.text

@@ -2,8 +2,20 @@
 
 `install_ui(app)` adds the pages' routers (pages/), the static files (static/: one CSS file,
 a small script, and vendored htmx, its SSE extension and uPlot with their licences, see
-static/VENDORED.md), and the UI's error pages. Pages read through the same `Store` as the
-API. A page that is added registers its menu entry (nav.py) and its router in pages/.
+static/VENDORED.md), and the UI's error pages. Pages read through the same store as the API
+(reading.ui_store: the Store, DeploymentStore and RunInsights protocols).
+
+Adding a page: a module in pages/ with its `router` (listed in pages.ROUTERS) and, for a
+top-level page, `nav.register(NavEntry(label, path))`; a template extending base.html
+(`{% import "macros.html" as m with context %}`). Pages take `Depends(page_viewer)` (sign-in
+when keys are required). Links to pages that other parts add are made with
+`page_url(route_name, **params)`, which is None until that route exists, so no link is
+dead; the names in use: `flow_run` (flow_run_id), `task_run` (task_run_id), `deployment`
+(deployment_id), `work_pool` (pool_name), `flow` (flow_id). Actions are POST routes with
+`dependencies=[Depends(require_csrf)]` and `Depends(action_viewer)` (a key that may write);
+their forms include `{{ m.csrf() }}`; show their buttons only when `viewer.can_write`; answer
+with `templating.redirect(url, flash=...)`. Errors for a person: raise `UiError(status,
+message)`. Charts: `{{ m.chart_scripts() }}` in the head block and a kind in static/charts.js.
 """
 
 from __future__ import annotations
