@@ -71,6 +71,9 @@ def test_flow_stats_count_outcomes(store, history) -> None:
     assert (stats["report"].runs, stats["report"].failed, stats["report"].finished) == (2, 1, 1)
     recent = {s.flow_name: s.runs for s in store.read_flow_stats(since=T0 + 255)}
     assert recent == {"etl": 1, "report": 2}
+    (report,) = store.read_flow_stats(since=T0 + 255, flow_name="report")
+    assert (report.flow_name, report.runs) == ("report", 2)
+    assert store.read_flow_stats(since=T0 + 2000, flow_name="etl") == []
 
 
 def test_run_points_have_durations(store, history) -> None:

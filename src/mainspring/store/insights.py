@@ -38,9 +38,12 @@ class RunInsights(ABC):
         """For each of these flow runs that has task runs: how many, by state type."""
 
     @abstractmethod
-    def read_flow_stats(self, since: float | None = None) -> list[FlowStats]:
+    def read_flow_stats(
+        self, since: float | None = None, flow_name: str | None = None
+    ) -> list[FlowStats]:
         """Per flow with runs whose time is at or after `since` (all history when None): the
-        runs counted by outcome, and the latest; by flow name."""
+        runs counted by outcome, and the latest; by flow name. `flow_name`: that flow only
+        (an empty list when it has no runs in the window)."""
 
     @abstractmethod
     def read_run_points(self, filter: FlowRunFilter | None, limit: int) -> list[RunPoint]:

@@ -34,6 +34,7 @@ from mainspring.server.ui.templating import HERE, render
 def install_ui(app: FastAPI) -> None:
     # Signs the CSRF tokens; a restart makes open forms ask for a reload, nothing worse.
     app.state.ui_secret = secrets.token_bytes(32)
+    app.state.ui_paths = {}  # route path templates by name (templating.page_url)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in ROUTERS:
         app.include_router(router)

@@ -28,7 +28,9 @@ class ApiInsights(RunInsights):
     def count_task_runs_of(self, flow_run_ids: Sequence[str]) -> dict[str, dict[StateType, int]]:
         self._needs_database("Counting task runs by flow run (the web UI's)")
 
-    def read_flow_stats(self, since: float | None = None) -> list[FlowStats]:
+    def read_flow_stats(
+        self, since: float | None = None, flow_name: str | None = None
+    ) -> list[FlowStats]:
         self._needs_database("Reading flow statistics (the web UI's)")
 
     def read_run_points(self, filter: FlowRunFilter | None, limit: int) -> list[RunPoint]:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from mainspring.model import FlowRunFilter, StateType
 from mainspring.model.deployments import DeploymentRun
 from mainspring.model.insights import FlowStats, RunPoint, StateBucket
+from mainspring.model.text import storable_text
 from mainspring.store.base import check_page
 from mainspring.store.insights import RunInsights
 from mainspring.store.sql.deployment_rows import deployment_run_from_row
@@ -96,14 +97,19 @@ class SqlInsights(RunInsights):
                     counts[run_id][StateType(state)] = int(n)
         return dict(counts)
 
-    def read_flow_stats(self, since: float | None = None) -> list[FlowStats]:
+    def read_flow_stats(
+        self, since: float | None = None, flow_name: str | None = None
+    ) -> list[FlowStats]:
         f = flow_run.c
         window = sa.select(f.flow_name, f.state_type, f.sort_time)
         if since is not None:
             window = window.where(f.sort_time >= float(since))
-        # A subquery with a LIMIT is not flattened by SQLite: it then reads the window from
-        # the (sort_time, state_type, flow_name) index alone instead of walking all rows by
-        # the (flow_name, sort_time) index for the GROUP BY (5x slower over 100,000 runs).
+        if flow_name is not None:  # the (flow_name, sort_time) index finds its window
+            window = window.where(f.flow_name == storable_text(flow_name))
+        # A subquery with a LIMIT is not flattened by SQLite: for all flows it then reads the
+        # window from the (sort_time, state_type, flow_name) index alone, instead of walking
+        # every row by the (flow_name, sort_time) index for the GROUP BY (5x slower over
+        # 100,000 runs).
         c = window.limit(UNLIMITED).subquery().c
         completed = sa.func.sum(sa.case((c.state_type == StateType.COMPLETED.value, 1), else_=0))
         failed = sa.func.sum(sa.case((c.state_type.in_(FAILED_TYPES), 1), else_=0))
