@@ -99,6 +99,14 @@ def test_filter_by_deployment_and_by_name(store) -> None:
     assert store.count_flow_runs(FlowRunFilter(name_contains="PURPLE")) == 2
 
 
+def test_recent_failures_newest_first_in_the_window(store, history) -> None:
+    failures = store.read_recent_failures(T0 + 200, limit=10)
+    assert [r.id for r in failures] == [history[3].id, history[2].id]  # crashed, then failed
+    assert [r.id for r in store.read_recent_failures(T0 + 200, limit=1)] == [history[3].id]
+    assert store.read_recent_failures(T0 + 255, limit=10)[0].state.type is X
+    assert store.read_recent_failures(T0 + 300, limit=10) == []
+
+
 def test_upcoming_runs_soonest_first(store) -> None:
     store.create_work_pool(WorkPool("pool"))
     deployment = store.upsert_deployment(Deployment("etl", "d", work_pool_name="pool"))

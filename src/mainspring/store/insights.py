@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from mainspring.model import FlowRunFilter, StateType
+from mainspring.model import FlowRun, FlowRunFilter, StateType
 from mainspring.model.deployments import DeploymentRun
 from mainspring.model.insights import FlowStats, RunPoint, StateBucket
 
@@ -49,6 +49,11 @@ class RunInsights(ABC):
     def read_run_points(self, filter: FlowRunFilter | None, limit: int) -> list[RunPoint]:
         """The most recent (by time) `limit` started flow runs matching `filter`, as points
         for a duration chart; a run still going counts until its current state."""
+
+    @abstractmethod
+    def read_recent_failures(self, since: float, limit: int) -> list[FlowRun]:
+        """The latest `limit` Failed or Crashed flow runs whose time is at or after `since`,
+        newest first."""
 
     @abstractmethod
     def read_upcoming_runs(self, limit: int) -> list[DeploymentRun]:

@@ -10,7 +10,6 @@ from typing import cast
 
 from fastapi import Request
 
-from mainspring.model import FlowRecord
 from mainspring.server.ui.errors import UiError
 from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
@@ -26,10 +25,6 @@ def ui_store(request: Request) -> UiStore:
     if not isinstance(store, DeploymentStore) or not isinstance(store, RunInsights):
         raise UiError(501, "The web UI needs the server's database (a SQL store).")
     return cast(UiStore, store)
-
-
-def flows_by_name(store: Store) -> dict[str, FlowRecord]:
-    return {f.name: f for f in store.read_flows()}
 
 
 def not_found(what: str) -> UiError:

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from mainspring.model import FlowRunFilter
-from mainspring.model.runs import to_datetime
 from mainspring.server.ui import charts, nav
 from mainspring.server.ui.badges import CHART_ORDER
 from mainspring.server.ui.reading import ui_store
@@ -42,9 +41,7 @@ def dashboard(
     now = time.time()
     since = chosen.since(now)
     buckets = store.count_flow_runs_by_state(since, now, chosen.buckets)
-    failing = store.read_flow_runs(
-        FlowRunFilter(states=["FAILED", "CRASHED"], started_after=to_datetime(since)), limit=LISTED
-    )
+    failing = store.read_recent_failures(since, LISTED)
     late = store.read_flow_runs(FlowRunFilter(states=["Late"]), limit=LISTED)
     task_counts = store.count_task_runs_by_state(since, now)
     pools = [(pool, store.read_workers(pool.name)) for pool in store.read_work_pools()]
