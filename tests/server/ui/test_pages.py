@@ -78,7 +78,8 @@ def _row_of(html: str, name: str) -> str:
 
 
 def test_runs_filters(client, history_store) -> None:
-    failed = client.get("/runs?state=FAILED")
+    failed = client.get("/runs?state=failed")
+    assert 'value="FAILED" checked' in failed.text  # the form says what is filtered
     names = set(run_names(failed.text))
     expected = {r.name for r in history_store.read_flow_runs(FlowRunFilter(states=["FAILED"]))}
     assert names == expected and names

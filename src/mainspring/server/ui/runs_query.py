@@ -100,9 +100,8 @@ def read_query(params: QueryParams) -> RunsQuery:
     query.start = params.get("from", "").strip()[:40]
     query.end = params.get("to", "").strip()[:40]
     states = _texts(params.getlist("state"))
-    known = {s.upper(): s for s in [t.value for t in StateType]} | {
-        n.upper(): n for n in STATE_NAMES
-    }
+    # a word that is a type (FAILED, and so Failed) selects the type; the others are names
+    known = {n.upper(): n for n in STATE_NAMES} | {t.value: t.value for t in StateType}
     query.states = [known[s.upper()] for s in states if s.upper() in known]
     unknown = [s for s in states if s.upper() not in known]
     if unknown:
