@@ -197,3 +197,14 @@ def test_actions_are_checked_on_the_server(own_store) -> None:
         assert client.post("/test-action", data={"csrf_token": token}).text == "done"
         client.cookies.set("ms_api_key", writer)
         assert client.post("/test-action", data={}).status_code == 403  # still needs the token
+
+
+def test_a_database_failure_is_a_page_for_a_person(own_store) -> None:
+    with ui_client(own_store) as client:
+        own_store.close()  # every read now fails with StoreError
+        page = client.get("/runs")
+        assert page.status_code == 503
+        assert page.headers["content-type"].startswith("text/html")
+        assert "The database could not complete the request" in page.text
+        api = client.get("/api/flows")
+        assert api.status_code == 503 and api.json()["detail"].startswith("The database")

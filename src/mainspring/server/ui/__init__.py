@@ -26,9 +26,24 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from mainspring.exceptions import StoreError
 from mainspring.server.ui.errors import UiError, UiRedirect
 from mainspring.server.ui.pages import ROUTERS
 from mainspring.server.ui.templating import HERE, render
+from mainspring.server.ui.viewer import Viewer, current_viewer
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """A page saying what went wrong, with the menu, so a person can go on from it."""
+    title = {401: "Sign in needed", 403: "Not allowed", 404: "Not found"}.get(
+        status, "Something went wrong"
+    )
+    context = {"title": title, "message": message, "status": status}
+    try:
+        current_viewer(request)  # the menu shows who is signed in
+    except StoreError:  # the database is what failed: show the page as to a stranger
+        request.state.viewer = Viewer(keys_required=True)
+    return render(request, "error.html", context, status=status)
 
 
 def install_ui(app: FastAPI) -> None:
@@ -45,11 +60,7 @@ def install_ui(app: FastAPI) -> None:
 
     @app.exception_handler(UiError)
     async def ui_error(request: Request, exc: UiError) -> HTMLResponse:
-        title = {401: "Sign in needed", 403: "Not allowed", 404: "Not found"}.get(
-            exc.status, "Something went wrong"
-        )
-        context = {"title": title, "message": exc.message, "status": exc.status}
-        return render(request, "error.html", context, status=exc.status)
+        return error_page(request, exc.status, exc.message)
 
     @app.exception_handler(UiRedirect)
     async def ui_redirect(_request: Request, exc: UiRedirect) -> RedirectResponse:
