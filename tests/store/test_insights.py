@@ -34,10 +34,10 @@ def history(store):
         run("etl", C, T0 + 1000),  # outside a window ending at T0 + 400
     ]
     tasks = [
-        make_task_run(runs[0].id, "a-0"),
-        make_task_run(runs[0].id, "a-1"),
-        make_task_run(runs[2].id, "a-0", state=State(F, ts=T0 + 251)),
-        make_task_run(runs[5].id, "a-0"),
+        make_task_run(runs[0].id, "a-0", created=T0 + 1),
+        make_task_run(runs[0].id, "a-1", created=T0 + 2),
+        make_task_run(runs[2].id, "a-0", state=State(F, ts=T0 + 251), created=T0 + 251),
+        make_task_run(runs[5].id, "a-0", created=T0 + 1001),  # created after the window
     ]
     store.write(Batch(flow_runs={r.id: r for r in runs}, task_runs={t.id: t for t in tasks}))
     return runs
@@ -71,6 +71,9 @@ def test_flow_stats_count_outcomes(store, history) -> None:
     assert (stats["report"].runs, stats["report"].failed, stats["report"].finished) == (2, 1, 1)
     recent = {s.flow_name: s.runs for s in store.read_flow_stats(since=T0 + 255)}
     assert recent == {"etl": 1, "report": 2}
+    (report,) = store.read_flow_stats(since=T0 + 255, flow_name="report")
+    assert (report.flow_name, report.runs) == ("report", 2)
+    assert store.read_flow_stats(since=T0 + 2000, flow_name="etl") == []
 
 
 def test_run_points_have_durations(store, history) -> None:
@@ -94,6 +97,14 @@ def test_filter_by_deployment_and_by_name(store) -> None:
     assert [r.id for r in found] == [plain.id]  # any case; `_` is a character, not a wildcard
     assert store.count_flow_runs(FlowRunFilter(name_contains="100%")) == 1
     assert store.count_flow_runs(FlowRunFilter(name_contains="PURPLE")) == 2
+
+
+def test_recent_failures_newest_first_in_the_window(store, history) -> None:
+    failures = store.read_recent_failures(T0 + 200, limit=10)
+    assert [r.id for r in failures] == [history[3].id, history[2].id]  # crashed, then failed
+    assert [r.id for r in store.read_recent_failures(T0 + 200, limit=1)] == [history[3].id]
+    assert store.read_recent_failures(T0 + 255, limit=10)[0].state.type is X
+    assert store.read_recent_failures(T0 + 300, limit=10) == []
 
 
 def test_upcoming_runs_soonest_first(store) -> None:

@@ -157,7 +157,7 @@ class RequestGuard:
 
     def content_refusal(self, scope: Scope, content_type: bytes | None) -> Refusal | None:
         """The JSON rule, for the API (the UI's forms are CSRF-checked: module docstring)."""
-        if scope["method"] not in BODY_METHODS or not _is_api(scope["path"]):
+        if scope["method"] not in BODY_METHODS or not is_api_path(scope["path"]):
             return None
         media = (content_type or b"").decode("latin-1").partition(";")[0].strip().lower()
         if media == JSON_TYPE or not _has_route(scope):  # the app's 404 or 405 says more
@@ -166,7 +166,8 @@ class RequestGuard:
         return 415, f"This API takes JSON: send 'Content-Type: application/json' ({declared})."
 
 
-def _is_api(path: str) -> bool:
+def is_api_path(path: str) -> bool:
+    """Whether `path` is the API's (the rest is the web UI's)."""
     return path == "/api" or path.startswith("/api/")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from mainspring.model import FlowRunFilter, StateType
+from mainspring.model import FlowRun, FlowRunFilter, StateType
 from mainspring.model.deployments import DeploymentRun
 from mainspring.model.insights import FlowStats, RunPoint, StateBucket
 
@@ -31,22 +31,29 @@ class RunInsights(ABC):
 
     @abstractmethod
     def count_task_runs_by_state(self, since: float, until: float) -> dict[StateType, int]:
-        """Task runs of the flow runs whose time is in [since, until), by state type (only
-        non-zero counts)."""
+        """Task runs created in [since, until), by state type (only non-zero counts)."""
 
     @abstractmethod
     def count_task_runs_of(self, flow_run_ids: Sequence[str]) -> dict[str, dict[StateType, int]]:
         """For each of these flow runs that has task runs: how many, by state type."""
 
     @abstractmethod
-    def read_flow_stats(self, since: float | None = None) -> list[FlowStats]:
+    def read_flow_stats(
+        self, since: float | None = None, flow_name: str | None = None
+    ) -> list[FlowStats]:
         """Per flow with runs whose time is at or after `since` (all history when None): the
-        runs counted by outcome, and the latest; by flow name."""
+        runs counted by outcome, and the latest; by flow name. `flow_name`: that flow only
+        (an empty list when it has no runs in the window)."""
 
     @abstractmethod
     def read_run_points(self, filter: FlowRunFilter | None, limit: int) -> list[RunPoint]:
         """The most recent (by time) `limit` started flow runs matching `filter`, as points
         for a duration chart; a run still going counts until its current state."""
+
+    @abstractmethod
+    def read_recent_failures(self, since: float, limit: int) -> list[FlowRun]:
+        """The latest `limit` Failed or Crashed flow runs whose time is at or after `since`,
+        newest first."""
 
     @abstractmethod
     def read_upcoming_runs(self, limit: int) -> list[DeploymentRun]:

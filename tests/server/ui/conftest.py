@@ -81,10 +81,10 @@ def history_store(history_home: Path) -> Iterator[SqlStore]:
 
 
 @pytest.fixture
-def keyed_store(history_home: Path, tmp_path: Path) -> Iterator[SqlStore]:
-    """A copy of the history's store, for tests that add API keys (which the other tests of
-    the module must not see: keys, once made, are required)."""
-    copy = tmp_path / "keyed.db"
+def own_store(history_home: Path, tmp_path: Path) -> Iterator[SqlStore]:
+    """A copy of the history's store, for tests that change it (API keys, which the other
+    tests of the module must not see: keys, once made, are required; more runs)."""
+    copy = tmp_path / "own.db"
     shutil.copyfile(history_home / "mainspring.db", copy)
     store = SqlStore(f"sqlite:///{copy}", end_dead_runs=False)
     yield store

@@ -382,3 +382,9 @@ def test_the_run_pages_on_postgresql(postgres_database: str) -> None:
     assert "<title>1 data edge(s)</title>" in graph
     assert f'<a href="/runs/task-run/{first.id}">a-0</a>' in task_html  # its input's source
     assert "event: log" in stream and "<script>" not in stream
+
+
+def test_the_other_pages_link_to_the_run_pages(client, history_store) -> None:
+    run = run_of(history_store, "flaky-import")
+    assert f'href="/runs/flow-run/{run.id}"' in client.get("/runs").text
+    assert f'href="/runs/flow-run/{run.id}"' in client.get("/dashboard").text  # failed runs

@@ -108,10 +108,10 @@ def test_the_api_still_takes_only_json(client) -> None:
     assert form.status_code == 415
 
 
-def test_sign_in_when_keys_are_required(keyed_store) -> None:
-    _, write_key = create_api_key(keyed_store, "ui-writer")
-    _, read_key = create_api_key(keyed_store, "ui-reader", read_only=True)
-    with ui_client(keyed_store) as client:
+def test_sign_in_when_keys_are_required(own_store) -> None:
+    _, write_key = create_api_key(own_store, "ui-writer")
+    _, read_key = create_api_key(own_store, "ui-reader", read_only=True)
+    with ui_client(own_store) as client:
         away = client.get("/dashboard?window=7d", follow_redirects=False)
         assert away.status_code == 303
         assert away.headers["location"] == "/settings?next=%2Fdashboard%3Fwindow%3D7d"
@@ -149,9 +149,9 @@ def test_sign_in_when_keys_are_required(keyed_store) -> None:
         assert signed.headers["location"] == "/dashboard"  # never off-site
 
 
-def test_the_cookie_does_not_open_the_api(keyed_store) -> None:
-    _, key = create_api_key(keyed_store, "ui-cookie")
-    with ui_client(keyed_store) as client:
+def test_the_cookie_does_not_open_the_api(own_store) -> None:
+    _, key = create_api_key(own_store, "ui-cookie")
+    with ui_client(own_store) as client:
         client.cookies.set("ms_api_key", key)
         assert client.get("/dashboard").status_code == 200
         assert client.get("/api/flows").status_code == 401
@@ -169,3 +169,42 @@ def test_a_browser_opens_the_dashboard_and_navigates(live_server, page) -> None:
     first_time = page.locator("time[datetime]").first
     assert first_time.get_attribute("data-local") is not None
     assert first_time.get_attribute("title").endswith("UTC")
+
+
+def test_actions_are_checked_on_the_server(own_store) -> None:
+    """An action route (as the run and deployment pages add) with `action_viewer`: a
+    read-only key is refused even if it posts the form by hand; a write key may act."""
+    from fastapi import Depends
+    from fastapi.responses import PlainTextResponse
+
+    from mainspring.server.ui.csrf import require_csrf
+    from mainspring.server.ui.viewer import action_viewer
+
+    _, reader = create_api_key(own_store, "reader", read_only=True)
+    _, writer = create_api_key(own_store, "writer")
+    with ui_client(own_store) as client:
+
+        @client.app.post("/test-action", dependencies=[Depends(require_csrf)])
+        def act(_viewer=Depends(action_viewer)) -> PlainTextResponse:
+            return PlainTextResponse("done")
+
+        token = _csrf(client)
+        assert client.post("/test-action", data={"csrf_token": token}).status_code == 401
+        client.cookies.set("ms_api_key", reader)
+        refused = client.post("/test-action", data={"csrf_token": token})
+        assert refused.status_code == 403 and "read-only" in refused.text
+        client.cookies.set("ms_api_key", writer)
+        assert client.post("/test-action", data={"csrf_token": token}).text == "done"
+        client.cookies.set("ms_api_key", writer)
+        assert client.post("/test-action", data={}).status_code == 403  # still needs the token
+
+
+def test_a_database_failure_is_a_page_for_a_person(own_store) -> None:
+    with ui_client(own_store) as client:
+        own_store.close()  # every read now fails with StoreError
+        page = client.get("/runs")
+        assert page.status_code == 503
+        assert page.headers["content-type"].startswith("text/html")
+        assert "The database could not complete the request" in page.text
+        api = client.get("/api/flows")
+        assert api.status_code == 503 and api.json()["detail"].startswith("The database")

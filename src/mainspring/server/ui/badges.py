@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from mainspring.model import StateType
 
@@ -30,11 +30,11 @@ LOOKS: dict[StateType, StateLook] = {
     StateType.SCHEDULED: StateLook("scheduled", "\u25f7", "#56B4E9"),  # clock face
     StateType.CANCELLING: StateLook("cancelling", "\u2298", "#7f7f7f"),  # circled slash
     StateType.CANCELLED: StateLook("cancelled", "\u2298", "#555555"),
-    StateType.PAUSED: StateLook("paused", "\u23f8", "#F0E442"),  # pause bars
+    StateType.PAUSED: StateLook("paused", "\u2016", "#F0E442"),  # double bar
 }
 #: The names that deserve their own look within their type.
 NAME_LOOKS: dict[str, StateLook] = {
-    "Late": StateLook("late", "\u23f0", "#E69F00"),  # alarm clock
+    "Late": StateLook("late", "\u25d4", "#E69F00"),  # a quarter-filled clock
 }
 
 #: The order states are listed and stacked in charts: what needs attention first.
@@ -57,10 +57,21 @@ def look(state_type: StateType | str, state_name: str | None = None) -> StateLoo
     return LOOKS[StateType(state_type)]
 
 
-def state_badge(state_type: StateType | str, state_name: str | None = None) -> Markup:
-    """`<span class="badge state-failed">✖ Failed</span>`, the name escaped."""
+def state_badge(
+    state_type: StateType | str, state_name: str | None = None, mini: bool = False
+) -> Markup:
+    """`<span class="badge state-failed">✖ Failed</span>`, the name escaped (`mini`: the
+    symbol alone, for rows of many, with the name on hover and for screen readers)."""
     the_look = look(state_type, state_name)
     label = state_name or StateType(state_type).value.capitalize()
-    return Markup(
-        '<span class="badge state-{css}"><span aria-hidden="true">{symbol}</span> {label}</span>'
-    ).format(css=the_look.css, symbol=the_look.symbol, label=escape(label))
+    if mini:
+        template = (
+            '<span class="badge mini state-{css}" title="{label}"><span aria-hidden="true">'
+            '{symbol}</span><span class="visually-hidden">{label}</span></span>'
+        )
+    else:
+        template = (
+            '<span class="badge state-{css}"><span aria-hidden="true">{symbol}</span> '
+            "{label}</span>"
+        )
+    return Markup(template).format(css=the_look.css, symbol=the_look.symbol, label=label)

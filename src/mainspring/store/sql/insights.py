@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from mainspring.model import FlowRunFilter, StateType
+from mainspring.model import FlowRun, FlowRunFilter, StateType
 from mainspring.model.deployments import DeploymentRun
 from mainspring.model.insights import FlowStats, RunPoint, StateBucket
+from mainspring.model.text import storable_text
 from mainspring.store.base import check_page
 from mainspring.store.insights import RunInsights
 from mainspring.store.sql.deployment_rows import deployment_run_from_row
+from mainspring.store.sql.rows import flow_run_from_row
 from mainspring.store.sql.schema import flow_run, task_run
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ MAX_BUCKETS = 1000
 #: `IN (...)` lists are sent in slices below SQLite's limit of bound values.
 ID_SLICE = 500
 FAILED_TYPES = (StateType.FAILED.value, StateType.CRASHED.value)
+UNLIMITED = 2**62  # a LIMIT that limits nothing (valid on both dialects)
 
 
 class SqlInsights(RunInsights):
@@ -71,11 +74,10 @@ class SqlInsights(RunInsights):
         return sa.cast(value, sa.Integer)
 
     def count_task_runs_by_state(self, since: float, until: float) -> dict[StateType, int]:
-        t, f = task_run.c, flow_run.c
+        t = task_run.c
         query = (
             sa.select(t.state_type, sa.func.count())
-            .select_from(flow_run.join(task_run, t.flow_run_id == f.id))
-            .where(f.sort_time >= float(since), f.sort_time < float(until))
+            .where(t.created >= float(since), t.created < float(until))
             .group_by(t.state_type)
         )
         with self._reading() as conn:
@@ -96,8 +98,20 @@ class SqlInsights(RunInsights):
                     counts[run_id][StateType(state)] = int(n)
         return dict(counts)
 
-    def read_flow_stats(self, since: float | None = None) -> list[FlowStats]:
-        c = flow_run.c
+    def read_flow_stats(
+        self, since: float | None = None, flow_name: str | None = None
+    ) -> list[FlowStats]:
+        f = flow_run.c
+        window = sa.select(f.flow_name, f.state_type, f.sort_time)
+        if since is not None:
+            window = window.where(f.sort_time >= float(since))
+        if flow_name is not None:  # the (flow_name, sort_time) index finds its window
+            window = window.where(f.flow_name == storable_text(flow_name))
+        # A subquery with a LIMIT is not flattened by SQLite: for all flows it then reads the
+        # window from the (sort_time, state_type, flow_name) index alone, instead of walking
+        # every row by the (flow_name, sort_time) index for the GROUP BY (5x slower over
+        # 100,000 runs).
+        c = window.limit(UNLIMITED).subquery().c
         completed = sa.func.sum(sa.case((c.state_type == StateType.COMPLETED.value, 1), else_=0))
         failed = sa.func.sum(sa.case((c.state_type.in_(FAILED_TYPES), 1), else_=0))
         query = (
@@ -105,8 +119,6 @@ class SqlInsights(RunInsights):
             .group_by(c.flow_name)
             .order_by(c.flow_name)
         )
-        if since is not None:
-            query = query.where(c.sort_time >= float(since))
         with self._reading() as conn:
             return [
                 FlowStats(name, int(n), int(ok or 0), int(bad or 0), last)
@@ -143,6 +155,21 @@ class SqlInsights(RunInsights):
             )
             for id_, name, type_, state_name, start, end, state_ts in rows
         ]
+
+    def read_recent_failures(self, since: float, limit: int) -> list[FlowRun]:
+        check_page(limit, 0)
+        c = flow_run.c
+        # `state_type || ''` keeps SQLite off the state_type index: it walks the window back
+        # from its end by the (sort_time, id) index and stops at `limit` failures (~0.1 ms),
+        # where the state_type index would visit every failed run of the history (~15 ms).
+        query = (
+            sa.select(flow_run)
+            .where(c.sort_time >= float(since), (c.state_type + "").in_(FAILED_TYPES))
+            .order_by(c.sort_time.desc(), c.id.desc())
+            .limit(limit)
+        )
+        with self._reading() as conn:
+            return [flow_run_from_row(r) for r in conn.execute(query)]
 
     def read_upcoming_runs(self, limit: int) -> list[DeploymentRun]:
         check_page(limit, 0)

@@ -56,7 +56,7 @@ def _number(value: str | None) -> int:
         return 1
 
 
-@router.get("/runs/flow-run/{flow_run_id}", response_class=HTMLResponse)
+@router.get("/runs/flow-run/{flow_run_id}", response_class=HTMLResponse, name="flow_run")
 def flow_run_page(
     request: Request,
     flow_run_id: str,
@@ -190,7 +190,9 @@ def _actions(run: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/runs/flow-run/{flow_run_id}/graph", response_class=HTMLResponse)
+@router.get(
+    "/runs/flow-run/{flow_run_id}/graph", response_class=HTMLResponse, name="flow_run_graph"
+)
 def graph_page(
     request: Request,
     flow_run_id: str,

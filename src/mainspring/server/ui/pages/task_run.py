@@ -21,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 MAX_LINKED = 100
 
 
-@router.get("/runs/task-run/{task_run_id}", response_class=HTMLResponse)
+@router.get("/runs/task-run/{task_run_id}", response_class=HTMLResponse, name="task_run")
 def task_run_page(
     request: Request,
     task_run_id: str,

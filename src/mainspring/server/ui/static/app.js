@@ -4,15 +4,24 @@
 
   // <time datetime="...Z"> elements: show the instant in the browser's time zone (the server
   // renders UTC; the title keeps it on hover).
-  var format = new Intl.DateTimeFormat(undefined, {
-    year: "numeric", month: "short", day: "numeric",
-    hour: "2-digit", minute: "2-digit", second: "2-digit",
-  });
+  // Short where that is clear: the time alone today, no year this year.
+  var clock = { hour: "2-digit", minute: "2-digit", second: "2-digit" };
+  var formats = {
+    today: new Intl.DateTimeFormat(undefined, clock),
+    year: new Intl.DateTimeFormat(undefined, Object.assign({ month: "short", day: "numeric" }, clock)),
+    other: new Intl.DateTimeFormat(undefined,
+      Object.assign({ year: "numeric", month: "short", day: "numeric" }, clock)),
+  };
+  function formatFor(when, now) {
+    if (when.toDateString() === now.toDateString()) return formats.today;
+    return when.getFullYear() === now.getFullYear() ? formats.year : formats.other;
+  }
   function localTimes(root) {
+    var now = new Date();
     root.querySelectorAll("time[datetime]:not([data-local])").forEach(function (el) {
       var when = new Date(el.getAttribute("datetime"));
       if (isNaN(when)) return;
-      el.textContent = format.format(when);
+      el.textContent = formatFor(when, now).format(when);
       el.setAttribute("data-local", "");
     });
   }

@@ -1,4 +1,4 @@
-"""Screenshots of the run pages for the README: `python tests/server/ui/screenshot_run_pages.py`.
+"""Screenshots of the run pages for the README: `make screenshots` (after ui_screenshots.py).
 
 Records history.py's flows and a 1,000-task map into a fresh home, serves it, and saves
 full-page PNGs of the flow-run and task-run pages (1280 wide, and one phone-sized) under
@@ -12,8 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).parent
-ROOT = HERE.parents[2]
+ROOT = Path(__file__).resolve().parent.parent
+HERE = ROOT / "tests" / "server" / "ui"
 sys.path.insert(0, str(ROOT / "tests"))
 
 from mainspring.model import FlowRunFilter  # noqa: E402
