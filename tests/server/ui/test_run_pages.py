@@ -81,6 +81,7 @@ def test_a_failed_run_shows_the_failing_task_and_its_traceback(client, history_s
     assert attempts.count("AwaitingRetry") == 2 and "✖</span> Failed" in attempts
     assert "Retries are exhausted" in task_html
     assert "none (not cached)" in task_html
+    assert 'class="log-task"' not in task_html  # its lines do not link to the page itself
 
 
 def test_subflow_runs_link_to_each_other(client, history_store) -> None:

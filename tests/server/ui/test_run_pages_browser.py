@@ -148,6 +148,10 @@ def test_logs_arrive_live_and_cancel_ends_the_run(run_server, runs, history_home
             f"document.querySelectorAll('#log-lines li').length > {first + 3}", timeout=20_000
         )
         assert "tick" in page.locator("#log-lines li").last.inner_text()
+        # streamed lines get the browser's time zone like the others
+        page.wait_for_function(
+            "document.querySelector('#log-lines li:last-child time').hasAttribute('data-local')"
+        )
         page.get_by_role("button", name="Cancel run").click()
         page.wait_for_url(f"**/runs/flow-run/{run_id}")
         assert "Cancel" in page.locator(".flash").inner_text()
