@@ -14,7 +14,7 @@ LINT_PATHS := $(wildcard src tests examples benchmarks)
 PYTEST_ARGS ?=
 SERVER_ARGS ?=
 
-.PHONY: run examples test bench lint format clean help
+.PHONY: run examples test bench lint format clean help screenshots
 
 help:
 	@echo "make run    - install, run the example flows, then serve their history until Ctrl-C"
@@ -47,7 +47,7 @@ run: examples
 	@if [ -n "$$MAINSPRING_API_URL" ]; then \
 		echo "Recorded into the server at $$MAINSPRING_API_URL; not starting another."; \
 	else \
-		echo "Serving that history over the REST API (Ctrl-C to stop):"; \
+		echo "Serving that history: open the web UI at the address below (Ctrl-C to stop):"; \
 		$(BIN)/mainspring server start $(SERVER_ARGS); \
 	fi
 
@@ -71,6 +71,10 @@ format: $(DEV_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+screenshots: $(DEV_STAMP)  # docs/screenshots/*.png of the web UI (needs /usr/bin/chromium)
+	$(BIN)/python benchmarks/ui_screenshots.py
+	$(BIN)/python benchmarks/ui_run_screenshots.py
 
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache .mypy_cache .grimp_cache .import_linter_cache \

@@ -77,7 +77,8 @@ def start(
         LogLevel, typer.Option(case_sensitive=False, help="uvicorn's log level.")
     ] = LogLevel.info,
 ) -> None:
-    """Serve the API at http://HOST:PORT/api (docs at /api/docs) until interrupted."""
+    """Serve the web UI at http://HOST:PORT/ and the API at /api (docs at /api/docs) until
+    interrupted."""
     import uvicorn
 
     from mainspring.cli.output import err_console, fail, store_errors
@@ -101,7 +102,8 @@ def start(
     port = listener.getsockname()[1]  # the one the system chose, for --port 0
     shown = f"[{host}]" if ":" in host else host
     err_console().print(
-        f"Mainspring server on http://{shown}:{port}/api, docs at /api/docs; {auth}.",
+        f"Mainspring server on http://{shown}:{port}/ (the web UI), API at /api, docs at "
+        f"/api/docs; {auth}.",
         markup=False,
     )
     app_ = create_app(store, served_settings(host, port), exposed=exposed, insecure=insecure)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from mainspring.engine.entrypoints import entrypoint_text, from_text
 from mainspring.engine.logging import configure_logging
-from mainspring.engine.results.resume import load_flow
+from mainspring.engine.results.resume import Resume, load_flow
 from mainspring.engine.run_flow import FlowRunEngine, run_flow_async, run_flow_sync
 from mainspring.engine.start import validated_parameters
 from mainspring.exceptions import MainspringError
@@ -36,8 +36,9 @@ class CancelledBeforeStart(NotExecutable):
 
 def execute_flow_run(flow_run_id: str) -> State:
     """Run the flow run `flow_run_id` (Scheduled, Late or Pending) here; return its final
-    state. `NotExecutable` when it already started or finished, or names no entrypoint;
-    `ObjectNotFound` when unknown."""
+    state. A run that ran before (retried through its pool) resumes: its task runs with
+    persisted results are not run again. `NotExecutable` when it already started or
+    finished, or names no entrypoint; `ObjectNotFound` when unknown."""
     configure_logging()
     recorder = get_recorder()
     run = recorder.store.read_flow_run(flow_run_id)
@@ -55,6 +56,8 @@ def execute_flow_run(flow_run_id: str) -> State:
     recorder.flow_run(run)
     engine = FlowRunEngine(flow, run, parameters, None, recorder)
     engine.invalid = invalid
+    if run.run_count > 0:  # ran before: a retry handed back to the pool (store/run_retries.py)
+        engine.resume = Resume(recorder.store, run.id)  # finished tasks with results are kept
     if flow.is_async:
         import asyncio  # lazy: asyncio, only for an async flow
 

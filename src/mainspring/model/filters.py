@@ -23,6 +23,8 @@ class FlowRunFilter:
 
     `states` matches a state's type (`"FAILED"`) or its name (`"TimedOut"`), case-insensitively.
     `tags` requires every listed tag. `parent_flow_run_id` selects the subflow runs of one run.
+    `deployment_ids` selects runs of any of these deployments; `name_contains` runs whose name
+    contains this text, ignoring case (the UI's search box).
 
     Text is compared as stores keep it (model/text.py): a name given with a lone surrogate (a
     non-UTF-8 byte in a command-line argument, `os.fsdecode`) matches the name stored with
@@ -36,6 +38,8 @@ class FlowRunFilter:
     parent_flow_run_id: str | None = None
     started_after: datetime | None = None
     started_before: datetime | None = None
+    deployment_ids: list[str] = field(default_factory=list)
+    name_contains: str | None = None
 
     def __post_init__(self) -> None:
         self.flow_names = [storable_text(name) for name in self.flow_names]
@@ -43,6 +47,9 @@ class FlowRunFilter:
         self.ids = [storable_text(id_) for id_ in self.ids]
         if self.parent_flow_run_id is not None:
             self.parent_flow_run_id = storable_text(self.parent_flow_run_id)
+        self.deployment_ids = [storable_text(id_) for id_ in self.deployment_ids]
+        if self.name_contains is not None:
+            self.name_contains = storable_text(self.name_contains)
 
     def state_types_and_names(self) -> tuple[set[StateType], set[str]]:
         """Split `states` into state types and state names; unknown words raise ValueError."""

@@ -1,7 +1,7 @@
 """`create_app`: the FastAPI application of the Mainspring server.
 
 The API lives under `/api` (OpenAPI document at `/api/openapi.json`, interactive docs at
-`/api/docs`) so the web UI can later own `/`. The app serves the same store the engine
+`/api/docs`); the web UI owns `/` (server/ui/). The app serves the same store the engine
 records into (a `SqlStore` on the configured database), so runs of a plain
 `python my_flow.py` show up without any extra step. It reaches the store only through the
 `Store` protocol: no SQL here.
@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from mainspring._version import __version__
 from mainspring.exceptions import ObjectNotFound, StoreError
@@ -31,9 +31,10 @@ from mainspring.server.api.deps import ERRORS
 from mainspring.server.api.meta import open_router
 from mainspring.server.auth import KeyRing, authorize
 from mainspring.server.error_responses import install_error_responses
-from mainspring.server.guard import install_guard
+from mainspring.server.guard import install_guard, is_api_path
 from mainspring.server.request_size import RequestSizeLimit
 from mainspring.server.run_signal import RunSignal
+from mainspring.server.ui import error_page, install_ui
 from mainspring.settings import Settings, get_settings
 from mainspring.store import open_store
 from mainspring.store.base import Store
@@ -122,6 +123,7 @@ def create_app(
         app.include_router(
             router, prefix="/api", dependencies=[Depends(authorize)], responses=ERRORS
         )
+    install_ui(app)  # the web UI under / (server/ui/)
     _add_error_handlers(app)
     install_allowed_methods(app, PROTECTED, "/api")  # Allow: every method of a path
     install_guard(app, settings)  # Host, Origin and JSON rules; CORS if configured
@@ -162,7 +164,9 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc)}, status_code=404)
 
     @app.exception_handler(StoreError)
-    async def store_failed(request: Request, exc: Exception) -> JSONResponse:
+    async def store_failed(request: Request, exc: Exception) -> Response:
         logger.error("Database error on %s %s: %s", request.method, request.url.path, exc)
         detail = "The database could not complete the request; the server log has details."
+        if not is_api_path(request.url.path):  # a page of the web UI: a page saying so
+            return error_page(request, 503, detail)
         return JSONResponse({"detail": detail}, status_code=503)

@@ -20,10 +20,10 @@ behalf of any page it shows. Three rules, checked before any route runs, close t
 
 CORS itself (Starlette's middleware) is off unless `server_cors_origins` lists origins.
 
-The web UI's HTML forms (to come) cannot send JSON. When they land, their paths get a CSRF
-token check instead of the content-type rule (a token in a hidden field matched against one
-in a cookie), in `RequestGuard.content_refusal`; the Host and Origin rules apply to them as
-they are. Only HTTP is guarded: there are no websocket routes.
+The web UI's HTML forms cannot send JSON: outside `/api` (the UI's paths) the content-type
+rule gives way to the UI's CSRF check, a signed token in a hidden field matched against one
+in a cookie (server/ui/csrf.py, a dependency of every UI POST route); the Host and Origin
+rules apply to the UI as they are. Only HTTP is guarded: there are no websocket routes.
 """
 
 from __future__ import annotations
@@ -156,14 +156,19 @@ class RequestGuard:
         )
 
     def content_refusal(self, scope: Scope, content_type: bytes | None) -> Refusal | None:
-        """The JSON rule (see the module docstring; the UI's CSRF check will sit here)."""
-        if scope["method"] not in BODY_METHODS:
+        """The JSON rule, for the API (the UI's forms are CSRF-checked: module docstring)."""
+        if scope["method"] not in BODY_METHODS or not is_api_path(scope["path"]):
             return None
         media = (content_type or b"").decode("latin-1").partition(";")[0].strip().lower()
         if media == JSON_TYPE or not _has_route(scope):  # the app's 404 or 405 says more
             return None
         declared = f"Content-Type {media[:100]!r}" if media else "no Content-Type"
         return 415, f"This API takes JSON: send 'Content-Type: application/json' ({declared})."
+
+
+def is_api_path(path: str) -> bool:
+    """Whether `path` is the API's (the rest is the web UI's)."""
+    return path == "/api" or path.startswith("/api/")
 
 
 def _netloc(origin: str) -> str | None:

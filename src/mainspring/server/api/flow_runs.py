@@ -34,6 +34,13 @@ def list_flow_runs(
     parent_flow_run_id: Annotated[
         str | None, Query(pattern=ID_PATTERN, description="Subflow runs of this run.")
     ] = None,
+    deployment_id: Annotated[
+        list[Annotated[str, Query(pattern=ID_PATTERN)]],
+        Query(description="Runs of any of these deployments."),
+    ] = [],  # noqa: B006
+    name: Annotated[
+        Name | None, Query(description="Runs whose name contains this text (any case).")
+    ] = None,
     started_after: Annotated[Time | None, Query(description="ISO-8601; naive = UTC.")] = None,
     started_before: Annotated[Time | None, Query(description="ISO-8601; naive = UTC.")] = None,
     sort: FlowRunSort = FlowRunSort.START_TIME_DESC,
@@ -51,6 +58,8 @@ def list_flow_runs(
         tags=tag,
         ids=id,
         parent_flow_run_id=parent_flow_run_id,
+        deployment_ids=deployment_id,
+        name_contains=name,
         started_after=started_after,
         started_before=started_before,
     )

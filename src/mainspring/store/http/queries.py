@@ -42,6 +42,13 @@ def filter_params(filter: FlowRunFilter | None) -> list[tuple[str, Any]] | None:
         if not is_run_id(filter.parent_flow_run_id):
             return None
         params.append(("parent_flow_run_id", filter.parent_flow_run_id))
+    if filter.deployment_ids:
+        ids = [i for i in filter.deployment_ids if is_run_id(i)]
+        if not ids:
+            return None
+        params += [("deployment_id", i) for i in ids]
+    if filter.name_contains:
+        params.append(("name", filter.name_contains))
     if filter.started_after is not None:
         params.append(("started_after", _query_time(filter.started_after, "started_after")))
     if filter.started_before is not None:

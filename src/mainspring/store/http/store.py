@@ -60,8 +60,11 @@ from mainspring.store.http.artifacts import ApiArtifacts
 from mainspring.store.http.blocks import ApiBlocks
 from mainspring.store.http.deployments import ApiDeployments
 from mainspring.store.http.events import ApiEvents
+from mainspring.store.http.insights import ApiInsights
 from mainspring.store.http.queries import filter_params, is_run_id
+from mainspring.store.http.run_retries import ApiRunRetries
 from mainspring.store.http.server_only import ServerOnly
+from mainspring.store.http.task_run_summaries import ApiTaskRunSummaries
 from mainspring.store.http.wire_batch import encode_batch
 from mainspring.store.per_process import PerProcess
 
@@ -76,7 +79,17 @@ _ID = is_run_id  # a run id the server could hold (queries.py)
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
-class ApiStore(ServerOnly, ApiDeployments, ApiBlocks, ApiEvents, ApiArtifacts, Store):
+class ApiStore(
+    ServerOnly,
+    ApiDeployments,
+    ApiBlocks,
+    ApiEvents,
+    ApiArtifacts,
+    ApiInsights,
+    ApiRunRetries,
+    ApiTaskRunSummaries,
+    Store,
+):
     """Run history kept by a Mainspring server, reached over HTTP with one keep-alive client.
 
     Thread-safe (httpx clients are); a forked child makes its own client. `transport` is for

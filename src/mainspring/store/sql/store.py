@@ -46,6 +46,7 @@ from mainspring.store.sql.deployments import SqlDeployments
 from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps
 from mainspring.store.sql.dialects import backend_for
 from mainspring.store.sql.events import SqlEvents
+from mainspring.store.sql.insights import SqlInsights
 from mainspring.store.sql.outbox import SqlAutomationOutbox
 from mainspring.store.sql.outside import OutsideChanges
 from mainspring.store.sql.rows import (
@@ -67,6 +68,7 @@ from mainspring.store.sql.rows import (
     task_run_from_row,
     task_run_values,
 )
+from mainspring.store.sql.run_retries import SqlRunRetries
 from mainspring.store.sql.schema import (
     applied_batch,
     flow,
@@ -77,6 +79,7 @@ from mainspring.store.sql.schema import (
     task_run_edge,
 )
 from mainspring.store.sql.storable import RowChecks, storable_flow_row
+from mainspring.store.sql.task_run_summaries import SqlTaskRunSummaries
 from mainspring.store.sql.upserts import Upserts
 from mainspring.store.sql.variables import SqlVariables
 from mainspring.store.sql.write_errors import Failure, classify, disk_full, reason
@@ -118,6 +121,9 @@ class SqlStore(
     SqlAutomations,
     SqlAutomationOutbox,
     SqlArtifacts,
+    SqlInsights,
+    SqlRunRetries,
+    SqlTaskRunSummaries,
     EventStore,
     Store,
 ):
@@ -364,6 +370,10 @@ class SqlStore(
             where.append(c.id.in_(filter.ids))
         if filter.parent_flow_run_id is not None:
             where.append(c.parent_flow_run_id == filter.parent_flow_run_id)
+        if filter.deployment_ids:
+            where.append(c.deployment_id.in_(filter.deployment_ids))
+        if filter.name_contains:
+            where.append(c.name.ilike(f"%{_like_escaped(filter.name_contains)}%", escape="\\"))
         if filter.started_after is not None:
             where.append(c.start_time >= _utc(filter.started_after, "started_after"))
         if filter.started_before is not None:
@@ -446,6 +456,11 @@ class SqlStore(
         )
         with self._reading() as conn:
             return [TaskRunEdge(*r) for r in conn.execute(query)]
+
+
+def _like_escaped(text: str) -> str:
+    """`text` matched literally by LIKE: its wildcards and the escape character escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _name(record: FlowRecord) -> str:

@@ -1,0 +1,15 @@
+"""One module per page (or group of pages), each with its `router` and menu entry."""
+
+from mainspring.server.ui.pages import dashboard, flow_run, flows, runs, settings, task_run
+
+#: The UI's routers, included by `install_ui` under `/`.
+ROUTERS = (
+    dashboard.router,
+    runs.router,
+    flow_run.router,
+    task_run.router,
+    flows.router,
+    settings.router,
+)
+
+__all__ = ["ROUTERS"]

@@ -1,0 +1,31 @@
+"""What pages read through: the app's store, seen as the three protocols it implements.
+
+The server runs over a `SqlStore`, which is a `Store`, a `DeploymentStore` and a
+`RunInsights`; pages go through these protocols only (no SQL under server/).
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from fastapi import Request
+
+from mainspring.server.ui.errors import UiError
+from mainspring.store.base import Store
+from mainspring.store.deployments import DeploymentStore
+from mainspring.store.insights import RunInsights
+
+
+class UiStore(Store, DeploymentStore, RunInsights):
+    """Typing only: the store a page reads (SqlStore is one)."""
+
+
+def ui_store(request: Request) -> UiStore:
+    store = request.app.state.store
+    if not isinstance(store, DeploymentStore) or not isinstance(store, RunInsights):
+        raise UiError(501, "The web UI needs the server's database (a SQL store).")
+    return cast(UiStore, store)
+
+
+def not_found(what: str) -> UiError:
+    return UiError(404, f"No {what} here: it may have been deleted, or the link is wrong.")

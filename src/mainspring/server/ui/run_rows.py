@@ -1,0 +1,59 @@
+"""A page of flow runs with what their rows show besides the run: its flow's page, its
+deployment, its parent run (for subflows) and its task runs counted by state. A few queries
+per page whatever its length, never one per row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mainspring.model import FlowRun, FlowRunFilter, StateType
+from mainspring.model.deployments import Deployment
+from mainspring.server.ui.reading import UiStore
+
+FAILED_TYPES = (StateType.FAILED, StateType.CRASHED)
+
+
+@dataclass(slots=True)
+class RunRow:
+    run: FlowRun
+    flow_id: str | None = None
+    deployment: Deployment | None = None
+    parent: FlowRun | None = None
+    tasks: dict[StateType, int] = field(default_factory=dict)
+
+    @property
+    def task_total(self) -> int:
+        return sum(self.tasks.values())
+
+    @property
+    def tasks_failed(self) -> int:
+        return sum(self.tasks.get(t, 0) for t in FAILED_TYPES)
+
+
+def run_rows(store: UiStore, runs: list[FlowRun]) -> list[RunRow]:
+    if not runs:
+        return []
+    flow_ids = {f.name: f.id for f in store.read_flows()}
+    deployments = (
+        {d.id: d for d in store.read_deployments()} if any(r.deployment_id for r in runs) else {}
+    )
+    parent_ids = list({r.parent_flow_run_id for r in runs if r.parent_flow_run_id})
+    parents = (
+        {
+            p.id: p
+            for p in store.read_flow_runs(FlowRunFilter(ids=parent_ids), limit=len(parent_ids))
+        }
+        if parent_ids
+        else {}
+    )
+    tasks = store.count_task_runs_of([r.id for r in runs])
+    return [
+        RunRow(
+            run=r,
+            flow_id=flow_ids.get(r.flow_name),
+            deployment=deployments.get(r.deployment_id) if r.deployment_id else None,
+            parent=parents.get(r.parent_flow_run_id) if r.parent_flow_run_id else None,
+            tasks=tasks.get(r.id, {}),
+        )
+        for r in runs
+    ]
