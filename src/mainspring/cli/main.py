@@ -15,6 +15,7 @@ from mainspring.cli import (
     deploy,
     deployment_build,
     deployments,
+    docker,
     flow_runs,
     flows,
     server,
@@ -41,6 +42,7 @@ app.add_typer(work_pools.app, name="work-pool")
 app.command("deploy")(deploy.deploy)
 app.add_typer(workers.app, name="worker")
 app.add_typer(agents.app, name="agent")
+app.add_typer(docker.app, name="docker")
 
 
 @app.command()
