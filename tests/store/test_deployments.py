@@ -137,7 +137,7 @@ def test_bad_deployments_are_refused_when_made() -> None:
     with pytest.raises(InvalidSchedule):
         interval_deployment(schedules=[{"kind": "cron", "cron": "not a cron"}])
     with pytest.raises(ValueError, match="work pool type"):
-        WorkPool("p", type="docker")
+        WorkPool("p", type="bogus")
 
 
 # -- scheduling ------------------------------------------------------------------------------

@@ -58,6 +58,15 @@ def deploy(
     concurrency_limit: Annotated[
         int | None, typer.Option(min=0, help="At most this many of its runs at once.")
     ] = None,
+    image: Annotated[
+        str | None, typer.Option(help="The image its runs start from (a docker work pool).")
+    ] = None,
+    job_variable: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--job-variable", "-j", help="A job variable of its pool, name=value (JSON or text)."
+        ),
+    ] = None,
 ) -> None:
     """Register (or update) a deployment of a flow, with an optional schedule."""
     from mainspring.cli.deploy_specs import (
@@ -65,6 +74,7 @@ def deploy(
         build_deployment,
         build_schedules,
         deployment_from_entry,
+        job_variables,
         read_project_file,
         resolve_entrypoint,
     )
@@ -101,6 +111,7 @@ def deploy(
                     paused=paused,
                     description=description,
                     concurrency_limit=concurrency_limit,
+                    job_variables=job_variables(image, job_variable),
                 )
             ]
     except DeploySpecError as exc:

@@ -135,6 +135,15 @@ def check_parameters(flow: Flow, parameters: dict[str, Any]) -> None:
         raise DeploySpecError(str(exc)) from None
 
 
+def job_variables(image: str | None, pairs: list[str] | None) -> dict[str, Any]:
+    """`--image` and `--job-variable name=value` (JSON when it is JSON, else text) as a
+    deployment's job variables; the pool's type checks them when it is known."""
+    variables = parse_params(pairs)
+    if image is not None:
+        variables["image"] = image
+    return variables
+
+
 def build_schedules(
     cron: str | None, interval: str | float | None, rrule: str | None, timezone: str | None
 ) -> list[Schedule]:
@@ -181,6 +190,7 @@ def build_deployment(
     description: str | None,
     version: str | None = None,
     concurrency_limit: int | None = None,
+    job_variables: dict[str, Any] | None = None,
 ) -> Deployment:
     """The Deployment to register, checked against the flow in `entrypoint`. `parameters` are
     values, or `name=value` texts from the command line (read by `parse_params`)."""
@@ -206,6 +216,7 @@ def build_deployment(
             concurrency_limit=concurrency_limit,
             work_pool_name=pool,
             work_queue_name=queue,
+            job_variables=job_variables or {},
         )
     except (TypeError, ValueError) as exc:
         raise DeploySpecError(str(exc)) from None
@@ -270,6 +281,7 @@ def deployment_from_entry(entry: dict[str, Any]) -> Deployment:
         description=entry.get("description"),
         version=entry.get("version"),
         concurrency_limit=entry.get("concurrency_limit"),
+        job_variables=pool.get("job_variables") or {},
     )
 
 

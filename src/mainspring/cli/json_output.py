@@ -112,6 +112,7 @@ def deployment_json(deployment: Deployment) -> dict[str, Any]:
         "work_pool_name": deployment.work_pool_name,
         "work_queue_name": deployment.work_queue_name,
         "retries": deployment.retries,
+        "job_variables": deployment.job_variables,
         "created": iso(deployment.created),
         "updated": iso(deployment.updated),
     }
@@ -126,6 +127,7 @@ def work_pool_json(
         "concurrency_limit": pool.concurrency_limit,
         "paused": pool.paused,
         "description": pool.description,
+        "base_job_template": pool.base_job_template,
         "created": iso(pool.created),
     }
     if queues is not None:

@@ -18,6 +18,7 @@ from mainspring.cli import (
     deploy,
     deployment_build,
     deployments,
+    docker,
     flow_runs,
     flows,
     server,
@@ -49,6 +50,7 @@ app.add_typer(automations.app, name="automation")
 app.add_typer(blocks.app, name="block")
 app.add_typer(variables.app, name="variable")
 app.add_typer(artifacts.app, name="artifact")
+app.add_typer(docker.app, name="docker")
 
 
 @app.command()

@@ -16,20 +16,36 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (times in I
 @app.command("create")
 def create_work_pool(
     name: Annotated[str, typer.Argument(help="The pool's name.")],
-    pool_type: Annotated[str, typer.Option("--type", help="The pool's type: process.")] = "process",
+    pool_type: Annotated[
+        str, typer.Option("--type", help="The pool's type: process or docker.")
+    ] = "process",
+    image: Annotated[
+        str | None, typer.Option(help="A docker pool's default image for its runs.")
+    ] = None,
+    job_variable: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--job-variable", "-j", help="A default job variable of its runs, name=value."
+        ),
+    ] = None,
     concurrency_limit: Annotated[
         int | None, typer.Option(min=0, help="At most this many of its runs at once.")
     ] = None,
     description: Annotated[str | None, typer.Option(help="What the pool is for.")] = None,
 ) -> None:
     """Create a work pool (with its 'default' queue)."""
+    from mainspring.cli.deploy_specs import DeploySpecError, job_variables
     from mainspring.model.deployments import WorkPool
 
     try:
         pool = WorkPool(
-            name, type=pool_type, concurrency_limit=concurrency_limit, description=description
+            name,
+            type=pool_type,
+            concurrency_limit=concurrency_limit,
+            description=description,
+            base_job_template=job_variables(image, job_variable),
         )
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, DeploySpecError) as exc:
         fail(f"Error: {exc}")
     backend = deployment_store()
     with store_errors():

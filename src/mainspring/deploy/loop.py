@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from mainspring.deploy.runner import Runner
+from mainspring.deploy.runner_protocol import FlowRunRunner
 from mainspring.deploy.scheduler import Scheduler
 from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
@@ -44,7 +44,7 @@ class RunLoop:
         self,
         store: Store,
         pool_name: str,
-        runner: Runner,
+        runner: FlowRunRunner,
         *,
         worker_name: str | None = None,
         queues: Sequence[str] | None = None,

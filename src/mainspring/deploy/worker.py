@@ -13,8 +13,10 @@ import socket
 import sys
 from collections.abc import Sequence
 
+from mainspring.deploy.docker_runner import DockerRunner
 from mainspring.deploy.loop import RunLoop, stop_on_signals
 from mainspring.deploy.runner import DEFAULT_CANCEL_GRACE, Runner
+from mainspring.deploy.runner_protocol import FlowRunRunner
 from mainspring.deploy.scheduler import Scheduler
 from mainspring.settings import get_settings
 from mainspring.store.base import Store
@@ -42,10 +44,14 @@ def run_worker(
         raise TypeError(
             f"a worker needs a store that keeps deployments, got {type(store).__name__}"
         )
-    store.read_work_pool(pool_name)  # an unknown pool fails here, with its name
+    pool = store.read_work_pool(pool_name)  # an unknown pool fails here, with its name
     remote = bool(get_settings().api_url)
     scheduler = None if remote else Scheduler(store)  # a server schedules for its clients
-    runner = Runner(store, limit=limit, cancel_grace=cancel_grace)
+    runner: FlowRunRunner
+    if pool.type == "docker":
+        runner = DockerRunner(store, pool, limit=limit, cancel_grace=cancel_grace)
+    else:
+        runner = Runner(store, limit=limit, cancel_grace=cancel_grace)
     loop = RunLoop(
         store,
         pool_name,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mainspring.model.job_variables import check_job_variables
 from mainspring.model.runs import FlowRun, new_id
 from mainspring.model.schedules import CatchUp, Schedule, schedule_from_dict
 from mainspring.model.text import check_name, has_unstorable
@@ -37,8 +38,9 @@ __all__ = [
 
 #: The queue of a pool that runs go to when their deployment names none; every pool has it.
 DEFAULT_QUEUE = "default"
-#: Work pool types this version runs (Docker and Kubernetes come later).
-POOL_TYPES = frozenset({"process"})
+#: Work pool types this version runs (Kubernetes comes later); their job variables:
+#: model/job_variables.py.
+POOL_TYPES = frozenset({"process", "docker"})
 
 
 class CollisionStrategy(StrEnum):
@@ -96,6 +98,8 @@ class Deployment:
     work_queue_name: str | None = None
     #: how many times a run that crashed is scheduled again
     retries: int = 0
+    #: how its pool's infrastructure runs it (model/job_variables.py; checked by pool type)
+    job_variables: dict[str, Any] = field(default_factory=dict)
     #: every schedule time up to here was turned into a run (the scheduler's watermark);
     #: None: nothing scheduled yet (a new or resumed deployment catches nothing up)
     scheduled_until: float | None = None
@@ -150,6 +154,8 @@ class Deployment:
         self.scheduled_until = _seconds("scheduled_until", self.scheduled_until)
         self.concurrency_limit = _limit("concurrency_limit", self.concurrency_limit)
         self.retries = _limit("retries", self.retries) or 0
+        if not isinstance(self.job_variables, dict):
+            raise TypeError(f"job_variables must be a dict, got {self.job_variables!r}")
         # Each schedule is read (and refused with its reason) now, and kept in canonical form.
         self.schedules = [self._schedule(s).to_dict() for s in self.schedules]
 
@@ -177,13 +183,19 @@ class WorkPool:
     paused: bool = False
     description: str | None = None
     created: float | None = None
+    #: defaults of its runs' job variables (model/job_variables.py), e.g. a docker image
+    base_job_template: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_name("The work pool name", self.name)
         if self.type not in POOL_TYPES:
             raise ValueError(
-                f"unknown work pool type {self.type!r}; expected one of {', '.join(POOL_TYPES)}"
+                f"unknown work pool type {self.type!r}; expected one of "
+                f"{', '.join(sorted(POOL_TYPES))}"
             )
+        self.base_job_template = check_job_variables(
+            self.type, self.base_job_template, f"work pool {self.name!r}'s job template"
+        )
         self.concurrency_limit = _limit("concurrency_limit", self.concurrency_limit)
         if not isinstance(self.paused, bool):
             raise TypeError(f"paused must be True or False, got {self.paused!r}")

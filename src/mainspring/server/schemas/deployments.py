@@ -142,6 +142,10 @@ class DeploymentIn(StrictInput):
     work_pool_name: Name | None = None
     work_queue_name: Name | None = None
     retries: Limit = 0
+    job_variables: Json = Field(
+        default_factory=dict,
+        description="How its pool's infrastructure runs it (docker: image...).",
+    )
 
     def to_record(self) -> Deployment:
         """The record; ValueError/TypeError for what only it checks."""
@@ -171,6 +175,7 @@ class DeploymentOut(BaseModel):
     work_pool_name: str | None
     work_queue_name: str | None
     retries: int
+    job_variables: dict[str, Any]
     scheduled_until: float | None = Field(
         description="Epoch seconds: every schedule time up to here has its run."
     )
@@ -215,10 +220,13 @@ class DeploymentRunOut(BaseModel):
 
 class WorkPoolIn(StrictInput):
     name: Name
-    type: Literal["process"] = "process"
+    type: Literal["process", "docker"] = "process"
     concurrency_limit: Limit | None = None
     paused: bool = False
     description: Text | None = None
+    base_job_template: Json = Field(
+        default_factory=dict, description="Defaults of its runs' job variables."
+    )
 
     def to_record(self) -> WorkPool:
         return WorkPool(**self.model_dump())
@@ -231,6 +239,7 @@ class WorkPoolOut(BaseModel):
     paused: bool
     description: str | None
     created: float | None = Field(description="Epoch seconds.")
+    base_job_template: dict[str, Any]
 
     @classmethod
     def of(cls, p: WorkPool) -> WorkPoolOut:

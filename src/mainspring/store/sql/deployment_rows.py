@@ -52,6 +52,7 @@ def deployment_values(d: Deployment) -> dict[str, Any]:
         "work_pool_name": d.work_pool_name,
         "work_queue_name": d.work_queue_name,
         "retries": d.retries,
+        "job_variables": storable_json(d.job_variables),
     }
 
 
@@ -75,6 +76,7 @@ def deployment_from_row(r: sa.Row[Any]) -> Deployment:
         work_pool_name=r.work_pool_name,
         work_queue_name=r.work_queue_name,
         retries=r.retries,
+        job_variables=r.job_variables or {},
         scheduled_until=_seconds(r.scheduled_until),
         created=_seconds(r.created),
         updated=_seconds(r.updated),
@@ -89,6 +91,7 @@ def pool_from_row(r: sa.Row[Any]) -> WorkPool:
         paused=r.paused,
         description=r.description,
         created=_seconds(r.created),
+        base_job_template=r.base_job_template or {},
     )
 
 

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 #: The alembic revision the code expects; checked cheaply at start-up (see migrations/).
-SCHEMA_HEAD = "0012"
+SCHEMA_HEAD = "0013"
 
 metadata = sa.MetaData(
     naming_convention={
@@ -230,6 +230,7 @@ deployment = sa.Table(
     sa.Column("work_pool_name", sa.String(255)),
     sa.Column("work_queue_name", sa.String(255)),
     sa.Column("retries", sa.Integer, nullable=False),
+    sa.Column("job_variables", Json),  # migration 0013
     sa.Column("scheduled_until", Time),
     sa.Column("created", Time, nullable=False),
     sa.Column("updated", Time, nullable=False),
@@ -245,6 +246,7 @@ work_pool = sa.Table(
     sa.Column("concurrency_limit", sa.Integer),
     sa.Column("paused", sa.Boolean, nullable=False),
     sa.Column("created", Time, nullable=False),
+    sa.Column("base_job_template", Json),  # migration 0013
 )
 
 work_queue = sa.Table(

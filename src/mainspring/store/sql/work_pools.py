@@ -42,6 +42,7 @@ class SqlWorkPools:
             "description": pool.description,
             "concurrency_limit": pool.concurrency_limit,
             "paused": pool.paused,
+            "base_job_template": pool.base_job_template,
             "created": at,
         }
         with self._transaction("create a work pool") as conn:
