@@ -17,12 +17,18 @@ if TYPE_CHECKING:
 def deploy(
     entrypoint: Annotated[
         str | None,
-        typer.Argument(help="path/to/file.py:flow_function (omit to read mainspring.yaml)."),
+        typer.Argument(
+            help="path/to/file.py:flow_function, or a flow's bare name to find it among this "
+            "folder's Python files (omit to read mainspring.yaml)."
+        ),
     ] = None,
     name: Annotated[
         str | None,
         typer.Option(
-            "--name", "-n", help="The deployment's name (with mainspring.yaml: pick one)."
+            "--name",
+            "-n",
+            help="The deployment's name (default: the flow function's; with mainspring.yaml: "
+            "pick one).",
         ),
     ] = None,
     all_: Annotated[
@@ -60,6 +66,7 @@ def deploy(
         build_schedules,
         deployment_from_entry,
         read_project_file,
+        resolve_entrypoint,
     )
     from mainspring.cli.output import fail
 
@@ -79,8 +86,9 @@ def deploy(
         else:
             if all_:
                 fail("Error: --all reads mainspring.yaml; do not give an entrypoint with it")
+            entrypoint = resolve_entrypoint(entrypoint)
             if name is None:
-                fail("Error: --name is required with an entrypoint")
+                name = entrypoint.rpartition(":")[2].rpartition(".")[2]
             deployments = [
                 build_deployment(
                     entrypoint,
@@ -97,10 +105,10 @@ def deploy(
             ]
     except DeploySpecError as exc:
         fail(f"Error: {exc}")
-    _register(deployments)
+    register_deployments(deployments)
 
 
-def _register(deployments: list[Deployment]) -> None:
+def register_deployments(deployments: list[Deployment]) -> None:
     from mainspring.cli.deployment_lookup import deployment_store
     from mainspring.cli.output import console, store_errors
     from mainspring.model.schedules import schedule_from_dict

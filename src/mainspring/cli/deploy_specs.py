@@ -58,6 +58,19 @@ def parse_params(pairs: list[str] | None, schema: dict[str, Any] | None = None) 
     return parameters
 
 
+def resolve_entrypoint(entrypoint: str, folder: str | None = None) -> str:
+    """`path/to/file.py:function` as given, or the one found for a bare flow name (`etl`)
+    among the Python files of `folder` (the current one)."""
+    from mainspring.cli.flow_discovery import find_flow_entrypoint
+
+    if ":" in entrypoint or entrypoint.endswith(".py"):
+        return entrypoint
+    try:
+        return find_flow_entrypoint(entrypoint, Path(folder or os.getcwd()))
+    except LookupError as exc:
+        raise DeploySpecError(str(exc)) from None
+
+
 def load_flow(entrypoint: str) -> tuple[Flow, str]:
     """The flow `path/to/file.py:function` names, and its entrypoint as runs store it (the
     absolute path). The file is imported as a module named like a retry loads a script, so its
@@ -249,7 +262,7 @@ def deployment_from_entry(entry: dict[str, Any]) -> Deployment:
         entry["entrypoint"],
         name,
         parameters=parameters,
-        schedules=[_schedule_entry(name, s) for s in raw],
+        schedules=[schedule_entry(name, s) for s in raw],
         tags=tags,
         pool=pool.get("name"),
         queue=pool.get("work_queue_name"),
@@ -260,24 +273,25 @@ def deployment_from_entry(entry: dict[str, Any]) -> Deployment:
     )
 
 
-def _schedule_entry(name: str, raw: Any) -> Schedule:
-    """A schedule written as prefect.yaml does: `{cron: ..., timezone: ...}`, `{interval: 60}`,
-    `{rrule: ...}`, optional `active` and `parameters`."""
+def schedule_entry(name: str, raw: Any, where: str = PROJECT_FILE) -> Schedule:
+    """A schedule written as prefect.yaml (or Prefect 2's deployment.yaml, `where`) does:
+    `{cron: ..., timezone: ...}`, `{interval: 60}`, `{rrule: ...}`, optional `active` and
+    `parameters`."""
     from mainspring.exceptions import InvalidSchedule
     from mainspring.model.schedules import Cron, Interval, RRule
 
     if not isinstance(raw, dict):
-        raise DeploySpecError(f"{PROJECT_FILE}: {name!r}: a schedule must be a mapping")
+        raise DeploySpecError(f"{where}: {name!r}: a schedule must be a mapping")
     kinds = [k for k in ("cron", "interval", "rrule") if k in raw]
     if len(kinds) != 1:
         raise DeploySpecError(
-            f"{PROJECT_FILE}: {name!r}: a schedule needs exactly one of cron, interval, rrule"
+            f"{where}: {name!r}: a schedule needs exactly one of cron, interval, rrule"
         )
     options = {k: v for k, v in raw.items() if k not in ("cron", "interval", "rrule")}
     known = {"timezone", "active", "parameters", "slug", "day_or", "anchor_date"}
     if set(options) - known:
         extra = ", ".join(sorted(set(options) - known))
-        raise DeploySpecError(f"{PROJECT_FILE}: {name!r}: unknown schedule key(s) {extra}")
+        raise DeploySpecError(f"{where}: {name!r}: unknown schedule key(s) {extra}")
     try:
         schedule: Schedule
         if kinds[0] == "cron":
@@ -287,5 +301,5 @@ def _schedule_entry(name: str, raw: Any) -> Schedule:
         else:
             schedule = Interval(_seconds(raw["interval"]), **options)
     except (InvalidSchedule, TypeError) as exc:
-        raise DeploySpecError(f"{PROJECT_FILE}: {name!r}: {exc}") from None
+        raise DeploySpecError(f"{where}: {name!r}: {exc}") from None
     return schedule

@@ -9,10 +9,12 @@ from __future__ import annotations
 import typer
 
 from mainspring.cli import (
+    agents,
     api_keys,
     blocks,
     config,
     deploy,
+    deployment_build,
     deployments,
     flow_runs,
     flows,
@@ -34,12 +36,15 @@ app.add_typer(flow_runs.app, name="flow-run")
 app.add_typer(config.app, name="config")
 app.add_typer(server.app, name="server")
 app.add_typer(api_keys.app, name="api-key")
+deployments.app.command("build")(deployment_build.build_command)
+deployments.app.command("apply")(deployment_build.apply_command)
 app.add_typer(deployments.app, name="deployment")
 app.add_typer(work_pools.app, name="work-pool")
 app.command("deploy")(deploy.deploy)
 app.add_typer(workers.app, name="worker")
 app.add_typer(blocks.app, name="block")
 app.add_typer(variables.app, name="variable")
+app.add_typer(agents.app, name="agent")
 
 
 @app.command()
