@@ -21,6 +21,7 @@ from mainspring.server.schemas.blocks import (
     BlockTypeIn,
     BlockTypeOut,
 )
+from mainspring.store import json_values
 from mainspring.store.blocks import BlockStore
 
 router = APIRouter(tags=["blocks"])
@@ -122,9 +123,11 @@ def save_block_document(
     the data does not fit the type's schema; 409 when the name is taken and `overwrite` is
     false). The answer has its secrets masked."""
     try:
-        saved = block_store(store).save_block_document(
-            slug, name, body.data, overwrite=body.overwrite
-        )
+        data = json_values.decode(body.data, strict=True, where="data")
+    except ValueError as exc:
+        raise invalid(("body", "data"), str(exc)) from None
+    try:
+        saved = block_store(store).save_block_document(slug, name, data, overwrite=body.overwrite)
     except ObjectAlreadyExists as exc:
         raise HTTPException(409, str(exc)) from None
     except BlockDataInvalid as exc:
