@@ -101,8 +101,13 @@ class Block(BaseModel):
     for compatibility, unused).
     """
 
+    # hide_input_in_errors: a validation error (a stored block that no longer fits its class)
+    # must not print the values it was given, which may be secrets.
     model_config = ConfigDict(
-        extra="forbid", validate_assignment=True, ignored_types=(_instance_or_class,)
+        extra="forbid",
+        validate_assignment=True,
+        hide_input_in_errors=True,
+        ignored_types=(_instance_or_class,),
     )
 
     _block_type_slug: ClassVar[str | None] = None
