@@ -134,3 +134,23 @@ def test_a_server_with_another_key_says_so(tmp_path: Path) -> None:
         store.close()
     finally:
         stop_server(second.process)
+
+
+def test_the_cli_through_the_server(live_server: Server) -> None:
+    import json
+
+    from .conftest import cli
+
+    env = {**live_server.env, "MAINSPRING_API_URL": live_server.url}
+    store = ApiStore(live_server.url, api_key="")
+    registered(store)
+    store.save_block_document("db-credentials", "prod", DATA)
+    store.close()
+    listed = cli(env, "block", "inspect", "db-credentials/prod", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["data"]["password"] == "********"
+    assert "pa55-word-XYZ" not in listed.stdout + listed.stderr
+    assert cli(env, "variable", "set", "region", '"eu"').returncode == 0
+    assert cli(env, "variable", "get", "region").stdout.strip() == "eu"
+    gone = cli(env, "block", "delete", "db-credentials/ghost")
+    assert gone.returncode == 1 and "db-credentials/ghost" in gone.stderr
