@@ -167,3 +167,18 @@ def test_config_view_masks_the_encryption_key(monkeypatch: pytest.MonkeyPatch) -
     shown = get_settings().redacted()
     assert shown["encryption_key"] == "********" and key not in repr(shown)
     assert key not in repr(get_settings())
+
+
+def test_async_save_and_load_and_prefects_import_paths() -> None:
+    import asyncio
+
+    from mainspring.blocks.fields import SecretDict as FieldsSecretDict
+    from mainspring.filesystems import LocalFileSystem as FsLocal
+
+    assert FieldsSecretDict is SecretDict and FsLocal is LocalFileSystem
+
+    async def main() -> str:
+        await String(value="async").asave("a")
+        return (await String.aload("a")).value
+
+    assert asyncio.run(main()) == "async"
