@@ -131,3 +131,54 @@ def test_filesystem_blocks_read_and_write(tmp_path: Path) -> None:
 def test_the_key_file_is_beside_the_embedded_store() -> None:
     Secret(value="pw").save("x")
     assert (get_settings().home / "mainspring.key").exists()
+
+
+def test_validation_errors_do_not_echo_secrets() -> None:
+    from pydantic import ValidationError
+
+    class Strict(Block):
+        token: SecretStr
+        port: int
+
+    with pytest.raises(ValidationError) as refused:
+        Strict(token="tok-S3CRET", port="tok-S3CRET-too")
+    assert "port" in str(refused.value) and "S3CRET" not in str(refused.value)
+    get_store().upsert_block_type(Strict.block_type())
+    get_store().save_block_document("strict", "old", {"token": "tok-S3CRET", "port": 1})
+
+    class Strict(Block):  # the class changed since it was saved
+        token: SecretStr
+        port: int
+        region: str
+
+    with pytest.raises(ValidationError) as stale:
+        Strict.load("old")
+    assert "region" in str(stale.value) and "S3CRET" not in str(stale.value)
+
+
+def test_config_view_masks_the_encryption_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.fernet import Fernet
+
+    from mainspring.settings import reset_settings
+
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("MAINSPRING_ENCRYPTION_KEY", key)
+    reset_settings()
+    shown = get_settings().redacted()
+    assert shown["encryption_key"] == "********" and key not in repr(shown)
+    assert key not in repr(get_settings())
+
+
+def test_async_save_and_load_and_prefects_import_paths() -> None:
+    import asyncio
+
+    from mainspring.blocks.fields import SecretDict as FieldsSecretDict
+    from mainspring.filesystems import LocalFileSystem as FsLocal
+
+    assert FieldsSecretDict is SecretDict and FsLocal is LocalFileSystem
+
+    async def main() -> str:
+        await String(value="async").asave("a")
+        return (await String.aload("a")).value
+
+    assert asyncio.run(main()) == "async"

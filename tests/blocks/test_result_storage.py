@@ -138,3 +138,38 @@ def test_a_remote_file_system_block_on_s3_with_secret_settings(moto_endpoint: st
     assert fs.exists(f"block-results/runs/flow-runs/{run.id}/result")
     assert fs.exists(f"block-results/runs/flow-runs/{run.id}/tasks/total-0")
     assert get_store().read_flow_run(run.id).state.result() == 6
+
+
+def _triple(x: int) -> int:  # module level: a process pool's worker imports it
+    return 3 * x
+
+
+def test_s3_block_storage_in_process_pool_workers(moto_endpoint: str) -> None:
+    """A task run in another process gets the storage with the block's settings (pickled
+    with it), and writes its result to S3 itself."""
+    import s3fs
+
+    from mainspring import ProcessPoolTaskRunner
+
+    settings = {"key": "AKIA-TESTING", "secret": "moto-secret-value", "endpoint_url": moto_endpoint}
+    s3fs.S3FileSystem.clear_instance_cache()
+    s3fs.S3FileSystem(**settings).mkdir("pool-results")
+    RemoteFileSystem(basepath="s3://pool-results/runs", settings=settings).save("pool")
+    triple = task(_triple, name="triple")
+
+    @flow(
+        name="pool-to-s3",
+        persist_result=True,
+        result_storage="block:remote-file-system/pool",
+        task_runner=ProcessPoolTaskRunner(max_workers=1),
+    )
+    def pool_to_s3() -> list[int]:
+        return [f.result() for f in triple.map([1, 2])]
+
+    assert pool_to_s3() == [3, 6]
+    run = _run_of("pool-to-s3")
+    fs = s3fs.S3FileSystem(**settings)
+    assert sorted(fs.ls(f"pool-results/runs/flow-runs/{run.id}/tasks")) == [
+        f"pool-results/runs/flow-runs/{run.id}/tasks/triple-0",
+        f"pool-results/runs/flow-runs/{run.id}/tasks/triple-1",
+    ]

@@ -103,3 +103,54 @@ def test_blocks_and_variables_through_the_server(
         assert http.get("/variables/through_server").json()["value"] == {"n": [1, 2]}
     assert Variable.unset("through_server") is True
     assert Variable.get("through_server", default=0) == 0
+
+
+def test_a_server_with_another_key_says_so(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    from mainspring.exceptions import EncryptionKeyError
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = server_env(home)
+    first = start_server({**env, "MAINSPRING_ENCRYPTION_KEY": Fernet.generate_key().decode()})
+    try:
+        store = ApiStore(first.url, api_key="")
+        registered(store)
+        store.save_block_document("db-credentials", "prod", DATA)
+        store.close()
+    finally:
+        stop_server(first.process)
+    second = start_server({**env, "MAINSPRING_ENCRYPTION_KEY": Fernet.generate_key().decode()})
+    try:
+        store = ApiStore(second.url, api_key="")
+        assert store.read_block_document("db-credentials", "prod").data["host"] == "db.internal"
+        with pytest.raises(EncryptionKeyError, match="MAINSPRING_ENCRYPTION_KEY") as wrong:
+            store.read_block_document("db-credentials", "prod", include_secrets=True)
+        assert "pa55-word-XYZ" not in str(wrong.value)
+        with second.client() as http:
+            answer = http.get("/block_documents/db-credentials/prod?include_secrets=true")
+        assert answer.status_code == 503 and "encryption key" in answer.json()["detail"]
+        store.close()
+    finally:
+        stop_server(second.process)
+
+
+def test_the_cli_through_the_server(live_server: Server) -> None:
+    import json
+
+    from .conftest import cli
+
+    env = {**live_server.env, "MAINSPRING_API_URL": live_server.url}
+    store = ApiStore(live_server.url, api_key="")
+    registered(store)
+    store.save_block_document("db-credentials", "prod", DATA)
+    store.close()
+    listed = cli(env, "block", "inspect", "db-credentials/prod", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["data"]["password"] == "********"
+    assert "pa55-word-XYZ" not in listed.stdout + listed.stderr
+    assert cli(env, "variable", "set", "region", '"eu"').returncode == 0
+    assert cli(env, "variable", "get", "region").stdout.strip() == "eu"
+    gone = cli(env, "block", "delete", "db-credentials/ghost")
+    assert gone.returncode == 1 and "db-credentials/ghost" in gone.stderr

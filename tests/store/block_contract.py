@@ -123,6 +123,12 @@ def test_variables(blocks: BlockStore) -> None:
     assert [v.name for v in blocks.read_variables()] == ["batch_size", "nothing"]
     with pytest.raises(ValueError, match="variable name"):
         blocks.set_variable("Bad Name", 1)
+    huge = {"n": 10**30, "inf": float("inf")}  # JSON text cannot carry these: tagged, as run
+    assert blocks.set_variable("huge", huge).value == huge  # parameters are
+    assert blocks.read_variable("huge").value == huge
+    blocks.delete_variable("huge")
+    with pytest.raises(ValueError, match="JSON"):
+        blocks.set_variable("not_json", {"when": object()})
     assert blocks.delete_variable("batch_size") is True
     assert blocks.delete_variable("batch_size") is False
     assert blocks.read_variable("batch_size") is None

@@ -14,6 +14,7 @@ asks for them in the clear, because the process loading a block is the one that 
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 import types
@@ -101,8 +102,13 @@ class Block(BaseModel):
     for compatibility, unused).
     """
 
+    # hide_input_in_errors: a validation error (a stored block that no longer fits its class)
+    # must not print the values it was given, which may be secrets.
     model_config = ConfigDict(
-        extra="forbid", validate_assignment=True, ignored_types=(_instance_or_class,)
+        extra="forbid",
+        validate_assignment=True,
+        hide_input_in_errors=True,
+        ignored_types=(_instance_or_class,),
     )
 
     _block_type_slug: ClassVar[str | None] = None
@@ -199,6 +205,15 @@ class Block(BaseModel):
                 )
         document = _block_store().read_block_document(slug, block_name, include_secrets=True)
         return typing.cast(Self, _from_document(kind, document, validate))
+
+    async def asave(self, name: str, overwrite: bool = False) -> str:
+        """`save` from async code (in a worker thread: the store's calls block)."""
+        return await asyncio.to_thread(self.save, name, overwrite)
+
+    @classmethod
+    async def aload(cls, name: str, validate: bool = True) -> Self:
+        """`load` from async code (in a worker thread: the store's calls block)."""
+        return await asyncio.to_thread(cls.load, name, validate)
 
     @classmethod
     def _address(cls, name: str) -> tuple[str, str]:

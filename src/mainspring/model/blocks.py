@@ -111,6 +111,26 @@ class VariableRecord:
     updated: float | None = None
 
 
+def check_json_value(value: Any, max_depth: int, depth: int = 0) -> None:
+    """ValueError unless `value` is made of JSON's types (dicts with text keys, lists, text,
+    numbers, booleans, None), nested at most `max_depth` levels."""
+    if depth > max_depth:
+        raise ValueError(f"A variable's value may nest at most {max_depth} levels")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"A variable's value must be JSON: a key {key!r} is not text")
+            check_json_value(item, max_depth, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_json_value(item, max_depth, depth + 1)
+    elif value is not None and not isinstance(value, str | int | float | bool):
+        raise ValueError(
+            f"A variable's value must be JSON (text, numbers, booleans, null, lists, objects), "
+            f"not {type(value).__name__}"
+        )
+
+
 # -- secret fields ---------------------------------------------------------------------------
 def _parts(path: str) -> list[str]:
     return path.split(".")

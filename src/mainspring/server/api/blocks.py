@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 
 from mainspring.exceptions import BlockDataInvalid, EncryptionKeyError, ObjectAlreadyExists
+from mainspring.model.api_keys import ApiKey
 from mainspring.model.blocks import BlockType
 from mainspring.server.api.deps import NOT_FOUND, ErrorOut, StoreDep, invalid
+from mainspring.server.auth import authorize
 from mainspring.server.schemas.blocks import (
     BLOCK_NAME_PATTERN,
     SLUG_PATTERN,
@@ -21,6 +23,7 @@ from mainspring.server.schemas.blocks import (
     BlockTypeIn,
     BlockTypeOut,
 )
+from mainspring.store import json_values
 from mainspring.store.blocks import BlockStore
 
 router = APIRouter(tags=["blocks"])
@@ -29,7 +32,8 @@ EXISTS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "A block of that name exists (no overwrite)."}
 }
 KEY: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorOut, "description": "The server's encryption key cannot be used."}
+    403: {"model": ErrorOut, "description": "A read-only key asked for secrets."},
+    503: {"model": ErrorOut, "description": "The server's encryption key cannot be used."},
 }
 Slug = Annotated[str, Path(pattern=SLUG_PATTERN, max_length=255, description="A block type.")]
 BlockName = Annotated[
@@ -98,11 +102,18 @@ def read_block_document(
     store: StoreDep,
     slug: Slug,
     name: BlockName,
+    key: Annotated[ApiKey | None, Depends(authorize)],
     include_secrets: Annotated[
         bool, Query(description="Secrets in the clear (for the process that uses them).")
     ] = False,
 ) -> BlockDocumentOut:
-    """One block, its secrets masked unless `include_secrets=true`."""
+    """One block, its secrets masked unless `include_secrets=true`, which a read-only API key
+    may not ask (403): such keys are for looking, and secrets are for the processes that run
+    flows, which hold write keys."""
+    if include_secrets and key is not None and key.read_only:
+        raise HTTPException(
+            403, f"The API key {key.name!r} is read-only; it cannot read secrets in the clear."
+        )
     try:
         found = block_store(store).read_block_document(slug, name, include_secrets=include_secrets)
     except EncryptionKeyError as exc:
@@ -122,9 +133,11 @@ def save_block_document(
     the data does not fit the type's schema; 409 when the name is taken and `overwrite` is
     false). The answer has its secrets masked."""
     try:
-        saved = block_store(store).save_block_document(
-            slug, name, body.data, overwrite=body.overwrite
-        )
+        data = json_values.decode(body.data, strict=True, where="data")
+    except ValueError as exc:
+        raise invalid(("body", "data"), str(exc)) from None
+    try:
+        saved = block_store(store).save_block_document(slug, name, data, overwrite=body.overwrite)
     except ObjectAlreadyExists as exc:
         raise HTTPException(409, str(exc)) from None
     except BlockDataInvalid as exc:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Response
 from mainspring.exceptions import ObjectAlreadyExists, ObjectNotFound
 from mainspring.server.api.deps import NOT_FOUND, ErrorOut, StoreDep, invalid
 from mainspring.server.schemas.blocks import VARIABLE_NAME_PATTERN, VariableIn, VariableOut
+from mainspring.store import json_values
 from mainspring.store.blocks import BlockStore
 
 router = APIRouter(prefix="/variables", tags=["variables"])
@@ -45,8 +46,9 @@ def read_variable(store: StoreDep, name: VariableName) -> VariableOut:
 def set_variable(store: StoreDep, name: VariableName, body: VariableIn) -> VariableOut:
     """Set a variable (409 when it is set and `overwrite` is false)."""
     try:
+        value = json_values.decode(body.value, strict=True, where="value")
         stored = _variables(store).set_variable(
-            name, body.value, tags=body.tags, overwrite=body.overwrite
+            name, value, tags=body.tags, overwrite=body.overwrite
         )
     except ObjectAlreadyExists as exc:
         raise HTTPException(409, str(exc)) from None

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mainspring.model.blocks import BlockDocument, BlockType, VariableRecord
 from mainspring.server.schemas.common import Name
+from mainspring.store import json_values
 
 #: A block type's slug, a block's name, a variable's name, as the model checks them.
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -26,7 +27,7 @@ def _time(seconds: float | None) -> datetime | None:
 
 
 class BlockTypeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Name
     description: str = Field("", max_length=100_000)
@@ -59,7 +60,7 @@ class BlockTypeOut(BaseModel):
 
 
 class BlockDocumentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     data: dict[str, Any] = Field(description="The field values, secrets in the clear.")
     overwrite: bool = Field(False, description="Replace a block of that name.")
@@ -79,14 +80,14 @@ class BlockDocumentOut(BaseModel):
             id=d.id,
             block_type_slug=d.block_type_slug,
             name=d.name,
-            data=d.data,
+            data=json_values.encode(d.data),
             created=_time(d.created),
             updated=_time(d.updated),
         )
 
 
 class VariableIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     value: Any = Field(description="Any JSON value.")
     tags: list[Name] = Field(default_factory=list, max_length=1000)
@@ -104,7 +105,7 @@ class VariableOut(BaseModel):
     def of(cls, v: VariableRecord) -> VariableOut:
         return cls(
             name=v.name,
-            value=v.value,
+            value=json_values.encode(v.value),
             tags=list(v.tags),
             created=_time(v.created),
             updated=_time(v.updated),

@@ -27,9 +27,11 @@ from mainspring.model.blocks import (
     BlockType,
     VariableRecord,
     check_block_name,
+    check_json_value,
     check_slug,
     check_variable_name,
 )
+from mainspring.store import json_values
 from mainspring.store.blocks import BlockStore
 from mainspring.store.http.answers import detail as _detail
 from mainspring.store.http.wire import epoch
@@ -55,7 +57,7 @@ def _document(body: dict[str, Any]) -> BlockDocument:
     return BlockDocument(
         block_type_slug=body["block_type_slug"],
         name=body["name"],
-        data=body["data"],
+        data=json_values.decode(body["data"]),
         id=body["id"],
         created=epoch(body.get("created")),
         updated=epoch(body.get("updated")),
@@ -65,7 +67,7 @@ def _document(body: dict[str, Any]) -> BlockDocument:
 def _variable(body: dict[str, Any]) -> VariableRecord:
     return VariableRecord(
         name=body["name"],
-        value=body["value"],
+        value=json_values.decode(body["value"]),
         tags=tuple(body["tags"]),
         created=epoch(body.get("created")),
         updated=epoch(body.get("updated")),
@@ -139,7 +141,7 @@ class ApiBlocks(BlockStore):
     ) -> BlockDocument:
         check_slug(slug)
         check_block_name(name)
-        body = {"data": data, "overwrite": overwrite}
+        body = {"data": json_values.encode(data), "overwrite": overwrite}
         return _document(self._blocks_call("PUT", f"/block_documents/{slug}/{name}", body))
 
     def read_block_document(
@@ -169,11 +171,8 @@ class ApiBlocks(BlockStore):
         overwrite: bool = False,
     ) -> VariableRecord:
         check_variable_name(name)
-        body = {"value": value, "tags": list(tags), "overwrite": overwrite}
-        try:
-            orjson.dumps(body)
-        except TypeError as exc:
-            raise ValueError(f"A variable's value must be JSON: {exc}") from None
+        check_json_value(value, json_values.MAX_DEPTH)
+        body = {"value": json_values.encode(value), "tags": list(tags), "overwrite": overwrite}
         return _variable(self._blocks_call("PUT", f"/variables/{_p(name)}", body))
 
     def read_variable(self, name: str) -> VariableRecord | None:

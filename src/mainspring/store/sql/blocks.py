@@ -25,6 +25,7 @@ from mainspring.model.blocks import (
 )
 from mainspring.model.runs import new_id
 from mainspring.model.text import storable_json, storable_text
+from mainspring.store import json_values
 from mainspring.store.blocks import BlockStore
 from mainspring.store.sql.schema import block_document
 from mainspring.store.sql.schema import block_type as block_type_table
@@ -40,9 +41,15 @@ def check_data(block: BlockType, data: Any) -> None:
     if not isinstance(data, dict):
         raise BlockDataInvalid(f"A {block.slug} block's data must be a JSON object")
     import jsonschema
+    from referencing.exceptions import Unresolvable
 
     validator = jsonschema.Draft202012Validator(block.fields_schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    try:
+        error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    except (jsonschema.SchemaError, Unresolvable) as exc:  # a reference that leads nowhere
+        raise BlockDataInvalid(
+            f"The schema of block type {block.slug!r} cannot check data: {type(exc).__name__}"
+        ) from None
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path) or "(the block)"
         rule = error.validator if error.validator != "required" else "required"
@@ -50,6 +57,22 @@ def check_data(block: BlockType, data: Any) -> None:
         raise BlockDataInvalid(
             f"The data does not fit block type {block.slug!r} at {where}: {detail}"
         )
+
+
+def check_schema(block: BlockType) -> None:
+    """ValueError unless the type's schema is a valid JSON schema (an object)."""
+    if not isinstance(block.fields_schema, dict):
+        raise ValueError(f"The schema of block type {block.slug!r} must be a JSON object")
+    import jsonschema
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(block.fields_schema)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top)"
+        raise ValueError(
+            f"The schema of block type {block.slug!r} is not a valid JSON schema at {where}: "
+            f"{exc.message[:200]}"
+        ) from None
 
 
 def _type_from_row(row: Any) -> BlockType:
@@ -68,7 +91,7 @@ def _document(row: Any, data: dict[str, Any]) -> BlockDocument:
     return BlockDocument(
         block_type_slug=row.block_type_slug,
         name=row.name,
-        data=data,
+        data=json_values.decode(data),
         id=row.id,
         created=row.created,
         updated=row.updated,
@@ -92,8 +115,7 @@ class SqlBlocks(BlockStore):
     # -- block types -------------------------------------------------------------------------
     def upsert_block_type(self, block_type: BlockType) -> BlockType:
         check_slug(block_type.slug)
-        if not isinstance(block_type.fields_schema, dict):
-            raise ValueError(f"The schema of block type {block_type.slug!r} must be an object")
+        check_schema(block_type)
         now = time.time()
         values = {
             "name": storable_text(block_type.name)[:255],
@@ -133,7 +155,7 @@ class SqlBlocks(BlockStore):
         check_block_name(name)
         kind = self.read_block_type(slug)  # ObjectNotFound for an unknown type
         check_data(kind, data)
-        public, secrets = split_secrets(storable_json(data), kind.secret_fields)
+        public, secrets = split_secrets(storable_json(json_values.encode(data)), kind.secret_fields)
         sealed = self._secret_box().encrypt(secrets) if secrets else None
         now = time.time()
         d = block_document.c

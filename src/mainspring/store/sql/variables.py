@@ -7,12 +7,12 @@ import time
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import sqlalchemy as sa
 
 from mainspring.exceptions import ObjectAlreadyExists
-from mainspring.model.blocks import VariableRecord, check_variable_name
+from mainspring.model.blocks import VariableRecord, check_json_value, check_variable_name
 from mainspring.model.text import check_name, storable_json
+from mainspring.store import json_values
 from mainspring.store.sql.schema import variable
 
 if TYPE_CHECKING:
@@ -20,17 +20,16 @@ if TYPE_CHECKING:
 
 
 def json_value(value: Any) -> Any:
-    """`value` as the JSON it will be read back as; ValueError if JSON cannot hold it."""
-    try:
-        return storable_json(orjson.loads(orjson.dumps(value)))
-    except (TypeError, orjson.JSONEncodeError) as exc:
-        raise ValueError(f"A variable's value must be JSON: {exc}") from None
+    """`value` as stored: checked to be JSON; what JSON text cannot carry (an integer past 64
+    bits, NaN) in the store's tagged form (store/json_values.py), text made storable."""
+    check_json_value(value, json_values.MAX_DEPTH)
+    return storable_json(json_values.encode(value))
 
 
 def _record(row: Any) -> VariableRecord:
     return VariableRecord(
         name=row.name,
-        value=row.value,
+        value=json_values.decode(row.value),
         tags=tuple(row.tags),
         created=row.created,
         updated=row.updated,
