@@ -123,3 +123,12 @@ class NeedsDatabase(StoreRejected):
     """The operation reads or writes the server's own tables (API keys, the crash detector's
     queries): only a process with direct access to the database (the server, or an admin's
     CLI on its machine) can do it, not a client of the server's API."""
+
+
+class ConcurrencyLimitNotFound(ObjectNotFound):
+    """`concurrency(..., strict=True)` named a limit the store does not have."""
+
+
+class ConcurrencySlotTimeout(MainspringError, TimeoutError):
+    """No slot of a concurrency limit became free within `timeout_seconds` (Prefect raises a
+    TimeoutError too, so `except TimeoutError` code keeps working)."""

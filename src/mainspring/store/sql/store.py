@@ -38,6 +38,7 @@ from mainspring.settings import redact_url
 from mainspring.store.base import Batch, Store, check_page
 from mainspring.store.batch_parts import PartRefused, write_isolating
 from mainspring.store.per_process import PerProcess
+from mainspring.store.sql.concurrency import SqlConcurrency
 from mainspring.store.sql.deployments import SqlDeployments
 from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps
 from mainspring.store.sql.dialects import backend_for
@@ -102,7 +103,7 @@ def _utc(value: datetime, field: str) -> float:
     return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).timestamp()
 
 
-class SqlStore(OutsideChanges, SqlDeployments, Store):
+class SqlStore(OutsideChanges, SqlConcurrency, SqlDeployments, Store):
     """Run history in a SQL database, reached through SQLAlchemy Core.
 
     It also keeps deployments, work pools and their runs (`DeploymentStore`, implemented in
