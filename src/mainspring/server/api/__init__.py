@@ -2,6 +2,7 @@
 
 from mainspring.server.api import (
     batches,
+    concurrency_limits,
     deployments,
     flow_runs,
     flows,
@@ -27,6 +28,8 @@ PROTECTED = (
     batches.router,
     deployments.router,
     work_pools.router,
+    concurrency_limits.limits,
+    concurrency_limits.leases,
 )
 
 __all__ = ["PROTECTED"]

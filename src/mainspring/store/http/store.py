@@ -56,6 +56,7 @@ from mainspring.store.base import Batch, Store, check_page
 from mainspring.store.batch_parts import MAX_REFUSED, PartRefused, chunks, write_isolating
 from mainspring.store.http import wire
 from mainspring.store.http.answers import detail as _detail
+from mainspring.store.http.concurrency import ApiConcurrency
 from mainspring.store.http.deployments import ApiDeployments
 from mainspring.store.http.queries import filter_params, is_run_id
 from mainspring.store.http.server_only import ServerOnly
@@ -73,7 +74,7 @@ _ID = is_run_id  # a run id the server could hold (queries.py)
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
-class ApiStore(ServerOnly, ApiDeployments, Store):
+class ApiStore(ServerOnly, ApiConcurrency, ApiDeployments, Store):
     """Run history kept by a Mainspring server, reached over HTTP with one keep-alive client.
 
     Thread-safe (httpx clients are); a forked child makes its own client. `transport` is for
