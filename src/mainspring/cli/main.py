@@ -10,6 +10,7 @@ import typer
 
 from mainspring.cli import (
     api_keys,
+    concurrency_limits,
     config,
     deploy,
     deployments,
@@ -36,6 +37,8 @@ app.add_typer(deployments.app, name="deployment")
 app.add_typer(work_pools.app, name="work-pool")
 app.command("deploy")(deploy.deploy)
 app.add_typer(workers.app, name="worker")
+app.add_typer(concurrency_limits.tags_app, name="concurrency-limit")
+app.add_typer(concurrency_limits.global_app, name="global-concurrency-limit")
 
 
 @app.command()
