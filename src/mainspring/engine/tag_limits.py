@@ -32,36 +32,49 @@ if TYPE_CHECKING:
 REFRESH = 10.0
 
 _lock = threading.Lock()
+_reading = threading.Lock()  # one read of the limits at a time
 _by_flow_run: weakref.WeakKeyDictionary[FlowRunContext, tuple[float, dict[str, int]]] = (
     weakref.WeakKeyDictionary()
 )
 _outside_flows: list[tuple[float, dict[str, int]]] = []
 
 
-def limited_tags(flow_ctx: FlowRunContext | None, engine: TaskRunEngine) -> dict[str, int]:
-    """Tag -> limit of the active tag limits, as read at most `REFRESH` seconds ago."""
-    now = time.monotonic()
+def _cached(flow_ctx: FlowRunContext | None, now: float) -> dict[str, int] | None:
     with _lock:
         cached = _by_flow_run.get(flow_ctx) if flow_ctx is not None else None
         if flow_ctx is None and _outside_flows:
             cached = _outside_flows[0]
-        if cached is not None and now - cached[0] < REFRESH:
-            return cached[1]
-    try:
-        limits = concurrency_store().read_concurrency_limits(prefix=TAG_PREFIX)
-        tags = {x.name[len(TAG_PREFIX) :]: x.limit for x in limits if x.active}
-    except (StoreError, TypeError) as exc:
-        engine.log(
-            logging.WARNING,
-            f"Could not read the tag concurrency limits, so tasks run without them: {exc}",
-        )
-        tags = {}
-    with _lock:
-        if flow_ctx is not None:
-            _by_flow_run[flow_ctx] = (now, tags)
-        else:
-            _outside_flows[:] = [(now, tags)]
-    return tags
+    if cached is not None and now - cached[0] < REFRESH:
+        return cached[1]
+    return None
+
+
+def limited_tags(flow_ctx: FlowRunContext | None, engine: TaskRunEngine) -> dict[str, int]:
+    """Tag -> limit of the active tag limits, as read at most `REFRESH` seconds ago (by one
+    of the flow run's task runs: the others starting meanwhile wait for that read)."""
+    tags = _cached(flow_ctx, time.monotonic())
+    if tags is not None:
+        return tags
+    with _reading:
+        now = time.monotonic()
+        tags = _cached(flow_ctx, now)
+        if tags is not None:
+            return tags
+        try:
+            limits = concurrency_store().read_concurrency_limits(prefix=TAG_PREFIX)
+            tags = {x.name[len(TAG_PREFIX) :]: x.limit for x in limits if x.active}
+        except (StoreError, TypeError) as exc:
+            engine.log(
+                logging.WARNING,
+                f"Could not read the tag concurrency limits, so tasks run without them: {exc}",
+            )
+            tags = {}
+        with _lock:
+            if flow_ctx is not None:
+                _by_flow_run[flow_ctx] = (now, tags)
+            else:
+                _outside_flows[:] = [(now, tags)]
+        return tags
 
 
 def take_tag_slots(engine: TaskRunEngine) -> bool:
