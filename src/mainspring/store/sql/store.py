@@ -103,7 +103,7 @@ def _utc(value: datetime, field: str) -> float:
     return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).timestamp()
 
 
-class SqlStore(OutsideChanges, SqlConcurrency, SqlDeployments, Store):
+class SqlStore(OutsideChanges, SqlDeployments, SqlConcurrency, Store):
     """Run history in a SQL database, reached through SQLAlchemy Core.
 
     It also keeps deployments, work pools and their runs (`DeploymentStore`, implemented in
