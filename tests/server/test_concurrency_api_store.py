@@ -65,14 +65,14 @@ BAD_REQUESTS = [
         "POST",
         "/concurrency_leases",
         {"names": ["db"], "occupy": 3, "lease_seconds": 5},
-        422,
+        409,
         "occupy=3 is more than concurrency limit 'db'",
     ),
     (
         "POST",
         "/concurrency_leases",
         {"names": ["db"], "lease_seconds": 5, "decay": True},
-        422,
+        409,
         "slot_decay_per_second",
     ),
     (

@@ -18,7 +18,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from mainspring.server.api.deployments import EXISTS
-from mainspring.server.api.deps import NOT_FOUND, StoreDep, invalid
+from mainspring.server.api.deps import NOT_FOUND, ErrorOut, StoreDep, invalid
 from mainspring.server.run_signal import RunSignal
 from mainspring.server.schemas import ID_PATTERN
 from mainspring.server.schemas.common import NO_NUL
@@ -31,6 +31,7 @@ from mainspring.server.schemas.concurrency import (
     RenewIn,
     RenewOut,
 )
+from mainspring.server.schemas.deployments import EmptyIn
 from mainspring.store.concurrency import ConcurrencyStore
 from mainspring.store.http.wire import MAX_NAME
 
@@ -44,6 +45,9 @@ LimitName = Annotated[
     str,
     Path(min_length=1, max_length=MAX_NAME, pattern=NO_NUL, description="A limit's name."),
 ]
+CANNOT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut, "description": "The stored limits could never grant this."}
+}
 LeaseId = Annotated[str, Path(pattern=ID_PATTERN, description="A lease's id.")]
 
 
@@ -87,8 +91,11 @@ def list_limits(
 
 
 @limits.post("/{name:path}/reset", response_model=ConcurrencyLimitOut, responses=NOT_FOUND)
-async def reset_limit(request: Request, store: StoreDep, name: LimitName) -> ConcurrencyLimitOut:
-    """Free every slot of the limit (a holder still running keeps running, unlimited)."""
+async def reset_limit(
+    request: Request, store: StoreDep, name: LimitName, body: EmptyIn
+) -> ConcurrencyLimitOut:
+    """Free every slot of the limit (a holder still running keeps running, unlimited).
+    The body is `{}`, as for every write (server/guard.py)."""
     reset = await run_in_threadpool(concurrency_store(store).reset_concurrency_limit, name)
     _signal(request).notify()
     return ConcurrencyLimitOut.of(reset)
@@ -118,11 +125,11 @@ async def delete_limit(request: Request, store: StoreDep, name: LimitName) -> Re
     return Response(status_code=204)
 
 
-@leases.post("", response_model=AcquisitionOut, responses=NOT_FOUND)
+@leases.post("", response_model=AcquisitionOut, responses={**NOT_FOUND, **CANNOT})
 async def acquire_slots(request: Request, store: StoreDep, body: AcquireIn) -> AcquisitionOut:
     """Take `occupy` slots of every limit named, all or none; with `wait`, wait that long for
-    room. 404 for an unknown limit when `strict`; 422 when `occupy` exceeds a limit or a
-    rate limit (`decay`) names a limit whose slots do not decay."""
+    room. 404 for an unknown limit when `strict`; 409 when `occupy` exceeds a limit or a
+    rate limit (`decay`) names a limit whose slots do not decay (never grantable)."""
     slots = concurrency_store(store)
     signal = _signal(request)
     deadline = time.monotonic() + body.wait
@@ -140,8 +147,8 @@ async def acquire_slots(request: Request, store: StoreDep, body: AcquireIn) -> A
                     decay=body.decay,
                 )
             )
-        except ValueError as exc:
-            raise invalid(("body", "occupy"), str(exc)) from None
+        except ValueError as exc:  # judged against the stored limits, not the body alone
+            raise HTTPException(409, str(exc)) from None
         remaining = deadline - time.monotonic()
         if got.acquired or remaining <= 0:
             return AcquisitionOut.of(got)

@@ -2,8 +2,9 @@
 
 Validated before the store sees them (names and text as everywhere, integers as JSON Schema
 has them); what only the store can judge (occupy above a limit, a rate limit without decay)
-is its ValueError, which the route answers as a 422. Answers carry epoch seconds, as the
-deployment routes do (store/http/concurrency.py is the other end).
+is its ValueError, which the route answers as a 409 (a conflict with the stored limit).
+Answers carry epoch seconds, as the deployment routes do (store/http/concurrency.py is the
+other end).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from mainspring.model.concurrency import MAX_LEASE_SECONDS, Acquisition, ConcurrencyLimit
 from mainspring.server.schemas.common import Id, Name
-from mainspring.server.schemas.deployments import Limit, StrictInput
+from mainspring.server.schemas.deployments import Integer, Limit, StrictInput
 from mainspring.store.http.concurrency import limit_json
 from mainspring.store.http.wire import INT32, MAX_NAME
 
@@ -70,7 +71,7 @@ class ConcurrencyLimitOut(BaseModel):
 
 class AcquireIn(StrictInput):
     names: Annotated[list[Name], Field(min_length=1, max_length=MAX_NAMES)]
-    occupy: Annotated[int, Field(ge=1, le=INT32)] = 1
+    occupy: Annotated[Integer, Field(ge=1, le=INT32)] = 1
     holder: Annotated[str, Field(max_length=MAX_NAME, pattern=r"^[^\x00]*$")] = ""
     lease_seconds: LeaseSeconds
     strict: bool = False

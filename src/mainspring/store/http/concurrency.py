@@ -2,7 +2,7 @@
 (server/api/concurrency_limits.py is the other end).
 
 Errors as with SqlStore: an unknown limit is `ObjectNotFound` (`ConcurrencyLimitNotFound` for
-a strict acquisition), a refused argument (a 422: occupy above the limit; a 409: a limit that
+a strict acquisition), a refused argument (a 422; a 409: occupy above the limit, a limit that
 exists) is `ArgumentRefused`, a ValueError. `now` arguments are not sent: the server's clock
 decides, for leases too, so clients on machines whose clocks differ agree on expiry.
 
