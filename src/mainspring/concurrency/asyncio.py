@@ -28,6 +28,8 @@ async def _acquire(names: list[str], occupy: int, **options: Any) -> Lease | Non
         options["holder"] = default_holder()  # here: the thread does not see our context
     stop = threading.Event()
     waiting: Future[Lease | None] = Future()
+    # running, so cancelling the await cannot cancel it: a lease it gets is then given back
+    waiting.set_running_or_notify_cancel()
 
     def wait() -> None:
         try:

@@ -42,6 +42,11 @@ class Lease:
     names: tuple[str, ...]
     seconds: float
     lost: bool = field(default=False)
+    #: when the keeper renews it next (time.monotonic), a third of its length after the last
+    renew_at: float = field(default=0.0)
+
+    def __post_init__(self) -> None:
+        self.renew_at = time.monotonic() + self.seconds / 3
 
 
 def concurrency_store() -> ConcurrencyStore:
@@ -173,13 +178,15 @@ class LeaseKeeper:
         with self._lock:
             if self._pid != os.getpid():  # a fork: the parent's leases and thread are not ours
                 self._leases, self._thread, self._pid = {}, None, os.getpid()
+            sooner = all(lease.renew_at < x.renew_at for x in self._leases.values())
             self._leases[lease.id] = lease
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="mainspring-concurrency-leases", daemon=True
                 )
                 self._thread.start()
-        self._wake.set()  # a shorter lease may need an earlier renewal
+        if sooner:  # the keeper sleeps until a later renewal: let it plan again
+            self._wake.set()
 
     def drop(self, lease: Lease) -> None:
         with self._lock:
@@ -189,13 +196,17 @@ class LeaseKeeper:
         while True:
             with self._lock:
                 leases = list(self._leases.values())
-            every = min((lease.seconds for lease in leases), default=60.0) / 3
-            self._wake.wait(every)
-            self._wake.clear()
-            with self._lock:
-                leases = list(self._leases.values())
-            if leases:
-                self._renew(leases)
+            now = time.monotonic()
+            next_at = min((x.renew_at for x in leases), default=now + 60.0)
+            if next_at > now:
+                self._wake.wait(next_at - now)  # woken early by a sooner lease: plan again
+                self._wake.clear()
+                continue
+            # renew what is due, and what would fall due within a sixth of its length, at once
+            due = [x for x in leases if x.renew_at <= now + x.seconds / 6]
+            for lease in due:
+                lease.renew_at = now + lease.seconds / 3
+            self._renew(due)
 
     def _renew(self, leases: list[Lease]) -> None:
         groups: dict[tuple[int, float], list[Lease]] = {}
