@@ -136,16 +136,18 @@ def test_reset_frees_every_slot(limits: ConcurrencyStore) -> None:
 
 
 def test_rate_limit_slots_decay(limits: ConcurrencyStore) -> None:
-    limits.create_concurrency_limit(ConcurrencyLimit("api", 2, slot_decay_per_second=5))
+    # one slot decays every 2 s: slow enough that a loaded machine's calls fit inside
+    limits.create_concurrency_limit(ConcurrencyLimit("api", 2, slot_decay_per_second=0.5))
     assert take(limits, "api", decay=True).acquired
     assert take(limits, "api", decay=True).acquired
     refused = take(limits, "api", decay=True)
     assert not refused.acquired and refused.retry_after is not None
-    assert 0 < refused.retry_after <= 0.2 + 1e-6
+    assert 0 < refused.retry_after <= 2.0 + 1e-6
     assert limits.read_concurrency_limit("api").decaying_slots > 1
+    assert limits.read_concurrency_limit("api").active_slots == 0  # decaying slots hold no lease
     started = time.monotonic()
-    assert take(limits, "api", decay=True, wait=10).acquired  # waits for the decay, not 10 s
-    assert time.monotonic() - started < 5
+    assert take(limits, "api", decay=True, wait=20).acquired  # waits for the decay, not 20 s
+    assert time.monotonic() - started < 15
 
 
 def test_a_waiting_acquisition_gets_the_slot_released(limits: ConcurrencyStore) -> None:
