@@ -185,3 +185,50 @@ def test_a_holder_killed_with_sigkill_frees_its_slot_when_its_lease_expires(
         if holder.poll() is None:
             holder.kill()
         holder.communicate()
+
+
+TAGGED_HOLD_FOREVER = textwrap.dedent(
+    """
+    import sys, time
+    from mainspring import flow, task
+
+    @task(tags=["db"])
+    def stuck():
+        open(sys.argv[1], "w").write("held")
+        time.sleep(600)
+
+    @flow
+    def killed():
+        stuck()
+
+    killed()
+    """
+)
+
+
+def test_a_task_run_killed_with_sigkill_frees_its_tag_slot_when_its_lease_expires(
+    setup, tmp_path: Path
+) -> None:
+    env, store = setup
+    store.create_concurrency_limit(ConcurrencyLimit("tag:db", 1))
+    flag = tmp_path / "held"
+    holder = _run(TAGGED_HOLD_FOREVER, tmp_path, env, str(flag))
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists():
+            assert holder.poll() is None, holder.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "the task run never started"
+            time.sleep(0.05)
+        (holding,) = store.read_concurrency_limit("tag:db").holders
+        assert holding.startswith("task run ")
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait(timeout=10)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.communicate()
+    ledger = tmp_path / "intervals.txt"
+    started = time.monotonic()
+    _finish(_run(TAGGED_FLOW, tmp_path, env, str(ledger)))  # waits out the 2 s lease, runs all
+    assert len(_intervals(ledger)) == 10
+    assert time.monotonic() - started < 120
