@@ -136,3 +136,12 @@ class BlockDataInvalid(MainspringError, ValueError):
 class EncryptionKeyError(MainspringError):
     """Secrets cannot be encrypted or decrypted: the encryption key is malformed, or is not
     the one the secrets were encrypted with. The message names where the key came from."""
+
+
+class ConcurrencyLimitNotFound(ObjectNotFound):
+    """`concurrency(..., strict=True)` named a limit the store does not have."""
+
+
+class ConcurrencySlotTimeout(MainspringError, TimeoutError):
+    """No slot of a concurrency limit became free within `timeout_seconds` (Prefect raises a
+    TimeoutError too, so `except TimeoutError` code keeps working)."""

@@ -98,6 +98,13 @@ class Settings(BaseSettings):
         description="Seconds between heartbeats of running flow runs; also how long a cancel "
         "may take to reach the process running the flow.",
     )
+    concurrency_lease_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=86_400,
+        description="Seconds a concurrency slot stays held without renewal (renewed every "
+        "third of it while held): how long a killed holder blocks its limit.",
+    )
     server_crash_timeout: float = Field(
         30.0,
         gt=0,

@@ -14,6 +14,7 @@ from mainspring.cli import (
     artifacts,
     automations,
     blocks,
+    concurrency_limits,
     config,
     deploy,
     deployment_build,
@@ -51,6 +52,8 @@ app.add_typer(blocks.app, name="block")
 app.add_typer(variables.app, name="variable")
 app.add_typer(artifacts.app, name="artifact")
 app.add_typer(docker.app, name="docker")
+app.add_typer(concurrency_limits.tags_app, name="concurrency-limit")
+app.add_typer(concurrency_limits.global_app, name="global-concurrency-limit")
 
 
 @app.command()

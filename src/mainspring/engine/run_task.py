@@ -43,6 +43,7 @@ from mainspring.model.states import Cancelled, Failed
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
+    from mainspring.engine.concurrency_slots import Lease
     from mainspring.engine.runners.base import Invoke
     from mainspring.engine.tasks import Task
     from mainspring.store.recorder import Recorder
@@ -106,6 +107,8 @@ class TaskRunEngine(RunEngine):
         self.lock: AbstractContextManager[None] | None = None
         #: an async run on an event loop of its own: how a cancel stops it (run_task_async)
         self.async_call: AsyncCall | None = None
+        #: the slots of its limited tags (engine/tag_limits.py), held until it ends
+        self.slots: Lease | None = None
 
     # -- around the attempts -----------------------------------------------------------------
     def enter(self, own_loop: bool = False) -> Any:
@@ -138,6 +141,17 @@ class TaskRunEngine(RunEngine):
             from mainspring.engine.results.persistence import release
 
             release(self)
+        if self.slots is not None:
+            from mainspring.engine.concurrency_slots import release_slots  # lazy: tagged only
+
+            release_slots(self.slots)
+            self.slots = None
+
+    def take_slots(self) -> bool:
+        """Only for tagged runs: wait for the slots of its limited tags (tag_limits.py)."""
+        from mainspring.engine.tag_limits import take_tag_slots  # lazy: tagged only
+
+        return take_tag_slots(self)
 
     def lookup(self) -> bool:
         """Only for persisting runs: end the run from result storage (a resumed result or a
@@ -325,7 +339,11 @@ class TaskRunEngine(RunEngine):
 def run_task_sync(engine: TaskRunEngine) -> State:
     token = engine.enter()
     try:
-        if engine.resolve_inputs() and (engine.results is None or not engine.lookup()):
+        if (
+            engine.resolve_inputs()
+            and (not engine.record.tags or engine.take_slots())
+            and (engine.results is None or not engine.lookup())
+        ):
             while not engine.state.is_crashed():  # crashed with its flow while awaiting retry
                 engine.begin_attempt()
                 try:
@@ -375,6 +393,8 @@ async def run_task_async(engine: TaskRunEngine, own_loop: bool = False) -> State
             )
         else:
             ready = True
+        if ready and engine.record.tags:  # waits for its tags' slots: off the loop
+            ready = await asyncio.to_thread(engine.take_slots)
         if ready and engine.results is not None:  # storage I/O and maybe a lock: off the loop
             ready = not await asyncio.to_thread(engine.lookup)
         if ready:

@@ -5,6 +5,7 @@ from mainspring.server.api import (
     automations,
     batches,
     blocks,
+    concurrency_limits,
     deployments,
     events,
     flow_runs,
@@ -37,6 +38,8 @@ PROTECTED = (
     blocks.router,
     variables.router,
     artifacts.router,
+    concurrency_limits.limits,
+    concurrency_limits.leases,
 )
 
 __all__ = ["PROTECTED"]

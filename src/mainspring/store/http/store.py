@@ -58,6 +58,7 @@ from mainspring.store.http import wire
 from mainspring.store.http.answers import detail as _detail
 from mainspring.store.http.artifacts import ApiArtifacts
 from mainspring.store.http.blocks import ApiBlocks
+from mainspring.store.http.concurrency import ApiConcurrency
 from mainspring.store.http.deployments import ApiDeployments
 from mainspring.store.http.events import ApiEvents
 from mainspring.store.http.insights import ApiInsights
@@ -88,6 +89,7 @@ class ApiStore(
     ApiInsights,
     ApiRunRetries,
     ApiTaskRunSummaries,
+    ApiConcurrency,
     Store,
 ):
     """Run history kept by a Mainspring server, reached over HTTP with one keep-alive client.
