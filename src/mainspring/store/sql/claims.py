@@ -275,3 +275,23 @@ def release_stale(conn: sa.Connection, older_than: float, now: float) -> int:
     if rows:
         conn.execute(sa.insert(state_history), rows)
     return len(rows)
+
+
+def start_claim(conn: sa.Connection, run_id: str, worker: str, now: float) -> bool:
+    """`DeploymentStore.start_claimed_run` inside the caller's write transaction: a heartbeat
+    is the sign of life `release_stale` looks for, so the claim can no longer be released.
+    Asked twice (an answer lost on the way), it says yes twice."""
+    c = flow_run.c
+    update = (
+        sa.update(flow_run)
+        .where(
+            c.id == run_id,
+            c.state_type == StateType.PENDING.value,
+            c.claimed_by == worker,
+            c.start_time.is_(None),
+            c.pid.is_(None),
+        )
+        .values(heartbeat=sa.func.coalesce(c.heartbeat, now))
+        .returning(c.id)
+    )
+    return conn.execute(update).first() is not None
