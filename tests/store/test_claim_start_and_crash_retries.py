@@ -83,7 +83,8 @@ def test_no_retries_no_reschedule(store: SqlStore, pool: WorkPool) -> None:
     store.claim_runs("pool", None, "w", 1)
     crash(store, run_id)
     assert store.requeue_crashed_runs(now=T0 + 10) == []
-    failed = store.create_deployment_run(deploy(store, retries=3, name="other").id, now=T0 + 1).run.id
+    other = deploy(store, retries=3, name="other")
+    failed = store.create_deployment_run(other.id, now=T0 + 1).run.id
     store.claim_runs("pool", None, "w", 1)
     assert store.set_state(failed, State(StateType.FAILED)).accepted
     assert store.requeue_crashed_runs(now=T0 + 10) == []  # Failed is not Crashed

@@ -9,11 +9,13 @@ store. It mirrors `resume_flow_run` (engine/results/retry.py), for a run that ne
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
+from mainspring.deploy.sources import SourceError, local_entrypoint
 from mainspring.engine.entrypoints import entrypoint_text, from_text
 from mainspring.engine.logging import configure_logging
-from mainspring.engine.results.resume import load_flow
+from mainspring.engine.results.resume import Resume, load_flow
 from mainspring.engine.run_flow import FlowRunEngine, run_flow_async, run_flow_sync
 from mainspring.engine.start import validated_parameters
 from mainspring.exceptions import MainspringError
@@ -48,13 +50,21 @@ def execute_flow_run(flow_run_id: str) -> State:
         raise NotExecutable(f"{label} is {run.state.name}: it is not waiting to start")
     if not run.entrypoint:
         raise NotExecutable(f"{label} names no entrypoint: there is no code to load")
-    flow = load_flow(from_text(run.entrypoint, run.flow_name))
+    try:  # a deployment of a git source (flow.from_source) is pulled first
+        where = local_entrypoint(run.entrypoint)
+    except SourceError as exc:
+        raise NotExecutable(f"{label}: could not get its code: {exc}") from None
+    flow = load_flow(from_text(where, run.flow_name))
     parameters, invalid = validated_parameters(flow, dict(run.parameters))
     run.host, run.pid, run.process_start = this_process()  # this process runs it now
     run.entrypoint = entrypoint_text(flow) or run.entrypoint
     recorder.flow_run(run)
     engine = FlowRunEngine(flow, run, parameters, None, recorder)
     engine.invalid = invalid
+    if run.run_count > 0:  # it ran before (a crashed run rescheduled by the deployment's
+        # retries): durable resume, its finished task runs with persisted results are kept
+        engine.resume = Resume(recorder.store, run.id)
+        engine.log(logging.INFO, f"Resuming flow run {run.name!r}: attempt {run.run_count + 1}")
     if flow.is_async:
         import asyncio  # lazy: asyncio, only for an async flow
 
