@@ -8,6 +8,7 @@ import pytest
 
 from mainspring.model import State, StateType
 from mainspring.model.deployments import Deployment, WorkPool
+from mainspring.store.base import Batch
 from mainspring.store.sql import SqlStore
 
 from .conftest import T0
@@ -63,6 +64,10 @@ def test_retries_reschedule_a_crashed_run_under_its_id(store: SqlStore, pool: Wo
     for attempt in (1, 2):
         [claimed] = store.claim_runs("pool", None, "w", 1)
         assert claimed.run.id == run_id
+        assert store.start_claimed_run(run_id, "w")  # a rescheduled run is startable too
+        run = store.read_flow_run(run_id)  # its process records itself and starts it
+        run.state, run.pid, run.start_time = State(StateType.RUNNING), 4242, T0 + attempt
+        store.write(Batch(flow_runs={run.id: run}))
         crash(store, run_id)
         assert store.requeue_crashed_runs(now=T0 + 1000 * attempt) == [run_id]
         assert store.requeue_crashed_runs(now=T0 + 1000 * attempt) == []  # once

@@ -257,7 +257,8 @@ def release_stale(conn: sa.Connection, older_than: float, now: float) -> int:
             c.state_type == StateType.PENDING.value,
             c.claimed_by.is_not(None),
             c.claimed_at < older_than,
-            c.start_time.is_(None),
+            # no process took it up: none recorded itself (a crashed run rescheduled by its
+            # deployment's retries keeps the start_time of its first attempt, so not that)
             c.heartbeat.is_(None),
             c.pid.is_(None),
         )
@@ -288,8 +289,7 @@ def start_claim(conn: sa.Connection, run_id: str, worker: str, now: float) -> bo
             c.id == run_id,
             c.state_type == StateType.PENDING.value,
             c.claimed_by == worker,
-            c.start_time.is_(None),
-            c.pid.is_(None),
+            c.pid.is_(None),  # no process took it up (a rescheduled crashed run has a start_time)
         )
         .values(heartbeat=sa.func.coalesce(c.heartbeat, now))
         .returning(c.id)
