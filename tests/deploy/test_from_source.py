@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mainspring import Flow, flow, run_deployment
-from mainspring.deploy.sources import SourceError, is_git_url
+from mainspring.deploy.sources import SourceError, is_git_url, local_entrypoint
 from mainspring.model.deployments import WorkPool
 from mainspring.settings import get_settings
 from mainspring.store import get_store
@@ -121,3 +121,10 @@ def test_sources_that_cannot_be_read_are_named(tmp_path: Path, origin: Path) -> 
         Flow.from_source(f"file://{origin}", "flows/hello.py")
     assert is_git_url("https://github.com/o/r") and is_git_url("git@github.com:o/r.git")
     assert not is_git_url(str(tmp_path))
+
+
+def test_stored_entrypoints_name_a_source_or_a_file() -> None:
+    assert local_entrypoint("/srv/flows/etl.py:etl") == "/srv/flows/etl.py:etl"
+    for broken in ('{"source": 1, "entrypoint": "a.py:f"}', '{"entrypoint": "a.py:f"}', "{"):
+        with pytest.raises(SourceError, match="names no source"):
+            local_entrypoint(broken)

@@ -151,16 +151,19 @@ def parse_source_entrypoint(text: str) -> FlowSource | None:
         return None
     try:
         fields = json.loads(text)
-        return FlowSource(fields["source"], fields["entrypoint"], fields.get("branch"))
+        url, entrypoint, branch = fields["source"], fields["entrypoint"], fields.get("branch")
     except (ValueError, KeyError, TypeError):
-        raise SourceError(f"the entrypoint {text!r} names no source Mainspring can read") from None
+        url = entrypoint = None
+    if not isinstance(url, str) or not isinstance(entrypoint, str):
+        raise SourceError(f"the entrypoint {text!r} names no source Mainspring can read")
+    return FlowSource(url, entrypoint, branch if isinstance(branch, str) else None)
 
 
 def local_entrypoint(text: str) -> str:
     """A stored entrypoint made loadable here: a source's is pulled first and becomes the
     absolute `path/to/file.py:function` of its files; any other is returned as it is."""
     source = parse_source_entrypoint(text)
-    if source is None:
+    if source is None or source.url is None:
         return text
     tree = pull(source.url, source.branch)
     place, _, qualname = source.entrypoint.rpartition(":")
