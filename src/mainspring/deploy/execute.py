@@ -3,8 +3,10 @@
 The run was made by a scheduler (or on request) and claimed by a worker, so it already has its
 id, name, parameters and entrypoint in the store. This loads the flow from the entrypoint and
 runs that very run, under its id, with its stored parameters, recording into the configured
-store. It mirrors `resume_flow_run` (engine/results/retry.py), for a run that never started.
-`mainspring flow-run execute ID` is this function.
+store. It mirrors `resume_flow_run` (engine/results/retry.py), for a run that never started,
+or (a crashed run rescheduled by its deployment's `retries`) resumes it: its finished task runs
+with persisted results are not run again. A deployment of a git source (`flow.from_source`)
+is pulled first (deploy/sources.py). `mainspring flow-run execute ID` is this function.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from mainspring.engine.results.resume import Resume, load_flow
 from mainspring.engine.run_flow import FlowRunEngine, run_flow_async, run_flow_sync
 from mainspring.engine.start import validated_parameters
 from mainspring.exceptions import MainspringError
+from mainspring.model.states import Cancelled
 from mainspring.store.processes import this_process
 from mainspring.store.recorder import get_recorder
 
@@ -44,6 +47,9 @@ def execute_flow_run(flow_run_id: str) -> State:
     recorder = get_recorder()
     run = recorder.store.read_flow_run(flow_run_id)
     label = f"Flow run {run.name!r} ({run.id})"
+    if run.state.is_cancelling():  # cancelled once its worker took it up, before it started
+        recorder.store.set_state(run.id, Cancelled(message="Cancelled before it started"))
+        run = recorder.store.read_flow_run(flow_run_id)
     if run.state.is_cancelled():
         raise CancelledBeforeStart(f"{label} was cancelled before it started")
     if run.state.is_final() or run.state.is_running():

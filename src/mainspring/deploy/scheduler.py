@@ -145,8 +145,8 @@ class Scheduler:
             )
             figures.planned += 1
             figures.created += self.deployments.schedule_runs(deployment.id, plan, now)
-        figures.requeued = self.deployments.requeue_crashed_runs(now)
         self._end_overdue(now, grace, figures)
+        figures.requeued = self.deployments.requeue_crashed_runs(now)
         figures.released = self.deployments.release_stale_claims(now - self.claim_timeout)
         figures.seconds = time.perf_counter() - started
         return figures

@@ -178,8 +178,10 @@ class ApiDeployments(DeploymentStore):
             "parent_flow_run_id": parent_flow_run_id,
             "idempotency_key": idempotency_key,
         }
-        # Not retried on a dropped connection: the first attempt may have made the run.
-        made = self._call("POST", f"/deployments/{_p(deployment_id)}/runs", body, retry=False)
+        # Not retried on a dropped connection (the first attempt may have made the run),
+        # unless an idempotency key makes asking again return that run
+        path = f"/deployments/{_p(deployment_id)}/runs"
+        made = self._call("POST", path, body, retry=idempotency_key is not None)
         return deployment_run_from_json(made)
 
     def read_deployment_runs(
