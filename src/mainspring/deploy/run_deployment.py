@@ -80,9 +80,9 @@ def run_deployment(
     `idempotency_key` for the same deployment returns the run made the first time. Inside a
     flow the run is recorded as a subflow run of the calling one (`as_subflow=False`: not).
 
-    Parameters that do not fit the flow's signature are refused before anything is made
-    (`ParameterTypeError` naming the parameter, `ValueError` for a missing one);
-    `ObjectNotFound` for an unknown deployment."""
+    Parameters that do not fit the flow's signature are refused before anything is made: a
+    TypeError naming the parameter (`ParameterTypeError`; through a server, its 422 message),
+    a ValueError for a missing one; `ObjectNotFound` for an unknown deployment."""
     wait = _seconds("timeout", timeout)
     interval = _seconds("poll_interval", poll_interval) or FIRST_POLL
     when = _epoch(scheduled_time)
