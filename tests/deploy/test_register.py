@@ -123,3 +123,17 @@ def test_a_flow_of_an_interactive_session_cannot_be_deployed() -> None:
     assert done.returncode == 0, done.stderr
     assert "refused: flow 'typed-in' is not defined in a file" in done.stdout
     assert "from_source" in done.stdout
+
+
+def test_flows_loaded_from_two_files_keep_their_own_entrypoints(tmp_path: Path) -> None:
+    for name in ("one", "two"):
+        (tmp_path / f"{name}.py").write_text(
+            textwrap.dedent(f"from mainspring import flow\n\n@flow\ndef {name}() -> None: ...\n")
+        )
+    one, _ = load_flow_file(f"{tmp_path / 'one.py'}:one")
+    two, _ = load_flow_file(f"{tmp_path / 'two.py'}:two")
+    get_store().create_work_pool(WorkPool("local"))  # type: ignore[attr-defined]
+    for flow, name in ((one, "one"), (two, "two")):
+        made = flow.deploy("d", work_pool_name="local", print_next_steps=False)
+        stored = get_store().read_deployment(made)  # type: ignore[attr-defined]
+        assert stored.entrypoint == f"{tmp_path / name}.py:{name}"

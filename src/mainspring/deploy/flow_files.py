@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mainspring.engine.entrypoints import RESUME_MODULE
+from mainspring.engine.entrypoints import RESUME_MODULE, entrypoint_text
 
 if TYPE_CHECKING:
     from mainspring.engine.flows import Flow
@@ -28,8 +28,6 @@ class FlowFileError(ValueError):
 def load_flow_file(entrypoint: str, base: Path | None = None) -> tuple[Flow, str]:
     """The flow `path/to/file.py:function` names (a relative path from `base`, default the
     current folder), and its entrypoint as runs store it (the absolute path)."""
-    from mainspring.engine.flows import Flow  # cycle: flows -> deploy (to_deployment)
-
     place, sep, qualname = entrypoint.rpartition(":")
     if not sep or not place or not qualname:
         raise FlowFileError(
@@ -52,6 +50,12 @@ def load_flow_file(entrypoint: str, base: Path | None = None) -> tuple[Flow, str
     sys.modules[RESUME_MODULE] = module
     try:
         spec.loader.exec_module(module)
+        flow = _flow_named(module, qualname, place)
+        # computed now, while sys.modules names this file (it is cached per function): once
+        # an earlier module is put back, the flow's module name would point there instead
+        entrypoint_text(flow)
+    except FlowFileError:
+        raise
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -60,6 +64,12 @@ def load_flow_file(entrypoint: str, base: Path | None = None) -> tuple[Flow, str
     finally:
         if previous is not None:
             sys.modules[RESUME_MODULE] = previous
+    return flow, f"{path}:{qualname}"
+
+
+def _flow_named(module: Any, qualname: str, place: str) -> Flow:
+    from mainspring.engine.flows import Flow  # cycle: flows -> deploy (to_deployment)
+
     target: Any = module
     for part in qualname.split("."):
         target = getattr(target, part, None)
@@ -67,4 +77,4 @@ def load_flow_file(entrypoint: str, base: Path | None = None) -> tuple[Flow, str
             raise FlowFileError(f"{place!r} has no flow function {qualname!r}")
     if not isinstance(target, Flow):
         raise FlowFileError(f"{qualname!r} in {place!r} is not a flow (decorate it with @flow)")
-    return target, f"{path}:{qualname}"
+    return target
