@@ -16,6 +16,7 @@ from importlib import import_module as _import_module
 from mainspring._version import __version__
 
 if _typing.TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
+    from mainspring.deploy.run_deployment import run_deployment
     from mainspring.deploy.serve import serve
     from mainspring.deploy.spec import RunnerDeployment
     from mainspring.engine.context import get_run_context
@@ -48,6 +49,7 @@ if _typing.TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
 
 #: public name -> the module that defines it
 _LAZY: dict[str, str] = {
+    "run_deployment": "mainspring.deploy.run_deployment",
     "serve": "mainspring.deploy.serve",
     "RunnerDeployment": "mainspring.deploy.spec",
     "get_run_context": "mainspring.engine.context",
@@ -112,6 +114,7 @@ __all__ = [
     "get_run_context",
     "get_run_logger",
     "resume_flow_run",
+    "run_deployment",
     "serve",
     "task",
     "unmapped",

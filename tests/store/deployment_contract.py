@@ -194,3 +194,39 @@ def test_a_claim_with_wait_returns_a_run_made_meanwhile(deployments: DeploymentS
     later.join()
     assert [r.run.id for r in claimed] == asked
     assert time.monotonic() - started < 15
+
+
+# -- added by deploy-python ------------------------------------------------------------------
+def test_an_idempotency_key_names_one_run(deployments: DeploymentStore) -> None:
+    made = register(deployments)
+    first = deployments.create_deployment_run(made.id, {"limit": 1}, idempotency_key="day-1")
+    again = deployments.create_deployment_run(made.id, {"limit": 2}, idempotency_key="day-1")
+    other = deployments.create_deployment_run(made.id, idempotency_key="day-2")
+    assert again.run.id == first.run.id and again.run.parameters["limit"] == 1
+    assert other.run.id != first.run.id
+    assert len(deployments.read_deployment_runs(made.id)) == 2
+
+
+def test_a_run_asked_for_by_a_flow_run_records_it_as_parent(
+    deployments: DeploymentStore,
+) -> None:
+    made = register(deployments)
+    parent = "0190b5e0-0000-7000-8000-00000000abcd"
+    asked = deployments.create_deployment_run(made.id, parent_flow_run_id=parent)
+    assert asked.run.parent_flow_run_id == parent
+    [stored] = deployments.read_deployment_runs(made.id)
+    assert stored.run.parent_flow_run_id == parent
+    assert deployments.create_deployment_run(made.id).run.parent_flow_run_id is None
+
+
+def test_only_the_claiming_worker_may_start_a_claimed_run(deployments: DeploymentStore) -> None:
+    deployments.create_work_pool(WorkPool("pool"))
+    made = register(deployments)
+    run_id = deployments.create_deployment_run(made.id).run.id
+    assert deployments.start_claimed_run(run_id, "w1") is False  # not claimed yet
+    [claimed] = deployments.claim_runs("pool", None, "w1", 1)
+    assert deployments.start_claimed_run(run_id, "w2") is False
+    assert deployments.start_claimed_run(run_id, "w1") is True
+    assert deployments.start_claimed_run(run_id, "w1") is True  # asked again: same answer
+    assert deployments.start_claimed_run("0190b5e0-0000-7000-8000-000000000000", "w1") is False
+    assert claimed.run.id == run_id

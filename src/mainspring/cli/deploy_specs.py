@@ -4,10 +4,8 @@ before anything is stored. Every problem is a `DeploySpecError` with one line na
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,48 +71,13 @@ def resolve_entrypoint(entrypoint: str, folder: str | None = None) -> str:
 
 def load_flow(entrypoint: str) -> tuple[Flow, str]:
     """The flow `path/to/file.py:function` names, and its entrypoint as runs store it (the
-    absolute path). The file is imported as a module named like a retry loads a script, so its
-    `if __name__ == "__main__":` block does not run."""
-    from mainspring.engine.entrypoints import RESUME_MODULE
-    from mainspring.engine.flows import Flow
+    absolute path); deploy/flow_files.py says how it is loaded."""
+    from mainspring.deploy.flow_files import FlowFileError, load_flow_file
 
-    place, sep, qualname = entrypoint.rpartition(":")
-    if not sep or not place or not qualname:
-        raise DeploySpecError(
-            f"entrypoint {entrypoint!r} is not of the form path/to/file.py:flow_function"
-        )
-    path = Path(place).expanduser().resolve()
-    if not path.is_file():
-        raise DeploySpecError(f"no file {place!r} (entrypoint {entrypoint!r})")
-    spec = importlib.util.spec_from_file_location(RESUME_MODULE, path)
-    if spec is None or spec.loader is None:
-        raise DeploySpecError(f"{place!r} cannot be imported as Python (entrypoint {entrypoint!r})")
-    module = importlib.util.module_from_spec(spec)
-    folder = str(path.parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)  # as `python file.py` has it: its siblings import
-    previous = sys.modules.get(RESUME_MODULE)
-    sys.modules[RESUME_MODULE] = module
     try:
-        spec.loader.exec_module(module)
-    except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        detail = " ".join(str(exc).split()) or "no message"
-        raise DeploySpecError(
-            f"importing {place!r} failed: {type(exc).__name__}: {detail}"
-        ) from None
-    finally:
-        if previous is not None:
-            sys.modules[RESUME_MODULE] = previous
-    target: Any = module
-    for part in qualname.split("."):
-        target = getattr(target, part, None)
-        if target is None:
-            raise DeploySpecError(f"{place!r} has no flow function {qualname!r}")
-    if not isinstance(target, Flow):
-        raise DeploySpecError(f"{qualname!r} in {place!r} is not a flow (decorate it with @flow)")
-    return target, f"{path}:{qualname}"
+        return load_flow_file(entrypoint)
+    except FlowFileError as exc:
+        raise DeploySpecError(str(exc)) from None
 
 
 def check_parameters(flow: Flow, parameters: dict[str, Any]) -> None:

@@ -3,20 +3,25 @@
 The run was made by a scheduler (or on request) and claimed by a worker, so it already has its
 id, name, parameters and entrypoint in the store. This loads the flow from the entrypoint and
 runs that very run, under its id, with its stored parameters, recording into the configured
-store. It mirrors `resume_flow_run` (engine/results/retry.py), for a run that never started.
-`mainspring flow-run execute ID` is this function.
+store. It mirrors `resume_flow_run` (engine/results/retry.py), for a run that never started,
+or (a crashed run rescheduled by its deployment's `retries`) resumes it: its finished task runs
+with persisted results are not run again. A deployment of a git source (`flow.from_source`)
+is pulled first (deploy/sources.py). `mainspring flow-run execute ID` is this function.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
+from mainspring.deploy.sources import SourceError, local_entrypoint
 from mainspring.engine.entrypoints import entrypoint_text, from_text
 from mainspring.engine.logging import configure_logging
 from mainspring.engine.results.resume import Resume, load_flow
 from mainspring.engine.run_flow import FlowRunEngine, run_flow_async, run_flow_sync
 from mainspring.engine.start import validated_parameters
 from mainspring.exceptions import MainspringError
+from mainspring.model.states import Cancelled
 from mainspring.store.processes import this_process
 from mainspring.store.recorder import get_recorder
 
@@ -43,21 +48,30 @@ def execute_flow_run(flow_run_id: str) -> State:
     recorder = get_recorder()
     run = recorder.store.read_flow_run(flow_run_id)
     label = f"Flow run {run.name!r} ({run.id})"
+    if run.state.is_cancelling():  # cancelled once its worker took it up, before it started
+        recorder.store.set_state(run.id, Cancelled(message="Cancelled before it started"))
+        run = recorder.store.read_flow_run(flow_run_id)
     if run.state.is_cancelled():
         raise CancelledBeforeStart(f"{label} was cancelled before it started")
     if run.state.is_final() or run.state.is_running():
         raise NotExecutable(f"{label} is {run.state.name}: it is not waiting to start")
     if not run.entrypoint:
         raise NotExecutable(f"{label} names no entrypoint: there is no code to load")
-    flow = load_flow(from_text(run.entrypoint, run.flow_name))
+    try:  # a deployment of a git source (flow.from_source) is pulled first
+        where = local_entrypoint(run.entrypoint)
+    except SourceError as exc:
+        raise NotExecutable(f"{label}: could not get its code: {exc}") from None
+    flow = load_flow(from_text(where, run.flow_name))
     parameters, invalid = validated_parameters(flow, dict(run.parameters))
     run.host, run.pid, run.process_start = this_process()  # this process runs it now
     run.entrypoint = entrypoint_text(flow) or run.entrypoint
     recorder.flow_run(run)
     engine = FlowRunEngine(flow, run, parameters, None, recorder)
     engine.invalid = invalid
-    if run.run_count > 0:  # ran before: a retry handed back to the pool (store/run_retries.py)
-        engine.resume = Resume(recorder.store, run.id)  # finished tasks with results are kept
+    if run.run_count > 0:  # it ran before (a crashed run rescheduled by the deployment's
+        # retries): durable resume, its finished task runs with persisted results are kept
+        engine.resume = Resume(recorder.store, run.id)
+        engine.log(logging.INFO, f"Resuming flow run {run.name!r}: attempt {run.run_count + 1}")
     if flow.is_async:
         import asyncio  # lazy: asyncio, only for an async flow
 

@@ -2,7 +2,9 @@
 
 Each turn: tick the scheduler when this process schedules (no server), claim as many due runs
 of the pool as the runner has room for (`claim_runs`: atomic, so several loops on one pool
-start each run once), start them, account for the subprocesses, heartbeat the worker. Then it
+start each run once), start each one whose claim is still this worker's (`start_claimed_run`:
+a slow worker whose claim was released as stale and taken by another does not run it twice),
+account for the subprocesses, heartbeat the worker. Then it
 sleeps until the next scheduled time it knows of (given by `next_due`), or `poll_interval` at
 most, so a run on a 1-second schedule is claimed within milliseconds of its time rather than
 at the next poll. The sleep is an Event wait: `stop()` (a signal handler) ends it at once.
@@ -88,7 +90,13 @@ class RunLoop:
         now = time.time()
         if self.scheduler is not None and now >= self._next_tick:
             figures = self.scheduler.tick(now)
-            if figures.created or figures.late or figures.expired or figures.released:
+            if (
+                figures.created
+                or figures.late
+                or figures.expired
+                or figures.released
+                or figures.requeued
+            ):
                 logger.debug("Scheduler tick: %s", figures)
             self._next_tick = now + TICK_EVERY
         if now >= self._next_heartbeat:
@@ -107,6 +115,16 @@ class RunLoop:
                 wait=self.claim_wait,
             ):
                 run = claimed.run
+                # a slow worker's claim may have been released as stale and taken by another
+                # worker meanwhile: start only a run whose claim is still this worker's
+                if not self.deployments.start_claimed_run(run.id, self.worker_name):
+                    logger.warning(
+                        "Flow run %r (%s): its claim was released before this worker started "
+                        "it; not starting it",
+                        run.name,
+                        run.id,
+                    )
+                    continue
                 self.runner.start(run.id, f"{run.name!r} ({run.id})")
                 self.started += 1
                 if self.on_start is not None:

@@ -2,7 +2,10 @@
 
 A tick (`Scheduler.tick`):
 1. plans the deployments whose watermark is not `lead` seconds ahead of now (the store reads
-   only those: `read_deployments_to_schedule`), with `plan_runs`, and stores the plan
+   only those: `read_deployments_to_schedule`), except those of a `serve()` process that is
+   not running (its pool has no worker heartbeat within `SERVE_ALIVE_WITHIN`: its runs would
+   wait for no one, while a serve() started again catches up what it missed by the catch-up
+   policy, from the watermark left where it stopped), with `plan_runs`, and stores the plan
    (`schedule_runs`: the unique (deployment, time) index makes a run at most once, whoever
    ticks and however often);
 2. looks at the runs no worker took `late_after` seconds after their time (missed): they are
@@ -11,7 +14,9 @@ A tick (`Scheduler.tick`):
    missed run of a deployment runs; `none`: no missed run does), the same policy the planner
    applies to times missed before they became runs. All through `Store.set_state`, a
    compare-and-set, so a worker claiming the run at the same moment wins or loses cleanly;
-3. returns claims no process took up within `claim_timeout` to the queue.
+3. reschedules the Crashed runs of deployments with `retries` (`requeue_crashed_runs`: the
+   same run, due now, while it crashed at most `retries` times);
+4. returns claims no process took up within `claim_timeout` to the queue.
 
 Parsed schedules are cached per (deployment, updated): parsing a cron costs ~0.3 ms, and a tick
 over 1,000 deployments must stay well under 200 ms. The same tick runs in the server's
@@ -30,6 +35,18 @@ from mainspring.model.schedules import CatchUp, Schedule, plan_runs
 from mainspring.model.states import Late, State, StateType
 from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
+
+#: Work pools named so belong to a `serve()` process (deploy/serve.py names them).
+SERVE_POOL_PREFIX = "serve-"
+#: A serve() process heartbeats its pool every 10 s (deploy/loop.py); one silent for longer
+#: than this is not running, and its deployments are not planned.
+SERVE_ALIVE_WITHIN = 35.0
+
+
+def is_serve_pool(name: str) -> bool:
+    """Whether the pool `name` is the pool of a `serve()` process."""
+    return name.startswith(SERVE_POOL_PREFIX)
+
 
 __all__ = ["Scheduler", "TickFigures"]
 
@@ -56,12 +73,14 @@ class TickFigures:
     late: list[str] = field(default_factory=list)  # runs marked Late
     expired: list[str] = field(default_factory=list)  # runs not started: past max_lateness
     released: int = 0  # stale claims returned to the queue
+    requeued: list[str] = field(default_factory=list)  # crashed runs rescheduled (retries)
     seconds: float = 0.0
 
     def __str__(self) -> str:
         return (
             f"planned {self.planned} deployments, created {self.created} runs, "
-            f"{len(self.late)} late, {len(self.expired)} expired, {self.released} released "
+            f"{len(self.late)} late, {len(self.expired)} expired, {self.released} released, "
+            f"{len(self.requeued)} crashed rescheduled "
             f"in {self.seconds * 1000:.1f} ms"
         )
 
@@ -112,8 +131,7 @@ class Scheduler:
         now = time.time() if now is None else now
         grace = self.late_after if late_after is None else late_after
         figures = TickFigures()
-        due = self.deployments.read_deployments_to_schedule(now + self.lead, self.plan_limit)
-        for deployment in due:
+        for deployment in self._to_plan(now):
             urgent = deployment.scheduled_until is None or deployment.scheduled_until <= now
             if not urgent and time.perf_counter() - started > self.plan_budget:
                 break  # it has `lead` seconds of runs left: the next tick plans it
@@ -128,9 +146,34 @@ class Scheduler:
             figures.planned += 1
             figures.created += self.deployments.schedule_runs(deployment.id, plan, now)
         self._end_overdue(now, grace, figures)
+        figures.requeued = self.deployments.requeue_crashed_runs(now)
         figures.released = self.deployments.release_stale_claims(now - self.claim_timeout)
         figures.seconds = time.perf_counter() - started
         return figures
+
+    def _to_plan(self, now: float) -> list[Deployment]:
+        """The deployments to plan this tick: those the store names, less those of a
+        `serve()` process that is not running (their runs would wait for no one; a serve()
+        started again plans and catches up its missed runs itself). Read again, further,
+        when those filled the page, so they cannot hold back the others."""
+        alive: dict[str, bool] = {}
+        limit = self.plan_limit
+        while True:
+            due = self.deployments.read_deployments_to_schedule(now + self.lead, limit)
+            kept = [d for d in due if self._attended(d, now, alive)]
+            if limit is None or len(due) < limit or len(kept) >= (self.plan_limit or 0):
+                return kept
+            limit = (self.plan_limit or 0) + len(due) - len(kept)
+
+    def _attended(self, deployment: Deployment, now: float, alive: dict[str, bool]) -> bool:
+        pool = deployment.work_pool_name
+        if pool is None or not is_serve_pool(pool):
+            return True
+        if pool not in alive:
+            since = now - SERVE_ALIVE_WITHIN
+            workers = self.deployments.read_workers(pool)
+            alive[pool] = any(w.last_heartbeat >= since for w in workers)
+        return alive[pool]
 
     def _end_overdue(self, now: float, grace: float, figures: TickFigures) -> None:
         """Late, Skipped by max_lateness, or Skipped by the catch-up policy: the runs no

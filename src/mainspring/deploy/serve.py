@@ -1,13 +1,19 @@
 """`serve()`: register deployments and run them from this process, in the foreground.
 
 Without a server (MAINSPRING_API_URL unset) this process is also the scheduler: it ticks the
-same `Scheduler` the server's service runs. Its deployments go to a work pool of their own,
-named after them (`serve-<hash of their names>`: the same set served again finds its pool and
-its runs), whose due runs it claims and runs in subprocesses (`RunLoop`, `Runner`). It wakes at
-each scheduled time of its deployments, so runs start on time rather than at a poll.
+same `Scheduler` the server's service runs. Through a server (MAINSPRING_API_URL set) the
+server's scheduler plans the runs and this process claims them with a long poll there. Its
+deployments go to a work pool of their own, named after them (`serve-<hash of their names>`:
+the same set served again finds its pool and its runs), whose due runs it claims and runs in
+subprocesses (`RunLoop`, `Runner`). It wakes at each scheduled time of its deployments, so
+runs start on time rather than at a poll.
 
 Ctrl-C or SIGTERM stops it: the runs it is running are cancelled (they end Cancelled; a
-subprocess that does not stop is killed after the grace period), and it says so.
+subprocess that does not stop is killed after the grace period), and it says so. Its
+deployments keep their schedules, but no scheduler plans runs for a serve() pool whose process
+has stopped heartbeating (deploy/scheduler.py): a server started later does not make runs that
+no one would run, and a serve() started again catches up the runs it missed by the catch-up
+policy (`latest` by default: the newest missed one runs).
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from typing import Any
 
 from mainspring.deploy.loop import RunLoop, stop_on_signals
 from mainspring.deploy.runner import DEFAULT_CANCEL_GRACE, Runner
-from mainspring.deploy.scheduler import Scheduler
+from mainspring.deploy.scheduler import SERVE_POOL_PREFIX, Scheduler
 from mainspring.deploy.spec import RunnerDeployment
+from mainspring.deploy.worker import CLAIM_WAIT
 from mainspring.model.deployments import WorkPool
 from mainspring.model.schedules import Schedule
 from mainspring.settings import get_settings
@@ -39,7 +46,7 @@ SERVE_LATE_AFTER = 5.0
 def pool_name_for(deployments: tuple[RunnerDeployment, ...]) -> str:
     """The work pool of a set of served deployments: stable across restarts of the same set."""
     names = sorted(d.deployment.full_name for d in deployments)
-    return "serve-" + hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]
+    return SERVE_POOL_PREFIX + hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]
 
 
 def _say(text: str) -> None:
@@ -73,9 +80,8 @@ def serve(
     backend = open_store() if store is None else store
     try:
         if not isinstance(backend, DeploymentStore):
-            raise RuntimeError(
-                f"serve() needs a store that keeps deployments; {type(backend).__name__} "
-                "(MAINSPRING_API_URL) does not yet: unset it to serve with the local database"
+            raise TypeError(
+                f"serve() needs a store that keeps deployments, got {type(backend).__name__}"
             )
         _serve(backend, deployments, limit, cancel_grace)
     finally:
@@ -93,11 +99,21 @@ def _serve(
         store.upsert_deployment(replace(d.deployment, work_pool_name=pool)) for d in deployments
     ]
     schedules = [s for d in registered if not d.paused for s in d.schedule_objects()]
-    scheduler = None
-    if not get_settings().api_url:
-        scheduler = Scheduler(store, late_after=SERVE_LATE_AFTER)
+    remote = bool(get_settings().api_url)
+    # through a server, its scheduler plans the runs and the claim is a long poll there
+    scheduler = None if remote else Scheduler(store, late_after=SERVE_LATE_AFTER)
     runner = Runner(store, limit=limit, cancel_grace=grace)
-    loop = RunLoop(store, pool, runner, scheduler=scheduler, next_due=_next_due(schedules))
+    loop = RunLoop(
+        store,
+        pool,
+        runner,
+        scheduler=scheduler,
+        next_due=_next_due(schedules),
+        claim_wait=CLAIM_WAIT if remote else 0.0,
+    )
+    # alive before the first tick: a scheduler plans a serve() pool's runs only while its
+    # process heartbeats (deploy/scheduler.py), this one's own scheduler included
+    store.worker_heartbeat(pool, loop.worker_name)
     for d in registered:
         state = " (paused)" if d.paused else ""
         _say(f"Serving deployment '{d.full_name}'{state}")

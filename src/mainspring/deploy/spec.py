@@ -83,12 +83,14 @@ class RunnerDeployment:
         catch_up: str = "latest",
         max_lateness: float | timedelta | None = None,
         entrypoint: str | None = None,
+        retries: int = 0,
     ) -> RunnerDeployment:
         where = entrypoint or entrypoint_text(flow)
         if where is None:
             raise ValueError(
-                f"flow {flow.name!r} is not defined in a file, so a subprocess cannot load it: "
-                "define it in a script or module to deploy it"
+                f"flow {flow.name!r} is not defined in a file (an interactive session's "
+                "__main__?), so a subprocess cannot load it: define it in a script or module "
+                "to deploy it, or load it with flow.from_source(source, entrypoint)"
             )
         signature = Parameters(flow.fn, f"Flow {flow.name!r}")
         try:  # a name the flow does not take fails here, not at every run
@@ -111,5 +113,6 @@ class RunnerDeployment:
             catch_up=catch_up,  # type: ignore[arg-type]
             max_lateness=max_lateness,
             concurrency_limit=concurrency_limit,
+            retries=retries,
         )
         return cls(flow, deployment)

@@ -38,6 +38,8 @@ class Flow(Definition[P, R]):
     """
 
     kind = "flow"
+    #: where `from_source` loaded this flow from (deploy/sources.py), for `deploy()` to store
+    source: Any = None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         first = args[0] if args else kwargs.get("fn")
@@ -162,6 +164,24 @@ class Flow(Definition[P, R]):
 
         return RunnerDeployment.from_flow(self, name, **options)
 
+    def deploy(self, name: str, work_pool_name: str | None = None, **options: Any) -> str:
+        """Register this flow as deployment `name` for the workers of `work_pool_name` and
+        return its id; the options of `to_deployment`, plus `work_queue_name=` and
+        `retries=` (how often a crashed run is rescheduled). Prints how to start a worker.
+        Nothing runs here: see deploy/register.py."""
+        from mainspring.deploy.register import deploy_flow
+
+        return deploy_flow(self, name, work_pool_name, **options)
+
+    @classmethod
+    def from_source(cls, source: str, entrypoint: str, *, branch: str | None = None) -> Flow:
+        """The flow at `entrypoint` ('path/to/file.py:flow_function') of `source`: a folder,
+        or a git URL fetched into $MAINSPRING_HOME/sources. Deployed (`.deploy()`), a git
+        source is pulled again by the worker before each run (deploy/sources.py)."""
+        from mainspring.deploy.sources import load_from_source
+
+        return load_from_source(source, entrypoint, branch)
+
     def serve(self, name: str, *, limit: int | None = None, **options: Any) -> None:
         """Register this flow as deployment `name` (the options of `to_deployment`) and run
         its runs from this process until Ctrl-C: `serve(self.to_deployment(...))`."""
@@ -183,3 +203,7 @@ def flow(__fn: Any = None, **options: Any) -> Any:
     if __fn is not None:
         return Flow(__fn, **options)
     return lambda fn: Flow(fn, **options)
+
+
+# Prefect writes `flow.from_source(...)` on the decorator as well as on the class.
+flow.from_source = Flow.from_source  # type: ignore[attr-defined]

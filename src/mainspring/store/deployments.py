@@ -97,6 +97,8 @@ class DeploymentStore(ABC):
         when: float | None = None,
         tags: Sequence[str] | None = None,
         now: float | None = None,
+        parent_flow_run_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> DeploymentRun:
         """A run of the deployment asked for by hand (`run_deployment`, `deployment run`, the
         UI's Run button): Scheduled at `when` (default `now`), due then for its pool's workers.
@@ -217,3 +219,22 @@ class DeploymentStore(ABC):
         policy is not `all` (the newer one may skip them), and those Scheduled or Late past
         their deployment's `max_lateness` (no longer to be started). A Late run with nothing
         to decide is not read again each tick. Reads the waiting runs only (an index)."""
+
+    # -- added by deploy-python --------------------------------------------------------------
+    @abstractmethod
+    def start_claimed_run(self, run_id: str, worker: str, now: float | None = None) -> bool:
+        """The worker's last word before it starts a run it claimed: a compare-and-set that
+        succeeds only while the run is still Pending, claimed by `worker` and taken up by no
+        process, and then records the worker as taken it up, so the claim is no longer stale
+        (`release_stale_claims` leaves it alone). False when the claim was released and maybe
+        claimed by another worker meanwhile (a slow worker): the run is not this worker's to
+        start. Asked again while the run has not started, the same answer (idempotent). An unknown
+        run is simply not this worker's (False, no `ObjectNotFound`)."""
+
+    @abstractmethod
+    def requeue_crashed_runs(self, now: float | None = None) -> list[str]:
+        """Put the Crashed runs of deployments with `retries` back to Scheduled, due at once
+        and unclaimed, under the same id (durable resume then skips their finished task runs
+        with persisted results), while a run has crashed at most `retries` times; return their
+        ids. A compare-and-set per run (still Crashed), so two schedulers requeue a run once.
+        The server's own (ApiStore raises `NeedsDatabase`)."""

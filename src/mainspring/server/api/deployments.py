@@ -115,6 +115,8 @@ async def create_deployment_run(
             body.decoded_parameters(),
             when=body.when,
             tags=body.tags,
+            parent_flow_run_id=body.parent_flow_run_id,
+            idempotency_key=body.idempotency_key,
         )
     except ParameterTypeError as exc:
         raise invalid(("body", "parameters", exc.parameter), str(exc)) from None

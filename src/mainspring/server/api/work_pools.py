@@ -20,13 +20,15 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from mainspring.server.api.deployments import EXISTS, deployment_store
-from mainspring.server.api.deps import NOT_FOUND, StoreDep, invalid
+from mainspring.server.api.deps import NOT_FOUND, FlowRunId, StoreDep, invalid
 from mainspring.server.run_signal import RECHECK, RunSignal
 from mainspring.server.schemas.common import NO_NUL
 from mainspring.server.schemas.deployments import (
     ClaimIn,
     DeploymentRunOut,
     HeartbeatIn,
+    StartClaimIn,
+    StartClaimOut,
     WorkerOut,
     WorkPoolIn,
     WorkPoolOut,
@@ -130,6 +132,15 @@ async def claim_runs(
         await signal.wait(event, max(pause, 0.001))
         if await request.is_disconnected():
             return []
+
+
+@router.post("/claims/{flow_run_id}/start", response_model=StartClaimOut)
+def start_claimed_run(store: StoreDep, flow_run_id: FlowRunId, body: StartClaimIn) -> StartClaimOut:
+    """A worker's last check before it starts a run it claimed (a compare-and-set): `started`
+    is false when its claim was released meanwhile and the run is no longer its to start."""
+    return StartClaimOut(
+        started=deployment_store(store).start_claimed_run(flow_run_id, body.worker)
+    )
 
 
 @router.get("/{pool_name:path}", response_model=WorkPoolOut, responses=NOT_FOUND)

@@ -196,6 +196,12 @@ class DeploymentRunIn(StrictInput):
     parameters: Json | None = None
     when: BodyTime | None = Field(None, description="When it is due; default: now.")
     tags: Tags | None = Field(None, description="Added to the deployment's tags.")
+    parent_flow_run_id: Id | None = Field(
+        None, description="The flow run asking for it (run_deployment in a flow): its parent."
+    )
+    idempotency_key: Name | None = Field(
+        None, description="Asked again with this key: the run made the first time is returned."
+    )
 
 
 class DeploymentRunOut(BaseModel):
@@ -269,6 +275,17 @@ class WorkQueueOut(BaseModel):
 
 class HeartbeatIn(StrictInput):
     name: Name = Field(description="The worker's name.")
+
+
+class StartClaimIn(StrictInput):
+    worker: Name = Field(description="The worker that claimed the run.")
+
+
+class StartClaimOut(BaseModel):
+    started: bool = Field(
+        description="True: the claim is still the worker's, and now taken up; false: it was "
+        "released (and maybe claimed by another worker): do not start the run."
+    )
 
 
 class WorkerOut(BaseModel):

@@ -164,6 +164,8 @@ class ApiDeployments(DeploymentStore):
         when: float | None = None,
         tags: Sequence[str] | None = None,
         now: float | None = None,
+        parent_flow_run_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> DeploymentRun:
         if not _valid_id(deployment_id):
             raise ObjectNotFound(f"No deployment with id {deployment_id!r}")
@@ -173,9 +175,13 @@ class ApiDeployments(DeploymentStore):
             "parameters": None if parameters is None else json_values.encode(parameters),
             "when": when,
             "tags": None if tags is None else list(tags),
+            "parent_flow_run_id": parent_flow_run_id,
+            "idempotency_key": idempotency_key,
         }
-        # Not retried on a dropped connection: the first attempt may have made the run.
-        made = self._call("POST", f"/deployments/{_p(deployment_id)}/runs", body, retry=False)
+        # Not retried on a dropped connection (the first attempt may have made the run),
+        # unless an idempotency key makes asking again return that run
+        path = f"/deployments/{_p(deployment_id)}/runs"
+        made = self._call("POST", path, body, retry=idempotency_key is not None)
         return deployment_run_from_json(made)
 
     def read_deployment_runs(
@@ -261,6 +267,15 @@ class ApiDeployments(DeploymentStore):
 
     def release_stale_claims(self, older_than: float) -> int:
         self._needs_database("Releasing stale claims (the server's claim timeout)")
+
+    def start_claimed_run(self, run_id: str, worker: str, now: float | None = None) -> bool:
+        if not _valid_id(run_id):
+            return False
+        path = f"/work_pools/claims/{_p(run_id)}/start"
+        return bool(self._call("POST", path, {"worker": worker})["started"])
+
+    def requeue_crashed_runs(self, now: float | None = None) -> list[str]:
+        self._needs_database("Rescheduling crashed runs (the server's scheduler)")
 
     def read_deployments_to_schedule(
         self, ahead_until: float, limit: int | None = None

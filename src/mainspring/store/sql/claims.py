@@ -257,7 +257,8 @@ def release_stale(conn: sa.Connection, older_than: float, now: float) -> int:
             c.state_type == StateType.PENDING.value,
             c.claimed_by.is_not(None),
             c.claimed_at < older_than,
-            c.start_time.is_(None),
+            # no process took it up: none recorded itself (a crashed run rescheduled by its
+            # deployment's retries keeps the start_time of its first attempt, so not that)
             c.heartbeat.is_(None),
             c.pid.is_(None),
         )
@@ -275,3 +276,22 @@ def release_stale(conn: sa.Connection, older_than: float, now: float) -> int:
     if rows:
         conn.execute(sa.insert(state_history), rows)
     return len(rows)
+
+
+def start_claim(conn: sa.Connection, run_id: str, worker: str, now: float) -> bool:
+    """`DeploymentStore.start_claimed_run` inside the caller's write transaction: a heartbeat
+    is the sign of life `release_stale` looks for, so the claim can no longer be released.
+    Asked twice (an answer lost on the way), it says yes twice."""
+    c = flow_run.c
+    update = (
+        sa.update(flow_run)
+        .where(
+            c.id == run_id,
+            c.state_type == StateType.PENDING.value,
+            c.claimed_by == worker,
+            c.pid.is_(None),  # no process took it up (a rescheduled crashed run has a start_time)
+        )
+        .values(heartbeat=sa.func.coalesce(c.heartbeat, now))
+        .returning(c.id)
+    )
+    return conn.execute(update).first() is not None

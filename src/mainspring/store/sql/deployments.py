@@ -27,7 +27,8 @@ from mainspring.model.schedules import Plan
 from mainspring.model.text import check_name
 from mainspring.settings import redact_url
 from mainspring.store.deployments import DeploymentStore
-from mainspring.store.sql.claims import WAITING_NAMES, claim, release_stale
+from mainspring.store.sql.claims import WAITING_NAMES, claim, release_stale, start_claim
+from mainspring.store.sql.crash_retries import requeue_crashed
 from mainspring.store.sql.deployment_rows import (
     deployment_from_row,
     deployment_run_from_row,
@@ -36,7 +37,12 @@ from mainspring.store.sql.deployment_rows import (
     state_row,
 )
 from mainspring.store.sql.events import record_deployment_event
-from mainspring.store.sql.requested_runs import insert_requested_run, run_instant, run_tags
+from mainspring.store.sql.requested_runs import (
+    RunOrigin,
+    insert_requested_run,
+    run_instant,
+    run_tags,
+)
 from mainspring.store.sql.rows import (
     flow_row,
 )
@@ -284,8 +290,11 @@ class SqlDeployments(SqlWorkPools, DeploymentStore):
         when: float | None = None,
         tags: Sequence[str] | None = None,
         now: float | None = None,
+        parent_flow_run_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> DeploymentRun:
         at = _now(now)
+        origin = RunOrigin.of(deployment_id, parent_flow_run_id, idempotency_key)
         instant, extra = run_instant(when, at), run_tags(tags)
         with self._transaction("create a deployment run") as conn:
             row = conn.execute(
@@ -294,9 +303,14 @@ class SqlDeployments(SqlWorkPools, DeploymentStore):
             if row is None:
                 raise ObjectNotFound(f"No deployment with id {deployment_id!r}")
             record = deployment_from_row(row)
+            if origin.run_id is not None:  # asked before with this idempotency key
+                made = conn.execute(sa.select(flow_run).where(flow_run.c.id == origin.run_id))
+                earlier = made.first()
+                if earlier is not None:
+                    return deployment_run_from_row(earlier)
             flow_id = self._flow_id(conn, record.flow_name)
             return insert_requested_run(
-                conn, self._backend, record, flow_id, parameters, instant, extra, at
+                conn, self._backend, record, flow_id, parameters, instant, extra, at, origin
             )
 
     def read_deployment_runs(
@@ -409,3 +423,12 @@ class SqlDeployments(SqlWorkPools, DeploymentStore):
         )
         with self._read() as conn:
             return [deployment_run_from_row(r) for r in conn.execute(query)]
+
+    # -- added by deploy-python --------------------------------------------------------------
+    def start_claimed_run(self, run_id: str, worker: str, now: float | None = None) -> bool:
+        with self._transaction("start a claimed run") as conn:
+            return start_claim(conn, run_id, worker, _now(now))
+
+    def requeue_crashed_runs(self, now: float | None = None) -> list[str]:
+        with self._transaction("reschedule crashed runs") as conn:
+            return requeue_crashed(conn, _now(now))

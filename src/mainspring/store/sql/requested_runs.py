@@ -9,7 +9,9 @@ of refusing it (the protocol's docstring says why that index stays as it is).
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +19,7 @@ import sqlalchemy as sa
 from mainspring.exceptions import StoreError
 from mainspring.model.deployments import Deployment, DeploymentRun
 from mainspring.model.run_parameters import run_parameters
-from mainspring.model.text import check_name
+from mainspring.model.text import check_name, has_unstorable
 from mainspring.store.sql.deployment_rows import (
     deployment_run_from_row,
     requested_run_row,
@@ -48,6 +50,27 @@ def run_tags(tags: Sequence[str] | None) -> list[str]:
     return list(tags)
 
 
+@dataclass(frozen=True)
+class RunOrigin:
+    """Who asked for the run (its parent flow run) and, with an idempotency key, its id."""
+
+    parent_flow_run_id: str | None = None
+    run_id: str | None = None
+
+    @classmethod
+    def of(cls, deployment_id: str, parent: str | None, key: str | None) -> RunOrigin:
+        if parent is not None and (
+            not isinstance(parent, str) or not 0 < len(parent) <= 36 or has_unstorable(parent)
+        ):
+            raise ValueError(f"parent_flow_run_id must be a flow run id, got {parent!r}")
+        if key is None:
+            return cls(parent)
+        if not isinstance(key, str) or not key or has_unstorable(key):
+            raise ValueError(f"idempotency_key must be non-empty text, got {key!r}")
+        # a UUID derived from (deployment, key): asking twice names the same run
+        return cls(parent, str(uuid.uuid5(uuid.NAMESPACE_URL, f"{deployment_id}\n{key}")))
+
+
 def insert_requested_run(
     conn: sa.Connection,
     backend: Any,
@@ -57,6 +80,7 @@ def insert_requested_run(
     instant: float,
     tags: list[str],
     now: float,
+    origin: RunOrigin | None = None,
 ) -> DeploymentRun:
     """Insert the run inside the caller's write transaction (which locks `record`'s row)."""
     merged = run_parameters(
@@ -64,6 +88,10 @@ def insert_requested_run(
     )
     for _ in range(TRIES):
         values = requested_run_row(record, flow_id, merged, tags, instant, now)
+        if origin is not None:
+            values["parent_flow_run_id"] = origin.parent_flow_run_id
+            if origin.run_id is not None:
+                values["id"] = origin.run_id
         insert = (
             backend.insert(flow_run)
             .values(**values)
