@@ -215,3 +215,21 @@ def test_deploy_on_postgresql(postgres_database, home, flow_file):
     listed = cli_json("deployment", "ls", home=home, database_url=url)
     assert [d["full_name"] for d in listed] == ["greet/pg"]
     assert listed[0]["schedules"][0]["interval"] == 90.0
+
+
+def test_a_deployment_with_an_image_keeps_its_entrypoint_relative_to_the_project(home, tmp_path):
+    write_flow_file(tmp_path)
+    done = cli(
+        "deploy",
+        "greet_flows.py:greet",
+        "--name",
+        "boxed",
+        "--image",
+        "etl:1",
+        home=home,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    shown = cli_json("deployment", "inspect", "greet/boxed", home=home)
+    assert shown["entrypoint"] == "greet_flows.py:greet"  # as in the image's /opt/project
+    assert shown["job_variables"] == {"image": "etl:1"}

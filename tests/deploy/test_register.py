@@ -82,8 +82,8 @@ def test_an_unknown_pool_is_named_and_nothing_is_registered(report: Flow) -> Non
         ({"cron": "0 3 * * *", "timezone": "Mars/Olympus"}, InvalidSchedule, "Mars/Olympus"),
         ({"parameters": {"colour": "red"}}, ParameterBindError, "colour"),
         ({"work_pool_name": None}, ValueError, "work_pool_name"),
-        ({"job_variables": {"env": {}}}, ValueError, "job_variables"),
-        ({"image": "python:3.12"}, ValueError, "image"),
+        ({"job_variables": {"env": {}}}, ValueError, "'env' not known to a process work pool"),
+        ({"image": "python:3.12"}, ValueError, "'image' not known to a process work pool"),
     ],
 )
 def test_bad_arguments_register_nothing(
@@ -137,3 +137,15 @@ def test_flows_loaded_from_two_files_keep_their_own_entrypoints(tmp_path: Path) 
         made = flow.deploy("d", work_pool_name="local", print_next_steps=False)
         stored = get_store().read_deployment(made)  # type: ignore[attr-defined]
         assert stored.entrypoint == f"{tmp_path / name}.py:{name}"
+
+
+def test_image_and_job_variables_go_to_a_docker_pool(report: Flow) -> None:
+    store = get_store()
+    store.create_work_pool(WorkPool("boxes", type="docker"))  # type: ignore[attr-defined]
+    deployment_id = report.deploy(
+        "in-a-box", work_pool_name="boxes", image="etl:1", job_variables={"mem_limit": "1g"}
+    )
+    stored = store.read_deployment(deployment_id)  # type: ignore[attr-defined]
+    assert stored.job_variables == {"mem_limit": "1g", "image": "etl:1"}
+    with pytest.raises(ValueError, match="'memory' not known to a docker work pool"):
+        report.deploy("typo", work_pool_name="boxes", job_variables={"memory": "1g"})

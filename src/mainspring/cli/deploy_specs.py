@@ -107,6 +107,16 @@ def job_variables(image: str | None, pairs: list[str] | None) -> dict[str, Any]:
     return variables
 
 
+def _in_image(entrypoint: str) -> str:
+    """A flow file under the current folder as the image sees it: relative to the project,
+    which `mainspring docker dockerfile` copies to the image's working directory."""
+    place, _, qualname = entrypoint.rpartition(":")
+    here = os.getcwd()
+    if os.path.commonpath([here, place]) != here:
+        return entrypoint  # outside the project: the image must have it at this path
+    return f"{os.path.relpath(place, here)}:{qualname}"
+
+
 def build_schedules(
     cron: str | None, interval: str | float | None, rrule: str | None, timezone: str | None
 ) -> list[Schedule]:
@@ -160,6 +170,8 @@ def build_deployment(
     from mainspring.model.deployments import Deployment
 
     flow, stored_entrypoint = load_flow(entrypoint)
+    if (job_variables or {}).get("image"):
+        stored_entrypoint = _in_image(stored_entrypoint)
     schema = flow.parameters.json_schema()
     if isinstance(parameters, list):
         parameters = parse_params(parameters, schema)

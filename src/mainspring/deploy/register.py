@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mainspring.deploy.sources import source_entrypoint
 from mainspring.deploy.spec import RunnerDeployment
 from mainspring.exceptions import ObjectNotFound
+from mainspring.model.job_variables import check_job_variables
 from mainspring.model.schedules import Schedule
 from mainspring.store import get_store
 from mainspring.store.deployments import DeploymentStore
@@ -56,23 +57,16 @@ def deploy_flow(
 ) -> str:
     """Register `flow` as deployment `name` of pool `work_pool_name`; return its id (module
     docstring). Registering again updates it in place (same id)."""
-    del build, push  # Prefect's image build steps: no image is built here
+    del build, push  # Prefect's image build steps: build with `mainspring docker build`
     if not work_pool_name:
         raise ValueError(
             f"flow.deploy() of {flow.name!r} needs work_pool_name=: the work pool whose workers "
             "run it (`mainspring work-pool create NAME --type process`); flow.serve() runs a "
             "flow without one"
         )
-    if image is not None:
-        raise ValueError(
-            "image= is for Docker work pools, which this version does not have: deploy to a "
-            "process work pool without image="
-        )
-    if job_variables:
-        raise ValueError(
-            f"job_variables= ({', '.join(sorted(job_variables))}) are not supported by process "
-            "work pools in this version: deploy without them"
-        )
+    variables = dict(job_variables or {})
+    if image is not None:  # a name (Prefect's DockerImage objects carry one too)
+        variables["image"] = str(getattr(image, "name", image))
     source = getattr(flow, "source", None)
     if entrypoint is None and source is not None:  # a flow from flow.from_source(git URL)
         entrypoint = source_entrypoint(source)
@@ -97,17 +91,22 @@ def deploy_flow(
     )
     # replace() checks the pool and queue names like the other fields
     deployment = replace(
-        spec.deployment, work_pool_name=work_pool_name, work_queue_name=work_queue_name
+        spec.deployment,
+        work_pool_name=work_pool_name,
+        work_queue_name=work_queue_name,
+        job_variables=variables,
     )
     store = get_store()
     assert isinstance(store, DeploymentStore), type(store)  # every Store kind is one
     try:
-        store.read_work_pool(work_pool_name)
+        pool = store.read_work_pool(work_pool_name)
     except ObjectNotFound:
         raise ObjectNotFound(
             f"There is no work pool named {work_pool_name!r}: create it with `mainspring "
             f"work-pool create {work_pool_name} --type process`, then deploy again"
         ) from None
+    # image= and job_variables= go with the pool's type (docker: image, env, volumes, ...)
+    check_job_variables(pool.type, variables, f"flow.deploy() to {pool.type} pool {pool.name!r}")
     stored = store.upsert_deployment(deployment)
     if print_next_steps:
         print(
