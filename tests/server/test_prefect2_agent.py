@@ -84,6 +84,25 @@ def test_build_apply_agent_and_run_through_a_server(server: Server, tmp_path: Pa
         assert run.run.parameters == {"n": 4}
         logs = cli(env, "flow-run", "logs", run.run.id)
         assert "hola 4" in logs.stdout, logs.stdout + logs.stderr
+
+        # `mainspring deploy` with a bare flow name, as tutorials write it, through the server
+        # too: the agent's queue runs it.
+        deployed = subprocess.run(
+            [
+                *(sys.executable, "-m", "mainspring.cli.main", "deploy", "pipeline_diario"),
+                *("--cron", "0 0 * * *", "--pool", "default-agent-pool", "--queue", "etl"),
+            ],
+            env=env,
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert deployed.returncode == 0, deployed.stderr
+        daily = api.find_deployment("pipeline-diario", "pipeline_diario")
+        assert daily.schedules[0]["cron"] == "0 0 * * *"
+        watched = cli(env, "deployment", "run", daily.full_name, "--watch", timeout=90)
+        assert watched.returncode == 0 and "Completed" in watched.stdout, watched.stdout
     finally:
         agent.send_signal(signal.SIGTERM)
         out, _ = agent.communicate(timeout=60)
