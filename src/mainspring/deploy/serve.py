@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from mainspring.deploy.loop import RunLoop, stop_on_signals
+from mainspring.deploy.loop import RunLoop, claim_wait, stop_on_signals
 from mainspring.deploy.runner import DEFAULT_CANCEL_GRACE, Runner
 from mainspring.deploy.scheduler import Scheduler
 from mainspring.deploy.spec import RunnerDeployment
@@ -93,17 +93,23 @@ def _serve(
         store.upsert_deployment(replace(d.deployment, work_pool_name=pool)) for d in deployments
     ]
     schedules = [s for d in registered if not d.paused for s in d.schedule_objects()]
-    scheduler = None
-    if not get_settings().api_url:
-        scheduler = Scheduler(store, late_after=SERVE_LATE_AFTER)
+    remote = bool(get_settings().api_url)
+    scheduler = None if remote else Scheduler(store, late_after=SERVE_LATE_AFTER)
     runner = Runner(store, limit=limit, cancel_grace=grace)
-    loop = RunLoop(store, pool, runner, scheduler=scheduler, next_due=_next_due(schedules))
+    loop = RunLoop(
+        store,
+        pool,
+        runner,
+        scheduler=scheduler,
+        next_due=_next_due(schedules),
+        claim_wait=claim_wait(remote),
+    )
     for d in registered:
         state = " (paused)" if d.paused else ""
         _say(f"Serving deployment '{d.full_name}'{state}")
     _say("Press Ctrl-C to stop.")
     if scheduler is not None:  # runs due while no one served them were missed: catch-up policy
-        scheduler.tick(late_after=0.0)
+        scheduler.catch_up(late_after=0.0)
     with stop_on_signals(loop):
         loop.run()
     running = len(runner.children)
