@@ -43,11 +43,11 @@ DEFAULT_CLAIM_TIMEOUT = 60.0
 #: would otherwise all come due for planning in the same tick, every horizon (a burst of
 #: thousands of inserts). A deployment whose watermark is behind `now` (new, or out of runs)
 #: is planned whatever the budget; the others still have `lead` seconds of runs and can wait.
-DEFAULT_PLAN_LIMIT = 100
-DEFAULT_PLAN_BUDGET = 0.15
+DEFAULT_PLAN_LIMIT = 50
+DEFAULT_PLAN_BUDGET = 0.1
 #: Overdue runs decided per tick at most: a catch-up after downtime (thousands of missed runs)
 #: is spread over ticks that follow one another at once (`TickFigures.more`).
-DEFAULT_OVERDUE_LIMIT = 1000
+DEFAULT_OVERDUE_LIMIT = 500
 
 
 @dataclass
