@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 
 from mainspring.model.deployments import Deployment, OverdueRun
-from mainspring.model.schedules import CatchUp, Schedule, plan_runs
+from mainspring.model.schedules import CatchUp, Plan, Schedule, plan_runs
 from mainspring.model.states import Late, State, StateType
 from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
@@ -122,7 +122,7 @@ class Scheduler:
         figures = TickFigures()
         due = self.deployments.read_deployments_to_schedule(now + self.lead, self.plan_limit)
         figures.more = self.plan_limit is not None and len(due) >= self.plan_limit
-        plans = []
+        plans: list[tuple[str, Plan]] = []
         for deployment in due:
             urgent = deployment.scheduled_until is None or deployment.scheduled_until <= now
             if plans and not urgent and time.perf_counter() - started > self.plan_budget:
