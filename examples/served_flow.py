@@ -16,6 +16,7 @@ import argparse
 import os
 import signal
 import threading
+import time
 
 from mainspring import flow, get_run_logger, task
 
@@ -33,8 +34,17 @@ def weather_report(city: str = "Lisbon") -> float:
 
 
 def stop_after(seconds: float) -> None:
-    """Send this process the SIGTERM a supervisor would (serve() stops cleanly on it)."""
-    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGTERM))
+    """Send this process the SIGTERM a supervisor would (serve() stops cleanly on it), again
+    every second until it stops: on a slow machine the first may come before serve() listens
+    for it, and is then ignored rather than killing the process."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # serve() puts its own handler in place
+
+    def send() -> None:
+        while True:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+
+    timer = threading.Timer(seconds, send)
     timer.daemon = True
     timer.start()
 
