@@ -1,5 +1,6 @@
 # Mainspring developer entry points. Needs only Python 3.11+ and make.
-#   make run    create .venv, install, run the examples, then serve their history (the API)
+#   make run    create .venv, install, run the examples, then serve their history (the API) and
+#               a flow served through that server every second
 #   make test   create .venv, install dev extras, lint, check formatting, run pytest
 # Installs are remembered by stamp files that depend on pyproject.toml, so repeated runs
 # skip pip entirely until the dependencies change.
@@ -17,7 +18,8 @@ SERVER_ARGS ?=
 .PHONY: run examples test bench lint format clean help screenshots
 
 help:
-	@echo "make run    - install, run the example flows, then serve their history until Ctrl-C"
+	@echo "make run    - install, run the example flows, then serve their history and a flow"
+	@echo "              running every second until Ctrl-C"
 	@echo "              (SERVER_ARGS=\"--port 4201\" for another port)"
 	@echo "make examples - install and run the example flows only"
 	@echo "make test   - lint, check formatting and run the test suite (PYTEST_ARGS=...)"
@@ -42,14 +44,15 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@ $(STAMP)
 
-# The server reads the database the examples recorded into; with MAINSPRING_API_URL set they
-# recorded into that server instead, so there is nothing to serve from here.
+# The server reads the database the examples recorded into, and serves examples/served_flow.py
+# alongside (examples/serve_with_server.py); with MAINSPRING_API_URL set they recorded into
+# that server instead, so there is nothing to serve from here.
 run: examples
 	@if [ -n "$$MAINSPRING_API_URL" ]; then \
 		echo "Recorded into the server at $$MAINSPRING_API_URL; not starting another."; \
 	else \
-		echo "Serving that history: open the web UI at the address below (Ctrl-C to stop):"; \
-		$(BIN)/mainspring server start $(SERVER_ARGS); \
+		echo "Serving that history and a flow every second: open the web UI at the address below (Ctrl-C to stop):"; \
+		$(BIN)/python examples/serve_with_server.py $(SERVER_ARGS); \
 	fi
 
 examples: $(STAMP)

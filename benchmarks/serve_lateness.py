@@ -41,6 +41,26 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def baselines() -> str:
+    """The machine's own lateness in the same run: how late a 10 ms sleep wakes (300 times),
+    and how long a bare `python -c pass` takes to start and exit (10 times)."""
+    late = []
+    for _ in range(300):
+        started = time.perf_counter()
+        time.sleep(0.01)
+        late.append((time.perf_counter() - started - 0.01) * 1000)
+    starts = []
+    for _ in range(10):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        starts.append((time.perf_counter() - started) * 1000)
+    return (
+        f"baselines: a 10 ms sleep wakes median {statistics.median(late):.2f} ms, "
+        f"p99 {quantile(late, 0.99):.2f} ms, max {max(late):.1f} ms late; "
+        f"python -c pass: median {statistics.median(starts):.0f} ms"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
@@ -49,6 +69,7 @@ def main() -> int:
     (folder / "tick.py").write_text(textwrap.dedent(FLOW))
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSPRING_")}
     env.update(MAINSPRING_HOME=str(folder / "home"), PYTHONPATH=str(SRC))
+    load = os.getloadavg()
     process = subprocess.Popen([sys.executable, "tick.py"], cwd=folder, env=env)
     time.sleep(args.runs + 2)
     process.send_signal(signal.SIGTERM)
@@ -64,7 +85,8 @@ def main() -> int:
     started = [(r.run.start_time or 0) - (r.expected_start_time or 0) for r in runs]
     claimed = [(r.claimed_at or 0) - (r.expected_start_time or 0) for r in runs]
     store.close()
-    print(f"{len(runs)} runs completed")
+    print(baselines())
+    print(f"{len(runs)} runs completed (load average before/after: {load} / {os.getloadavg()})")
     for what, values in (("claimed", claimed), ("started", started)):
         ms = [v * 1000 for v in values]
         print(

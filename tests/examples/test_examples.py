@@ -220,3 +220,50 @@ def test_run_all_runs_everything_and_points_at_the_history(tmp_path: Path) -> No
 
 def logs(store: Any, run: Any) -> list[Any]:
     return store.read_logs(run.id)
+
+
+def test_make_runs_server_serves_a_flow_alongside_until_ctrl_c(tmp_path: Path) -> None:
+    """What `make run` ends with (examples/serve_with_server.py): the server, and
+    served_flow.py serving through it; runs keep completing; Ctrl-C (SIGINT) stops both
+    cleanly, the demo deployment paused so a later server does not schedule it."""
+    import contextlib
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSPRING_")}
+    env.update(MAINSPRING_HOME=str(tmp_path / "home"))
+    proc = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "serve_with_server.py"), "--port", "0"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    db = tmp_path / "home" / "mainspring.db"
+    try:
+        deadline = time.time() + 120
+        completed = 0
+        while completed < 2 and time.time() < deadline and proc.poll() is None:
+            time.sleep(1)
+            if db.is_file():
+                with sqlite3.connect(db) as conn, contextlib.suppress(sqlite3.OperationalError):
+                    completed = conn.execute(  # no table yet while the server migrates
+                        "SELECT count(*) FROM flow_run WHERE flow_name = 'weather-report' "
+                        "AND state_name = 'Completed'"
+                    ).fetchone()[0]
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert completed >= 2, out
+    assert proc.returncode == 0, out
+    assert "Serving examples/served_flow.py through http://127.0.0.1:" in out
+    assert "Paused deployment 'weather-report/every-second'" in out
+    assert "Finished server process" in out  # uvicorn's clean shutdown, after the served flow
+    with recorded(tmp_path) as store:
+        deployment = store.find_deployment("weather-report", "every-second")
+        assert deployment.paused
+        runs = store.read_deployment_runs(deployment.id, states=["Completed"])
+        assert all(r.run.parameters == {"city": "Porto"} for r in runs)

@@ -50,3 +50,26 @@ def test_the_scheduler_can_be_turned_off(tmp_path: Path) -> None:
         assert store.read_deployment_runs(deployment.id) == []
     finally:
         store.close()
+
+
+def test_a_backlog_is_worked_off_in_ticks_that_follow_at_once(tmp_path: Path) -> None:
+    """250 new deployments (more than a tick plans) are all planned long before the service's
+    interval (an hour here) would have let a second tick run."""
+    from mainspring.server.services.scheduler import SchedulerService
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        for i in range(250):
+            store.upsert_deployment(
+                Deployment(flow_name="etl", name=f"d{i}", schedules=[Interval(60)])
+            )
+        service = SchedulerService(store, interval=3600)
+        service.start()
+        deadline = time.time() + 120
+        while time.time() < deadline and store.read_deployments_to_schedule(time.time() + 60):
+            time.sleep(0.1)
+        service.stop()
+        assert store.read_deployments_to_schedule(time.time() + 60) == []
+        assert service.last is not None and not service.last.more
+    finally:
+        store.close()

@@ -301,3 +301,17 @@ def test_concurrent_claimers_respect_a_deployment_limit(store_url: str) -> None:
         t.join()
     assert len(claimed) == len(set(claimed)) == 4
     store.close()
+
+
+def test_a_waiting_claim_takes_a_run_that_falls_due_during_its_wait(
+    store: SqlStore, pool: WorkPool
+) -> None:
+    """`now` is the first attempt's time and the waiting claim's clock runs on from it (it
+    claimed with the first `now` for the whole wait, so a served run due in the middle of a
+    wait waited for the next claim)."""
+    d = deploy(store)
+    now = time.time()
+    schedule(store, d, [now + 0.5])
+    claimed = store.claim_runs("pool", None, "w", 1, now, wait=30)
+    assert [c.expected_start_time for c in claimed] == [now + 0.5]
+    assert claimed[0].claimed_at is not None and claimed[0].claimed_at >= now + 0.5

@@ -8,9 +8,11 @@ account for the subprocesses, heartbeat the worker. Then it
 sleeps until the next scheduled time it knows of (given by `next_due`), or `poll_interval` at
 most, so a run on a 1-second schedule is claimed within milliseconds of its time rather than
 at the next poll. The sleep is an Event wait: `stop()` (a signal handler) ends it at once.
-Through a server, where this process does not know the schedule, the claim itself waits
-(`claim_wait`: a long poll the server answers as soon as a run is due), so a worker learns of
-a run within milliseconds; `stop()` then takes effect when that request returns.
+With `claim_wait` (what `serve()` and workers use) the claim itself waits instead: a long poll
+the server answers as soon as a run is due, or on the embedded store a wait in this process
+until the pool's next run is due or another process commits (a run made by `deployment run`),
+so a run is claimed within milliseconds of its time; `stop()` then takes effect when that
+claim returns (`claim_wait` seconds at most).
 
 Only `DeploymentStore` and `Store` calls: the same loop runs over a SqlStore or an ApiStore.
 """
@@ -31,12 +33,24 @@ from mainspring.deploy.scheduler import Scheduler
 from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
 
-__all__ = ["RunLoop", "stop_on_signals"]
+__all__ = ["RunLoop", "claim_wait", "stop_on_signals"]
 
 logger = logging.getLogger("mainspring.deploy.loop")
 
 HEARTBEAT_EVERY = 10.0
 TICK_EVERY = 5.0
+#: Through a server, how long one claim waits there for a run (a long poll): short enough
+#: that Ctrl-C, the runs' exits and the heartbeat are seen within about that long.
+REMOTE_CLAIM_WAIT = 2.0
+#: On the embedded store the claim waits in this process (until the pool's next run is due,
+#: or another process commits: store/sql/sqlite.py's data_version watch), so a shorter wait
+#: costs little and Ctrl-C is seen sooner.
+LOCAL_CLAIM_WAIT = 0.5
+
+
+def claim_wait(remote: bool) -> float:
+    """How long a loop's claim waits for a run, through a server or on the embedded store."""
+    return REMOTE_CLAIM_WAIT if remote else LOCAL_CLAIM_WAIT
 
 
 class RunLoop:

@@ -5,33 +5,33 @@ A tick (`Scheduler.tick`):
    only those: `read_deployments_to_schedule`), except those of a `serve()` process that is
    not running (its pool has no worker heartbeat within `SERVE_ALIVE_WITHIN`: its runs would
    wait for no one, while a serve() started again catches up what it missed by the catch-up
-   policy, from the watermark left where it stopped), with `plan_runs`, and stores the plan
-   (`schedule_runs`: the unique (deployment, time) index makes a run at most once, whoever
-   ticks and however often);
+   policy, from the watermark left where it stopped), with `plan_runs`, and stores the plans
+   in one transaction (`schedule_plans`: the unique (deployment, time) index makes a run at
+   most once, whoever ticks and however often);
 2. looks at the runs no worker took `late_after` seconds after their time (missed): they are
    marked Late, or ended Skipped (a kind of Cancelled, with the reason) when past their
    deployment's `max_lateness` or when its catch-up policy says so (`latest`: only the newest
    missed run of a deployment runs; `none`: no missed run does), the same policy the planner
-   applies to times missed before they became runs. All through `Store.set_state`, a
+   applies to times missed before they became runs. All in one `move_waiting_runs`, a
    compare-and-set, so a worker claiming the run at the same moment wins or loses cleanly;
 3. reschedules the Crashed runs of deployments with `retries` (`requeue_crashed_runs`: the
    same run, due now, while it crashed at most `retries` times);
 4. returns claims no process took up within `claim_timeout` to the queue.
 
 Parsed schedules are cached per (deployment, updated): parsing a cron costs ~0.3 ms, and a tick
-over 1,000 deployments must stay well under 200 ms. The same tick runs in the server's
-scheduler service and inside `serve()` when there is no server.
+over 1,000 deployments must stay well under 200 ms. For the same reason a tick's work is
+bounded (`plan_limit`, `plan_budget`, `overdue_limit`): a backlog is left to the next tick,
+and `TickFigures.more` says to run it at once (`catch_up` ticks until none is left). The same
+tick runs in the server's scheduler service and inside `serve()` when there is no server.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
 
-from mainspring.exceptions import ObjectNotFound
-from mainspring.model.deployments import Deployment, DeploymentRun
-from mainspring.model.schedules import CatchUp, Schedule, plan_runs
+from mainspring.model.deployments import Deployment, OverdueRun
+from mainspring.model.schedules import CatchUp, Plan, Schedule, plan_runs
 from mainspring.model.states import Late, State, StateType
 from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
@@ -60,8 +60,11 @@ DEFAULT_CLAIM_TIMEOUT = 60.0
 #: would otherwise all come due for planning in the same tick, every horizon (a burst of
 #: thousands of inserts). A deployment whose watermark is behind `now` (new, or out of runs)
 #: is planned whatever the budget; the others still have `lead` seconds of runs and can wait.
-DEFAULT_PLAN_LIMIT = 100
-DEFAULT_PLAN_BUDGET = 0.15
+DEFAULT_PLAN_LIMIT = 50
+DEFAULT_PLAN_BUDGET = 0.1
+#: Overdue runs decided per tick at most: a catch-up after downtime (thousands of missed runs)
+#: is spread over ticks that follow one another at once (`TickFigures.more`).
+DEFAULT_OVERDUE_LIMIT = 500
 
 
 @dataclass
@@ -75,6 +78,9 @@ class TickFigures:
     released: int = 0  # stale claims returned to the queue
     requeued: list[str] = field(default_factory=list)  # crashed runs rescheduled (retries)
     seconds: float = 0.0
+    #: work was left for the next tick (a planning or overdue limit was reached): tick again
+    #: at once rather than after the usual interval
+    more: bool = False
 
     def __str__(self) -> str:
         return (
@@ -98,6 +104,7 @@ class Scheduler:
         claim_timeout: float = DEFAULT_CLAIM_TIMEOUT,
         plan_limit: int | None = DEFAULT_PLAN_LIMIT,
         plan_budget: float = DEFAULT_PLAN_BUDGET,
+        overdue_limit: int | None = DEFAULT_OVERDUE_LIMIT,
     ) -> None:
         if not isinstance(store, DeploymentStore):
             raise TypeError(
@@ -113,6 +120,7 @@ class Scheduler:
         self.claim_timeout = claim_timeout
         self.plan_limit = plan_limit
         self.plan_budget = plan_budget
+        self.overdue_limit = overdue_limit
         self._schedules: dict[str, tuple[float | None, list[Schedule]]] = {}
 
     def _parsed(self, deployment: Deployment) -> list[Schedule]:
@@ -131,10 +139,16 @@ class Scheduler:
         now = time.time() if now is None else now
         grace = self.late_after if late_after is None else late_after
         figures = TickFigures()
-        for deployment in self._to_plan(now):
+        due = self._to_plan(now)
+        figures.more = self.plan_limit is not None and len(due) >= self.plan_limit
+        plans: list[tuple[str, Plan]] = []
+        for deployment in due:
             urgent = deployment.scheduled_until is None or deployment.scheduled_until <= now
-            if not urgent and time.perf_counter() - started > self.plan_budget:
-                break  # it has `lead` seconds of runs left: the next tick plans it
+            if plans and not urgent and time.perf_counter() - started > self.plan_budget:
+                figures.more = True
+                break  # it has `lead` seconds of runs left: the next tick plans it (each tick
+                # plans one at least: on a machine slow enough to spend the budget reading,
+                # the schedule still moves on)
             plan = plan_runs(
                 self._parsed(deployment),
                 now=now,
@@ -143,8 +157,9 @@ class Scheduler:
                 max_lateness=deployment.max_lateness,
                 horizon=self.horizon,
             )
-            figures.planned += 1
-            figures.created += self.deployments.schedule_runs(deployment.id, plan, now)
+            plans.append((deployment.id, plan))
+        figures.planned = len(plans)
+        figures.created = self.deployments.schedule_plans(plans, now)
         self._end_overdue(now, grace, figures)
         figures.requeued = self.deployments.requeue_crashed_runs(now)
         figures.released = self.deployments.release_stale_claims(now - self.claim_timeout)
@@ -175,65 +190,58 @@ class Scheduler:
             alive[pool] = any(w.last_heartbeat >= since for w in workers)
         return alive[pool]
 
+    def catch_up(self, now: float | None = None, *, late_after: float | None = None) -> None:
+        """Tick until a tick leaves nothing for the next (`TickFigures.more`): a backlog
+        (a first planning of many deployments, a catch-up after downtime) is worked off in
+        bounded ticks, one after the other."""
+        while self.tick(now, late_after=late_after).more:
+            pass
+
     def _end_overdue(self, now: float, grace: float, figures: TickFigures) -> None:
         """Late, Skipped by max_lateness, or Skipped by the catch-up policy: the runs no
         worker took on time. A run planned ahead and then missed (the worker, or `serve()`,
         was down) gets the same catch-up policy as a time the planner found missed."""
-        by_deployment: dict[str, list[DeploymentRun]] = {}
-        for waiting in self.deployments.find_overdue_runs(now, grace):
-            by_deployment.setdefault(waiting.run.deployment_id or "", []).append(waiting)
-        known = self._deployments(list(by_deployment))
-        for deployment_id, runs in by_deployment.items():
-            deployment = known.get(deployment_id)
-            if deployment is None:  # deleted since: its waiting runs went with it
-                continue
-            missed = [r for r in runs if (r.expected_start_time or now) < now - grace]
-            newest = missed[-1].run.id if missed else None  # runs come by time
+        overdue = self.deployments.find_overdue_runs(now, grace, self.overdue_limit)
+        if self.overdue_limit is not None and len(overdue) >= self.overdue_limit:
+            figures.more = True
+            cut = overdue[-1].deployment_id  # its runs may go on past the limit: next tick
+            overdue = [r for r in overdue if r.deployment_id != cut] or overdue
+        by_deployment: dict[str, list[OverdueRun]] = {}
+        for waiting in overdue:
+            by_deployment.setdefault(waiting.deployment_id, []).append(waiting)
+        moves: list[tuple[str, State]] = []
+        for runs in by_deployment.values():
+            missed = [r for r in runs if r.expected_start_time < now - grace]
+            newest = missed[-1].run_id if missed else None  # runs come by time
             for waiting in runs:
-                reason = self._skip_reason(deployment, waiting, now, grace, newest)
-                run = waiting.run
+                reason = _skip_reason(waiting, now, grace, newest)
                 if reason is not None:
-                    state = State(StateType.CANCELLED, "Skipped", reason)
-                    if self.store.set_state(run.id, state).accepted:
-                        figures.expired.append(run.id)
-                elif run.state.name == "Scheduled":
-                    late = now - (waiting.expected_start_time or now)
-                    state = Late(message=f"Not started {late:.1f} s after its scheduled time")
-                    if self.store.set_state(run.id, state).accepted:
-                        figures.late.append(run.id)
+                    moves.append((waiting.run_id, State(StateType.CANCELLED, "Skipped", reason)))
+                elif waiting.state_name == "Scheduled":
+                    late = now - waiting.expected_start_time
+                    message = f"Not started {late:.1f} s after its scheduled time"
+                    moves.append((waiting.run_id, Late(message=message)))
+        moved = set(self.deployments.move_waiting_runs(moves))
+        for run_id, state in moves:
+            if run_id in moved:
+                (figures.late if state.name == "Late" else figures.expired).append(run_id)
 
-    def _deployments(self, ids: list[str]) -> dict[str, Deployment]:
-        """The deployments `ids`: one read each for a few, one read of all for many."""
-        if len(ids) > 20:
-            return {d.id: d for d in self.deployments.read_deployments()}
-        found = {}
-        for deployment_id in ids:
-            with contextlib.suppress(ObjectNotFound):  # deleted since the runs were read
-                found[deployment_id] = self.deployments.read_deployment(deployment_id)
-        return found
 
-    def _skip_reason(
-        self,
-        deployment: Deployment,
-        waiting: DeploymentRun,
-        now: float,
-        grace: float,
-        newest: str | None,
-    ) -> str | None:
-        late = now - (waiting.expected_start_time or now)
-        limit = deployment.max_lateness
-        if limit is not None and late > limit:
-            return (
-                f"Not started: {late:.1f} s after its scheduled time, more than the "
-                f"deployment's max_lateness ({limit:g} s)"
-            )
-        if late < grace or late <= 0:
-            return None
-        if deployment.catch_up is CatchUp.NONE:
-            return f"Missed by {late:.1f} s; the catch-up policy 'none' runs no missed run"
-        if deployment.catch_up is CatchUp.LATEST and waiting.run.id != newest:
-            return (
-                f"Missed by {late:.1f} s; a later run was missed too and the catch-up policy "
-                "'latest' runs only the newest"
-            )
+def _skip_reason(waiting: OverdueRun, now: float, grace: float, newest: str | None) -> str | None:
+    late = now - waiting.expected_start_time
+    limit = waiting.max_lateness
+    if limit is not None and late > limit:
+        return (
+            f"Not started: {late:.1f} s after its scheduled time, more than the "
+            f"deployment's max_lateness ({limit:g} s)"
+        )
+    if late < grace or late <= 0:
         return None
+    if waiting.catch_up is CatchUp.NONE:
+        return f"Missed by {late:.1f} s; the catch-up policy 'none' runs no missed run"
+    if waiting.catch_up is CatchUp.LATEST and waiting.run_id != newest:
+        return (
+            f"Missed by {late:.1f} s; a later run was missed too and the catch-up policy "
+            "'latest' runs only the newest"
+        )
+    return None

@@ -25,11 +25,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from mainspring.deploy.loop import RunLoop, stop_on_signals
+from mainspring.deploy.loop import RunLoop, claim_wait, stop_on_signals
 from mainspring.deploy.runner import DEFAULT_CANCEL_GRACE, Runner
 from mainspring.deploy.scheduler import SERVE_POOL_PREFIX, Scheduler
 from mainspring.deploy.spec import RunnerDeployment
-from mainspring.deploy.worker import CLAIM_WAIT
 from mainspring.model.deployments import WorkPool
 from mainspring.model.schedules import Schedule
 from mainspring.settings import get_settings
@@ -109,7 +108,7 @@ def _serve(
         runner,
         scheduler=scheduler,
         next_due=_next_due(schedules),
-        claim_wait=CLAIM_WAIT if remote else 0.0,
+        claim_wait=claim_wait(remote),
     )
     # alive before the first tick: a scheduler plans a serve() pool's runs only while its
     # process heartbeats (deploy/scheduler.py), this one's own scheduler included
@@ -119,7 +118,7 @@ def _serve(
         _say(f"Serving deployment '{d.full_name}'{state}")
     _say("Press Ctrl-C to stop.")
     if scheduler is not None:  # runs due while no one served them were missed: catch-up policy
-        scheduler.tick(late_after=0.0)
+        scheduler.catch_up(late_after=0.0)
     with stop_on_signals(loop):
         loop.run()
     running = len(runner.children)

@@ -2,8 +2,10 @@
 
 `mainspring worker start --pool NAME` runs `run_worker`. Against the embedded store (no
 MAINSPRING_API_URL) no server schedules runs, so the worker ticks the scheduler too; several
-workers ticking at once create each run once (the store's unique index). Only `Store` and
-`DeploymentStore` calls: the same code runs against a server once it carries them.
+workers ticking at once create each run once (the store's unique index). Either way its claim
+waits for a run rather than polling: at the server (a long poll), or on SQLite by watching
+the file's change counter, so a run made by another process is claimed within milliseconds.
+Only `Store` and `DeploymentStore` calls: the same code runs against a server or not.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from mainspring.deploy.docker_runner import DockerRunner
-from mainspring.deploy.loop import RunLoop, stop_on_signals
+from mainspring.deploy.loop import RunLoop, claim_wait, stop_on_signals
 from mainspring.deploy.runner import DEFAULT_CANCEL_GRACE, Runner
 from mainspring.deploy.runner_protocol import FlowRunRunner
 from mainspring.deploy.scheduler import Scheduler
@@ -23,10 +25,6 @@ from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
 
 __all__ = ["run_worker"]
-
-#: Through a server, how long one claim waits there for a run (a long poll): short enough
-#: that Ctrl-C, the runs' exits and the heartbeat are seen within about that long.
-CLAIM_WAIT = 2.0
 
 
 def run_worker(
@@ -59,7 +57,7 @@ def run_worker(
         worker_name=name or f"{socket.gethostname()}-{os.getpid()}",
         queues=queues,
         scheduler=scheduler,
-        claim_wait=CLAIM_WAIT if remote else 0.0,
+        claim_wait=claim_wait(remote),
     )
     print(f"Worker {loop.worker_name!r} started on work pool {pool_name!r}.", file=sys.stderr)
     with stop_on_signals(loop):

@@ -31,6 +31,7 @@ __all__ = [
     "CollisionStrategy",
     "Deployment",
     "DeploymentRun",
+    "OverdueRun",
     "WorkPool",
     "WorkQueue",
     "Worker",
@@ -244,3 +245,17 @@ class DeploymentRun:
     #: the worker that claimed it and when; None while it waits
     claimed_by: str | None = None
     claimed_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueRun:
+    """A run waiting past its time, with what the scheduler needs to decide its fate (Late, or
+    Skipped by max_lateness or the catch-up policy): read as one narrow row, not as a whole run
+    and deployment, because a catch-up after downtime may look at thousands at once."""
+
+    run_id: str
+    deployment_id: str
+    state_name: str
+    expected_start_time: float
+    catch_up: CatchUp
+    max_lateness: float | None

@@ -20,8 +20,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
-from mainspring.model.deployments import Deployment, DeploymentRun, Worker, WorkPool, WorkQueue
+from mainspring.model.deployments import (
+    Deployment,
+    DeploymentRun,
+    OverdueRun,
+    Worker,
+    WorkPool,
+    WorkQueue,
+)
 from mainspring.model.schedules import Plan
+from mainspring.model.states import State
 
 __all__ = ["DeploymentStore"]
 
@@ -174,7 +182,9 @@ class DeploymentStore(ABC):
         `wait` > 0: when none is claimable, wait up to that many seconds for one and return
         as soon as one is (empty only when the wait ran out). ApiStore waits at the server,
         which hears of runs made through it at once (a long poll, at most 30 s a request);
-        SqlStore re-checks every `CLAIM_RECHECK` seconds and when the pool's next run falls due.
+        SqlStore claims again when the pool's next run falls due and, on SQLite, as soon as
+        another connection commits (it watches `PRAGMA data_version` every ~10 ms); on
+        PostgreSQL it re-checks every `CLAIM_RECHECK` seconds.
 
         Due: `expected_start_time <= now`, unclaimed. Taken from `queues` (all the pool's when
         None) by queue priority (lower first), then oldest first. Limits are honoured, each
@@ -211,16 +221,38 @@ class DeploymentStore(ABC):
         table, not a parse of every schedule."""
 
     @abstractmethod
-    def find_overdue_runs(self, now: float, late_after: float) -> list[DeploymentRun]:
-        """The unclaimed runs of unpaused deployments that a scheduler must look at, by
-        `expected_start_time`: those Scheduled more than `late_after` seconds after their
-        time (missed: to be marked Late, or skipped by the catch-up policy), those missed
-        (Scheduled or Late) with a newer missed run of the same deployment when its catch-up
-        policy is not `all` (the newer one may skip them), and those Scheduled or Late past
-        their deployment's `max_lateness` (no longer to be started). A Late run with nothing
-        to decide is not read again each tick. Reads the waiting runs only (an index)."""
+    def find_overdue_runs(
+        self, now: float, late_after: float, limit: int | None = None
+    ) -> list[OverdueRun]:
+        """The unclaimed runs of unpaused deployments that a scheduler must look at: those
+        Scheduled more than `late_after` seconds after their time (missed: to be marked Late,
+        or skipped by the catch-up policy), those missed (Scheduled or Late) with a newer
+        missed run of the same deployment when its catch-up policy is not `all` (the newer
+        one may skip them), and those Scheduled or Late past their deployment's
+        `max_lateness` (no longer to be started). A Late run with nothing to decide is not
+        read again each tick. Reads the waiting runs only (an index).
 
-    # -- added by deploy-python --------------------------------------------------------------
+        By deployment, then `expected_start_time`, so a deployment's overdue runs come
+        together (its newest missed run among them); `limit`: at most that many runs. A caller
+        that got `limit` runs may have the last deployment's cut short: it decides on the
+        deployments before it and asks again for the rest."""
+
+    @abstractmethod
+    def schedule_plans(self, plans: Sequence[tuple[str, Plan]], now: float | None = None) -> int:
+        """`schedule_runs` for several deployments (deployment id, plan) in one transaction,
+        with the same guarantees for each: a scheduler tick's writes in a few statements
+        rather than a few per deployment. Returns how many runs were new in all; unknown and
+        paused deployments get nothing."""
+
+    @abstractmethod
+    def move_waiting_runs(self, moves: Sequence[tuple[str, State]]) -> list[str]:
+        """Move each run (flow run id, state) still waiting for a worker (Scheduled or Late,
+        unclaimed) to its state, if `model.orchestration` allows it and it is not the state
+        it is in (the scheduler's Late and Skipped, many at once, each with its own
+        message). A run claimed, started, ended or deleted since it was read is left as it
+        is: a compare-and-set in one transaction. Returns the ids moved, in `moves` order."""
+
+    # -- starting claimed runs, retrying crashed ones ----------------------------------------
     @abstractmethod
     def start_claimed_run(self, run_id: str, worker: str, now: float | None = None) -> bool:
         """The worker's last word before it starts a run it claimed: a compare-and-set that

@@ -4,7 +4,8 @@ Every `server_scheduler_interval` seconds it ticks: deployments whose runs are n
 enough ahead are planned, runs not started on time are marked Late (or Skipped by their
 deployment's max_lateness and catch-up policy), and claims no worker took up are returned to
 their queue. The tick is the same one `serve()` runs when there is no server; two servers on
-one PostgreSQL both ticking create each run once (the store's unique index).
+one PostgreSQL both ticking create each run once (the store's unique index). A tick's work is
+bounded (deploy/scheduler.py); one that left work is followed by the next at once.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class SchedulerService:
 
     def _loop(self) -> None:
         while True:
+            more = False
             try:
                 self.last = self.scheduler.tick()
             except Exception:
@@ -64,5 +66,8 @@ class SchedulerService:
                 if self.last.created and self.on_created is not None:
                     self.on_created()
                 self._failing = False
-            if self._stop.wait(self.interval):
+                more = self.last.more
+            # a tick that left work (a backlog: a first planning of many deployments, a
+            # catch-up after downtime) is followed by the next at once, each one bounded
+            if self._stop.wait(0.0 if more else self.interval):
                 return

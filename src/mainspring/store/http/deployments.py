@@ -25,9 +25,16 @@ import httpx
 import orjson
 
 from mainspring.exceptions import ObjectNotFound, StoreRejected
-from mainspring.model.deployments import Deployment, DeploymentRun, Worker, WorkPool, WorkQueue
+from mainspring.model.deployments import (
+    Deployment,
+    DeploymentRun,
+    OverdueRun,
+    Worker,
+    WorkPool,
+    WorkQueue,
+)
 from mainspring.model.schedules import Plan
-from mainspring.model.states import STATE_NAMES
+from mainspring.model.states import STATE_NAMES, State
 from mainspring.store import json_values
 from mainspring.store.deployments import DeploymentStore
 from mainspring.store.http import wire
@@ -156,6 +163,12 @@ class ApiDeployments(DeploymentStore):
     def schedule_runs(self, deployment_id: str, plan: Plan, now: float | None = None) -> int:
         self._needs_database("Scheduling runs (the server's scheduler does it)")
 
+    def schedule_plans(self, plans: Sequence[tuple[str, Plan]], now: float | None = None) -> int:
+        self._needs_database("Scheduling runs (the server's scheduler does it)")
+
+    def move_waiting_runs(self, moves: Sequence[tuple[str, State]]) -> list[str]:
+        self._needs_database("Marking runs Late or Skipped (the server's scheduler does it)")
+
     def create_deployment_run(
         self,
         deployment_id: str,
@@ -282,7 +295,9 @@ class ApiDeployments(DeploymentStore):
     ) -> list[Deployment]:
         self._needs_database("Finding the deployments to schedule (the server's scheduler)")
 
-    def find_overdue_runs(self, now: float, late_after: float) -> list[DeploymentRun]:
+    def find_overdue_runs(
+        self, now: float, late_after: float, limit: int | None = None
+    ) -> list[OverdueRun]:
         self._needs_database("Finding overdue runs (the server's scheduler)")
 
 

@@ -126,8 +126,12 @@ def run_name(deployment_name: str, instant: float) -> str:
     return deployment_name[: MAX_NAME - len(suffix)] + suffix
 
 
-def planned_run_row(d: Deployment, flow_id: str, planned: PlannedRun, now: float) -> dict[str, Any]:
-    """The flow_run row of one planned time: Scheduled, or Skipped with the plan's reason."""
+def planned_run_row(
+    d: Deployment | sa.Row[Any], flow_id: str, planned: PlannedRun, now: float
+) -> dict[str, Any]:
+    """The flow_run row of one planned time: Scheduled, or Skipped with the plan's reason.
+    `d` may be the deployment's row as read: a scheduler tick then need not build (and
+    re-check every schedule of) a `Deployment` per deployment it plans."""
     skipped = planned.skipped_reason is not None
     return {
         "id": new_id(),

@@ -5,7 +5,7 @@ SQLite: one writer at a time), and on PostgreSQL lock the deployment's row (SELE
 UPDATE) where a decision depends on it: scheduling a paused deployment, or pausing one while
 a scheduler inserts its runs, must not interleave. What keeps a (deployment, time) to one run
 is the unique index, not those locks: the runs are inserted ON CONFLICT DO NOTHING.
-Claiming is in store/sql/claims.py.
+Claiming is in store/sql/claims.py, the scheduler's reads and bulk writes in scheduling.py.
 """
 
 from __future__ import annotations
@@ -19,11 +19,7 @@ import sqlalchemy as sa
 
 from mainspring.exceptions import ObjectNotFound, StoreError
 from mainspring.model import FlowRecord, StateType
-from mainspring.model.deployments import (
-    Deployment,
-    DeploymentRun,
-)
-from mainspring.model.schedules import Plan
+from mainspring.model.deployments import Deployment, DeploymentRun
 from mainspring.model.text import check_name
 from mainspring.settings import redact_url
 from mainspring.store.deployments import DeploymentStore
@@ -33,8 +29,6 @@ from mainspring.store.sql.deployment_rows import (
     deployment_from_row,
     deployment_run_from_row,
     deployment_values,
-    planned_run_row,
-    state_row,
 )
 from mainspring.store.sql.events import record_deployment_event
 from mainspring.store.sql.requested_runs import (
@@ -43,9 +37,8 @@ from mainspring.store.sql.requested_runs import (
     run_instant,
     run_tags,
 )
-from mainspring.store.sql.rows import (
-    flow_row,
-)
+from mainspring.store.sql.rows import flow_row
+from mainspring.store.sql.scheduling import SqlScheduling
 from mainspring.store.sql.schema import (
     deployment,
     flow,
@@ -55,7 +48,8 @@ from mainspring.store.sql.schema import (
 from mainspring.store.sql.work_pools import SqlWorkPools
 
 if TYPE_CHECKING:
-    from mainspring.store.sql.dialect import SqlBackend
+    from mainspring.store.sql.dialect import ChangeWatch, SqlBackend
+    from mainspring.store.sql.upserts import Upserts
 
 #: What a scheduled run copies from its deployment: when one changes, the runs planned from the
 #: old values are replaced (a new parameter must not wait for the horizon to pass).
@@ -63,8 +57,12 @@ RUN_FIELDS = (
     "schedules", "parameters", "tags", "entrypoint", "version", "work_pool_name",
     "work_queue_name",
 )  # fmt: skip
-#: Seconds between a waiting claim's attempts (`claim_runs(wait=...)`).
+#: Seconds between a waiting claim's attempts (`claim_runs(wait=...)`) when the database offers
+#: no cheap way to hear of a commit (PostgreSQL), or a due run is held by a limit.
 CLAIM_RECHECK = 0.1
+#: Seconds between two looks at the database's change counter (SQLite's data_version) while a
+#: claim waits: a new run is claimed within about this long, for a few microseconds a look.
+CHANGE_CHECK = 0.01
 #: Runs inserted per statement (SQLite allows 32,766 bound values; a run has ~20).
 INSERT_ROWS = 500
 
@@ -79,12 +77,13 @@ def _wait_seconds(wait: float) -> float:
     return float(wait)
 
 
-class SqlDeployments(SqlWorkPools, DeploymentStore):
+class SqlDeployments(SqlScheduling, SqlWorkPools, DeploymentStore):
     """The DeploymentStore half of SqlStore (module docstring); needs its `engine()`."""
 
     if TYPE_CHECKING:
         url: str
         _backend: SqlBackend
+        _sql: Upserts
 
         def engine(self) -> sa.Engine: ...
 
@@ -245,43 +244,6 @@ class SqlDeployments(SqlWorkPools, DeploymentStore):
             row = conn.execute(sa.select(deployment).where(d.id == deployment_id)).one()
         return deployment_from_row(row)
 
-    # -- scheduling --------------------------------------------------------------------------
-    def schedule_runs(self, deployment_id: str, plan: Plan, now: float | None = None) -> int:
-        at = _now(now)
-        d = deployment.c
-        with self._transaction("schedule runs") as conn:
-            row = conn.execute(
-                sa.select(deployment).where(d.id == deployment_id).with_for_update()
-            ).first()
-            if row is None or row.paused:
-                return 0
-            record = deployment_from_row(row)
-            flow_id = self._flow_id(conn, record.flow_name)
-            rows = [planned_run_row(record, flow_id, p, at) for p in plan.runs]
-            new: set[str] = set()
-            for start in range(0, len(rows), INSERT_ROWS):
-                insert = (
-                    self._backend.insert(flow_run)
-                    .values(rows[start : start + INSERT_ROWS])
-                    .on_conflict_do_nothing(index_elements=["deployment_id", "expected_start_time"])
-                    .returning(flow_run.c.id)
-                )
-                new.update(i for (i,) in conn.execute(insert))
-            states = [
-                state_row(r["id"], r["state_type"], r["state_name"], r["state_message"], at)
-                for r in rows
-                if r["id"] in new
-            ]
-            if states:
-                conn.execute(sa.insert(state_history), states)
-            watermark = plan.scheduled_until
-            if record.scheduled_until is not None:
-                watermark = max(watermark, record.scheduled_until)
-            conn.execute(
-                sa.update(deployment).where(d.id == deployment_id).values(scheduled_until=watermark)
-            )
-        return len(new)
-
     def create_deployment_run(
         self,
         deployment_id: str,
@@ -342,17 +304,46 @@ class SqlDeployments(SqlWorkPools, DeploymentStore):
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise ValueError(f"limit must be a non-negative int, got {limit!r}")
         deadline = time.monotonic() + _wait_seconds(wait)
-        while True:
-            with self._transaction("claim runs") as conn:
-                runs = claim(conn, pool_name, queues, worker, limit, _now(now))
-            remaining = deadline - time.monotonic()
-            if runs or remaining <= 0 or limit == 0:
-                return runs
-            pause = min(CLAIM_RECHECK, remaining)
-            due = self.next_run_due(pool_name, queues)
-            if due is not None and due > time.time():  # on time, not at the next tick
-                pause = min(pause, due - time.time())
-            time.sleep(max(pause, 0.001))
+        # `now` is the first attempt's time; a waiting claim's clock runs on from it, so a run
+        # that falls due during the wait is due to it too
+        at = _now(now)
+        skew = at - time.time()
+        watch = self._backend.watch_changes(self.engine()) if wait else None
+        try:
+            while True:
+                with self._transaction("claim runs") as conn:
+                    runs = claim(conn, pool_name, queues, worker, limit, at)
+                if runs or limit == 0 or deadline <= time.monotonic():
+                    return runs
+                self._await_claimable(pool_name, queues, deadline, watch, skew)
+                at = time.time() + skew
+        finally:
+            if watch is not None:
+                watch.close()
+
+    def _await_claimable(
+        self,
+        pool_name: str,
+        queues: Sequence[str] | None,
+        deadline: float,
+        watch: ChangeWatch | None,
+        skew: float,
+    ) -> None:
+        """Sleep until a claim may find something: the pool's next run falls due, or (with a
+        `watch`) another connection committed (a new run, a run ended and freed a slot), or
+        the deadline. Without a watch, at most `CLAIM_RECHECK`."""
+        until = deadline
+        due = self.next_run_due(pool_name, queues)
+        ahead = None if due is None else due - (time.time() + skew)
+        if ahead is not None and ahead > 0:  # on time, not at the next check
+            until = min(until, time.monotonic() + ahead)
+        if watch is None or (ahead is not None and ahead <= 0):  # due, yet held by a limit
+            time.sleep(max(0.001, min(CLAIM_RECHECK, until - time.monotonic())))
+            return
+        while (left := until - time.monotonic()) > 0:
+            time.sleep(min(CHANGE_CHECK, left))
+            if watch.changed():
+                return
 
     def next_run_due(self, pool_name: str, queues: Sequence[str] | None = None) -> float | None:
         c = flow_run.c
@@ -372,59 +363,7 @@ class SqlDeployments(SqlWorkPools, DeploymentStore):
         with self._transaction("release stale claims") as conn:
             return release_stale(conn, float(older_than), time.time())
 
-    # -- added by deploy-serve ---------------------------------------------------------------
-    def read_deployments_to_schedule(
-        self, ahead_until: float, limit: int | None = None
-    ) -> list[Deployment]:
-        d = deployment.c
-        query = (
-            sa.select(deployment)
-            .where(
-                d.paused.is_(False),
-                sa.or_(d.scheduled_until.is_(None), d.scheduled_until < float(ahead_until)),
-            )
-            .order_by(d.scheduled_until.is_not(None), d.scheduled_until, d.id)
-            .limit(limit)
-        )
-        with self._read() as conn:
-            return [deployment_from_row(r) for r in conn.execute(query)]
-
-    def find_overdue_runs(self, now: float, late_after: float) -> list[DeploymentRun]:
-        c, d = flow_run.c, deployment.c
-        missed_before = now - late_after
-        newer = flow_run.alias("newer")
-        n = newer.c
-        newer_missed = (
-            sa.select(n.id)
-            .where(
-                n.deployment_id == c.deployment_id,
-                n.expected_start_time > c.expected_start_time,
-                n.expected_start_time < missed_before,
-                n.state_name.in_(WAITING_NAMES),
-                n.claimed_by.is_(None),
-            )
-            .exists()
-        )
-        missed = sa.and_(
-            c.expected_start_time < missed_before,
-            sa.or_(c.state_name == "Scheduled", sa.and_(d.catch_up != "all", newer_missed)),
-        )
-        expired = sa.and_(d.max_lateness.is_not(None), c.expected_start_time + d.max_lateness < now)
-        query = (
-            sa.select(flow_run)
-            .join(deployment, d.id == c.deployment_id)
-            .where(
-                c.state_name.in_(WAITING_NAMES),
-                c.claimed_by.is_(None),
-                d.paused.is_(False),
-                sa.or_(missed, expired),
-            )
-            .order_by(c.expected_start_time, c.id)
-        )
-        with self._read() as conn:
-            return [deployment_run_from_row(r) for r in conn.execute(query)]
-
-    # -- added by deploy-python --------------------------------------------------------------
+    # -- starting claimed runs, retrying crashed ones ----------------------------------------
     def start_claimed_run(self, run_id: str, worker: str, now: float | None = None) -> bool:
         with self._transaction("start a claimed run") as conn:
             return start_claim(conn, run_id, worker, _now(now))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -18,9 +18,18 @@ from mainspring.store.json_values import loads as json_loads
 
 # JSON columns (parameters, tags, a result's address) are written and read by `json_values`:
 # values JSON cannot carry (10**400, NaN) read back as they were, and no stored row fails a read.
-__all__ = ["Condition", "SqlBackend", "json_dumps", "json_loads"]
+__all__ = ["ChangeWatch", "Condition", "SqlBackend", "json_dumps", "json_loads"]
 
 Condition = sa.ColumnElement[bool]
+
+
+class ChangeWatch(Protocol):
+    """Tells cheaply whether another connection (of any process) committed since the last
+    look: a waiting claim looks every few milliseconds and queries only when it did."""
+
+    def changed(self) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 class SqlBackend:
@@ -79,6 +88,39 @@ class SqlBackend:
         in list order. `compiled()` gives the table's `compile_bulk` SQL, for dialects that
         run it (by default, as `write_rows` does)."""
         self.write_rows(conn, compiled(), table, columns, rows)
+
+    def insert_new_rows(
+        self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], unique: list[str]
+    ) -> set[Any]:
+        """Insert `rows` (dicts with the same keys), skipping each whose `unique` columns (a
+        unique index) match a stored row, in one statement or a few; return the `id`s of the
+        rows inserted. By default the driver's executemany batched by SQLAlchemy into
+        multi-row VALUES with RETURNING ("insertmanyvalues")."""
+        if not rows:
+            return set()
+        insert = (
+            self.insert(table).on_conflict_do_nothing(index_elements=unique).returning(table.c.id)
+        )
+        return {row_id for (row_id,) in conn.execute(insert, rows)}
+
+    def update_rows(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """Set each row's columns (dicts with the same keys, `id` among them) on the row with
+        its `id`, for rows the caller has locked and checked. By default one UPDATE executed
+        per row (the driver's executemany: a C loop in sqlite3). No JSON columns."""
+        if not rows:
+            return
+        columns = [c for c in rows[0] if c != "id"]
+        update = (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("u_id"))
+            .values({c: sa.bindparam(f"u_{c}") for c in columns})
+        )
+        conn.execute(update, [{f"u_{k}": v for k, v in row.items()} for row in rows])
+
+    def watch_changes(self, engine: sa.Engine) -> ChangeWatch | None:
+        """A `ChangeWatch` on the database, or None when the database offers no cheap one
+        (the waiting claim then re-checks on a short interval)."""
+        return None
 
     def has_all_tags(self, column: sa.ColumnElement[Any], tags: list[str]) -> Condition:
         """A condition true when the JSON list in `column` contains every tag."""
