@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from mainspring.deploy.docker_runner import DockerRunner
+from mainspring.deploy.kubernetes_runner import KubernetesRunner
 from mainspring.deploy.loop import RunLoop, stop_on_signals
 from mainspring.deploy.runner import DEFAULT_CANCEL_GRACE, Runner
 from mainspring.deploy.runner_protocol import FlowRunRunner
@@ -50,6 +51,8 @@ def run_worker(
     runner: FlowRunRunner
     if pool.type == "docker":
         runner = DockerRunner(store, pool, limit=limit, cancel_grace=cancel_grace)
+    elif pool.type == "kubernetes":
+        runner = KubernetesRunner(store, pool, limit=limit, cancel_grace=cancel_grace)
     else:
         runner = Runner(store, limit=limit, cancel_grace=cancel_grace)
     loop = RunLoop(
