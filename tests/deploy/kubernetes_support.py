@@ -1,6 +1,10 @@
-"""A Kubernetes API on loopback that answers from recorded responses (tests/deploy/kubernetes_api/,
-in the shapes the API server returns), so the real `kubernetes` client's HTTP and
-deserialization run in the kubernetes runner's tests.
+"""A Kubernetes API on loopback that answers from prepared responses (tests/deploy/kubernetes_api/),
+so the real `kubernetes` client's HTTP and deserialization run in the kubernetes runner's tests.
+
+The responses were written by hand in the shapes the API server returns (fields a real server
+fills in: uid, resourceVersion, managedFields, defaults, conditions, container states), not
+captured from a live cluster; test_kubernetes_manifest.py checks each strictly against the
+official schemas and the client's models.
 
 Only the four calls the runner makes are served: create a Job, list a run's pods, read a Job,
 delete a Job. Each list of pods answers with the next response of a script (the last repeats);
@@ -85,9 +89,7 @@ def serve(fake: FakeKubernetes) -> Iterator[Any]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
-            status, answer = fake.answer(
-                Request(self.command, url.path, parse_qs(url.query), body)
-            )
+            status, answer = fake.answer(Request(self.command, url.path, parse_qs(url.query), body))
             data = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

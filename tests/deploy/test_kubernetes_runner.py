@@ -224,7 +224,7 @@ def test_a_job_the_api_refuses_crashes_the_run_with_the_servers_message(store):
     assert state.name == "Crashed"
     assert state.message == (
         f'Kubernetes refused its Job: Job.batch "mainspring-{run_id}" is invalid: '
-        "spec.template.spec.containers[0].resources.requests: Invalid value: \"2\": "
+        'spec.template.spec.containers[0].resources.requests: Invalid value: "2": '
         "must be less than or equal to cpu limit of 1"
     )
 
@@ -300,3 +300,44 @@ def test_an_unreachable_api_is_asked_again_not_taken_for_a_crash(store):
     assert runner.check() == []
     assert list(runner.children) == [run_id]
     assert store.read_flow_run(run_id).state.name == "Scheduled"
+
+
+def test_an_evicted_pod_is_crashed_with_the_kubelets_reason(store):
+    run_id = _run(store)
+    fake = FakeKubernetes(pods=["pod-running.json", "pod-failed-evicted.json"], run_id=run_id)
+    with serve(fake) as api:
+        runner = _runner(store, api, Clock())
+        runner.start(run_id)
+        store.set_state(run_id, Running())
+        _check_until_ended(runner, Clock())
+    state = store.read_flow_run(run_id).state
+    assert state.name == "Crashed"
+    assert state.message == (
+        "Its pod failed before the run finished (Evicted: The node was low on resource: "
+        "memory. Threshold quantity: 100Mi, available: 91232Ki. Container flow was using "
+        "1203456Ki, request is 256Mi, has larger consumption of memory.)"
+    )
+
+
+def test_the_cli_makes_kubernetes_pools_and_refuses_bad_job_variables(tmp_path):
+    from tests.cli.deploy_cli import cli, cli_json
+
+    secret = '{"MAINSPRING_API_KEY": {"secret": "mainspring", "key": "api-key"}}'
+    made = cli(
+        "work-pool", "create", "k8s", "--type", "kubernetes", "--image", "reg/flows:1",
+        "-j", "namespace=flows", "-j", f"env_from_secrets={secret}", home=tmp_path,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    shown = cli_json("work-pool", "inspect", "k8s", home=tmp_path)
+    assert (shown["type"], shown["base_job_template"]) == (
+        "kubernetes",
+        {
+            "image": "reg/flows:1",
+            "namespace": "flows",
+            "env_from_secrets": {"MAINSPRING_API_KEY": {"secret": "mainspring", "key": "api-key"}},
+        },
+    )
+    bad = cli("work-pool", "create", "k2", "--type", "kubernetes", "-j", "cpu_limit=lots",
+              home=tmp_path)  # fmt: skip
+    assert bad.returncode == 1
+    assert "cpu_limit must be a Kubernetes quantity such as '500m' or 1" in bad.stderr

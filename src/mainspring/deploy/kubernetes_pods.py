@@ -90,6 +90,10 @@ def _finished(pod: Any, phase: str, flow: Any, memory_limit: str | None) -> PodW
         )
     if phase == "Succeeded":
         return PodWatch(True, None, exit_code=code)
+    status = pod.status
+    if status.reason:  # the pod's own reason first: Evicted, DeadlineExceeded, node lost
+        why = _said(status.reason, status.message)
+        return PodWatch(True, f"Its pod failed before the run finished ({why})", exit_code=code)
     if terminated is not None and code is not None:
         reason = f" ({terminated.reason})" if terminated.reason not in (None, "Error") else ""
         killed = ", SIGKILL" if code == OOM_EXIT_CODE else ""
@@ -98,9 +102,7 @@ def _finished(pod: Any, phase: str, flow: Any, memory_limit: str | None) -> PodW
             f"Its pod's container exited with code {code}{killed}{reason} before the run finished",
             exit_code=code,
         )
-    status = pod.status  # failed without a container exit: evicted, deadline, node lost
-    why = _said(status.reason, status.message) if status.reason else "no reason given"
-    return PodWatch(True, f"Its pod failed before the run finished ({why})")
+    return PodWatch(True, "Its pod failed before the run finished (no reason given)")
 
 
 def _flow_container_status(status: Any) -> Any:
