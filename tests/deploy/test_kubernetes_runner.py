@@ -174,6 +174,24 @@ def test_an_image_that_cannot_be_pulled_crashes_the_run_and_deletes_its_job(stor
     assert delete.query["propagationPolicy"] == ["Background"]
 
 
+def test_a_missing_secret_crashes_the_run_with_kubernetes_message(store):
+    run_id = _run(
+        store, env_from_secrets={"MAINSPRING_API_KEY": {"secret": "mainspring", "key": "k"}}
+    )
+    fake = FakeKubernetes(pods=["pod-missing-secret.json"], run_id=run_id)
+    with serve(fake) as api:
+        runner = _runner(store, api, Clock())
+        runner.start(run_id)
+        assert runner.check() == [run_id]
+    state = store.read_flow_run(run_id).state
+    assert (state.name, state.message) == (
+        "Crashed",
+        "Kubernetes could not create its container (CreateContainerConfigError: secret "
+        '"mainspring" not found)',
+    )
+    assert fake.calls("DELETE", f"mainspring-{run_id}")
+
+
 def test_a_pod_no_node_takes_is_crashed_with_the_schedulers_reason_after_the_timeout(store):
     run_id = _run(store)
     fake = FakeKubernetes(pods=["pod-pending-unschedulable.json"], run_id=run_id)
