@@ -359,3 +359,18 @@ def test_the_cli_makes_kubernetes_pools_and_refuses_bad_job_variables(tmp_path):
               home=tmp_path)  # fmt: skip
     assert bad.returncode == 1
     assert "cpu_limit must be a Kubernetes quantity such as '500m' or 1" in bad.stderr
+
+
+def test_a_worker_with_no_cluster_to_reach_says_so_at_start(tmp_path, monkeypatch):
+    from tests.cli.deploy_cli import cli
+
+    assert cli("work-pool", "create", "k8s", "--type", "kubernetes", home=tmp_path).returncode == 0
+    user = tmp_path / "user"  # no ~/.kube/config there, KUBECONFIG pointing nowhere
+    user.mkdir()
+    monkeypatch.setenv("HOME", str(user))
+    monkeypatch.setenv("KUBECONFIG", str(user / "missing"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    done = cli("worker", "start", "--pool", "k8s", home=tmp_path)
+    assert done.returncode == 1
+    assert "a kubernetes work pool's worker needs a cluster" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -59,7 +59,13 @@ def api_client_from_environment() -> Any:
     try:
         config.load_incluster_config()
     except config.ConfigException:
-        config.load_kube_config()
+        try:
+            config.load_kube_config()
+        except (config.ConfigException, OSError) as exc:
+            raise RuntimeError(
+                "a kubernetes work pool's worker needs a cluster: it runs in none (no service "
+                f"account) and found no kubeconfig ({' '.join(str(exc).split())[:200]})"
+            ) from None
     return client.ApiClient()
 
 
@@ -111,6 +117,10 @@ class KubernetesRunner:
             api_client = self._api_client or api_client_from_environment()
             self._apis = (client.BatchV1Api(api_client), client.CoreV1Api(api_client))
         return self._apis
+
+    def connect(self) -> None:
+        """Find the cluster now (RuntimeError saying why not), not at the first run."""
+        self.apis  # noqa: B018
 
     @property
     def free_slots(self) -> int:

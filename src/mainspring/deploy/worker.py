@@ -53,6 +53,7 @@ def run_worker(
         runner = DockerRunner(store, pool, limit=limit, cancel_grace=cancel_grace)
     elif pool.type == "kubernetes":
         runner = KubernetesRunner(store, pool, limit=limit, cancel_grace=cancel_grace)
+        runner.connect()
     else:
         runner = Runner(store, limit=limit, cancel_grace=cancel_grace)
     loop = RunLoop(
