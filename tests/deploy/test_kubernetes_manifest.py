@@ -195,6 +195,37 @@ def test_the_run_the_store_and_the_users_choices_are_in_the_manifest():
     ]
 
 
+def test_an_entry_of_ours_replaces_the_manifests_entry_of_that_name_whole():
+    """Merged field by field, a `valueFrom` of theirs and a `value` of ours would make one env
+    entry the API refuses; a volume of theirs with ours would have two sources."""
+    manifest = {
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "flow",
+                            "env": [
+                                {
+                                    "name": "TOKEN",
+                                    "valueFrom": {"secretKeyRef": {"name": "a", "key": "b"}},
+                                },
+                                {"name": "KEEP", "value": "1"},
+                            ],
+                        }
+                    ]
+                }
+            }
+        }
+    }
+    built = build({"image": "x:1", "job_manifest": manifest}, {"env": {"TOKEN": "plain"}})
+    assert_valid(built)
+    env = built["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "TOKEN", "value": "plain"} in env
+    assert {"name": "KEEP", "value": "1"} in env
+    assert not any("valueFrom" in e for e in env)
+
+
 def test_the_schema_check_catches_what_the_api_would_refuse():
     """The check above is not vacuous: a misspelt field or a wrong type fails it."""
     good = build({"image": "x:1"}, {})

@@ -26,6 +26,7 @@ _QUANTITY = re.compile(r"^\d+(\.\d+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 _RESOURCES = ("cpu_request", "cpu_limit", "memory_request", "memory_limit")
+_CONTAINER_LISTS = frozenset({"containers", "initContainers", "ephemeralContainers"})
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,10 @@ def _env_text(value: Any) -> str:
 
 
 def merge_manifest(base: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
-    """`ours` deep-merged over `base` (neither changed): mappings key by key, lists of named
-    items (containers, env, volumes) item by item on `name`, anything else ours."""
+    """`ours` deep-merged over `base` (neither changed): mappings key by key; lists of named
+    items (env, volumes, ports) item by item on `name`, ours replacing theirs whole (an env
+    entry's `value` and `valueFrom` must not mix), containers merged into theirs; anything
+    else ours."""
     merged = dict(base)
     for key, value in ours.items():
         old = merged.get(key)
@@ -97,7 +100,10 @@ def merge_manifest(base: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]
         elif isinstance(old, list) and _named_items(old) and _named_items(value):
             by_name = {item["name"]: item for item in old}
             for item in value:
-                by_name[item["name"]] = merge_manifest(by_name.get(item["name"], {}), item)
+                mine = by_name.get(item["name"])
+                if key in _CONTAINER_LISTS and isinstance(mine, dict):
+                    item = merge_manifest(mine, item)
+                by_name[item["name"]] = item
             merged[key] = list(by_name.values())
         else:
             merged[key] = value
