@@ -60,7 +60,9 @@ def _run(store: SqlStore, **job_variables: Any) -> str:
 
 def _runner(store: SqlStore, api_client: Any, clock: Clock) -> KubernetesRunner:
     pool = store.read_work_pool("k8s")
-    return KubernetesRunner(store, pool, api_client=api_client, clock=clock, cancel_grace=10)
+    return KubernetesRunner(
+        store, pool, api_client=api_client, clock=clock, cancel_grace=10, watch_interval=0
+    )
 
 
 def _check_until_ended(runner: KubernetesRunner, clock: Clock, turns: int = 10) -> list[str]:
@@ -103,10 +105,33 @@ def test_a_run_becomes_a_job_whose_pod_finishing_leaves_the_flows_own_state(stor
         assert runner.check() == [run_id]
     pod_lists = fake.calls("GET", "/pods")
     assert pod_lists[0].path == "/api/v1/namespaces/flows/pods"
-    assert pod_lists[0].query["labelSelector"] == [f"mainspring.io/flow-run-id={run_id}"]
+    assert pod_lists[0].query["labelSelector"] == [f"mainspring.io/flow-run-id in ({run_id})"]
     assert store.read_flow_run(run_id).state.name == "Completed"
     assert not fake.calls("DELETE", run_id)  # a finished Job is left to finished_job_ttl
     assert runner.children == {}
+
+
+def test_pods_are_read_once_a_watch_interval_in_one_call_per_namespace(store):
+    first, second = _run(store), _run(store)
+    fake = FakeKubernetes(pods=["pod-running.json"], run_id=first)
+    clock = Clock()
+    with serve(fake) as api:
+        pool = store.read_work_pool("k8s")
+        runner = KubernetesRunner(store, pool, api_client=api, clock=clock, watch_interval=5)
+        runner.start(first)
+        runner.start(second)
+        assert runner.check() == []
+        (listed,) = fake.calls("GET", "/pods")
+        assert listed.query["labelSelector"] == [f"mainspring.io/flow-run-id in ({first},{second})"]
+        clock.now += 4
+        assert runner.check() == []
+        assert len(fake.calls("GET", "/pods")) == 1
+        clock.now += 1
+        assert runner.check() == []
+        assert len(fake.calls("GET", "/pods")) == 2
+    # the second run has no pod yet: its Job was read to tell "not yet" from "deleted"
+    assert fake.calls("GET", f"/jobs/mainspring-{second}")
+    assert not fake.calls("GET", f"/jobs/mainspring-{first}")
 
 
 def test_a_pod_that_exits_before_its_run_finished_crashes_it(store):

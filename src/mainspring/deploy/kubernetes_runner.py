@@ -3,8 +3,8 @@
 Same contract as the process and Docker runners (deploy/runner_protocol.py). Each claimed run
 becomes a batch/v1 Job (deploy/kubernetes_manifest.py, from the pool's `base_job_template`
 under the deployment's `job_variables`) whose one pod runs the flow and records its own states.
-Each `check` lists the run's pod and reads it (deploy/kubernetes_pods.py); the runner steps in
-when the flow could not:
+Every `watch_interval` seconds `check` lists the runs' pods (one call per namespace) and reads
+each (deploy/kubernetes_pods.py); the runner steps in when the flow could not:
 
 - the pod ended without finishing its run: Crashed, with the reason (OOMKilled, the exit code,
   an eviction);
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +45,12 @@ from mainspring.store.deployments import DeploymentStore
 __all__ = ["KubernetesRunner", "api_client_from_environment"]
 
 logger = logging.getLogger("mainspring.deploy.kubernetes")
+
+#: Seconds between two looks at a run's pod: the flow records its own states; the pod is read
+#: only for what the flow cannot say, so the API server is spared a call per run per turn.
+DEFAULT_WATCH_INTERVAL = 5.0
+#: Runs whose pods one list call asks for (a label selector `in (...)`; URLs stay short).
+_LIST_AT_ONCE = 50
 
 
 def api_client_from_environment() -> Any:
@@ -76,6 +83,7 @@ class _Job:
     name: str
     job: KubernetesJob
     created: float
+    read_at: float = -math.inf
     cancel_at: float | None = None
     deleted: bool = False
 
@@ -90,6 +98,7 @@ class KubernetesRunner:
         *,
         limit: int | None = None,
         cancel_grace: float = DEFAULT_CANCEL_GRACE,
+        watch_interval: float = DEFAULT_WATCH_INTERVAL,
         api_client: Any = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -103,6 +112,7 @@ class KubernetesRunner:
         self.pool = pool
         self.limit = limit
         self.cancel_grace = cancel_grace
+        self.watch_interval = watch_interval
         self.children: dict[str, _Job] = {}
         self._api_client = api_client
         self._clock = clock
@@ -181,13 +191,18 @@ class KubernetesRunner:
             logger.exception("Flow run %s: could not mark it Cancelling", child.label)
 
     def check(self) -> list[str]:
-        """Read each run's pod, push cancels along; return the runs that ended."""
+        """Read the pods of the runs due a look (each every `watch_interval`, one list call per
+        namespace), push cancels along; return the runs that ended."""
         ended = []
-        for child in list(self.children.values()):
+        now = self._clock()
+        due = [c for c in self.children.values() if now - c.read_at >= self.watch_interval]
+        for child in due:  # also when the API does not answer: asked again after the interval
+            child.read_at = now
+        for child, pods in self._pods_of(due):
             try:
-                watch = self._watch(child)
+                watch = self._watch(child, pods)
             except Exception as exc:  # the API is away for a moment: ask again next turn
-                logger.warning("Flow run %s: could not read its pod: %s", child.label, exc)
+                logger.warning("Flow run %s: could not read its Job: %s", child.label, exc)
                 continue
             if watch.delete and not child.deleted:
                 self._delete(child)
@@ -196,9 +211,9 @@ class KubernetesRunner:
                 del self.children[child.run_id]
                 ended.append(child.run_id)
                 continue
-            now = self._clock()
             if child.cancel_at is None and self._cancel_asked(child.run_id):
                 child.cancel_at = now
+        for child in self.children.values():
             if (
                 child.cancel_at is not None
                 and not child.deleted
@@ -208,12 +223,35 @@ class KubernetesRunner:
                 self._delete(child)
         return ended
 
-    def _watch(self, child: _Job) -> PodWatch:
-        batch, core = self.apis
+    def _pods_of(self, children: list[_Job]) -> list[tuple[_Job, list[Any]]]:
+        """Each child with its pods: one list call per namespace (and per `_LIST_AT_ONCE` runs).
+        Children whose list failed are left out (asked again at the next check)."""
+        _batch, core = self.apis
+        by_namespace: dict[str, list[_Job]] = {}
+        for child in children:
+            by_namespace.setdefault(child.job.namespace, []).append(child)
+        found: list[tuple[_Job, list[Any]]] = []
+        for namespace, group in by_namespace.items():
+            for at in range(0, len(group), _LIST_AT_ONCE):
+                chunk = group[at : at + _LIST_AT_ONCE]
+                ids = ",".join(c.run_id for c in chunk)
+                try:
+                    pods = core.list_namespaced_pod(
+                        namespace, label_selector=f"{RUN_LABEL} in ({ids})"
+                    ).items
+                except Exception as exc:  # the API is away for a moment
+                    logger.warning("Could not list the pods in %s: %s", namespace, exc)
+                    continue
+                by_run: dict[str | None, list[Any]] = {}
+                for pod in pods:
+                    run_id = ((pod.metadata and pod.metadata.labels) or {}).get(RUN_LABEL)
+                    by_run.setdefault(run_id, []).append(pod)
+                found += [(c, by_run.get(c.run_id, [])) for c in chunk]
+        return found
+
+    def _watch(self, child: _Job, pods: list[Any]) -> PodWatch:
+        batch, _core = self.apis
         namespace = child.job.namespace
-        pods = core.list_namespaced_pod(
-            namespace, label_selector=f"{RUN_LABEL}={child.run_id}"
-        ).items
         if not pods:
             try:
                 batch.read_namespaced_job(child.name, namespace)
