@@ -180,7 +180,7 @@ def test_work_pool_create_ls_and_inspect(home):
 @pytest.mark.parametrize(
     ("args", "names"),
     [
-        (["create", "k", "--type", "kubernetes"], "unknown work pool type 'kubernetes'"),
+        (["create", "k", "--type", "bogus"], "unknown work pool type 'bogus'"),
         (["inspect", "nope"], "no work pool 'nope'"),
     ],
 )

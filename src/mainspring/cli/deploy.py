@@ -59,7 +59,7 @@ def deploy(
         int | None, typer.Option(min=0, help="At most this many of its runs at once.")
     ] = None,
     image: Annotated[
-        str | None, typer.Option(help="The image its runs start from (a docker work pool).")
+        str | None, typer.Option(help="The image its runs start from (docker, kubernetes pools).")
     ] = None,
     job_variable: Annotated[
         list[str] | None,

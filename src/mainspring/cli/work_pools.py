@@ -17,10 +17,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (times in I
 def create_work_pool(
     name: Annotated[str, typer.Argument(help="The pool's name.")],
     pool_type: Annotated[
-        str, typer.Option("--type", help="The pool's type: process or docker.")
+        str, typer.Option("--type", help="The pool's type: process, docker or kubernetes.")
     ] = "process",
     image: Annotated[
-        str | None, typer.Option(help="A docker pool's default image for its runs.")
+        str | None, typer.Option(help="A docker or kubernetes pool's default image for its runs.")
     ] = None,
     job_variable: Annotated[
         list[str] | None,

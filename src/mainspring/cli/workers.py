@@ -36,7 +36,7 @@ def start_worker(
             run_worker(backend, pool, limit=limit, queues=queue or None, name=name)
         except ObjectNotFound:
             fail(f"Error: there is no work pool named {pool!r}")
-        except TypeError as exc:
+        except (TypeError, RuntimeError) as exc:  # RuntimeError: no cluster, no Docker SDK
             fail(f"Error: {exc}")
     finally:
         backend.close()

@@ -28,12 +28,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from mainspring.deploy.job_environment import store_environment
 from mainspring.deploy.runner import DEFAULT_CANCEL_GRACE
 from mainspring.model.deployments import WorkPool
 from mainspring.model.job_variables import DockerJob, docker_job
 from mainspring.model.orchestration import cancel_proposal
 from mainspring.model.states import Cancelled, Crashed, State
-from mainspring.settings import get_settings
 from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
 
@@ -49,17 +49,7 @@ OOM_EXIT_CODE = 137
 def container_environment(job: DockerJob) -> dict[str, str]:
     """The container's environment: where to record (this worker's store) and the job's env.
     Nothing else of the worker's environment goes in (a container is another machine)."""
-    settings = get_settings()
-    env: dict[str, str] = {}
-    if settings.api_url:
-        env["MAINSPRING_API_URL"] = settings.api_url
-        if settings.api_key:
-            env["MAINSPRING_API_KEY"] = settings.api_key.get_secret_value()
-    else:
-        env["MAINSPRING_DATABASE_URL"] = settings.effective_database_url
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(job.env)
-    return env
+    return {**store_environment(), **job.env}
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """What the worker's loop needs of a runner, whatever it runs flow runs in: subprocesses
-(deploy/runner.py) or containers (deploy/docker_runner.py)."""
+(deploy/runner.py), containers (deploy/docker_runner.py) or Kubernetes Jobs
+(deploy/kubernetes_runner.py)."""
 
 from __future__ import annotations
 

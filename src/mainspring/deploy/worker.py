@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from mainspring.deploy.docker_runner import DockerRunner
+from mainspring.deploy.kubernetes_runner import KubernetesRunner
 from mainspring.deploy.loop import RunLoop, claim_wait, stop_on_signals
 from mainspring.deploy.runner import DEFAULT_CANCEL_GRACE, Runner
 from mainspring.deploy.runner_protocol import FlowRunRunner
@@ -48,6 +49,9 @@ def run_worker(
     runner: FlowRunRunner
     if pool.type == "docker":
         runner = DockerRunner(store, pool, limit=limit, cancel_grace=cancel_grace)
+    elif pool.type == "kubernetes":
+        runner = KubernetesRunner(store, pool, limit=limit, cancel_grace=cancel_grace)
+        runner.connect()
     else:
         runner = Runner(store, limit=limit, cancel_grace=cancel_grace)
     loop = RunLoop(

@@ -41,7 +41,7 @@ __all__ = [
 DEFAULT_QUEUE = "default"
 #: Work pool types this version runs (Kubernetes comes later); their job variables:
 #: model/job_variables.py.
-POOL_TYPES = frozenset({"process", "docker"})
+POOL_TYPES = frozenset({"process", "docker", "kubernetes"})
 
 
 class CollisionStrategy(StrEnum):

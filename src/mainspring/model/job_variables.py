@@ -10,6 +10,13 @@ the variable, not a run that silently ignores it.
 - `docker`: `image` (required), `env`, `volumes` ("host:container[:ro]"), `network_mode`,
   `mem_limit` ("512m", bytes as an int), `cpus` (a fraction of CPUs), `auto_remove`
   (default true), `stream_output` (default true: the container's output in the worker's).
+- `kubernetes`: `image` (required), `namespace` (default "default"), `service_account_name`,
+  `image_pull_policy`, `env` (plain values), `env_from_secrets` (variable name ->
+  {"secret": NAME, "key": KEY}), `cpu_request`, `cpu_limit`, `memory_request`, `memory_limit`
+  (Kubernetes quantities: "500m", "1", "512Mi"), `labels`, `finished_job_ttl` (seconds the
+  cluster keeps a finished Job), `pod_watch_timeout_seconds` (default 300: a pod not started
+  by then ends the run Crashed with the reason), `job_manifest` (a batch/v1 Job manifest that
+  ours is merged over: node selectors, tolerations, volumes, sidecars...).
 """
 
 from __future__ import annotations
@@ -19,7 +26,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DockerJob", "check_job_variables", "docker_job", "merged_variables"]
+from mainspring.model.kubernetes_job import KubernetesJob, check_kubernetes, merge_manifest
+
+__all__ = [
+    "DockerJob",
+    "KubernetesJob",
+    "check_job_variables",
+    "docker_job",
+    "kubernetes_job",
+    "merged_variables",
+]
 
 _DOCKER = {
     "image",
@@ -31,9 +47,26 @@ _DOCKER = {
     "auto_remove",
     "stream_output",
 }
+_KUBERNETES = {
+    "image",
+    "namespace",
+    "service_account_name",
+    "image_pull_policy",
+    "env",
+    "env_from_secrets",
+    "cpu_request",
+    "cpu_limit",
+    "memory_request",
+    "memory_limit",
+    "labels",
+    "finished_job_ttl",
+    "pod_watch_timeout_seconds",
+    "job_manifest",
+}
 ALLOWED: dict[str, frozenset[str]] = {
     "process": frozenset(),
     "docker": frozenset(_DOCKER),
+    "kubernetes": frozenset(_KUBERNETES),
 }
 _MEMORY = re.compile(r"^\d+[bkmg]?$", re.IGNORECASE)
 _VOLUME = re.compile(r"^[^:]+:/[^:]*(:(ro|rw))?$")
@@ -58,14 +91,18 @@ def check_job_variables(
         )
     if pool_type == "docker":
         _check_docker(variables, what)
+    elif pool_type == "kubernetes":
+        check_kubernetes(variables, what)
     return dict(variables)
 
 
 def merged_variables(template: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
-    """The pool's defaults overridden by the deployment's; `env` merged by key."""
+    """The pool's defaults overridden by the deployment's; `env` (and a kubernetes pool's
+    `env_from_secrets` and `labels`) merged by key."""
     merged = {**template, **variables}
-    if isinstance(template.get("env"), dict) and isinstance(variables.get("env"), dict):
-        merged["env"] = {**template["env"], **variables["env"]}
+    for by_key in ("env", "env_from_secrets", "labels"):
+        if isinstance(template.get(by_key), dict) and isinstance(variables.get(by_key), dict):
+            merged[by_key] = {**template[by_key], **variables[by_key]}
     return merged
 
 
@@ -102,6 +139,24 @@ def docker_job(template: dict[str, Any], variables: dict[str, Any]) -> DockerJob
         auto_remove=bool(merged.get("auto_remove", True)),
         stream_output=bool(merged.get("stream_output", True)),
     )
+
+
+def kubernetes_job(template: dict[str, Any], variables: dict[str, Any]) -> KubernetesJob:
+    """The Kubernetes job of a run: the pool's template and the deployment's variables merged
+    (their `job_manifest`s deep-merged, the deployment's over the pool's) and checked.
+    ValueError when no image is named."""
+    merged = merged_variables(template, variables)
+    if isinstance(template.get("job_manifest"), dict) and isinstance(
+        variables.get("job_manifest"), dict
+    ):
+        merged["job_manifest"] = merge_manifest(template["job_manifest"], variables["job_manifest"])
+    merged = check_job_variables("kubernetes", merged)
+    if not merged.get("image"):
+        raise ValueError(
+            "a kubernetes work pool's run needs an image: give the deployment job variable "
+            "'image' (mainspring deploy --image NAME) or the pool's default"
+        )
+    return KubernetesJob.from_variables(merged)
 
 
 def _check_docker(v: dict[str, Any], what: str) -> None:
