@@ -233,3 +233,34 @@ def test_a_deployment_with_an_image_keeps_its_entrypoint_relative_to_the_project
     shown = cli_json("deployment", "inspect", "greet/boxed", home=home)
     assert shown["entrypoint"] == "greet_flows.py:greet"  # as in the image's /opt/project
     assert shown["job_variables"] == {"image": "etl:1"}
+
+
+def test_job_variables_are_checked_against_the_pools_type_before_registering(home, tmp_path):
+    flow_file = write_flow_file(tmp_path)
+    assert cli("work-pool", "create", "boxes", "--type", "docker", home=home).returncode == 0
+    typo = cli(
+        "deploy",
+        f"{flow_file}:greet",
+        "--name",
+        "x",
+        "--pool",
+        "boxes",
+        "-j",
+        "memory=1g",
+        home=home,
+    )
+    assert typo.returncode == 1 and "'memory' not known to a docker work pool" in typo.stderr
+    assert cli("work-pool", "create", "plain", home=home).returncode == 0
+    image = cli(
+        "deploy",
+        f"{flow_file}:greet",
+        "--name",
+        "x",
+        "--pool",
+        "plain",
+        "--image",
+        "etl:1",
+        home=home,
+    )
+    assert image.returncode == 1 and "'image' not known to a process work pool" in image.stderr
+    assert cli_json("deployment", "ls", home=home) == []

@@ -6,7 +6,7 @@ written, so a mistake registers nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -119,6 +119,31 @@ def deploy(
     register_deployments(deployments)
 
 
+def _check_job_variables(backend: Any, deployments: list[Deployment]) -> None:
+    """Each deployment's job variables against its pool's type, when the pool exists (one
+    registered later is checked by its worker, which ends a run with bad ones Crashed)."""
+    from mainspring.cli.output import fail, store_errors
+    from mainspring.exceptions import ObjectNotFound
+    from mainspring.model.job_variables import check_job_variables
+
+    for deployment in deployments:
+        if deployment.work_pool_name is None:
+            if deployment.job_variables:
+                fail(f"Error: {deployment.full_name!r}: job variables need a work pool (--pool)")
+            continue
+        with store_errors():
+            try:
+                pool = backend.read_work_pool(deployment.work_pool_name)
+            except ObjectNotFound:
+                continue
+        try:
+            check_job_variables(
+                pool.type, deployment.job_variables, f"{deployment.full_name!r} on {pool.name!r}"
+            )
+        except (TypeError, ValueError) as exc:
+            fail(f"Error: {exc}")
+
+
 def register_deployments(deployments: list[Deployment]) -> None:
     from mainspring.cli.deployment_lookup import deployment_store
     from mainspring.cli.output import console, store_errors
@@ -126,6 +151,7 @@ def register_deployments(deployments: list[Deployment]) -> None:
 
     backend = deployment_store()
     out = console()
+    _check_job_variables(backend, deployments)  # all of them first: a mistake registers none
     for deployment in deployments:
         with store_errors():
             stored = backend.upsert_deployment(deployment)
