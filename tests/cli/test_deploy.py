@@ -219,13 +219,10 @@ def test_deploy_on_postgresql(postgres_database, home, flow_file):
 
 def test_a_deployment_with_an_image_keeps_its_entrypoint_relative_to_the_project(home, tmp_path):
     write_flow_file(tmp_path)
+    assert cli("work-pool", "create", "boxes", "--type", "docker", home=home).returncode == 0
     done = cli(
-        "deploy",
-        "greet_flows.py:greet",
-        "--name",
-        "boxed",
-        "--image",
-        "etl:1",
+        *("deploy", "greet_flows.py:greet", "--name", "boxed"),
+        *("--image", "etl:1", "--pool", "boxes"),
         home=home,
         cwd=tmp_path,
     )
