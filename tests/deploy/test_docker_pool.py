@@ -122,6 +122,23 @@ def _wait(store: SqlStore, run_id: str, final: bool = True, timeout: float = 120
     raise AssertionError(f"run {run_id} is still {run.state.name}")
 
 
+def _wait_until_gone(client: Any, run_id: str, every: bool, timeout: float = 60) -> None:
+    """Until no container of the run is listed (`every`: stopped ones too). A container the
+    worker removes while Docker lists it answers 404: listed again."""
+    import docker.errors
+
+    labelled = {"label": f"io.mainspring.flow-run-id={run_id}"}
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if not client.containers.list(all=every, filters=labelled):
+                return
+        except docker.errors.NotFound:
+            pass
+        assert time.monotonic() < deadline, f"a container of run {run_id} is still there"
+        time.sleep(0.2)
+
+
 def test_a_run_completes_in_a_container_with_no_network(setup):
     run_id = _deploy(setup, "hello", env={"GREETING_FROM": "the-container"})
     run = _wait(setup["store"], run_id)
@@ -129,11 +146,8 @@ def test_a_run_completes_in_a_container_with_no_network(setup):
     logs = [log.message for log in setup["store"].read_logs(run_id)]
     assert any("hello world from the-container" in m for m in logs), logs
     assert run.host != os.uname().nodename  # it ran in the container, not here
-    labelled = {"label": f"io.mainspring.flow-run-id={run_id}"}
-    deadline = time.monotonic() + 60  # the worker removes it once it has seen the exit
-    while setup["client"].containers.list(all=True, filters=labelled):
-        assert time.monotonic() < deadline, "the container was not removed"
-        time.sleep(0.2)
+    # the worker removes it once it has seen the exit
+    _wait_until_gone(setup["client"], run_id, every=True)
     worker = setup["worker"]
     worker.send_signal(signal.SIGTERM)
     out, _ = worker.communicate(timeout=60)
@@ -160,11 +174,7 @@ def test_cancelling_stops_the_container(setup):
     assert done.returncode == 0, done.stderr
     run = _wait(setup["store"], run_id, timeout=90)
     assert run.state.name == "Cancelled", run.state
-    time.sleep(1)
-    running = setup["client"].containers.list(
-        filters={"label": f"io.mainspring.flow-run-id={run_id}"}
-    )
-    assert not running
+    _wait_until_gone(setup["client"], run_id, every=False)  # none of its containers runs
 
 
 def test_a_missing_image_or_a_bad_job_variable_crashes_the_run_clearly(setup):
