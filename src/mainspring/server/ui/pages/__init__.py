@@ -1,8 +1,15 @@
 """One module per page (or group of pages), each with its `router` and menu entry."""
 
-from mainspring.server.ui.pages import dashboard, flows, runs, settings
+from mainspring.server.ui.pages import dashboard, deployments, flows, runs, settings, work_pools
 
 #: The UI's routers, included by `install_ui` under `/`.
-ROUTERS = (dashboard.router, runs.router, flows.router, settings.router)
+ROUTERS = (
+    dashboard.router,
+    runs.router,
+    flows.router,
+    deployments.router,
+    work_pools.router,
+    settings.router,
+)
 
 __all__ = ["ROUTERS"]
