@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from mainspring.model.deployments import Deployment
+from mainspring.model.schedules import Cron
 from mainspring.store.sql import SqlStore
 
 from ..conftest import cli, server_env, start_server, stop_server
@@ -97,3 +99,29 @@ def test_run_a_deployment_from_its_form_and_watch_it_complete(tmp_path: Path, pa
     finally:
         store.close()
     assert worker.returncode == 0, out
+
+
+def test_the_pages_fit_a_phone(live_server, browser) -> None:
+    store = SqlStore(f"sqlite:///{Path(live_server.env['MAINSPRING_HOME']) / 'mainspring.db'}")
+    zone = "America/Argentina/Buenos_Aires"  # a long zone name in the next runs' table
+    scheduled = store.upsert_deployment(
+        Deployment(
+            "weather", "phone", work_pool_name="local-pool",
+            schedules=[Cron("0 3 * * *", timezone=zone).to_dict()],
+        )
+    )  # fmt: skip
+    store.close()
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        for path in (
+            "/deployments",
+            f"/deployments/deployment/{scheduled.id}",
+            "/work-pools",
+            "/work-pools/work-pool/local-pool",
+        ):
+            page.goto(ui_url(live_server) + path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{path} is {width} px wide"
+    finally:
+        context.close()
