@@ -302,3 +302,18 @@ def test_no_deployments_says_how_to_make_one(tmp_path) -> None:
             assert "mainspring deploy file.py:flow --name NAME" in text
     finally:
         store.close()
+
+
+def test_many_deployments_come_in_pages(own_store) -> None:
+    from mainspring.server.ui.pages.deployments import LIST_PAGE
+
+    for i in range(LIST_PAGE + 3):
+        make_deployment(own_store, f"d-{i:03d}", schedules=[Interval(60 + i).to_dict()])
+    with ui_client(own_store) as client:
+        first = client.get("/deployments")
+        assert "Page 1 of 2" in first.text and 'href="/deployments?page=2"' in first.text
+        second = client.get("/deployments?page=2")
+        listed = re.findall(r'<td data-label="Deployment"><a [^>]+>([^<]+)</a>', first.text)
+        more = re.findall(r'<td data-label="Deployment"><a [^>]+>([^<]+)</a>', second.text)
+        assert len(listed) == LIST_PAGE and not set(listed) & set(more)
+        assert len(listed) + len(more) == LIST_PAGE + 3 + 1  # and the history's nightly

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from mainspring.exceptions import ObjectNotFound, ParameterTypeError
@@ -19,6 +19,7 @@ from mainspring.model import FlowRunFilter
 from mainspring.model.deployments import Deployment
 from mainspring.server.ui import nav
 from mainspring.server.ui.csrf import FIELD, require_csrf
+from mainspring.server.ui.paging import page_number, page_of
 from mainspring.server.ui.param_form import ParamField, form_fields, read_form
 from mainspring.server.ui.reading import UiStore, not_found, ui_store
 from mainspring.server.ui.run_rows import run_rows
@@ -31,6 +32,8 @@ nav.register(nav.NavEntry("Deployments", "/deployments"))
 
 NEXT_RUNS = 5  # next run times on a deployment's page
 RECENT_RUNS = 10  # its latest runs
+#: Deployments a page of the list: each row works out its next run from its schedules.
+LIST_PAGE = 50
 
 
 async def form_data(request: Request) -> dict[str, str]:
@@ -52,11 +55,16 @@ def _page_of(deployment: Deployment) -> str:
 
 @router.get("/deployments", response_class=HTMLResponse, name="deployments")
 def deployments_page(
-    request: Request, _viewer: Annotated[Viewer, Depends(page_viewer)]
+    request: Request,
+    _viewer: Annotated[Viewer, Depends(page_viewer)],
+    page: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
     store = ui_store(request)
     now = time.time()
     flow_ids = {f.name: f.id for f in store.read_flows()}
+    everything = store.read_deployments()
+    number = page_number(page)
+    shown = everything[(number - 1) * LIST_PAGE : number * LIST_PAGE]
     rows = [
         {
             "deployment": d,
@@ -64,9 +72,11 @@ def deployments_page(
             "schedules": schedule_words(d),
             "next": next_runs(d, now, 1),
         }
-        for d in store.read_deployments()
+        for d in shown
     ]
-    return render(request, "deployments.html", {"rows": rows})
+    pager = page_of(number, len(everything), LIST_PAGE, lambda n: f"/deployments?page={n}")
+    context = {"rows": rows, "count": len(everything), "page": pager}
+    return render(request, "deployments.html", context)
 
 
 @router.get(
