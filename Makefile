@@ -22,6 +22,7 @@ help:
 	@echo "make examples - install and run the example flows only"
 	@echo "make test   - lint, check formatting and run the test suite (PYTEST_ARGS=...)"
 	@echo "make bench  - run the benchmarks"
+	@echo "make screenshots - docs/screenshots/*.png of the web UI (headless chromium)"
 	@echo "make lint   - ruff check, ruff format --check, the layering check (lint-imports), mypy"
 	@echo "make format - apply ruff's fixes and formatting"
 	@echo "make clean  - remove caches, build output and install stamps (keeps .venv)"

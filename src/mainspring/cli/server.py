@@ -102,10 +102,10 @@ def start(
     port = listener.getsockname()[1]  # the one the system chose, for --port 0
     shown = f"[{host}]" if ":" in host else host
     err_console().print(
-        f"Mainspring server on http://{shown}:{port}/ (the web UI), API at /api, docs at "
-        f"/api/docs; {auth}.",
+        f"Mainspring server on http://{shown}:{port}/api, docs at /api/docs; {auth}.",
         markup=False,
     )
+    err_console().print(f"Web UI at http://{shown}:{port}/", markup=False)
     app_ = create_app(store, served_settings(host, port), exposed=exposed, insecure=insecure)
     freeze_startup_heap()
     config = uvicorn.Config(app_, host=host, port=port, log_level=log_level.value)

@@ -208,3 +208,12 @@ def test_a_database_failure_is_a_page_for_a_person(own_store) -> None:
         assert "The database could not complete the request" in page.text
         api = client.get("/api/flows")
         assert api.status_code == 503 and api.json()["detail"].startswith("The database")
+
+
+@pytest.mark.slow
+def test_the_server_says_where_its_ui_is(history_home) -> None:
+    from ..conftest import server_env, start_server, stop_server
+
+    server = start_server(server_env(history_home) | {"MAINSPRING_SERVER_CRASH_DETECTOR": "false"})
+    output = stop_server(server.process)
+    assert f"Web UI at {ui_url(server)}/" in output
