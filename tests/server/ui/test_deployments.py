@@ -317,3 +317,20 @@ def test_many_deployments_come_in_pages(own_store) -> None:
         more = re.findall(r'<td data-label="Deployment"><a [^>]+>([^<]+)</a>', second.text)
         assert len(listed) == LIST_PAGE and not set(listed) & set(more)
         assert len(listed) + len(more) == LIST_PAGE + 3 + 1  # and the history's nightly
+
+
+def test_a_required_choice_starts_unchosen(app, own_store) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"flag": {"type": "boolean"}, "mode": {"enum": ["a", "b"]}},
+        "required": ["flag", "mode"],
+    }
+    choosy = make_deployment(own_store, "choosy", parameter_openapi_schema=schema)
+    html = app.get(page_of(choosy)).text
+    for name in ("flag", "mode"):  # not silently the first option
+        assert re.search(rf'name="param\.{name}">\s*<option value="" selected>\(choose\)', html)
+    token = csrf_token(app)
+    answer = app.post(f"{page_of(choosy)}/run", data={"csrf_token": token, "param.mode": "b"})
+    assert answer.status_code == 400
+    assert field_error(answer.text, "flag").startswith("Required")
+    assert field_error(answer.text, "mode") == ""
