@@ -105,7 +105,7 @@ def _render_deployment(
         "flow_id": flow.id if flow else None,
         "schedules": schedule_words(deployment),
         "next_runs": next_runs(deployment, time.time(), NEXT_RUNS),
-        "rows": run_rows(store, runs),
+        "rows": run_rows(store, runs, {deployment.id: deployment}),
         "run_count": store.count_flow_runs(FlowRunFilter(deployment_ids=[deployment.id])),
         "fields": fields,
         "error": error,

@@ -95,6 +95,7 @@ def work_pool_page(
     summary = _summary(store, pool, store.read_deployments(), now)
     queued_filter = _runs_filter(summary.deployments, QUEUED)
     running_filter = _runs_filter(summary.deployments, RUNNING)
+    mine = {d.id: d for d in summary.deployments}  # the runs listed are of these
     queued = (
         store.read_flow_runs(queued_filter, FlowRunSort.CREATED_DESC, LISTED)
         if queued_filter
@@ -110,8 +111,8 @@ def work_pool_page(
         "pool": pool,
         "queues": store.read_work_queues(pool.name),
         "online_since": now - WORKER_ONLINE_SECONDS,
-        "queued": run_rows(store, queued),
-        "running": run_rows(store, running),
+        "queued": run_rows(store, queued, mine),
+        "running": run_rows(store, running, mine),
         "listed": LISTED,
     }
     return render(request, "work_pool.html", context)
