@@ -16,6 +16,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -32,7 +33,7 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 
-def shots(flow_id: str) -> list[tuple[str, str, dict[str, int]]]:
+def shots(flow_id: str, deployment_id: str) -> list[tuple[str, str, dict[str, int]]]:
     return [
         ("dashboard", "/dashboard", DESKTOP),
         ("runs", "/runs", DESKTOP),
@@ -40,6 +41,11 @@ def shots(flow_id: str) -> list[tuple[str, str, dict[str, int]]]:
         ("flows", "/flows", DESKTOP),
         ("flow", f"/flows/flow/{flow_id}", DESKTOP),
         ("settings", "/settings", DESKTOP),
+        ("deployments", "/deployments", DESKTOP),
+        ("deployment", f"/deployments/deployment/{deployment_id}", DESKTOP),
+        ("work-pools", "/work-pools", DESKTOP),
+        ("work-pool", "/work-pools/work-pool/local-pool", DESKTOP),
+        ("deployment-phone", f"/deployments/deployment/{deployment_id}", PHONE),
         ("dashboard-phone", "/dashboard", PHONE),
         ("runs-phone", "/runs", PHONE),
     ]
@@ -59,6 +65,7 @@ def main() -> None:
         store = SqlStore(f"sqlite:///{home}/mainspring.db", end_dead_runs=False)
         fill(store, 400, days=3, seed=3)
         flow_id = next(f.id for f in store.read_flows() if f.name == "nightly-etl")
+        deployment_id = _deployments(store)
         store.close()
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -75,7 +82,7 @@ def main() -> None:
             _wait_for(f"{base}/api/health")
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                for name, path, viewport in shots(flow_id):
+                for name, path, viewport in shots(flow_id, deployment_id):
                     page = browser.new_page(viewport=viewport, device_scale_factor=1)
                     page.goto(base + path)
                     page.wait_for_load_state("networkidle")
@@ -84,10 +91,66 @@ def main() -> None:
                     page.screenshot(path=str(OUT / f"{name}.png"), full_page=full)
                     page.close()
                     print(f"docs/screenshots/{name}.png  {path}")
+                _run_form_error(browser, f"{base}/deployments/deployment/{deployment_id}")
                 browser.close()
         finally:
             server.terminate()
             server.wait(timeout=10)
+
+
+def _deployments(store: Any) -> str:
+    """A scheduled deployment with a typed parameter schema (the Run form shows each kind of
+    field), a paused one, and a second pool; returns the first's id."""
+    from mainspring.model.deployments import Deployment, WorkPool
+    from mainspring.model.schedules import Cron, Interval
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "day": {"title": "day", "type": "string", "format": "date"},
+            "tables": {"title": "tables", "type": "array", "items": {"type": "string"}},
+            "batch_size": {"title": "batch_size", "type": "integer", "default": 500},
+            "full_refresh": {"title": "full_refresh", "type": "boolean", "default": False},
+            "mode": {"title": "mode", "enum": ["append", "replace"], "type": "string",
+                     "default": "append"},
+        },
+        "required": ["day"],
+    }  # fmt: skip
+    etl = Deployment(
+        "nightly-etl", "production", entrypoint="flows/etl.py:nightly_etl",
+        parameters={"tables": ["orders", "customers"]}, parameter_openapi_schema=schema,
+        tags=["etl", "prod"], work_pool_name="local-pool",
+        description="Loads yesterday's orders into the warehouse.",
+        schedules=[Cron("30 1 * * *", timezone="Europe/Lisbon").to_dict()],
+    )  # fmt: skip
+    deployment = store.upsert_deployment(etl)
+    store.create_work_pool(WorkPool("gpu", concurrency_limit=2, description="Model training"))
+    store.upsert_deployment(
+        Deployment(
+            "train-model", "weekly", work_pool_name="gpu", paused=True,
+            schedules=[Cron("0 4 * * 1", timezone="America/New_York").to_dict()],
+        )
+    )  # fmt: skip
+    store.upsert_deployment(
+        Deployment(
+            "sync-crm", "every-15-minutes", work_pool_name="local-pool",
+            schedules=[Interval(900).to_dict()],
+        )
+    )  # fmt: skip
+    store.create_deployment_run(deployment.id, {"day": "2026-12-01"})
+    return str(deployment.id)
+
+
+def _run_form_error(browser: Any, url: str) -> None:
+    """The Run form after a bad value: the error beside its field."""
+    page = browser.new_page(viewport=DESKTOP, device_scale_factor=1)
+    page.goto(url)
+    page.locator('input[name="param.batch_size"]').fill("lots")
+    page.get_by_role("button", name="Run production").click()
+    page.wait_for_load_state("networkidle")
+    page.locator("section.run-form").screenshot(path=str(OUT / "deployment-run-error.png"))
+    page.close()
+    print("docs/screenshots/deployment-run-error.png  (the Run form, a bad value)")
 
 
 def _wait_for(url: str) -> None:

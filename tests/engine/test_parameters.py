@@ -182,3 +182,31 @@ def test_positional_only_var_positional_and_var_keyword_parameters(store):
     run = only_flow_run(store, "varied")
     assert run.parameters["b"] == 2 and run.parameters["c"] == 5
     assert uses_task() == (6, 9)
+
+
+class Inner(pydantic.BaseModel):
+    a: int
+
+
+class Outer(pydantic.BaseModel):
+    inner: Inner
+
+
+def test_the_schema_of_a_nested_model_parameter_validates_values() -> None:
+    """pydantic puts a nested model's definitions beside the parameter, but its "$ref" points
+    at the root: they are moved there, so a deployment's runs can be validated (before, every
+    run asked of it failed: the reference pointed nowhere)."""
+    import jsonschema
+
+    from mainspring.model.run_parameters import run_parameters
+
+    @flow
+    def uses_models(o: Outer, n: int = 1) -> None: ...
+
+    schema = uses_models.parameters.json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert "Inner" in schema["$defs"] and "$defs" not in schema["properties"]["o"]
+    assert run_parameters("f", {}, schema, {"o": {"inner": {"a": 1}}}) == {"o": {"inner": {"a": 1}}}
+    with pytest.raises(ParameterTypeError) as caught:
+        run_parameters("f", {}, schema, {"o": {"inner": {"a": "x"}}})
+    assert caught.value.parameter == "o"

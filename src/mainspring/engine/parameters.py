@@ -120,6 +120,7 @@ class Parameters:
         """A JSON schema of the parameters (for forms and the API); unknown types are open."""
         properties: dict[str, Any] = {}
         required: list[str] = []
+        definitions: dict[str, Any] = {}
         for name, param in self.signature.parameters.items():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 continue
@@ -137,8 +138,24 @@ class Parameters:
                     schema["default"] = param.default
                 except TypeError:
                     pass
+            _hoist_definitions(schema, definitions)
             properties[name] = schema
-        return {"type": "object", "properties": properties, "required": required}
+        result: dict[str, Any] = {"type": "object", "properties": properties, "required": required}
+        if definitions:
+            result["$defs"] = definitions
+        return result
+
+
+def _hoist_definitions(schema: dict[str, Any], definitions: dict[str, Any]) -> None:
+    """Move a parameter's `$defs` (pydantic puts a nested model's there) to the root, where
+    its `"$ref": "#/$defs/Name"` points: left in the parameter, no validator can resolve it.
+    A name another parameter defined differently stays (that parameter stays unresolvable)."""
+    own = schema.get("$defs")
+    if not isinstance(own, dict):
+        return
+    if any(name in definitions and definitions[name] != d for name, d in own.items()):
+        return
+    definitions.update(schema.pop("$defs"))
 
 
 def _type_name(annotation: Any) -> str:

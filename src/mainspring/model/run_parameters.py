@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import jsonschema
+import referencing.exceptions
 
 from mainspring.exceptions import ParameterTypeError
 
@@ -42,7 +43,13 @@ def run_parameters(
         raise ValueError(
             f"The parameter schema of flow {flow_name!r} is invalid: {exc.message}"
         ) from None
-    except (TypeError, ValueError, RecursionError) as exc:  # a schema jsonschema chokes on
+    except (
+        TypeError,
+        ValueError,
+        RecursionError,
+        jsonschema.exceptions.UnknownType,  # {"type": "nonsense"}
+        referencing.exceptions.Unresolvable,  # a "$ref" to nowhere
+    ) as exc:  # a schema jsonschema chokes on (not checked when stored through Python)
         raise ValueError(f"The parameter schema of flow {flow_name!r} is unusable: {exc}") from None
     if error is None:
         return merged

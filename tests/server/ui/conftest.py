@@ -86,6 +86,9 @@ def own_store(history_home: Path, tmp_path: Path) -> Iterator[SqlStore]:
     tests of the module must not see: keys, once made, are required; more runs)."""
     copy = tmp_path / "own.db"
     shutil.copyfile(history_home / "mainspring.db", copy)
+    wal = history_home / "mainspring.db-wal"  # the last writes may still be in the log only
+    if wal.exists():
+        shutil.copyfile(wal, tmp_path / "own.db-wal")
     store = SqlStore(f"sqlite:///{copy}", end_dead_runs=False)
     yield store
     store.close()

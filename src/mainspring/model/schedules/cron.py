@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from croniter import CroniterBadCronError, CroniterBadDateError, croniter
@@ -98,10 +99,20 @@ def check_cron(expression: Any, day_or: bool = True) -> str:
                 f"cron {expression!r}: hashed (H) and random (R) fields are not supported"
             )
     try:
-        croniter(text, _CHECK_FROM, day_or=day_or).get_next(datetime)
+        _first_match(text, day_or)
     except CroniterBadDateError:
         raise InvalidSchedule(f"cron {expression!r} matches no date (it would never run)") from None
     except (CroniterBadCronError, ValueError, TypeError, KeyError, IndexError) as exc:
         detail = str(exc).replace("\n", " ") or type(exc).__name__
         raise InvalidSchedule(f"malformed cron {expression!r}: {detail}") from None
     return text
+
+
+@lru_cache(maxsize=4096)
+def _first_match(text: str, day_or: bool) -> datetime:
+    """The expression's first match after a fixed instant: proof that it ever matches. Cached
+    (a valid expression's answer never changes; errors are not cached): croniter spends about
+    a millisecond reading an expression, and every deployment read from a store checks its
+    schedules again, so a list of 1,000 deployments cost ~200 ms."""
+    match: datetime = croniter(text, _CHECK_FROM, day_or=day_or).get_next(datetime)
+    return match

@@ -30,13 +30,20 @@ class RunRow:
         return sum(self.tasks.get(t, 0) for t in FAILED_TYPES)
 
 
-def run_rows(store: UiStore, runs: list[FlowRun]) -> list[RunRow]:
+def run_rows(
+    store: UiStore, runs: list[FlowRun], deployments: dict[str, Deployment] | None = None
+) -> list[RunRow]:
+    """`deployments` by id, when the caller has read those of the runs already (reading
+    them all costs ~60 ms per 1,000 deployments)."""
     if not runs:
         return []
     flow_ids = {f.name: f.id for f in store.read_flows()}
-    deployments = (
-        {d.id: d for d in store.read_deployments()} if any(r.deployment_id for r in runs) else {}
-    )
+    if deployments is None:
+        deployments = (
+            {d.id: d for d in store.read_deployments()}
+            if any(r.deployment_id for r in runs)
+            else {}
+        )
     parent_ids = list({r.parent_flow_run_id for r in runs if r.parent_flow_run_id})
     parents = (
         {

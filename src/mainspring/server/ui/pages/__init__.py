@@ -1,6 +1,15 @@
 """One module per page (or group of pages), each with its `router` and menu entry."""
 
-from mainspring.server.ui.pages import dashboard, flow_run, flows, runs, settings, task_run
+from mainspring.server.ui.pages import (
+    dashboard,
+    deployments,
+    flow_run,
+    flows,
+    runs,
+    settings,
+    task_run,
+    work_pools,
+)
 
 #: The UI's routers, included by `install_ui` under `/`.
 ROUTERS = (
@@ -9,6 +18,8 @@ ROUTERS = (
     flow_run.router,
     task_run.router,
     flows.router,
+    deployments.router,
+    work_pools.router,
     settings.router,
 )
 
