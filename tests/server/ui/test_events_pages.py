@@ -175,6 +175,7 @@ def test_the_events_page_shows_runs_and_automations_events(fired) -> None:
         ):
             assert kind in text, kind
         assert f'href="/runs/flow-run/{run_id}"' in html
+        assert '<td class="event-resource"><a href="/automations">an automation</a>' in html
         failed = client.get("/events?type=mainspring.flow-run.Failed")
         kinds = set(re.findall(r'<td class="event-type"><a [^>]*>([^<]+)</a>', failed.text))
         assert kinds == {"mainspring.flow-run.Failed"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -37,8 +37,14 @@ SHORTCUTS = (
     ("Deployments", f"{PREFIX}deployment."),
     ("Automations", f"{PREFIX}automation."),
 )
-#: Pages of the resources events name, by the kind in `mainspring.<kind>.<id>`.
-RESOURCE_PAGES = {"flow-run": "/runs/flow-run/", "task-run": "/runs/task-run/"}
+#: Pages of the resources events name, by the kind in `mainspring.<kind>.<id>` (the id is
+#: appended; automations have one page for all).
+RESOURCE_PAGES = {
+    "flow-run": "/runs/flow-run/{}",
+    "task-run": "/runs/task-run/{}",
+    "deployment": "/deployments/deployment/{}",
+    "automation": "/automations",
+}
 
 
 def _read_filters(type_: str | None, resource: str | None) -> tuple[str, str]:
@@ -56,12 +62,27 @@ def _read_filters(type_: str | None, resource: str | None) -> tuple[str, str]:
 
 
 def resource_link(event: Event) -> str | None:
-    """The page of the run an event is about, when it is about a run."""
+    """The page of what an event is about (a run, a deployment, an automation), if any."""
     if not event.resource_id.startswith(PREFIX):
         return None
     kind, _, object_id = event.resource_id.removeprefix(PREFIX).partition(".")
-    base = RESOURCE_PAGES.get(kind)
-    return base + object_id if base and object_id else None
+    page = RESOURCE_PAGES.get(kind)
+    if page is None or not object_id:
+        return None
+    return page.format(quote(object_id, safe=""))
+
+
+def resource_label(event: Event) -> str:
+    """What to call an event's resource: its name label, else its kind (`automation`), else
+    its id (a client's own resource)."""
+    name = event.resource.get("name") if isinstance(event.resource, dict) else None
+    if isinstance(name, str) and name.strip():
+        return name
+    if event.resource_id.startswith(PREFIX):
+        kind = event.resource_id.removeprefix(PREFIX).partition(".")[0]
+        words = kind.replace("-", " ")
+        return f"{'an' if words[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {words}"
+    return event.resource_id
 
 
 def summary(event: Event) -> str:
@@ -106,6 +127,7 @@ def events_page(
         "latest_url": ("/events?" + urlencode(kept)) if position else None,
         "shortcuts": SHORTCUTS,
         "resource_link": resource_link,
+        "resource_label": resource_label,
         "summary": summary,
     }
     return render(request, "events.html", context)
