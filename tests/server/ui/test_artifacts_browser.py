@@ -57,3 +57,15 @@ def test_a_runs_artifacts_in_the_browser(page, artifacts_server: Server) -> None
     section.get_by_role("link", name="made in a task run").first.click()
     assert page.locator("#artifacts progress").count() == 1
     assert dialogs == []  # no script of a run's ran
+
+
+@pytest.mark.parametrize("path", ["/artifacts", "/automations", "/events"])
+def test_phone_width_needs_no_sideways_scrolling(artifacts_server: Server, browser, path) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(ui_url(artifacts_server) + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide"
+    finally:
+        context.close()
