@@ -76,21 +76,9 @@ def automation_json(a: Automation) -> dict[str, Any]:
 
 
 def _describe(a: Automation) -> str:
-    t = a.trigger
-    where = []
-    if t.flows:
-        where.append("flows " + ", ".join(t.flows))
-    if t.deployments:
-        where.append("deployments " + ", ".join(t.deployments))
-    if t.tags:
-        where.append("tags " + ", ".join(t.tags))
-    scope = f" ({'; '.join(where)})" if where else ""
-    if t.type == "flow-run-state":
-        held = f" for {t.for_seconds:g} s" if t.for_seconds else ""
-        return f"flow run {'/'.join(t.states)}{held}{scope}"
-    if t.type == "flow-run-not-completed":
-        return f"flow run not Completed {t.within_seconds:g} s after scheduled{scope}"
-    return f"{t.threshold} x {t.event}* within {t.within_seconds:g} s{scope}"
+    from mainspring.model.automations import describe_trigger
+
+    return describe_trigger(a.trigger)
 
 
 @app.command("create")

@@ -143,6 +143,24 @@ class Automation:
         }
 
 
+def describe_trigger(t: Trigger) -> str:
+    """The trigger in a line of words (the CLI's listing and the UI's automations page)."""
+    where = []
+    if t.flows:
+        where.append("flows " + ", ".join(t.flows))
+    if t.deployments:
+        where.append("deployments " + ", ".join(t.deployments))
+    if t.tags:
+        where.append("tags " + ", ".join(t.tags))
+    scope = f" ({'; '.join(where)})" if where else ""
+    if t.type == "flow-run-state":
+        held = f" for {t.for_seconds:g} s" if t.for_seconds else ""
+        return f"flow run {'/'.join(t.states)}{held}{scope}"
+    if t.type == "flow-run-not-completed":
+        return f"flow run not Completed {t.within_seconds:g} s after scheduled{scope}"
+    return f"{t.threshold} x {t.event}* within {t.within_seconds:g} s{scope}"
+
+
 # -- parsing and checking ----------------------------------------------------------------------
 def _fail(where: str, message: str) -> ValueError:
     return ValueError(f"{where}: {message}")

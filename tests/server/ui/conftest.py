@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from mainspring.settings import reset_settings
+from mainspring.store import get_store, reset_store
 from mainspring.store.sql import SqlStore
 
 from ..conftest import Server, server_env, start_server, stop_server
@@ -147,3 +149,18 @@ def page(browser: Any) -> Iterator[Any]:
         yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture
+def flow_store(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlStore]:
+    """The store the real flows of this process record into (and the pages read), on SQLite
+    and PostgreSQL (`store_url`)."""
+    monkeypatch.setenv("MAINSPRING_DATABASE_URL", store_url)
+    monkeypatch.setenv("MAINSPRING_LOGGING_CONSOLE", "false")
+    reset_settings()
+    reset_store()
+    store = get_store()
+    assert isinstance(store, SqlStore)
+    yield store
+    reset_store()
+    reset_settings()

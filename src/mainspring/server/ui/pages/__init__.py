@@ -1,8 +1,11 @@
 """One module per page (or group of pages), each with its `router` and menu entry."""
 
 from mainspring.server.ui.pages import (
+    artifacts,
+    automations,
     dashboard,
     deployments,
+    events,
     flow_run,
     flows,
     runs,
@@ -20,6 +23,9 @@ ROUTERS = (
     flows.router,
     deployments.router,
     work_pools.router,
+    automations.router,
+    events.router,
+    artifacts.router,
     settings.router,
 )
 

@@ -21,8 +21,10 @@ from mainspring.model import TERMINAL_TYPES, FlowRunFilter, FlowRunSort, State, 
 from mainspring.model.orchestration import cancel_proposal
 from mainspring.model.task_groups import TaskGroup
 from mainspring.server.ui import run_logs
+from mainspring.server.ui.artifact_view import views_of
 from mainspring.server.ui.badges import state_badge
 from mainspring.server.ui.csrf import require_csrf
+from mainspring.server.ui.pages.artifacts import run_artifacts
 from mainspring.server.ui.run_graph import build_graph
 from mainspring.server.ui.run_pages import find_flow_run, result_location
 from mainspring.server.ui.run_timeline import (
@@ -92,6 +94,7 @@ def flow_run_page(
         "actions": _actions(run),
         "finished": run.state.type in TERMINAL_TYPES,
         "parameters_json": json.dumps(run.parameters, indent=2, default=repr, ensure_ascii=False),
+        "artifacts": views_of(run_artifacts(request, flow_run_id=run.id)),
     }
     return render(request, "flow_run.html", context)
 

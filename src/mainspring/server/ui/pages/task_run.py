@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse
 from mainspring.exceptions import ObjectNotFound
 from mainspring.model import StateType
 from mainspring.server.ui import run_logs
+from mainspring.server.ui.artifact_view import views_of
+from mainspring.server.ui.pages.artifacts import run_artifacts
 from mainspring.server.ui.run_pages import find_task_run, result_location
 from mainspring.server.ui.templating import render
 from mainspring.server.ui.viewer import Viewer, page_viewer
@@ -62,6 +64,7 @@ def task_run_page(
         "downstream": downstream,
         "cache_hit": task_run.state.name == "Cached",
         "result": result_location(task_run.state.data),
+        "artifacts": views_of(run_artifacts(request, task_run_id=task_run.id)),
         "logs": {"query": query, "lines": lines, "levels": [n for n in run_logs.LEVELS if n]},
     }
     return render(request, "task_run.html", context)
