@@ -1,6 +1,7 @@
 """One module per page (or group of pages), each with its `router` and menu entry."""
 
 from mainspring.server.ui.pages import (
+    blocks,
     dashboard,
     deployments,
     flow_run,
@@ -8,6 +9,7 @@ from mainspring.server.ui.pages import (
     runs,
     settings,
     task_run,
+    variables,
     work_pools,
 )
 
@@ -20,6 +22,8 @@ ROUTERS = (
     flows.router,
     deployments.router,
     work_pools.router,
+    blocks.router,
+    variables.router,
     settings.router,
 )
 
