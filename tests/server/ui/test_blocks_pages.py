@@ -42,9 +42,14 @@ PARTNER = BlockType(
 )
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlStore]:
-    store = SqlStore(f"sqlite:///{tmp_path / 'blocks.db'}", end_dead_runs=False)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
+    """A fresh store holding the PARTNER type, on SQLite and on PostgreSQL."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_database")
+    else:
+        url = f"sqlite:///{tmp_path / 'blocks.db'}"
+    store = SqlStore(url, end_dead_runs=False)
     store.upsert_block_type(PARTNER)
     yield store
     store.close()
