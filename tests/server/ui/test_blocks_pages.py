@@ -209,6 +209,43 @@ def test_edit_keeps_secrets_left_empty_or_masked_and_never_shows_them(app, store
     assert saved["token"] == NEW_SECRET
 
 
+def test_a_nested_block_s_secret_is_masked_in_its_json_and_kept(app, store) -> None:
+    """The email block's `credentials` (a nested block) is a JSON field: its password reads
+    `********` there, and sent back as such it keeps the saved one."""
+    from mainspring.blocks.notifications import Email
+
+    store.upsert_block_type(Email.block_type())
+    credentials = {"smtp_server": "mail.example", "username": "me", "password": SECRET}
+    store.save_block_document(
+        "email", "alerts", {"credentials": credentials, "email_to": ["a@example.com"]}
+    )
+    token = token_of(app)
+    form = app.get("/blocks/block/email/alerts/edit")
+    assert SECRET not in form.text and "********" in form.text
+    shown = re.search(r'<textarea[^>]*name="param.credentials"[^>]*>([^<]*)<', form.text)
+    assert shown
+    sent = {
+        "csrf_token": token,
+        "param.credentials": text_of(shown.group(1)).replace("mail.example", "smtp.example"),
+        "param.email_to": '["b@example.com"]',
+    }
+    done = app.post("/blocks/block/email/alerts/edit", data=sent, follow_redirects=False)
+    assert done.status_code == 303, field_errors(done.text)
+    saved = store.read_block_document("email", "alerts", include_secrets=True).data
+    assert saved["credentials"]["smtp_server"] == "smtp.example"
+    assert saved["credentials"]["password"] == SECRET
+    assert saved["email_to"] == ["b@example.com"]
+
+
+def test_forms_ask_a_stranger_to_sign_in_when_keys_are_required(store) -> None:
+    create_api_key(store, "admin")
+    with ui_client(store) as client:
+        for path in ("/blocks", "/blocks/catalog/secret/create", "/variables"):
+            page = client.get(path, follow_redirects=False)
+            assert page.status_code == 303, path
+            assert page.headers["location"].startswith("/settings?next=")
+
+
 def test_a_failed_edit_shows_no_secret_and_changes_nothing(app, store) -> None:
     save_partner(store)
     token = token_of(app)

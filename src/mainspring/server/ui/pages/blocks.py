@@ -58,6 +58,12 @@ def known_types(store: BlockStore) -> dict[str, BlockType]:
     return dict(sorted(types.items()))
 
 
+def form_viewer(request: Request, _seen: Annotated[Viewer, Depends(page_viewer)]) -> Viewer:
+    """Dependency of the pages of a form that changes something: sign in first when keys
+    are required (as any page), then a key that may write."""
+    return action_viewer(request)
+
+
 def _type(store: BlockStore, slug: str) -> BlockType:
     found = known_types(store).get(slug)
     if found is None:
@@ -139,7 +145,7 @@ def _render_form(
 
 @router.get("/blocks/catalog/{slug}/create", response_class=HTMLResponse, name="block_create")
 def create_form(
-    request: Request, slug: str, _viewer: Annotated[Viewer, Depends(action_viewer)]
+    request: Request, slug: str, _viewer: Annotated[Viewer, Depends(form_viewer)]
 ) -> HTMLResponse:
     kind = _type(block_store(request), slug)
     return _render_form(request, kind, block_fields(kind))
@@ -147,7 +153,7 @@ def create_form(
 
 @router.get("/blocks/block/{slug}/{name}/edit", response_class=HTMLResponse, name="block_edit")
 def edit_form(
-    request: Request, slug: str, name: str, _viewer: Annotated[Viewer, Depends(action_viewer)]
+    request: Request, slug: str, name: str, _viewer: Annotated[Viewer, Depends(form_viewer)]
 ) -> HTMLResponse:
     store = block_store(request)
     document = _block(store, slug, name)
