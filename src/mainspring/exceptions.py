@@ -130,7 +130,12 @@ class ObjectAlreadyExists(MainspringError, ValueError):
 
 
 class BlockDataInvalid(MainspringError, ValueError):
-    """A block's field values do not fit its type's schema; the message names the field."""
+    """A block's field values do not fit its type's schema; the message names the field, and
+    `field` is its top-level name when there is one (so a form can mark it)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class EncryptionKeyError(MainspringError):

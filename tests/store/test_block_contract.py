@@ -89,3 +89,17 @@ def test_two_stores_share_the_key_file_made_on_first_use(tmp_path: Path) -> None
     first.close()
     second.close()
     assert os.listdir(tmp_path).count("mainspring.key") == 1
+
+
+def test_data_that_does_not_fit_names_its_top_level_field(blocks: SqlStore) -> None:
+    """`BlockDataInvalid.field`, which the UI's block form marks (a missing required field
+    too, though the schema error is the block's)."""
+    from mainspring.exceptions import BlockDataInvalid
+
+    registered(blocks)
+    with pytest.raises(BlockDataInvalid) as wrong_type:
+        blocks.save_block_document("db-credentials", "prod", {**DATA, "port": "x"})
+    assert wrong_type.value.field == "port"
+    with pytest.raises(BlockDataInvalid) as missing:
+        blocks.save_block_document("db-credentials", "prod", {"host": "h"})
+    assert missing.value.field == "password"

@@ -77,25 +77,37 @@ def form_fields(deployment: Deployment) -> list[ParamField]:
     parameters over the schema's defaults). A schema with no properties: one JSON field
     per parameter the deployment sets."""
     schema = deployment.parameter_openapi_schema or {}
-    properties = schema.get("properties")
-    required = set(schema.get("required") or []) if isinstance(schema, dict) else set()
+    properties = schema.get("properties") if isinstance(schema, dict) else None
     if not isinstance(properties, dict) or not properties:
         return [
             ParamField(name, "json", False, json.dumps(value))
             for name, value in deployment.parameters.items()
         ]
+    fields = schema_fields(schema, deployment.parameters)
+    for field in fields:  # the deployment's value is the default a blank field falls back on
+        field.required = field.required and field.name not in deployment.parameters
+    return fields
+
+
+def schema_fields(schema: Any, values: dict[str, Any]) -> list[ParamField]:
+    """One field per property of a JSON object `schema`, showing `values` over the schema's
+    defaults; required as the schema says. Also the block forms' fields (block_form.py)."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return []
+    required = set(schema.get("required") or [])
     fields = []
     for name, raw in properties.items():
         prop = _plain_schema(raw)
         widget, label, choices = _widget(prop)
-        has_default = name in deployment.parameters or "default" in prop
-        default = deployment.parameters.get(name, prop.get("default"))
+        has_default = name in values or "default" in prop
+        default = values.get(name, prop.get("default"))
         description = prop.get("description")
         fields.append(
             ParamField(
                 name=str(name),
                 widget=widget,
-                required=name in required and name not in deployment.parameters,
+                required=name in required,
                 text=_shown(widget, default) if has_default else "",
                 description=description if isinstance(description, str) else None,
                 type_label=label,
@@ -105,7 +117,11 @@ def form_fields(deployment: Deployment) -> list[ParamField]:
     return fields
 
 
-def read_form(fields: list[ParamField], form: dict[str, str]) -> dict[str, Any]:
+def read_form(
+    fields: list[ParamField],
+    form: dict[str, str],
+    required_message: str = "Required: this flow has no default for it.",
+) -> dict[str, Any]:
     """The parameters the submitted `form` gives, each field's text kept to show again and
     its `error` set when it cannot be read. An empty field gives nothing (the deployment's
     default then applies), unless it is required."""
@@ -113,10 +129,10 @@ def read_form(fields: list[ParamField], form: dict[str, str]) -> dict[str, Any]:
     for field in fields:
         text = form.get(field.input_name, "")
         field.text = text
-        blank = text == "" if field.widget == "text" else text.strip() == ""
+        blank = text == "" if field.widget in ("text", "secret") else text.strip() == ""
         if blank:
             if field.required:
-                field.error = "Required: this flow has no default for it."
+                field.error = required_message
             continue
         try:
             parameters[field.name] = _value(field, text)
@@ -126,7 +142,7 @@ def read_form(fields: list[ParamField], form: dict[str, str]) -> dict[str, Any]:
 
 
 def _value(field: ParamField, text: str) -> Any:
-    if field.widget == "text":
+    if field.widget in ("text", "secret"):
         return text
     if field.widget == "choice":
         if text not in field.choices:

@@ -54,8 +54,13 @@ def check_data(block: BlockType, data: Any) -> None:
         where = ".".join(str(p) for p in error.absolute_path) or "(the block)"
         rule = error.validator if error.validator != "required" else "required"
         detail = error.message if error.validator == "required" else f"fails the {rule!r} rule"
+        path = list(error.absolute_path)
+        if not path and error.validator == "required":  # the missing property is the field
+            missing = [p for p in error.validator_value if p not in data]
+            path = missing[:1]
         raise BlockDataInvalid(
-            f"The data does not fit block type {block.slug!r} at {where}: {detail}"
+            f"The data does not fit block type {block.slug!r} at {where}: {detail}",
+            field=str(path[0]) if path else None,
         )
 
 

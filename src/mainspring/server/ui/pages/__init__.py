@@ -3,6 +3,7 @@
 from mainspring.server.ui.pages import (
     artifacts,
     automations,
+    blocks,
     dashboard,
     deployments,
     events,
@@ -11,6 +12,7 @@ from mainspring.server.ui.pages import (
     runs,
     settings,
     task_run,
+    variables,
     work_pools,
 )
 
@@ -26,6 +28,8 @@ ROUTERS = (
     automations.router,
     events.router,
     artifacts.router,
+    blocks.router,
+    variables.router,
     settings.router,
 )
 
