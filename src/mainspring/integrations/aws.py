@@ -5,7 +5,8 @@
     bucket.upload_from_path("report.csv", "reports/2026-12-06.csv")
     data = bucket.read_path("reports/2026-12-06.csv")
 
-Credentials left empty fall back to boto3's own chain (environment, ~/.aws, instance role).
+Credentials left empty fall back to the AWS SDK's own chain (environment, ~/.aws, instance
+role). Objects go through s3fs (the `aws` extra), the same library result storage uses.
 The secret key is a secret field: encrypted at rest, masked when shown. An `S3Bucket` is also
 a result storage (`result_storage=S3Bucket.load("mi-bucket")`): results go to
 `s3://<bucket>/<bucket_folder>` through s3fs with the same credentials and endpoint.
@@ -13,6 +14,7 @@ a result storage (`result_storage=S3Bucket.load("mi-bucket")`): results go to
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -51,7 +53,14 @@ class AwsCredentials(Block):
     aws_client_parameters: AwsClientParameters = Field(default_factory=AwsClientParameters)
 
     def get_boto3_session(self) -> Any:
-        import boto3
+        """A boto3 session with these credentials (boto3 is not in the `aws` extra: s3fs,
+        which S3Bucket uses, pins its own botocore; install boto3 alongside for clients)."""
+        try:
+            import boto3
+        except ImportError:
+            raise ImportError(
+                "AwsCredentials.get_boto3_session() needs boto3: pip install boto3"
+            ) from None
 
         return boto3.Session(
             aws_access_key_id=self.aws_access_key_id,
@@ -111,41 +120,50 @@ class S3Bucket(Block):
         parts = [p.strip("/") for p in (self.bucket_folder, path or "") if p and p.strip("/")]
         return "/".join(parts)
 
-    def _client(self) -> Any:
-        return self.credentials.get_s3_client()
+    def _fs(self) -> Any:
+        """The bucket's s3fs filesystem, with these credentials (s3fs shares one per set of
+        options)."""
+        import s3fs
+
+        return s3fs.S3FileSystem(**self.credentials.s3fs_options())
+
+    def _path(self, path: str | None) -> str:
+        key = self._key(path)
+        return f"{self.bucket_name}/{key}" if key else self.bucket_name
 
     def upload_from_path(self, from_path: str | Path, to_path: str | None = None) -> str:
         """Upload a local file; returns its key. `to_path` defaults to the file's name."""
         key = self._key(to_path or Path(from_path).name)
-        self._client().upload_file(str(from_path), self.bucket_name, key)
+        self._fs().put_file(str(from_path), f"{self.bucket_name}/{key}")
         return key
 
     def download_object_to_path(self, from_path: str, to_path: str | Path | None = None) -> Path:
         """Download an object to a local file (default: its name, in the current folder)."""
         target = Path(to_path) if to_path is not None else Path(Path(from_path).name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        self._client().download_file(self.bucket_name, self._key(from_path), str(target))
+        self._fs().get_file(self._path(from_path), str(target))
         return target
 
     def upload_from_file_object(self, from_file_object: BinaryIO, to_path: str) -> str:
         key = self._key(to_path)
-        self._client().upload_fileobj(from_file_object, self.bucket_name, key)
+        with self._fs().open(f"{self.bucket_name}/{key}", "wb") as target:
+            shutil.copyfileobj(from_file_object, target)
         return key
 
     def download_object_to_file_object(self, from_path: str, to_file_object: BinaryIO) -> Any:
-        self._client().download_fileobj(self.bucket_name, self._key(from_path), to_file_object)
+        with self._fs().open(self._path(from_path), "rb") as source:
+            shutil.copyfileobj(source, to_file_object)
         return to_file_object
 
     def read_path(self, path: str) -> bytes:
-        """The object's bytes."""
-        answer = self._client().get_object(Bucket=self.bucket_name, Key=self._key(path))
-        data: bytes = answer["Body"].read()
+        """The object's bytes; FileNotFoundError when there is none."""
+        data: bytes = self._fs().cat_file(self._path(path))
         return data
 
     def write_path(self, path: str, content: bytes) -> str:
         """Write `content` as the object; returns its key."""
         key = self._key(path)
-        self._client().put_object(Bucket=self.bucket_name, Key=key, Body=content)
+        self._fs().pipe_file(f"{self.bucket_name}/{key}", content)
         return key
 
     def list_objects(
@@ -155,17 +173,30 @@ class S3Bucket(Block):
         page_size: int | None = None,
         max_items: int | None = None,
     ) -> list[dict[str, Any]]:
-        """The objects under `folder` (within `bucket_folder`), as boto3 describes them
-        (`Key`, `Size`, `LastModified`, ...)."""
-        prefix = self._key(folder)
-        if prefix and not prefix.endswith("/") and folder:
-            prefix += "/"
-        paginator = self._client().get_paginator("list_objects_v2")
-        config = {k: v for k, v in (("PageSize", page_size), ("MaxItems", max_items)) if v}
-        pages = paginator.paginate(
-            Bucket=self.bucket_name, Prefix=prefix, Delimiter=delimiter, PaginationConfig=config
-        )
-        return [item for page in pages for item in page.get("Contents", [])]
+        """The objects under `folder` (within `bucket_folder`), described as boto3 does
+        (`Key` without the bucket, `Size`, `LastModified`). With `delimiter="/"` only those
+        directly in the folder. `page_size` is accepted for Prefect's signature (s3fs pages
+        by itself)."""
+        del page_size
+        fs = self._fs()
+        prefix = self._path(folder)
+        try:
+            if delimiter:
+                found = [i for i in fs.ls(prefix, detail=True) if i.get("type") == "file"]
+            else:
+                found = list(fs.find(prefix, detail=True).values())
+        except FileNotFoundError:
+            found = []
+        objects = [
+            {
+                "Key": info["name"].split("/", 1)[1],
+                "Size": info.get("size", info.get("Size")),
+                "LastModified": info.get("LastModified"),
+                "ETag": info.get("ETag"),
+            }
+            for info in sorted(found, key=lambda i: i["name"])
+        ]
+        return objects[:max_items] if max_items else objects
 
     def as_result_storage(self) -> ResultStorage:
         from mainspring.store.results.storage import storage_for
