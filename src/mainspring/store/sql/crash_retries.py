@@ -52,7 +52,7 @@ def requeue_crashed(conn: sa.Connection, now: float) -> list[str]:
                 state_name="Scheduled",
                 state_message=message,
                 state_timestamp=now,
-                expected_start_time=_free_instant(conn, deployment_id, now),
+                expected_start_time=free_instant(conn, deployment_id, now),
                 end_time=None,
                 claimed_by=None,
                 claimed_at=None,
@@ -71,7 +71,7 @@ def requeue_crashed(conn: sa.Connection, now: float) -> list[str]:
     return requeued
 
 
-def _free_instant(conn: sa.Connection, deployment_id: str, at: float) -> float:
+def free_instant(conn: sa.Connection, deployment_id: str, at: float) -> float:
     """`at`, or the next float after it that no run of the deployment has (the unique
     (deployment, expected_start_time) index)."""
     c = flow_run.c

@@ -17,6 +17,7 @@ from mainspring.model import StateType
 from mainspring.model.orchestration import Outcome, decide, reject
 from mainspring.model.states import State
 from mainspring.store.run_retries import RunRetries
+from mainspring.store.sql.crash_retries import free_instant
 from mainspring.store.sql.schema import flow_run, state_history
 
 #: What a retry may start from: a run that ended without success.
@@ -75,7 +76,13 @@ class SqlRunRetries(RunRetries):
                     # scheduler's catch-up could skip as missed)
                     claimed_by=None,
                     claimed_at=None,
-                    expected_start_time=proposed.ts,
+                    expected_start_time=free_instant(conn, row.deployment_id, proposed.ts),
+                    # no process has it any more: the worker that claims it next may start it
+                    # (`start_claimed_run` looks for a run no process took up)
+                    heartbeat=None,
+                    host=None,
+                    pid=None,
+                    process_start=None,
                 )
             )
             conn.execute(
