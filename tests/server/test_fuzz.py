@@ -55,6 +55,8 @@ CHECKED_BEYOND_THE_SCHEMA = {
     ("POST", "/api/deployments/{deployment_id}/runs"),
     ("POST", "/api/automations"),  # a trigger's or action's fields depend on its type
     ("POST", "/api/events"),  # types starting "mainspring." are the server's own
+    ("POST", "/api/artifacts"),  # what `data` must be depends on `type` (a link needs a URL)
+    ("POST", "/api/work_pools"),  # a job template's variables are those of the pool's type
 }
 
 

@@ -71,7 +71,7 @@ class ConcurrencyLimitOut(BaseModel):
 
 class AcquireIn(StrictInput):
     names: Annotated[list[Name], Field(min_length=1, max_length=MAX_NAMES)]
-    occupy: Annotated[Integer, Field(ge=1, le=INT32)] = 1
+    occupy: Integer = Field(1, ge=1, le=INT32)
     holder: Annotated[str, Field(max_length=MAX_NAME, pattern=r"^[^\x00]*$")] = ""
     lease_seconds: LeaseSeconds
     strict: bool = False
