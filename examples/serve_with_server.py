@@ -50,10 +50,6 @@ def echo(stream: object) -> None:
 
 def main(server_options: list[str]) -> int:
     env = {k: v for k, v in os.environ.items() if k != "MAINSPRING_API_URL"}
-    if not any(option.startswith("--log-level") for option in server_options):
-        # the served flow asks every second: an access-log line per request would bury its
-        # own lines (SERVER_ARGS="--log-level info" brings them back)
-        server_options = [*server_options, "--log-level", "warning"]
     server = start(
         [sys.executable, "-m", "mainspring.cli.main", "server", "start", *server_options],
         env,
