@@ -28,11 +28,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from mainspring.deploy import run_endings
 from mainspring.deploy.job_environment import store_environment
 from mainspring.deploy.runner import DEFAULT_CANCEL_GRACE
 from mainspring.model.deployments import WorkPool
 from mainspring.model.job_variables import DockerJob, docker_job
-from mainspring.model.orchestration import cancel_proposal
 from mainspring.model.states import Cancelled, Crashed, State
 from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
@@ -101,9 +101,7 @@ class DockerRunner:
 
     @property
     def free_slots(self) -> int:
-        if self.limit is None:
-            return 1_000
-        return max(0, self.limit - len(self.children))
+        return run_endings.free_slots(self.limit, len(self.children))
 
     def prepare(self) -> None:
         """Nothing to warm: a container starts from its image."""
@@ -175,12 +173,7 @@ class DockerRunner:
         if child is None or child.cancel_at is not None:
             return
         child.cancel_at = time.monotonic()
-        try:  # Cancelling: the flow ends the run itself at its next heartbeat
-            run = self.store.read_flow_run(run_id)
-            proposal = cancel_proposal(run.state.type, run.heartbeat)
-            self.store.set_state(run_id, State(proposal, message="Cancelled by its runner"))
-        except Exception:
-            logger.exception("Flow run %s: could not mark it Cancelling", child.label)
+        run_endings.ask_cancel(self.store, run_id, child.label, logger)
 
     def check(self) -> list[str]:
         """Account for exited containers, push cancels along; return the runs that ended."""
@@ -212,11 +205,7 @@ class DockerRunner:
         return ended
 
     def _cancel_asked(self, run_id: str) -> bool:
-        try:
-            state = self.store.read_flow_run(run_id).state
-        except Exception:
-            return False
-        return state.is_cancelling() or state.is_cancelled()
+        return run_endings.cancel_asked(self.store, run_id)
 
     def _reconcile(self, child: _Container, status: str) -> None:
         state_info = child.container.attrs.get("State", {}) if status != "gone" else {}
@@ -229,12 +218,10 @@ class DockerRunner:
                 child.container.remove(force=True)
             except Exception:
                 logger.warning("Flow run %s: could not remove its container", child.label)
-        try:
-            run = self.store.read_flow_run(child.run_id)
-        except Exception:
-            logger.exception("Flow run %s: could not read it after its container", child.label)
-            return
-        if run.state.is_final():
+        if (
+            run_endings.unfinished(self.store, child.run_id, child.label, "container", logger)
+            is None
+        ):
             return
         if child.cancel_at is not None:
             state: State = Cancelled(message="Cancelled: its container was stopped")
@@ -251,20 +238,10 @@ class DockerRunner:
             state = Crashed(
                 message=f"Its container exited with code {code} before the run finished"
             )
-        outcome = self.store.set_state(child.run_id, state)
-        logger.log(
-            logging.WARNING if outcome.accepted else logging.INFO,
-            "Flow run %s: %s",
-            child.label,
-            state.message if outcome.accepted else f"left {outcome.state.name}",
-        )
+        run_endings.record_end(self.store, child.run_id, child.label, state, logger)
 
     def _crash(self, run_id: str, label: str, message: str) -> None:
-        logger.error("Flow run %s: %s", label, message)
-        try:
-            self.store.set_state(run_id, Crashed(message=message))
-        except Exception:
-            logger.exception("Flow run %s: could not record that it crashed", label)
+        run_endings.crash_now(self.store, run_id, label, message, logger)
 
     def stop(self, cancel: bool = True, timeout: float | None = None) -> None:
         """Cancel (or wait for) every running container until all have exited."""

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mainspring.deploy import run_endings
 from mainspring.deploy.job_environment import store_environment
 from mainspring.deploy.kubernetes_manifest import RUN_LABEL, job_manifest, job_name
 from mainspring.deploy.kubernetes_pods import PodWatch, watch_pod
@@ -37,7 +38,6 @@ from mainspring.deploy.runner import DEFAULT_CANCEL_GRACE
 from mainspring.model.deployments import WorkPool
 from mainspring.model.job_variables import kubernetes_job
 from mainspring.model.kubernetes_job import KubernetesJob
-from mainspring.model.orchestration import cancel_proposal
 from mainspring.model.states import Cancelled, Crashed, State
 from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
@@ -134,9 +134,7 @@ class KubernetesRunner:
 
     @property
     def free_slots(self) -> int:
-        if self.limit is None:
-            return 1_000
-        return max(0, self.limit - len(self.children))
+        return run_endings.free_slots(self.limit, len(self.children))
 
     def prepare(self) -> None:
         """Nothing to warm: the cluster starts each pod."""
@@ -183,12 +181,7 @@ class KubernetesRunner:
         if child is None or child.cancel_at is not None:
             return
         child.cancel_at = self._clock()
-        try:  # Cancelling: the flow ends the run itself at its next heartbeat
-            run = self.store.read_flow_run(run_id)
-            proposal = cancel_proposal(run.state.type, run.heartbeat)
-            self.store.set_state(run_id, State(proposal, message="Cancelled by its runner"))
-        except Exception:
-            logger.exception("Flow run %s: could not mark it Cancelling", child.label)
+        run_endings.ask_cancel(self.store, run_id, child.label, logger)
 
     def check(self) -> list[str]:
         """Read the pods of the runs due a look (each every `watch_interval`, one list call per
@@ -283,19 +276,10 @@ class KubernetesRunner:
         child.deleted = True
 
     def _cancel_asked(self, run_id: str) -> bool:
-        try:
-            state = self.store.read_flow_run(run_id).state
-        except Exception:
-            return False
-        return state.is_cancelling() or state.is_cancelled()
+        return run_endings.cancel_asked(self.store, run_id)
 
     def _reconcile(self, child: _Job, watch: PodWatch) -> None:
-        try:
-            run = self.store.read_flow_run(child.run_id)
-        except Exception:
-            logger.exception("Flow run %s: could not read it after its pod", child.label)
-            return
-        if run.state.is_final():
+        if run_endings.unfinished(self.store, child.run_id, child.label, "pod", logger) is None:
             return
         if child.cancel_at is not None:
             state: State = Cancelled(message="Cancelled: its Job was deleted")
@@ -307,20 +291,10 @@ class KubernetesRunner:
             )
         else:
             state = Crashed(message="Its pod disappeared before the run finished")
-        outcome = self.store.set_state(child.run_id, state)
-        logger.log(
-            logging.WARNING if outcome.accepted else logging.INFO,
-            "Flow run %s: %s",
-            child.label,
-            state.message if outcome.accepted else f"left {outcome.state.name}",
-        )
+        run_endings.record_end(self.store, child.run_id, child.label, state, logger)
 
     def _crash(self, run_id: str, label: str, message: str) -> None:
-        logger.error("Flow run %s: %s", label, message)
-        try:
-            self.store.set_state(run_id, Crashed(message=message))
-        except Exception:
-            logger.exception("Flow run %s: could not record that it crashed", label)
+        run_endings.crash_now(self.store, run_id, label, message, logger)
 
     def stop(self, cancel: bool = True, timeout: float | None = None) -> None:
         """Cancel (or wait for) every run until all have ended; past `timeout`, delete their

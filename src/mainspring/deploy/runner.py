@@ -32,7 +32,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from mainspring.model.orchestration import cancel_proposal
+from mainspring.deploy import run_endings
 from mainspring.model.states import Cancelled, Crashed, State
 from mainspring.settings import Settings, get_settings
 from mainspring.store.base import Store
@@ -101,9 +101,7 @@ class Runner:
     @property
     def free_slots(self) -> int:
         """How many more runs may start now (a large number when unlimited)."""
-        if self.limit is None:
-            return 1_000
-        return max(0, self.limit - len(self.children))
+        return run_endings.free_slots(self.limit, len(self.children))
 
     def _spawn(self, *arguments: str, stdin: int | None = None) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "mainspring.cli.main", "flow-run", "execute", *arguments]
@@ -142,12 +140,7 @@ class Runner:
         if child is None or child.cancel_at is not None:
             return
         child.cancel_at = time.monotonic()
-        try:  # Cancelling: the child ends the run itself at its next heartbeat
-            run = self.store.read_flow_run(run_id)
-            proposal = cancel_proposal(run.state.type, run.heartbeat)
-            self.store.set_state(run_id, State(proposal, message="Cancelled by its runner"))
-        except Exception:  # the store is away: the signals below still stop it
-            logger.exception("Flow run %s: could not mark it Cancelling", child.label)
+        run_endings.ask_cancel(self.store, run_id, child.label, logger)
 
     def check(self) -> list[str]:
         """Account for exited children, push cancels along; return the run ids that ended."""
@@ -167,11 +160,7 @@ class Runner:
         return ended
 
     def _cancel_asked(self, run_id: str) -> bool:
-        try:
-            state = self.store.read_flow_run(run_id).state
-        except Exception:  # the store is away: try again at the next check
-            return False
-        return state.is_cancelling() or state.is_cancelled()
+        return run_endings.cancel_asked(self.store, run_id)
 
     def _push_cancel(self, child: _Child, asked_at: float, now: float) -> None:
         if child.terminated_at is None and now - asked_at >= self.cancel_grace:
@@ -189,12 +178,7 @@ class Runner:
 
     def _reconcile(self, child: _Child, code: int) -> None:
         """End the run if its process could not: Cancelled for a cancel, else Crashed."""
-        try:
-            run = self.store.read_flow_run(child.run_id)
-        except Exception:
-            logger.exception("Flow run %s: could not read it after its process", child.label)
-            return
-        if run.state.is_final():
+        if run_endings.unfinished(self.store, child.run_id, child.label, "process", logger) is None:
             return
         if child.cancel_at is not None:
             state: State = Cancelled(message="Cancelled: its process was stopped")
@@ -203,13 +187,7 @@ class Runner:
             state = Crashed(message=f"Its process was killed by {name} before the run finished")
         else:
             state = Crashed(message=f"Its process exited with code {code} before the run finished")
-        outcome = self.store.set_state(child.run_id, state)
-        logger.log(
-            logging.WARNING if outcome.accepted else logging.INFO,
-            "Flow run %s: %s",
-            child.label,
-            state.message if outcome.accepted else f"left {outcome.state.name}",
-        )
+        run_endings.record_end(self.store, child.run_id, child.label, state, logger)
 
     def stop(self, cancel: bool = True, timeout: float | None = None) -> None:
         """Cancel (or wait for) every running subprocess until all have exited."""
