@@ -51,6 +51,9 @@ class Row:
     start: float | None
     end: float | None
     link: str | None = None  # a single run's page
+    run_id: str | None = None  # a subflow row's run
+    final_end: float | None = None  # of its finished runs (`end` is now while some go on)
+    unfinished: int = 0  # runs started and not ended
     state: StateType | None = None
     state_name: str | None = None
     members: list[tuple[TaskRun, Bar | None]] = field(default_factory=list)
@@ -132,6 +135,8 @@ def build_timeline(
             _segments(group.by_state),
             group.first_start,
             end,
+            final_end=group.last_end,
+            unfinished=group.unfinished,
         )
         shown = members.get(group.task_name, [])
         if group.count == 1 and shown:
@@ -153,6 +158,9 @@ def build_timeline(
                 child.start_time,
                 end,
                 link=f"/runs/flow-run/{child.id}",
+                run_id=child.id,
+                final_end=child.end_time,
+                unfinished=int(child.start_time is not None and child.end_time is None),
                 state=child.state.type,
                 state_name=child.state.name,
             )
