@@ -103,7 +103,7 @@ def test_a_running_run_page_streams_its_task_changes(store: SqlStore) -> None:
     with ui_client(store) as client:
         html = client.get(f"/runs/flow-run/{run.id}").text
         cursor = store.change_cursor()
-        assert f"&amp;changes={cursor}" in html and 'id="task-feed"' in html
+        assert f"&amp;changes={cursor}" in html and 'sse-swap="tasks,end"' in html
         assert "run_live.js" in html
         _record(store, _task(run, "load", 0, StateType.COMPLETED, start_time=T0, end_time=T0))
         _record(store, runs=(dataclasses.replace(run, state=State(StateType.COMPLETED)),))
@@ -115,3 +115,20 @@ def test_a_running_run_page_streams_its_task_changes(store: SqlStore) -> None:
     assert '"name":"load"' in tasks[0]
     assert body.rstrip().endswith("event: end\ndata: the run has finished")
     assert "sse-connect" not in finished and "run_live.js" not in finished
+
+
+def test_a_run_with_more_log_lines_than_a_page_is_live_too(store: SqlStore) -> None:
+    from mainspring.model import LogRecord
+    from mainspring.server.ui.run_logs import PAGE
+
+    run = FlowRun(new_id(), "chatty", "job", State(StateType.RUNNING), created=T0, start_time=T0)
+    lines = [LogRecord(run.id, None, 20, "x", f"line {i}", T0 + i) for i in range(PAGE + 1)]
+    store.write(Batch(flow_runs={run.id: run}, logs=lines))
+    with ui_client(store) as client:
+        html = client.get(f"/runs/flow-run/{run.id}").text
+        _record(store, runs=(dataclasses.replace(run, state=State(StateType.COMPLETED)),))
+        body = client.get(f"/runs/flow-run/{run.id}/logs/stream?tail=false&changes=0").text
+    # the first page of logs is not their end: the page follows the run, not the lines
+    assert "/logs/stream?tail=false&amp;changes=" in html
+    assert 'id="live-note"' not in html and 'sse-swap="log"' not in html
+    assert "event: log" not in body and "event: state" in body and "event: end" in body

@@ -267,9 +267,11 @@ def log_stream(
     level: str | None = None,
     q: str | None = None,
     changes: str | None = None,
+    tail: bool = True,
 ) -> StreamingResponse:
     """Server-sent events: the run's new log lines, its state badge, what changed in its
-    task runs and subflow runs since the cursor `changes` (when given), and `end`."""
+    task runs and subflow runs since the cursor `changes` (when given), and `end`. No log
+    lines with `tail=false` (the page shows an earlier page of them)."""
     store = request.app.state.store
     run = find_flow_run(store, flow_run_id)
     query = run_logs.LogQuery.of(level, q)
@@ -278,6 +280,8 @@ def log_stream(
     start = int(resume_at) if resume_at.isdigit() else 0
 
     def read(at: int, limit: int) -> list[Any]:
+        if not tail:
+            return []
         return store.read_logs(run.id, min_level=query.min_level, limit=limit, offset=at)
 
     def run_state() -> tuple[bool, Any]:

@@ -273,9 +273,11 @@
     going = layout();
   }
 
+  // Not swaps: `tasks` is JSON for apply(); `end` says the run has finished.
   feed.addEventListener("htmx:sseBeforeMessage", function (event) {
-    event.preventDefault(); // not a swap: the data is JSON for apply()
-    apply(JSON.parse(event.detail.data));
+    event.preventDefault();
+    if (event.detail.type === "end") finish();
+    else apply(JSON.parse(event.detail.data));
   });
 
   // The run has finished: read its page once more (its final timeline, pager, actions),
@@ -300,9 +302,6 @@
       document.documentElement.setAttribute("data-run-final", "");
     }).catch(function () { /* the live picture stays; a reload shows the final one */ });
   }
-  page.addEventListener("htmx:sseMessage", function (event) {
-    if (event.detail && event.detail.type === "end") finish();
-  });
 
   // While task runs go on their bars grow with the clock: redraw once a second, only then,
   // and not while the page is hidden.
