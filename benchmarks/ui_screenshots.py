@@ -111,7 +111,7 @@ SHOTS = [
     Shot("dashboard-phone", "/dashboard", PHONE, full=False),
     Shot("menu-phone", "/runs", PHONE, full=False, act=_open_menu),
     Shot("runs-phone", "/runs", PHONE, full=False),
-    Shot("run-failed-phone", "/runs/flow-run/{failed_run}", PHONE),
+    Shot("run-failed-phone", "/runs/flow-run/{failed_run}", PHONE, act=_show_graph),
     Shot("deployment-phone", "/deployments/deployment/{deployment}", PHONE, full=False),
     Shot("blocks-phone", "/blocks", PHONE, full=False),
 ]

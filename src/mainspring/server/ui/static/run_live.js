@@ -204,8 +204,8 @@
     var name = el("td");
     name.appendChild(a);
     tr.dataset.runId = run.id;
-    tr.append(name, el("td", "state"), el("td", "nowrap start"), el("td", "num duration"),
-      el("td", "num attempts"));
+    tr.append(name, el("td", "state"), el("td", "nowrap start hide-narrow"),
+      el("td", "num duration"), el("td", "num attempts hide-narrow"));
     return tr;
   }
 
