@@ -269,7 +269,10 @@ def _take(browser: Any, base: str, shot: Shot, ids: dict[str, str]) -> None:
     page.goto(base + shot.path.format(**ids))
     page.wait_for_load_state("networkidle")
     if shot.act is not None:
-        shot.act(page)
+        try:
+            shot.act(page)
+        except Exception as exc:
+            raise RuntimeError(f"{shot.name}: {exc} on the page {page.title()!r}") from exc
     target = OUT / f"{shot.name}.png"
     if shot.element:
         page.locator(shot.element).screenshot(path=str(target))

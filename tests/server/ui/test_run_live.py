@@ -132,3 +132,16 @@ def test_a_run_with_more_log_lines_than_a_page_is_live_too(store: SqlStore) -> N
     assert "/logs/stream?tail=false&amp;changes=" in html
     assert 'id="live-note"' not in html and 'sse-swap="log"' not in html
     assert "event: log" not in body and "event: state" in body and "event: end" in body
+
+
+def test_the_axis_of_a_run_of_a_millisecond_reads_in_fractions() -> None:
+    from mainspring.server.ui.run_timeline import tick_label
+
+    assert [tick_label(0.001 * i / 4, 0.001) for i in range(5)] == [
+        "+0 ms",
+        "+0.25 ms",
+        "+0.5 ms",
+        "+0.75 ms",
+        "+1 ms",
+    ]
+    assert tick_label(90.0, 360.0) == "+1m 30s"

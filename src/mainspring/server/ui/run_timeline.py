@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from mainspring.model import FlowRun, StateType, TaskRun
 from mainspring.model.task_groups import TaskGroup
 from mainspring.server.ui.badges import CHART_ORDER
+from mainspring.server.ui.formatting import human_duration
+from mainspring.server.ui.templating import environment
 
 #: Runs of one group drawn when it is opened; the rest are on the group's paged list.
 MEMBERS_SHOWN = 50
@@ -168,3 +170,14 @@ def build_timeline(
     rows.sort(key=lambda r: (r.start is None, r.start or 0.0))
     left_out = max(0, len(rows) - MAX_ROWS)
     return Timeline(t0, t1, rows[:MAX_ROWS], left_out, count)
+
+
+def tick_label(seconds: float, span: float) -> str:
+    """An axis tick: `+1.5 s`; finer than whole milliseconds when the whole run took less
+    than 20 ms, so its five ticks do not read `+0 ms, +0 ms, +0 ms, +1 ms, +1 ms`."""
+    if span < 0.02:
+        return f"+{seconds * 1000:.2f}".rstrip("0").rstrip(".") + " ms"
+    return f"+{human_duration(seconds)}"
+
+
+environment.globals["tick_label"] = tick_label

@@ -93,7 +93,9 @@
       });
     });
     page.querySelectorAll(".gantt-axis .tick").forEach(function (tick, i) {
-      tick.textContent = "+" + duration(span * i / 4);
+      var at = span * i / 4; // as run_timeline.tick_label
+      tick.textContent = span < 0.02 ? "+" + parseFloat((at * 1000).toFixed(2)) + " ms"
+        : "+" + duration(at);
     });
     var total = document.getElementById("timeline-span");
     if (total) total.textContent = duration(span);
