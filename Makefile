@@ -78,9 +78,6 @@ bench: $(STAMP)
 
 screenshots: $(DEV_STAMP)  # docs/screenshots/*.png of the web UI (needs /usr/bin/chromium)
 	$(BIN)/python benchmarks/ui_screenshots.py
-	$(BIN)/python benchmarks/ui_run_screenshots.py
-	$(BIN)/python benchmarks/ui_events_screenshots.py
-	$(BIN)/python benchmarks/ui_blocks_screenshots.py
 
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache .mypy_cache .grimp_cache .import_linter_cache \

@@ -161,9 +161,8 @@ def test_logs_arrive_live_and_cancel_ends_the_run(run_server, runs, history_home
             "document.querySelector('#run-state').textContent.includes('Cancelled')",
             timeout=20_000,
         )
-        page.wait_for_function(  # and the stream's end says so
-            "document.querySelector('#live-note').textContent.includes('finished')"
-        )
+        page.wait_for_selector("html[data-run-final]")  # and the final page replaced it
+        assert page.locator("#live-note").count() == 0
     finally:
         if ticking.poll() is None:
             ticking.kill()

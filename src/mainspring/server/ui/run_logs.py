@@ -19,6 +19,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from mainspring.model import LogRecord
+from mainspring.server.ui.run_live import TaskWatch
 from mainspring.server.ui.templating import environment
 
 #: Lines shown on one page of a run's logs (the rest: "next lines" links).
@@ -85,14 +86,17 @@ async def stream(
     query: LogQuery,
     offset: int,
     disconnected: Callable[[], object],
+    watch: Callable[[], TaskWatch] | None = None,
 ) -> AsyncIterator[str]:
     """Events for a page that holds the first `offset` lines at `query.min_level`:
-    `log` (new lines), `state` (the run's badge, when it changes) and `end`.
+    `log` (new lines), `state` (the run's badge, when it changes), `tasks` (what changed in
+    its task runs and subflow runs, when `watch` makes their watcher) and `end`.
 
     `read(offset, limit)` reads lines from the store; `run_state()` says whether the run has
     finished and gives its badge."""
     badge: Markup | None = None
     yield "retry: 2000\n\n"
+    tasks = await run_in_threadpool(watch) if watch is not None else None
     while True:
         if await disconnected():  # type: ignore[misc]
             return
@@ -108,10 +112,14 @@ async def stream(
             if len(records) < BURST:
                 break
             records = await run_in_threadpool(read, offset, BURST)
+        if tasks is not None and (finished or tasks.due()):
+            changed = await run_in_threadpool(tasks.look)
+            if changed is not None:
+                yield _event("tasks", changed)
         if now_badge != badge:
             badge = now_badge
             yield _event("state", str(now_badge))
         if finished:
-            yield _event("end", "the run has finished: reload for its final timeline")
+            yield _event("end", "the run has finished")
             return
         await asyncio.sleep(POLL)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from mainspring.model import FlowRun, StateType, TaskRun
 from mainspring.model.task_groups import TaskGroup
 from mainspring.server.ui.badges import CHART_ORDER
+from mainspring.server.ui.formatting import human_duration
+from mainspring.server.ui.templating import environment
 
 #: Runs of one group drawn when it is opened; the rest are on the group's paged list.
 MEMBERS_SHOWN = 50
@@ -51,6 +53,9 @@ class Row:
     start: float | None
     end: float | None
     link: str | None = None  # a single run's page
+    run_id: str | None = None  # a subflow row's run
+    final_end: float | None = None  # of its finished runs (`end` is now while some go on)
+    unfinished: int = 0  # runs started and not ended
     state: StateType | None = None
     state_name: str | None = None
     members: list[tuple[TaskRun, Bar | None]] = field(default_factory=list)
@@ -132,6 +137,8 @@ def build_timeline(
             _segments(group.by_state),
             group.first_start,
             end,
+            final_end=group.last_end,
+            unfinished=group.unfinished,
         )
         shown = members.get(group.task_name, [])
         if group.count == 1 and shown:
@@ -153,6 +160,9 @@ def build_timeline(
                 child.start_time,
                 end,
                 link=f"/runs/flow-run/{child.id}",
+                run_id=child.id,
+                final_end=child.end_time,
+                unfinished=int(child.start_time is not None and child.end_time is None),
                 state=child.state.type,
                 state_name=child.state.name,
             )
@@ -160,3 +170,14 @@ def build_timeline(
     rows.sort(key=lambda r: (r.start is None, r.start or 0.0))
     left_out = max(0, len(rows) - MAX_ROWS)
     return Timeline(t0, t1, rows[:MAX_ROWS], left_out, count)
+
+
+def tick_label(seconds: float, span: float) -> str:
+    """An axis tick: `+1.5 s`; finer than whole milliseconds when the whole run took less
+    than 20 ms, so its five ticks do not read `+0 ms, +0 ms, +0 ms, +1 ms, +1 ms`."""
+    if span < 0.02:
+        return f"+{seconds * 1000:.2f}".rstrip("0").rstrip(".") + " ms"
+    return f"+{human_duration(seconds)}"
+
+
+environment.globals["tick_label"] = tick_label

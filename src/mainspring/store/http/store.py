@@ -63,6 +63,7 @@ from mainspring.store.http.deployments import ApiDeployments
 from mainspring.store.http.events import ApiEvents
 from mainspring.store.http.insights import ApiInsights
 from mainspring.store.http.queries import filter_params, is_run_id
+from mainspring.store.http.run_changes import ApiRunChangeFeed
 from mainspring.store.http.run_retries import ApiRunRetries
 from mainspring.store.http.server_only import ServerOnly
 from mainspring.store.http.task_run_summaries import ApiTaskRunSummaries
@@ -89,6 +90,7 @@ class ApiStore(
     ApiInsights,
     ApiRunRetries,
     ApiTaskRunSummaries,
+    ApiRunChangeFeed,
     ApiConcurrency,
     Store,
 ):

@@ -69,6 +69,7 @@ from mainspring.store.sql.rows import (
     task_run_from_row,
     task_run_values,
 )
+from mainspring.store.sql.run_changes import SqlRunChangeFeed
 from mainspring.store.sql.run_retries import SqlRunRetries
 from mainspring.store.sql.schema import (
     applied_batch,
@@ -125,6 +126,7 @@ class SqlStore(
     SqlInsights,
     SqlRunRetries,
     SqlTaskRunSummaries,
+    SqlRunChangeFeed,
     SqlConcurrency,
     EventStore,
     Store,

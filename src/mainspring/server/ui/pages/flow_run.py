@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -26,6 +28,7 @@ from mainspring.server.ui.badges import state_badge
 from mainspring.server.ui.csrf import require_csrf
 from mainspring.server.ui.pages.artifacts import run_artifacts
 from mainspring.server.ui.run_graph import build_graph
+from mainspring.server.ui.run_live import TaskWatch
 from mainspring.server.ui.run_pages import find_flow_run, result_location
 from mainspring.server.ui.run_timeline import (
     GROUPS_OPENED,
@@ -72,6 +75,8 @@ def flow_run_page(
     store = request.app.state.store
     run = find_flow_run(store, flow_run_id)
     now = time.time()
+    # read first: what changes after it reaches the live page through its stream
+    cursor = store.change_cursor() if run.state.type not in TERMINAL_TYPES else None
     groups = store.read_task_groups(run.id)
     subflows = store.read_flow_runs(
         FlowRunFilter(parent_flow_run_id=run.id), FlowRunSort.START_TIME_ASC, MAX_SUBFLOWS
@@ -93,6 +98,7 @@ def flow_run_page(
         "logs": _log_view(store, run, level, q, log_page),
         "actions": _actions(run),
         "finished": run.state.type in TERMINAL_TYPES,
+        "cursor": cursor,
         "parameters_json": json.dumps(run.parameters, indent=2, default=repr, ensure_ascii=False),
         "artifacts": views_of(run_artifacts(request, flow_run_id=run.id)),
     }
@@ -153,6 +159,7 @@ def _task_table(
         "pages": pages,
         "total": total,
         "first": start + 1,
+        "page_size": TASK_PAGE,
     }
 
 
@@ -259,8 +266,12 @@ def log_stream(
     offset: str | None = None,
     level: str | None = None,
     q: str | None = None,
+    changes: str | None = None,
+    tail: bool = True,
 ) -> StreamingResponse:
-    """Server-sent events: the run's new log lines, its state badge, and `end`."""
+    """Server-sent events: the run's new log lines, its state badge, what changed in its
+    task runs and subflow runs since the cursor `changes` (when given), and `end`. No log
+    lines with `tail=false` (the page shows an earlier page of them)."""
     store = request.app.state.store
     run = find_flow_run(store, flow_run_id)
     query = run_logs.LogQuery.of(level, q)
@@ -269,12 +280,18 @@ def log_stream(
     start = int(resume_at) if resume_at.isdigit() else 0
 
     def read(at: int, limit: int) -> list[Any]:
+        if not tail:
+            return []
         return store.read_logs(run.id, min_level=query.min_level, limit=limit, offset=at)
 
     def run_state() -> tuple[bool, Any]:
         current = store.read_flow_run(run.id).state
         return current.type in TERMINAL_TYPES, state_badge(current.type, current.name)
 
-    events = run_logs.stream(read, run_state, query, start, request.is_disconnected)
+    watch: Callable[[], TaskWatch] | None = None
+    if changes is not None and changes.isdigit():
+        watch = partial(TaskWatch, store, run.id, int(changes))
+
+    events = run_logs.stream(read, run_state, query, start, request.is_disconnected, watch)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(events, media_type="text/event-stream", headers=headers)
