@@ -179,6 +179,36 @@ def test_ticks_out_of_time_leave_work_to_the_next_and_end_as_one_unbounded_tick(
     assert states == {"Skipped", "Late", "Scheduled"}
 
 
+class OverdueReadsCounted(SqlStore):
+    """A real store that counts its reads of overdue runs."""
+
+    reads = 0
+
+    def find_overdue_runs(self, now: float, late_after: float, limit: int | None = None) -> list:
+        self.reads += 1
+        return super().find_overdue_runs(now, late_after, limit)
+
+
+def test_moves_a_tick_had_no_time_for_are_made_by_the_next_without_reading_again(
+    store: SqlStore,
+) -> None:
+    deployments = many(store, 12)
+    counted = OverdueReadsCounted(store.url)
+    try:
+        scheduler = Scheduler(counted, late_after=15, budget=1e-9)
+        scheduler.catch_up(T0)
+        counted.reads = 0
+        ticks = [scheduler.tick(T0 + 545)]  # 12 x 8 missed runs to move: a piece a tick
+        while ticks[-1].more:
+            ticks.append(scheduler.tick(T0 + 545))
+        moved = sum(len(t.late) + len(t.expired) for t in ticks)
+        assert moved == 12 * 8 and counted.reads < len(ticks)
+        late = [r for d in deployments for r in store.read_deployment_runs(d.id, states=["Late"])]
+        assert len(late) == 12  # 'latest': the newest missed run of each, the rest Skipped
+    finally:
+        counted.close()
+
+
 def outcome(store: SqlStore) -> dict[str, list[tuple[float, str]]]:
     return {
         d.name: [

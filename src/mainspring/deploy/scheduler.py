@@ -77,6 +77,10 @@ PLAN_SHARE = 0.5
 #: of the ticks of a backlog that follow one another at once (two writes, ~8 ms a tick on
 #: PostgreSQL under load, for what a second's delay does not change).
 HOUSEKEEPING_EVERY = 1.0
+#: The moves of overdue runs a tick decided and had no time to make are made by the next tick
+#: when it follows within this many seconds, instead of reading and deciding them again (the
+#: read is most of a tick's fixed cost: a catch-up's ticks each made ~50-500 moves of one).
+REUSE_MOVES_WITHIN = 1.0
 
 
 @dataclass
@@ -140,6 +144,8 @@ class Scheduler:
         self._plan_pace = Pace()
         self._move_pace = Pace()
         self._housekept_at = -math.inf  # `now` of the last crash and claim housekeeping
+        #: (now, grace, moves) a tick out of time decided and did not make (_end_overdue)
+        self._left_moves: tuple[float, float, list[tuple[str, State]]] | None = None
 
     def _parsed(self, deployment: Deployment) -> list[Schedule]:
         cached = self._schedules.get(deployment.id)
@@ -249,9 +255,46 @@ class Scheduler:
         """Late, Skipped by max_lateness, or Skipped by the catch-up policy: the runs no
         worker took on time. A run planned ahead and then missed (the worker, or `serve()`,
         was down) gets the same catch-up policy as a time the planner found missed. Moved a
-        piece at a time until the budget is spent: the moves of a deployment are decided
-        from all its overdue runs, and those a tick leaves are decided again, alike, by the
-        next (what they are decided from is still there: they wait)."""
+        piece at a time until the budget is spent; the moves a tick leaves are made by the
+        next if it follows within `REUSE_MOVES_WITHIN` (each move is a compare-and-set on
+        "still waiting, unclaimed", so a run taken meanwhile is left alone), else decided
+        again from a fresh read."""
+        moves = self._moves_left(now, grace)
+        if moves is None:
+            moves = self._decide_overdue(now, grace, figures)
+        else:
+            figures.more = True  # then a fresh read, which finds what came due meanwhile
+        done = 0
+        while done < len(moves):
+            size = budget.piece(self._move_pace, first=done == 0)
+            if not size:
+                figures.more = True
+                self._left_moves = (now, grace, moves[done:])
+                break
+            started = time.perf_counter()
+            piece = moves[done : done + size]
+            moved = set(self.deployments.move_waiting_runs(piece))
+            for run_id, state in piece:
+                if run_id in moved:
+                    (figures.late if state.name == "Late" else figures.expired).append(run_id)
+            self._move_pace.measured(len(piece), time.perf_counter() - started)
+            done += len(piece)
+
+    def _moves_left(self, now: float, grace: float) -> list[tuple[str, State]] | None:
+        """The moves the tick before left, when they still hold at `now` (and forget them)."""
+        left, self._left_moves = self._left_moves, None
+        if left is None:
+            return None
+        decided_at, decided_grace, moves = left
+        if decided_grace != grace or not 0 <= now - decided_at <= REUSE_MOVES_WITHIN:
+            return None
+        return moves
+
+    def _decide_overdue(
+        self, now: float, grace: float, figures: TickFigures
+    ) -> list[tuple[str, State]]:
+        """Read the overdue runs (`overdue_limit`) and decide each one's move; the runs of a
+        deployment are decided together (the newest missed one is the one `latest` runs)."""
         overdue = self.deployments.find_overdue_runs(now, grace, self.overdue_limit)
         if self.overdue_limit is not None and len(overdue) >= self.overdue_limit:
             figures.more = True
@@ -272,20 +315,7 @@ class Scheduler:
                     late = now - waiting.expected_start_time
                     message = f"Not started {late:.1f} s after its scheduled time"
                     moves.append((waiting.run_id, Late(message=message)))
-        done = 0
-        while done < len(moves):
-            size = budget.piece(self._move_pace, first=done == 0)
-            if not size:
-                figures.more = True
-                break
-            started = time.perf_counter()
-            piece = moves[done : done + size]
-            moved = set(self.deployments.move_waiting_runs(piece))
-            for run_id, state in piece:
-                if run_id in moved:
-                    (figures.late if state.name == "Late" else figures.expired).append(run_id)
-            self._move_pace.measured(len(piece), time.perf_counter() - started)
-            done += len(piece)
+        return moves
 
 
 def _skip_reason(waiting: OverdueRun, now: float, grace: float, newest: str | None) -> str | None:
