@@ -6,14 +6,15 @@ A tick (`Scheduler.tick`):
    not running (its pool has no worker heartbeat within `SERVE_ALIVE_WITHIN`: its runs would
    wait for no one, while a serve() started again catches up what it missed by the catch-up
    policy, from the watermark left where it stopped), with `plan_runs`, and stores the plans
-   in one transaction (`schedule_plans`: the unique (deployment, time) index makes a run at
-   most once, whoever ticks and however often);
+   a piece at a time, a transaction each (`schedule_plans`: the unique (deployment, time)
+   index makes a run at most once, whoever ticks and however often);
 2. looks at the runs no worker took `late_after` seconds after their time (missed): they are
    marked Late, or ended Skipped (a kind of Cancelled, with the reason) when past their
    deployment's `max_lateness` or when its catch-up policy says so (`latest`: only the newest
    missed run of a deployment runs; `none`: no missed run does), the same policy the planner
-   applies to times missed before they became runs. All in one `move_waiting_runs`, a
-   compare-and-set, so a worker claiming the run at the same moment wins or loses cleanly;
+   applies to times missed before they became runs. A piece at a time, each one
+   `move_waiting_runs`, a compare-and-set, so a worker claiming the run at the same moment
+   wins or loses cleanly;
 3. reschedules the Crashed runs of deployments with `retries` (`requeue_crashed_runs`: the
    same run, due now, while it crashed at most `retries` times);
 4. returns claims no process took up within `claim_timeout` to the queue (3 and 4 once in
