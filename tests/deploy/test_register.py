@@ -14,7 +14,12 @@ import pytest
 
 from mainspring import Flow
 from mainspring.deploy.flow_files import load_flow_file
-from mainspring.exceptions import InvalidSchedule, ObjectNotFound, ParameterBindError
+from mainspring.exceptions import (
+    InvalidSchedule,
+    ObjectNotFound,
+    ParameterBindError,
+    ParameterTypeError,
+)
 from mainspring.model.deployments import WorkPool
 from mainspring.model.schedules import Cron
 from mainspring.store import get_store
@@ -81,6 +86,7 @@ def test_an_unknown_pool_is_named_and_nothing_is_registered(report: Flow) -> Non
         ({"interval": -5}, InvalidSchedule, "interval"),
         ({"cron": "0 3 * * *", "timezone": "Mars/Olympus"}, InvalidSchedule, "Mars/Olympus"),
         ({"parameters": {"colour": "red"}}, ParameterBindError, "colour"),
+        ({"parameters": {"rows": "many"}}, ParameterTypeError, "'rows' expects integer"),
         ({"work_pool_name": None}, ValueError, "work_pool_name"),
         ({"job_variables": {"env": {}}}, ValueError, "'env' not known to a process work pool"),
         ({"image": "python:3.12"}, ValueError, "'image' not known to a process work pool"),
@@ -149,3 +155,10 @@ def test_image_and_job_variables_go_to_a_docker_pool(report: Flow) -> None:
     assert stored.job_variables == {"mem_limit": "1g", "image": "etl:1"}
     with pytest.raises(ValueError, match="'memory' not known to a docker work pool"):
         report.deploy("typo", work_pool_name="boxes", job_variables={"memory": "1g"})
+
+
+def test_to_deployment_refuses_a_default_parameter_of_the_wrong_type(report: Flow) -> None:
+    with pytest.raises(ParameterTypeError, match="'nightly' of flow 'report' parameter 'rows'"):
+        report.to_deployment("nightly", parameters={"day": "monday", "rows": [1]})
+    spec = report.to_deployment("nightly", parameters={"rows": 3})
+    assert spec.deployment.parameters == {"rows": 3}

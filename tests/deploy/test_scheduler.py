@@ -124,7 +124,7 @@ def test_runs_planned_ahead_and_then_missed_follow_the_catch_up_policy(store: Sq
 def test_a_tick_plans_at_most_plan_limit_deployments_most_urgent_first(store: SqlStore) -> None:
     for i in range(5):
         store.upsert_deployment(every_minute(f"d{i}"), now=T0)
-    scheduler = Scheduler(store, plan_limit=2)
+    scheduler = Scheduler(store, plan_limit=2, budget=None)
     assert [scheduler.tick(T0 + i).planned for i in range(4)] == [2, 2, 1, 0]
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mainspring.deploy.scheduler import Scheduler
+from mainspring.deploy.tick_budget import MIN_PIECE
 from mainspring.model.deployments import Deployment, WorkPool
 from mainspring.model.schedules import Cron, Interval, Plan, PlannedRun
 from mainspring.model.states import Late, State, StateType
@@ -134,7 +135,9 @@ def test_bounded_ticks_end_as_one_unbounded_tick(store_pair: tuple[SqlStore, Sql
     for s in store_pair:
         many(s, 12)
     bounded = Scheduler(bounded_store, plan_limit=5, overdue_limit=7, late_after=15)
-    unbounded = Scheduler(unbounded_store, plan_limit=None, overdue_limit=None, late_after=15)
+    unbounded = Scheduler(
+        unbounded_store, plan_limit=None, overdue_limit=None, budget=None, late_after=15
+    )
     for now in (T0, T0 + 545, T0 + 1200):
         ticks = [bounded.tick(now)]
         while ticks[-1].more:
@@ -145,6 +148,65 @@ def test_bounded_ticks_end_as_one_unbounded_tick(store_pair: tuple[SqlStore, Sql
     assert outcome(bounded_store) == outcome(unbounded_store)
     states = {state for runs in outcome(bounded_store).values() for _, state in runs}
     assert states == {"Skipped", "Late", "Scheduled"}
+
+
+def test_ticks_out_of_time_leave_work_to_the_next_and_end_as_one_unbounded_tick(
+    store_pair: tuple[SqlStore, SqlStore],
+) -> None:
+    """A tick whose time budget is spent (here: at once) still takes one piece of each kind
+    of work (`MIN_PIECE` runs), leaves the rest with `more`, and the ticks that follow take
+    it: the same runs in the same states as a tick with no bound, none made twice."""
+    budgeted_store, unbounded_store = store_pair
+    for s in store_pair:
+        many(s, 12)
+    budgeted = Scheduler(budgeted_store, late_after=15, budget=1e-9)
+    unbounded = Scheduler(
+        unbounded_store, plan_limit=None, overdue_limit=None, budget=None, late_after=15
+    )
+    for now in (T0, T0 + 545, T0 + 1200):
+        ticks = [budgeted.tick(now)]
+        while ticks[-1].more:
+            ticks.append(budgeted.tick(now))
+        assert len(ticks) > 1 and all(t.more for t in ticks[:-1])
+        # a piece: deployments until MIN_PIECE runs (10 or 9 runs each), MIN_PIECE moves
+        assert all(t.planned <= 6 and len(t.late) + len(t.expired) <= MIN_PIECE for t in ticks)
+        assert sum(t.planned for t in ticks) >= 12
+        assert not unbounded.tick(now).more
+    assert outcome(budgeted_store) == outcome(unbounded_store)
+    for d in budgeted_store.read_deployments():
+        assert len(times_of(budgeted_store, d)) == len(set(times_of(budgeted_store, d)))
+    states = {state for runs in outcome(budgeted_store).values() for _, state in runs}
+    assert states == {"Skipped", "Late", "Scheduled"}
+
+
+class OverdueReadsCounted(SqlStore):
+    """A real store that counts its reads of overdue runs."""
+
+    reads = 0
+
+    def find_overdue_runs(self, now: float, late_after: float, limit: int | None = None) -> list:
+        self.reads += 1
+        return super().find_overdue_runs(now, late_after, limit)
+
+
+def test_moves_a_tick_had_no_time_for_are_made_by_the_next_without_reading_again(
+    store: SqlStore,
+) -> None:
+    deployments = many(store, 12)
+    counted = OverdueReadsCounted(store.url)
+    try:
+        scheduler = Scheduler(counted, late_after=15, budget=1e-9)
+        scheduler.catch_up(T0)
+        counted.reads = 0
+        ticks = [scheduler.tick(T0 + 545)]  # 12 x 8 missed runs to move: a piece a tick
+        while ticks[-1].more:
+            ticks.append(scheduler.tick(T0 + 545))
+        moved = sum(len(t.late) + len(t.expired) for t in ticks)
+        assert moved == 12 * 8 and counted.reads < len(ticks)
+        late = [r for d in deployments for r in store.read_deployment_runs(d.id, states=["Late"])]
+        assert len(late) == 12  # 'latest': the newest missed run of each, the rest Skipped
+    finally:
+        counted.close()
 
 
 def outcome(store: SqlStore) -> dict[str, list[tuple[float, str]]]:
@@ -192,6 +254,7 @@ def test_two_schedulers_in_threads_make_each_run_once(store: SqlStore) -> None:
 SCHEDULER = """
 import sys
 from mainspring.deploy.scheduler import Scheduler
+from mainspring.deploy.tick_budget import MIN_PIECE
 from mainspring.store.sql import SqlStore
 store = SqlStore(sys.argv[1])
 scheduler = Scheduler(store, plan_limit=7, overdue_limit=20)

@@ -120,6 +120,21 @@ def test_parameters_that_do_not_fit_the_schema_are_refused(deployments: Deployme
     assert deployments.read_deployment_runs(bare.id) == []
 
 
+def test_default_parameters_that_do_not_fit_the_schema_register_nothing(
+    deployments: DeploymentStore,
+) -> None:
+    """The defaults are checked when registered, as a run asked for would check them; a
+    required parameter may be left to the runs."""
+    with pytest.raises(TypeError, match=r"'limit'.*integer"):
+        register(deployments, parameters={"source": "s3://in", "limit": "ten"})
+    assert deployments.read_deployments() == []
+    made = register(deployments)
+    with pytest.raises(TypeError, match="'source'"):  # an update refused keeps the old one
+        register(deployments, parameters={"source": 3})
+    assert deployments.read_deployments() == [made]
+    assert register(deployments, "bare", parameters={"limit": 1}).parameters == {"limit": 1}
+
+
 def test_without_a_schema_any_parameters_are_taken(deployments: DeploymentStore) -> None:
     made = register(deployments, parameter_openapi_schema={})
     run = deployments.create_deployment_run(made.id, {"limit": "ten", "extra": [1]})

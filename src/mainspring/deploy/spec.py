@@ -16,6 +16,7 @@ from mainspring.engine.entrypoints import entrypoint_text
 from mainspring.engine.parameters import Parameters
 from mainspring.exceptions import ParameterBindError
 from mainspring.model.deployments import Deployment
+from mainspring.model.run_parameters import check_default_parameters
 from mainspring.model.schedules import Cron, Interval, RRule, Schedule, schedule_from_dict
 
 if TYPE_CHECKING:
@@ -97,6 +98,11 @@ class RunnerDeployment:
             signature.signature.bind_partial(**dict(parameters or {}))
         except TypeError as exc:
             raise ParameterBindError(f"Deployment {name!r} of flow {flow.name!r}: {exc}") from None
+        schema = signature.json_schema()
+        # and one of the wrong type fails here too, naming it (ParameterTypeError), as the
+        # store would refuse it when registered and a run asked for with it
+        owner = f"Deployment {name!r} of flow {flow.name!r}"
+        check_default_parameters(owner, flow.name, dict(parameters or {}), schema)
         if isinstance(max_lateness, timedelta):
             max_lateness = max_lateness.total_seconds()
         deployment = Deployment(
@@ -104,7 +110,7 @@ class RunnerDeployment:
             name=name,
             entrypoint=where,
             parameters=dict(parameters or {}),
-            parameter_openapi_schema=signature.json_schema(),
+            parameter_openapi_schema=schema,
             tags=list(tags or []),
             description=description if description is not None else flow.description,
             version=version,

@@ -15,7 +15,7 @@ import referencing.exceptions
 
 from mainspring.exceptions import ParameterTypeError
 
-__all__ = ["run_parameters"]
+__all__ = ["check_default_parameters", "run_parameters"]
 
 
 def run_parameters(
@@ -34,11 +34,35 @@ def run_parameters(
     for key in merged:
         if not isinstance(key, str):
             raise TypeError(f"parameter names must be text, got {key!r}")
+    _check(f"Flow {flow_name!r}", flow_name, merged, schema, partial=False)
+    return merged
+
+
+def check_default_parameters(
+    owner: str, flow_name: str, defaults: dict[str, Any], schema: dict[str, Any]
+) -> None:
+    """Refuse a deployment's default `parameters` that `schema` rejects, as `run_parameters`
+    would refuse them at the first run asked for, but before the deployment is registered.
+    A required parameter may be missing: a run may give it (`deployment run --param`).
+    `owner` names the deployment in the error."""
+    if not isinstance(defaults, dict):
+        raise TypeError(f"{owner}: parameters must be a dict, got {defaults!r}")
+    _check(owner, flow_name, defaults, schema, partial=True)
+
+
+def _check(
+    owner: str, flow_name: str, values: dict[str, Any], schema: dict[str, Any], *, partial: bool
+) -> None:
+    """ParameterTypeError naming the first parameter of `values` that does not fit `schema`;
+    ValueError for a missing required one (unless `partial`) or an unusable schema."""
     if not schema:
-        return merged
+        return
     try:
         validator = jsonschema.Draft202012Validator(schema)
-        error = jsonschema.exceptions.best_match(validator.iter_errors(merged))
+        errors = validator.iter_errors(values)
+        if partial:  # only the top level's "required" is about parameters left out
+            errors = (e for e in errors if e.validator != "required" or e.absolute_path)
+        error = jsonschema.exceptions.best_match(errors)
     except jsonschema.exceptions.SchemaError as exc:
         raise ValueError(
             f"The parameter schema of flow {flow_name!r} is invalid: {exc.message}"
@@ -52,12 +76,10 @@ def run_parameters(
     ) as exc:  # a schema jsonschema chokes on (not checked when stored through Python)
         raise ValueError(f"The parameter schema of flow {flow_name!r} is unusable: {exc}") from None
     if error is None:
-        return merged
+        return
     path = [p for p in error.absolute_path]
     if error.validator == "required" or not path:
-        raise ValueError(f"Flow {flow_name!r}: {error.message}")
+        raise ValueError(f"{owner}: {error.message}")
     name = str(path[0])
     expected = error.schema.get("type", error.validator) if isinstance(error.schema, dict) else ""
-    raise ParameterTypeError(
-        f"Flow {flow_name!r}", name, str(expected), merged.get(name), error.message
-    )
+    raise ParameterTypeError(owner, name, str(expected), values.get(name), error.message)

@@ -52,6 +52,9 @@ class DeploymentStore(ABC):
         `set_deployment_paused`. The flow is registered too; the work pool need not exist
         (its runs wait until it does). Safe to call from several processes at once: one row
         per (flow_name, name). `ValueError` if a new deployment's id is another's.
+        Its `parameters` must fit its `parameter_openapi_schema` (when it has one; required
+        ones may be missing): `ParameterTypeError` (a TypeError) naming the first that does
+        not, and nothing is registered.
         """
 
     @abstractmethod

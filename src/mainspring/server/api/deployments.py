@@ -53,6 +53,8 @@ def upsert_deployment(store: StoreDep, body: DeploymentIn) -> DeploymentOut:
         raise invalid(("body",), str(exc)) from None
     try:
         return DeploymentOut.of(deployment_store(store).upsert_deployment(record))
+    except ParameterTypeError as exc:  # a default parameter its schema refuses
+        raise invalid(("body", "parameters", exc.parameter), str(exc)) from None
     except ValueError as exc:  # its id is another deployment's
         raise HTTPException(409, str(exc)) from None
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from mainspring.exceptions import ObjectNotFound, StoreError
 from mainspring.model import FlowRecord, StateType
 from mainspring.model.deployments import Deployment, DeploymentRun
+from mainspring.model.run_parameters import check_default_parameters
 from mainspring.model.text import check_name
 from mainspring.settings import redact_url
 from mainspring.store.deployments import DeploymentStore
@@ -108,6 +109,12 @@ class SqlDeployments(SqlScheduling, SqlWorkPools, DeploymentStore):
     # -- deployments -------------------------------------------------------------------------
     def upsert_deployment(self, deployment_: Deployment, now: float | None = None) -> Deployment:
         at = _now(now)
+        check_default_parameters(
+            f"Deployment {deployment_.full_name!r}",
+            deployment_.flow_name,
+            deployment_.parameters,
+            deployment_.parameter_openapi_schema,
+        )
         values = deployment_values(deployment_)
         d = deployment.c
         with self._transaction("register a deployment") as conn:

@@ -126,6 +126,10 @@ def overdue_query(now: float, late_after: float, limit: int | None) -> sa.Select
         .where(
             c.state_name.in_(WAITING_NAMES),
             c.claimed_by.is_(None),
+            # implied by both (max_lateness >= 0), but on the run alone: the ~10 runs a
+            # deployment has planned ahead are dropped before the join, not after (a tick
+            # over 1,000 deployments read 10,000 deployment rows for nothing, ~30 ms)
+            c.expected_start_time < max(now, missed_before),
             d.paused.is_(False),
             sa.or_(missed, expired),
         )
