@@ -111,7 +111,8 @@ def inspect_deployment(name: NameArgument, as_json: JsonOption = False) -> None:
 
 @app.command("pause")
 def pause_deployment(name: NameArgument) -> None:
-    """Pause: its runs not yet started are removed, and none are scheduled until resumed."""
+    """Pause: the runs its schedules made that have not started are removed, and none are
+    scheduled until resumed (runs asked for by hand stay)."""
     _set_paused(name, True)
 
 
