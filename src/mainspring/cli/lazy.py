@@ -22,7 +22,7 @@ from typer.core import TyperCommand, TyperGroup
 try:
     from typer._click.exceptions import UsageError  # typer 0.2x carries its own click
 except ImportError:  # pragma: no cover - older typer runs on click itself
-    from click.exceptions import UsageError  # type: ignore[no-redef]
+    from click.exceptions import UsageError  # type: ignore[no-redef, assignment]
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsonschema
-import referencing.exceptions
-
 from mainspring.exceptions import ParameterTypeError
 
 __all__ = ["run_parameters"]
@@ -36,6 +33,11 @@ def run_parameters(
             raise TypeError(f"parameter names must be text, got {key!r}")
     if not schema:
         return merged
+    # imported here: every process opening a SQL store imports this module, and jsonschema
+    # (with referencing, attrs and its format checkers) is a large part of a short one's start
+    import jsonschema
+    import referencing.exceptions
+
     try:
         validator = jsonschema.Draft202012Validator(schema)
         error = jsonschema.exceptions.best_match(validator.iter_errors(merged))

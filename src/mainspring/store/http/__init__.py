@@ -20,7 +20,7 @@ if "httpx" not in sys.modules:
     # command that talks to a server, for a program no Mainspring process runs. A None entry
     # makes that import fail, which httpx expects: its `httpx.main` then only says to install
     # httpx[cli]. Nothing else imports `httpx._main`.
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 def __getattr__(name: str) -> Any:
