@@ -106,15 +106,16 @@ def test_a_flow_run_loads_no_http_client_when_recording_into_the_embedded_store(
     assert out.stdout.splitlines()[-1] == "[]"
 
 
-def test_a_flow_run_loads_no_json_schema_validator(tmp_path) -> None:
-    """jsonschema checks the parameters of a deployment run asked for by hand; a plain flow
-    run, which opens the SQL store that can create one, does not load it (issue 12)."""
+def test_a_flow_run_loads_no_json_schema_validator_nor_cron_reader(tmp_path) -> None:
+    """jsonschema checks the parameters of a deployment run asked for by hand, croniter reads
+    cron schedules; a plain flow run, which opens the SQL store that can do both, loads
+    neither (issue 12: a large part of a short process's start)."""
     probe = (
         "from mainspring import flow\n"
         "@flow\ndef f(): return 1\n"
         "f()\n"
         "import sys\n"
-        "print(sorted(m for m in ('jsonschema', 'referencing') if m in sys.modules))"
+        "print(sorted(m for m in ('jsonschema', 'referencing', 'croniter') if m in sys.modules))"
     )
     env = {"PATH": "/usr/bin:/bin", "MAINSPRING_HOME": str(tmp_path)}
     if "PYTHONPATH" in os.environ:  # the checkout under test, not the installed one
