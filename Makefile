@@ -52,7 +52,7 @@ run: examples
 		echo "Recorded into the server at $$MAINSPRING_API_URL; not starting another."; \
 	else \
 		echo "Serving that history and a flow every second: open the web UI at the address below (Ctrl-C to stop):"; \
-		$(BIN)/python examples/serve_with_server.py $(SERVER_ARGS); \
+		$(BIN)/python examples/serve_with_server.py --no-access-log $(SERVER_ARGS); \
 	fi
 
 examples: $(STAMP)

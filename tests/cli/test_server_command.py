@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from mainspring.cli.server import freeze_startup_heap
 
 
@@ -48,3 +50,47 @@ def test_the_host_given_to_serve_on_is_a_name_the_server_answers_to(monkeypatch)
     finally:
         monkeypatch.delenv("MAINSPRING_SERVER_ALLOWED_HOSTS")
         reset_settings()
+
+
+def _served_output(tmp_path, *options: str) -> str:
+    """What a real `mainspring server start` prints over two requests and a clean stop."""
+    import re
+    import signal
+    import urllib.request
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSPRING_")}
+    env["MAINSPRING_HOME"] = str(tmp_path)
+    command = [sys.executable, "-m", "mainspring.cli.main", "server", "start", "--port", "0"]
+    server = subprocess.Popen(
+        [*command, *options], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )  # uvicorn's access log goes to stdout, the rest to stderr
+    assert server.stdout is not None
+    said = []
+    try:
+        for line in server.stdout:
+            said.append(line)
+            if "Application startup complete" in line:
+                break
+        url = re.search(r"Mainspring server on (http://\S+/api)", "".join(said))
+        assert url, "".join(said)
+        for _ in range(2):
+            with urllib.request.urlopen(f"{url.group(1)}/health", timeout=30) as answer:
+                assert answer.status == 200
+        server.send_signal(signal.SIGINT)
+        rest, _ = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    return "".join(said) + rest
+
+
+@pytest.mark.slow
+def test_no_access_log_keeps_the_start_and_stop_lines_only(tmp_path) -> None:
+    quiet = _served_output(tmp_path, "--no-access-log")
+    loud = _served_output(tmp_path)
+
+    assert "GET /api/health" not in quiet
+    assert "Application startup complete" in quiet
+    assert "Finished server process" in quiet
+    assert loud.count("GET /api/health") == 2  # by default, a line per request

@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 
 from mainspring import Flow, flow, run_deployment
-from mainspring.deploy.sources import SourceError, is_git_url, local_entrypoint
+from mainspring.deploy.sources import (
+    SourceError,
+    is_git_url,
+    local_entrypoint,
+    redact_credentials,
+)
 from mainspring.model.deployments import WorkPool
 from mainspring.settings import get_settings
 from mainspring.store import get_store
@@ -128,3 +133,42 @@ def test_stored_entrypoints_name_a_source_or_a_file() -> None:
     for broken in ('{"source": 1, "entrypoint": "a.py:f"}', '{"entrypoint": "a.py:f"}', "{"):
         with pytest.raises(SourceError, match="names no source"):
             local_entrypoint(broken)
+
+
+def test_a_run_whose_source_cannot_be_fetched_says_what_git_said(
+    origin: Path, tmp_path: Path
+) -> None:
+    loaded = Flow.from_source(f"file://{origin}", "flows/hello.py:hello")
+    store = get_store()
+    store.create_work_pool(WorkPool("local"))  # type: ignore[attr-defined]
+    loaded.deploy("gone", work_pool_name="local", print_next_steps=False)
+    shutil.rmtree(origin)  # the repository is gone: the worker's fetch fails
+    shutil.rmtree(get_settings().home / "sources")
+    worker = start_worker("--pool", "local")
+    try:
+        run = run_deployment("hello/gone", {"out": str(tmp_path / "out.txt")}, timeout=90)
+    finally:
+        stop(worker)
+
+    assert run.state.is_crashed(), run.state
+    message = run.state.message or ""
+    assert "could not get its code: `git fetch` failed" in message
+    assert "does not appear to be a git repository" in message  # git's own words
+    assert "exited with code" not in message
+
+
+def test_credentials_in_a_source_url_are_masked_in_errors(tmp_path: Path) -> None:
+    with pytest.raises(SourceError) as raised:
+        Flow.from_source("https://ada:s3cret@127.0.0.1:9/repo.git", "flows/hello.py:hello")
+
+    assert "s3cret" not in str(raised.value)
+    assert "`git fetch` failed" in str(raised.value)
+    assert redact_credentials("fatal: 'https://ada:s3cret@h/r.git/' not found") == (
+        "fatal: 'https://ada:***@h/r.git/' not found"
+    )
+    assert redact_credentials("see https://ghp_T0KEN@github.com/o/r") == (
+        "see https://***@github.com/o/r"
+    )
+    assert redact_credentials("ssh://git@host/r.git and git@github.com:o/r") == (
+        "ssh://git@host/r.git and git@github.com:o/r"
+    )

@@ -109,6 +109,21 @@ def test_a_paused_deployment_still_runs_when_asked(deployments: DeploymentStore)
     assert deployments.create_deployment_run(made.id).run.state_name == "Scheduled"
 
 
+def test_pausing_keeps_the_runs_asked_for_by_hand(deployments: DeploymentStore) -> None:
+    made = register(deployments)
+    now = deployments.create_deployment_run(made.id)
+    later = deployments.create_deployment_run(made.id, when=time.time() + 3600)
+    asked = sorted([now.run.id, later.run.id])
+
+    register(deployments, paused=True)  # registered again, paused
+    kept = deployments.read_deployment_runs(made.id, states=["Scheduled"])
+    assert sorted(r.run.id for r in kept) == asked
+    deployments.set_deployment_paused(made.id, False)
+    deployments.set_deployment_paused(made.id, True)
+    kept = deployments.read_deployment_runs(made.id, states=["Scheduled"])
+    assert sorted(r.run.id for r in kept) == asked
+
+
 def test_parameters_that_do_not_fit_the_schema_are_refused(deployments: DeploymentStore) -> None:
     made = register(deployments)
     with pytest.raises(TypeError, match="'limit'"):

@@ -290,6 +290,32 @@ def test_pausing_deletes_waiting_runs_and_resuming_lets_them_be_recreated(store:
     assert _scheduled(store, d.id) == [T0 + 540, T0 + 600, T0 + 660]
 
 
+def test_pausing_deletes_the_scheduled_runs_only(store: SqlStore) -> None:
+    d = store.upsert_deployment(interval_deployment(), now=T0)
+    store.schedule_runs(d.id, plan_of([T0 + 60, T0 + 120]), now=T0)
+    by_hand = store.create_deployment_run(d.id, now=T0 + 1)
+    later = store.create_deployment_run(d.id, when=T0 + 90, now=T0 + 1)
+
+    store.set_deployment_paused(d.id, True, now=T0 + 2)
+
+    assert _scheduled(store, d.id) == [by_hand.expected_start_time, T0 + 90]
+    assert [r.run.id for r in store.read_deployment_runs(d.id)] == [by_hand.run.id, later.run.id]
+    store.set_deployment_paused(d.id, False, now=T0 + 3)
+    store.upsert_deployment(interval_deployment(paused=True), now=T0 + 4)  # paused again
+    assert [r.run.id for r in store.read_deployment_runs(d.id)] == [by_hand.run.id, later.run.id]
+
+
+def test_runs_from_before_the_marker_are_taken_as_scheduled(store: SqlStore) -> None:
+    d = store.upsert_deployment(interval_deployment(), now=T0)
+    store.schedule_runs(d.id, plan_of([T0 + 60]), now=T0)
+    with store.engine().begin() as conn:  # as a row written before migration 0014 reads
+        conn.execute(sa.update(flow_run).values(auto_scheduled=None))
+
+    store.set_deployment_paused(d.id, True, now=T0 + 1)
+
+    assert store.read_deployment_runs(d.id) == []
+
+
 def test_registering_paused_deletes_waiting_runs(store: SqlStore) -> None:
     d = store.upsert_deployment(interval_deployment(), now=T0)
     store.schedule_runs(d.id, plan_of([T0 + 60, T0 + 120]), now=T0)

@@ -7,6 +7,7 @@ the CLI and tools) never load the engine, and `exceptions` loads nothing of ours
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -99,6 +100,26 @@ def test_a_flow_run_loads_no_http_client_when_recording_into_the_embedded_store(
         "print(sorted(m for m in ('httpx', 'mainspring.store.http.store') if m in sys.modules))"
     )
     env = {"PATH": "/usr/bin:/bin", "MAINSPRING_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.splitlines()[-1] == "[]"
+
+
+def test_a_flow_run_loads_no_json_schema_validator_nor_cron_reader(tmp_path) -> None:
+    """jsonschema checks the parameters of a deployment run asked for by hand, croniter reads
+    cron schedules; a plain flow run, which opens the SQL store that can do both, loads
+    neither (issue 12: a large part of a short process's start)."""
+    probe = (
+        "from mainspring import flow\n"
+        "@flow\ndef f(): return 1\n"
+        "f()\n"
+        "import sys\n"
+        "print(sorted(m for m in ('jsonschema', 'referencing', 'croniter') if m in sys.modules))"
+    )
+    env = {"PATH": "/usr/bin:/bin", "MAINSPRING_HOME": str(tmp_path)}
+    if "PYTHONPATH" in os.environ:  # the checkout under test, not the installed one
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
     )

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mainspring.cli.deployment_build import apply_command, build_command
 from mainspring.cli.deployment_lookup import deployment_store, find_deployment
 from mainspring.cli.output import (
     NONE,
@@ -14,6 +15,7 @@ from mainspring.cli.output import (
     fail,
     format_time,
     new_table,
+    say,
     state_text,
     store_errors,
 )
@@ -109,7 +111,8 @@ def inspect_deployment(name: NameArgument, as_json: JsonOption = False) -> None:
 
 @app.command("pause")
 def pause_deployment(name: NameArgument) -> None:
-    """Pause: its runs not yet started are removed, and none are scheduled until resumed."""
+    """Pause: the runs its schedules made that have not started are removed, and none are
+    scheduled until resumed (runs asked for by hand stay)."""
     _set_paused(name, True)
 
 
@@ -124,7 +127,7 @@ def _set_paused(name: str, paused: bool) -> None:
     deployment = find_deployment(backend, name)
     with store_errors():
         backend.set_deployment_paused(deployment.id, paused)
-    console().print(f"Deployment {deployment.full_name!r} {'paused' if paused else 'resumed'}.")
+    say(f"Deployment {deployment.full_name!r} {'paused' if paused else 'resumed'}.")
 
 
 @app.command("delete")
@@ -134,7 +137,7 @@ def delete_deployment(name: NameArgument) -> None:
     deployment = find_deployment(backend, name)
     with store_errors():
         backend.delete_deployment(deployment.id)
-    console().print(f"Deployment {deployment.full_name!r} deleted.")
+    say(f"Deployment {deployment.full_name!r} deleted.")
 
 
 @app.command("run")
@@ -163,8 +166,7 @@ def run_deployment(
             run = backend.create_deployment_run(deployment.id, parameters=parameters).run
         except (TypeError, ValueError) as exc:
             fail(f"Error: {exc}")
-    out = console()
-    out.print(f"Created flow run {run.name!r} ({run.id}) of deployment {deployment.full_name!r}.")
+    say(f"Created flow run {run.name!r} ({run.id}) of deployment {deployment.full_name!r}.")
     if watch:
         _watch(backend, run.id)
 
@@ -247,3 +249,8 @@ def list_schedule(
     out.print(table)
     if not upcoming:
         out.print("No upcoming runs (the schedules are inactive or have ended).")
+
+
+# Prefect 2's two-step deployments (cli/deployment_build.py), listed after the commands above.
+app.command("build")(build_command)
+app.command("apply")(apply_command)

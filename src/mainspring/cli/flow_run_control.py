@@ -175,7 +175,26 @@ def execute_flow_run(
     except CancelledBeforeStart as exc:  # a cancel won the race with the start: as asked
         err_console().print(f"{exc}.", markup=False)
         return
-    except (NotExecutable, ResumeError, ObjectNotFound) as exc:
+    except NotExecutable as exc:
+        _crash_if_waiting(flow_run_id, str(exc))
+        fail(f"Error: {exc}")
+    except (ResumeError, ObjectNotFound) as exc:
         fail(f"Error: {exc}")
     if not state.is_completed():
         raise typer.Exit(1)
+
+
+def _crash_if_waiting(flow_run_id: str, reason: str) -> None:
+    """End a run this process could not start (its git source could not be pulled, it names
+    no code) Crashed with the reason, so the run says why rather than its worker's "exited
+    with code 1". A run another process started or ended is left as it is."""
+    from mainspring.model import StateType
+    from mainspring.model.states import Crashed
+
+    backend = store()
+    try:
+        run = backend.read_flow_run(flow_run_id)
+        if run.state.type in (StateType.SCHEDULED, StateType.PENDING):
+            backend.set_state(flow_run_id, Crashed(message=reason))
+    except Exception as exc:  # the reason is still printed; the worker ends the run
+        err_console().print(f"Could not record why the run did not start: {exc}", markup=False)

@@ -1,62 +1,108 @@
-"""The `mainspring` typer app: registers each command group and `mainspring version`.
+"""The `mainspring` typer app: each command group by name, imported only when invoked.
 
-Command modules import the store, SQLAlchemy and rich tables inside their commands, so
-`mainspring --help` stays fast.
+`mainspring deployment run` imports the deployment commands and what they use, not every
+other group (cli/lazy.py); `--help` lists them all from the names and help lines below, which a
+test keeps equal to each group's own. Command modules import the store, SQLAlchemy and rich
+tables inside their commands, so `mainspring --help` stays fast.
 """
 
 from __future__ import annotations
 
 import typer
 
-from mainspring.cli import (
-    agents,
-    api_keys,
-    artifacts,
-    automations,
-    blocks,
-    concurrency_limits,
-    config,
-    deploy,
-    deployment_build,
-    deployments,
-    docker,
-    flow_runs,
-    flows,
-    server,
-    variables,
-    work_pools,
-    workers,
+from mainspring.cli.lazy import LazyCommand, LazyGroup
+
+#: Every command, in the order `--help` lists them: (name, "module:attribute", help line).
+COMMANDS = (
+    LazyCommand(
+        "deploy",
+        "mainspring.cli.deploy:deploy",
+        "Register (or update) a deployment of a flow, with an optional schedule.",
+    ),
+    LazyCommand(
+        "version",
+        "mainspring.cli.main:version",
+        "Show the versions of Mainspring, Python and SQLAlchemy, and the store in use.",
+    ),
+    LazyCommand("flow", "mainspring.cli.flows:app", "Flows the store has recorded."),
+    LazyCommand(
+        "flow-run",
+        "mainspring.cli.flow_runs:app",
+        "Flow runs: list, inspect, read logs, retry, cancel.",
+    ),
+    LazyCommand("config", "mainspring.cli.config:app", "Settings: see what is in effect."),
+    LazyCommand(
+        "server",
+        "mainspring.cli.server:app",
+        "The Mainspring server: REST API over the run history.",
+    ),
+    LazyCommand(
+        "api-key", "mainspring.cli.api_keys:app", "API keys of the server: create, list, revoke."
+    ),
+    LazyCommand(
+        "deployment",
+        "mainspring.cli.deployments:app",
+        "Deployments: list, inspect, run, pause, resume, delete.",
+    ),
+    LazyCommand("work-pool", "mainspring.cli.work_pools:app", "Work pools: create, list, inspect."),
+    LazyCommand(
+        "worker",
+        "mainspring.cli.workers:app",
+        "Workers: processes that run the flow runs of a work pool.",
+    ),
+    LazyCommand(
+        "agent",
+        "mainspring.cli.agents:app",
+        "Prefect 2 style agents (process workers of work queues).",
+    ),
+    LazyCommand(
+        "automation",
+        "mainspring.cli.automations:app",
+        "Automations: react to runs and events (notify, run, pause, cancel).",
+    ),
+    LazyCommand(
+        "block", "mainspring.cli.blocks:app", "Blocks: list, inspect, delete; block types."
+    ),
+    LazyCommand("variable", "mainspring.cli.variables:app", "Variables: list, get, set, unset."),
+    LazyCommand(
+        "artifact",
+        "mainspring.cli.artifacts:app",
+        "Artifacts: Markdown, tables, links and progress from runs.",
+    ),
+    LazyCommand("docker", "mainspring.cli.docker:app", "Images for docker work pools."),
+    LazyCommand(
+        "concurrency-limit",
+        "mainspring.cli.concurrency_limits:tags_app",
+        "Tag concurrency limits: at most N task runs with the tag run at once.",
+    ),
+    LazyCommand(
+        "global-concurrency-limit",
+        "mainspring.cli.concurrency_limits:global_app",
+        "Global concurrency limits, taken from code with concurrency() and rate_limit().",
+    ),
 )
+
+
+class MainspringGroup(LazyGroup):
+    lazy_commands = COMMANDS
+
 
 app = typer.Typer(
     name="mainspring",
+    cls=MainspringGroup,
     help="Mainspring: a Python-first workflow orchestrator.",
     no_args_is_help=True,
     # Locals can hold a database URL with its password: never print them in a traceback.
     pretty_exceptions_show_locals=False,
 )
-app.add_typer(flows.app, name="flow")
-app.add_typer(flow_runs.app, name="flow-run")
-app.add_typer(config.app, name="config")
-app.add_typer(server.app, name="server")
-app.add_typer(api_keys.app, name="api-key")
-deployments.app.command("build")(deployment_build.build_command)
-deployments.app.command("apply")(deployment_build.apply_command)
-app.add_typer(deployments.app, name="deployment")
-app.add_typer(work_pools.app, name="work-pool")
-app.command("deploy")(deploy.deploy)
-app.add_typer(workers.app, name="worker")
-app.add_typer(agents.app, name="agent")
-app.add_typer(automations.app, name="automation")
-app.add_typer(blocks.app, name="block")
-app.add_typer(variables.app, name="variable")
-app.add_typer(artifacts.app, name="artifact")
-app.add_typer(docker.app, name="docker")
-app.add_typer(concurrency_limits.tags_app, name="concurrency-limit")
-app.add_typer(concurrency_limits.global_app, name="global-concurrency-limit")
 
 
-@app.command()
+@app.callback()
+def _no_options() -> None:
+    # the group's own options are typer's (--help, completion); what runs is a command
+    pass
+
+
 def version() -> None:
     """Show the versions of Mainspring, Python and SQLAlchemy, and the store in use."""
     import platform

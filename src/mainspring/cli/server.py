@@ -76,6 +76,13 @@ def start(
     log_level: Annotated[
         LogLevel, typer.Option(case_sensitive=False, help="uvicorn's log level.")
     ] = LogLevel.info,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log a line per request (uvicorn's access log); its start and stop lines stay.",
+        ),
+    ] = True,
 ) -> None:
     """Serve the web UI at http://HOST:PORT/ and the API at /api (docs at /api/docs) until
     interrupted."""
@@ -108,7 +115,9 @@ def start(
     err_console().print(f"Web UI at http://{shown}:{port}/", markup=False)
     app_ = create_app(store, served_settings(host, port), exposed=exposed, insecure=insecure)
     freeze_startup_heap()
-    config = uvicorn.Config(app_, host=host, port=port, log_level=log_level.value)
+    config = uvicorn.Config(
+        app_, host=host, port=port, log_level=log_level.value, access_log=access_log
+    )
     try:
         uvicorn.Server(config).run(sockets=[listener])
     finally:

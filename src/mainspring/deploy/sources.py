@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -42,6 +43,7 @@ __all__ = [
     "load_from_source",
     "local_entrypoint",
     "pull",
+    "redact_credentials",
     "source_entrypoint",
 ]
 
@@ -71,6 +73,26 @@ def is_git_url(source: str) -> bool:
     return source.endswith(".git") and not Path(source).is_dir()
 
 
+#: The credentials of a URL inside any text: `scheme://` and the `userinfo@` after it.
+_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s@'\"]+)@")
+
+
+def redact_credentials(text: str) -> str:
+    """`text` (a source URL, or a message quoting one) with the secrets of its URLs masked:
+    the password of `user:password@`, and the whole `name@` of an http(s) URL, which git
+    given no terminal to ask on can only use as an access token (`https://TOKEN@host/...`).
+    A git source's error reaches the run's state, the worker's log and the UI."""
+
+    def mask(found: re.Match[str]) -> str:
+        scheme, userinfo = found.group(1), found.group(2)
+        user, colon, _secret = userinfo.partition(":")
+        if colon:
+            return f"{scheme}{user}:***@"
+        return f"{scheme}***@" if scheme.lower() in ("http://", "https://") else found.group(0)
+
+    return _CREDENTIALS.sub(mask, text)
+
+
 def _git(*arguments: str, cwd: Path | None = None) -> str:
     command = ["git", *arguments]
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0")  # never wait for a password on a tty
@@ -83,9 +105,13 @@ def _git(*arguments: str, cwd: Path | None = None) -> str:
     except subprocess.TimeoutExpired:
         raise SourceError(f"`git {arguments[0]}` took more than {GIT_TIMEOUT:g} s") from None
     if done.returncode != 0:
-        detail = " ".join(done.stderr.split()) or f"exit code {done.returncode}"
-        raise SourceError(f"`git {arguments[0]}` failed: {detail}")
+        raise SourceError(f"`git {arguments[0]}` failed: {_said(done.stderr, done.returncode)}")
     return done.stdout.strip()
+
+
+def _said(stderr: str, code: int) -> str:
+    """What git said on failing, on one line and with no secret, else its exit code."""
+    return redact_credentials(" ".join(stderr.split())) or f"exit code {code}"
 
 
 @contextlib.contextmanager
@@ -121,14 +147,25 @@ def _extract(bare: Path, commit: str, root: Path) -> None:
     """Write the files of `commit` into root/commit, all at once (a rename) or not at all."""
     staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=root))
     try:
-        archive = subprocess.Popen(
-            ["git", "archive", "--format=tar", commit], cwd=bare, stdout=subprocess.PIPE
-        )
-        assert archive.stdout is not None
-        with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
-            tar.extractall(staging, filter="data")
-        if archive.wait() != 0:
-            raise SourceError(f"`git archive` of commit {commit} failed")
+        with tempfile.TemporaryFile("w+") as errors:
+            archive = subprocess.Popen(
+                ["git", "archive", "--format=tar", commit],
+                cwd=bare,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+            )
+            assert archive.stdout is not None
+            unreadable = None
+            try:
+                with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
+                    tar.extractall(staging, filter="data")
+            except tarfile.TarError as exc:  # git failed (said why below) or cut its output
+                unreadable = exc
+            archive.stdout.close()  # a git still writing after a tar error gets EPIPE, not stuck
+            if archive.wait() != 0 or unreadable is not None:
+                errors.seek(0)
+                said = _said(errors.read(), archive.returncode) if archive.returncode else ""
+                raise SourceError(f"`git archive` of commit {commit} failed: {said or unreadable}")
         staging.rename(root / commit)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -190,7 +227,7 @@ def load_from_source(source: str, entrypoint: str, branch: str | None = None) ->
     try:
         flow, where = load_flow_file(entrypoint, base=folder)
     except FlowFileError as exc:
-        raise SourceError(f"in source {source!r}: {exc}") from None
+        raise SourceError(f"in source {redact_credentials(source)!r}: {exc}") from None
     # kept on the flow for deploy(): a git source is pulled again by each run's process
     flow.source = FlowSource(source, entrypoint, branch) if git else FlowSource(None, where)
     return flow

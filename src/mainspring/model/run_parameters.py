@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsonschema
-import referencing.exceptions
-
 from mainspring.exceptions import ParameterTypeError
 
 __all__ = ["check_default_parameters", "run_parameters"]
@@ -57,6 +54,11 @@ def _check(
     ValueError for a missing required one (unless `partial`) or an unusable schema."""
     if not schema:
         return
+    # imported here: every process opening a SQL store imports this module, and jsonschema
+    # (with referencing, attrs and its format checkers) is a large part of a short one's start
+    import jsonschema
+    import referencing.exceptions
+
     try:
         validator = jsonschema.Draft202012Validator(schema)
         errors = validator.iter_errors(values)

@@ -78,8 +78,9 @@ class DeploymentStore(ABC):
     def set_deployment_paused(
         self, deployment_id: str, paused: bool, now: float | None = None
     ) -> Deployment:
-        """Pause or resume; return the deployment. Pausing deletes its Scheduled runs that no
-        worker has claimed (due or not) and resets the watermark, and `schedule_runs` then
+        """Pause or resume; return the deployment. Pausing deletes the Scheduled runs its
+        schedules made that no worker has claimed (due or not; runs asked for by hand with
+        `create_deployment_run` stay) and resets the watermark, and `schedule_runs` then
         creates nothing for it; resuming lets the next scheduler tick create runs from `now`
         on (times missed while paused are not caught up). `ObjectNotFound` if unknown."""
 

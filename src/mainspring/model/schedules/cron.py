@@ -15,8 +15,6 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from croniter import CroniterBadCronError, CroniterBadDateError, croniter
-
 from mainspring.exceptions import InvalidSchedule
 from mainspring.model.schedules.base import Schedule
 from mainspring.model.schedules.cron_words import describe_cron
@@ -62,6 +60,8 @@ class Cron(Schedule):
         # Every match is on a whole minute: start just before the minute `start` is in, so a
         # match in that minute is not lost to croniter's rounding; earlier ones are dropped.
         wall = floor_to(wall_of_instant(start, where), _MINUTE) - timedelta(seconds=1)
+        from croniter import croniter  # (see check_cron)
+
         matches = croniter(self.cron, wall, day_or=self.day_or)
         last = start
         while True:
@@ -98,6 +98,10 @@ def check_cron(expression: Any, day_or: bool = True) -> str:
             raise InvalidSchedule(
                 f"cron {expression!r}: hashed (H) and random (R) fields are not supported"
             )
+    # croniter (and the dateutil it loads) imported here, as a cron schedule is first read:
+    # every process opening a store imports this module, most never read a cron schedule
+    from croniter import CroniterBadCronError, CroniterBadDateError
+
     try:
         _first_match(text, day_or)
     except CroniterBadDateError:
@@ -114,5 +118,7 @@ def _first_match(text: str, day_or: bool) -> datetime:
     (a valid expression's answer never changes; errors are not cached): croniter spends about
     a millisecond reading an expression, and every deployment read from a store checks its
     schedules again, so a list of 1,000 deployments cost ~200 ms."""
+    from croniter import croniter
+
     match: datetime = croniter(text, _CHECK_FROM, day_or=day_or).get_next(datetime)
     return match

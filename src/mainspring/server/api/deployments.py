@@ -88,7 +88,8 @@ def delete_deployment(store: StoreDep, deployment_id: DeploymentId) -> Response:
 
 @router.post("/{deployment_id}/pause", response_model=DeploymentOut, responses=NOT_FOUND)
 def pause_deployment(store: StoreDep, deployment_id: DeploymentId, _body: EmptyIn) -> DeploymentOut:
-    """Stop its schedules: its runs waiting for a worker are deleted. The body is `{}`."""
+    """Stop its schedules: the runs they made that wait for a worker are deleted (runs asked
+    for by hand stay). The body is `{}`."""
     return DeploymentOut.of(deployment_store(store).set_deployment_paused(deployment_id, True))
 
 

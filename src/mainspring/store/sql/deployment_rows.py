@@ -154,6 +154,7 @@ def planned_run_row(
         "entrypoint": d.entrypoint,
         "work_pool_name": d.work_pool_name,
         "work_queue_name": d.work_queue_name or (DEFAULT_QUEUE if d.work_pool_name else None),
+        "auto_scheduled": True,
     }
 
 
@@ -170,6 +171,7 @@ def requested_run_row(
     row = planned_run_row(d, flow_id, planned, now)
     row["parameters"] = storable_json(parameters)
     row["tags"] = list(dict.fromkeys([*d.tags, *tags]))
+    row["auto_scheduled"] = False  # pausing the deployment leaves it: it was asked for
     return row
 
 

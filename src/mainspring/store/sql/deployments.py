@@ -140,7 +140,7 @@ class SqlDeployments(SqlScheduling, SqlWorkPools, DeploymentStore):
                 update = sa.update(deployment).where(d.id == old.id)
                 conn.execute(update.values(updated=at, **values))
                 if values["paused"] and not old.paused:
-                    self._forget_waiting_runs(conn, old.id, None)
+                    self._forget_waiting_runs(conn, old.id, None, scheduled_only=True)
                 elif any(old._mapping[k] != values[k] for k in RUN_FIELDS):
                     self._forget_waiting_runs(conn, old.id, at)
             row = conn.execute(
@@ -152,10 +152,15 @@ class SqlDeployments(SqlScheduling, SqlWorkPools, DeploymentStore):
         return deployment_from_row(row)
 
     def _forget_waiting_runs(
-        self, conn: sa.Connection, deployment_id: str, since: float | None
+        self,
+        conn: sa.Connection,
+        deployment_id: str,
+        since: float | None,
+        scheduled_only: bool = False,
     ) -> int:
         """Delete the deployment's runs waiting for a worker (Scheduled or Late, unclaimed;
-        only those due from `since` on when given) and reset its watermark, so the scheduler
+        only those due from `since` on when given; with `scheduled_only`, only those its
+        schedules made, not those asked for by hand) and reset its watermark, so the scheduler
         plans afresh. Claimed runs are left alone: a worker has them."""
         c = flow_run.c
         where = [
@@ -166,6 +171,8 @@ class SqlDeployments(SqlScheduling, SqlWorkPools, DeploymentStore):
         ]
         if since is not None:
             where.append(c.expected_start_time >= since)
+        if scheduled_only:  # NULL: a run from before the marker (0014), taken as scheduled
+            where.append(sa.or_(c.auto_scheduled.is_(None), c.auto_scheduled == sa.true()))
         ids = [i for (i,) in conn.execute(sa.delete(flow_run).where(*where).returning(c.id))]
         for start in range(0, len(ids), INSERT_ROWS):
             chunk = ids[start : start + INSERT_ROWS]
@@ -246,8 +253,8 @@ class SqlDeployments(SqlScheduling, SqlWorkPools, DeploymentStore):
                     .values(paused=paused, updated=_now(now))
                 )
                 record_deployment_event(conn, "paused" if paused else "resumed", row)
-            if paused:
-                self._forget_waiting_runs(conn, deployment_id, None)
+            if paused:  # its schedules' runs go; runs asked for by hand stay asked for
+                self._forget_waiting_runs(conn, deployment_id, None, scheduled_only=True)
             row = conn.execute(sa.select(deployment).where(d.id == deployment_id)).one()
         return deployment_from_row(row)
 

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 #: The alembic revision the code expects; checked cheaply at start-up (see migrations/).
-SCHEMA_HEAD = "0013"
+SCHEMA_HEAD = "0014"
 
 metadata = sa.MetaData(
     naming_convention={
@@ -103,6 +103,9 @@ flow_run = sa.Table(
     sa.Column("work_queue_name", sa.String(255)),
     sa.Column("claimed_by", sa.String(255)),
     sa.Column("claimed_at", Time),
+    # made by a scheduler (true) or asked for by hand (false); NULL: made before 0014.
+    # Pausing a deployment deletes the waiting runs its schedules made, not those asked for.
+    sa.Column("auto_scheduled", sa.Boolean),
     sa.Index(None, "flow_name", "sort_time"),
     sa.Index(None, "sort_time", "id"),
     sa.Index(None, "sort_time", "state_type", "flow_name"),  # the UI's counts, index-only (0012)

@@ -1,0 +1,97 @@
+"""The command groups are imported when invoked; `--help` lists them all from main.py's names
+and help lines, which must stay those of the groups themselves."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mainspring.cli.main import COMMANDS
+
+from .history import invoke
+
+#: What a command module imports that `mainspring --help` must not.
+NOT_FOR_HELP = ("mainspring.store", "mainspring.engine", "mainspring.server", "sqlalchemy")
+
+
+def _first_paragraph(text: str | None) -> str:
+    return " ".join((text or "").split("\n\n")[0].split())
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)
+def test_each_listed_help_line_is_the_command_s_own(command):
+    built = command.build()
+
+    assert built.name == command.name
+    assert command.help == _first_paragraph(built.short_help or built.help)
+
+
+def test_help_lists_every_command_in_order(home):
+    result = invoke("--help", env={"COLUMNS": "200"})
+
+    assert result.exit_code == 0, result.output
+    rows = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("│ ")]
+    listed = [name for name in rows if not name.startswith("-")]
+    assert listed == [c.name for c in COMMANDS]
+    for command in COMMANDS:
+        assert command.help in result.stdout
+
+
+def test_a_group_s_help_and_commands_work_through_the_lazy_group(home):
+    listed = invoke("deployment", "--help", env={"COLUMNS": "200"})
+    ran = invoke("deployment", "ls")
+
+    assert listed.exit_code == 0, listed.output
+    for name in ("ls", "inspect", "run", "pause", "resume", "delete", "build", "apply"):
+        assert f"│ {name} " in listed.stdout
+    assert ran.exit_code == 0, ran.output
+    assert "No deployments yet" in ran.stdout
+
+
+def test_a_mistyped_command_is_told_the_names_it_may_mean(home):
+    result = invoke("deploymen")
+
+    assert result.exit_code == 2
+    assert "Did you mean 'deployment', 'deploy'?" in result.output
+
+
+def _modules_after(args: list[str], home) -> set[str]:
+    """The modules a fresh interpreter has imported after running the CLI with `args`."""
+    code = (
+        "import sys\n"
+        "from mainspring.cli.main import app\n"
+        "try:\n"
+        f"    app({args!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSPRING_")}
+    env["MAINSPRING_HOME"] = str(home)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return set(done.stderr.split())
+
+
+def test_help_imports_no_command_module_and_no_store(home):
+    modules = _modules_after(["--help"], home)
+
+    command_modules = {c.target.partition(":")[0] for c in COMMANDS} - {"mainspring.cli.main"}
+    assert not command_modules & modules
+    assert not [m for m in modules if m.startswith(NOT_FOR_HELP)]
+
+
+def test_a_command_imports_its_own_group_only(home):
+    modules = _modules_after(["deployment", "ls"], home)
+
+    assert "mainspring.cli.deployments" in modules
+    others = {c.target.partition(":")[0] for c in COMMANDS} - {
+        "mainspring.cli.main",
+        "mainspring.cli.deployments",
+    }
+    assert not others & modules
