@@ -1,0 +1,146 @@
+"""Flow runs counted by hour, flow and state type (`flow_run_hour`), for the web UI's long
+windows: a 30-day dashboard reads ~720 hours of counts instead of every run of the month.
+
+Kept by triggers, not by the store's code: flow runs are written by a dozen paths (batches,
+claims, set_state, retries, crash detection, deletes), and a trigger sees all of them, in the
+transaction that changes the run, so the counts are exact by construction.
+- SQLite (one writer at a time): row triggers, each an upsert of one or two counts.
+- PostgreSQL: statement triggers over the transition tables, one upsert per statement with its
+  keys in order, so concurrent writers lock the counts they share in the same order (no
+  deadlock) and a bulk write of 5,000 runs costs one statement, not 5,000.
+The hour is floor(sort_time / 3600). Backfilled from the runs already there.
+
+Note for later migrations: SQLite's batch_alter_table on `flow_run` recreates the table and
+drops its triggers; such a migration must create them again (`create_triggers`).
+
+Revision ID: 0015
+Revises: 0013
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0015"
+down_revision = "0013"
+branch_labels = None
+depends_on = None
+
+#: (runs table, its counts, the time counted by, the columns counted by besides the hour)
+COUNTED = [
+    ("flow_run", "flow_run_hour", "sort_time", ("state_type", "flow_name")),
+    ("task_run", "task_run_hour", "created", ("state_type",)),
+]
+
+
+def _sqlite_triggers(runs: str, counts: str, time: str, keys: tuple[str, ...]) -> list[str]:
+    def hour(row: str) -> str:
+        return f"CAST({row}.{time} / 3600 AS INTEGER)"
+
+    columns = ", ".join(("hour", *keys))
+    add = (
+        f"INSERT INTO {counts} ({columns}, runs) "
+        f"VALUES ({', '.join((hour('new'), *(f'new.{k}' for k in keys)))}, 1) "
+        f"ON CONFLICT ({columns}) DO UPDATE SET runs = runs + 1;"
+    )
+    matches = " AND ".join((f"hour = {hour('old')}", *(f"{k} = old.{k}" for k in keys)))
+    remove = f"UPDATE {counts} SET runs = runs - 1 WHERE {matches};"
+    moved = " OR ".join(
+        (f"{hour('old')} <> {hour('new')}", *(f"old.{k} IS NOT new.{k}" for k in keys))
+    )
+    return [
+        f"CREATE TRIGGER {counts}_insert AFTER INSERT ON {runs} BEGIN {add} END",
+        f"CREATE TRIGGER {counts}_update AFTER UPDATE OF {', '.join((time, *keys))} ON {runs} "
+        f"WHEN {moved} BEGIN {remove} {add} END",
+        f"CREATE TRIGGER {counts}_delete AFTER DELETE ON {runs} BEGIN {remove} END",
+    ]
+
+
+def _postgres_triggers(runs: str, counts: str, time: str, keys: tuple[str, ...]) -> list[str]:
+    columns = ", ".join(("hour", *keys))
+    hour = f"floor(r.{time} / 3600)::bigint"
+    picked = ", ".join((f"{hour} AS hour", *(f"r.{k}" for k in keys)))
+    rows = "SELECT {picked}, {n} AS n FROM {table} AS r"
+    moved = (
+        "SELECT {picked}, {n} AS n FROM {table} AS r JOIN {other} AS o ON o.id = r.id "
+        f"WHERE ({', '.join((f'floor(r.{time} / 3600)', *(f'r.{k}' for k in keys)))}) "
+        f"IS DISTINCT FROM ({', '.join((f'floor(o.{time} / 3600)', *(f'o.{k}' for k in keys)))})"
+    )
+    changes = {
+        "insert": ("NEW TABLE AS new_rows", rows.format(picked=picked, n=1, table="new_rows")),
+        "delete": ("OLD TABLE AS old_rows", rows.format(picked=picked, n=-1, table="old_rows")),
+        "update": (
+            "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            moved.format(picked=picked, n=1, table="new_rows", other="old_rows")
+            + " UNION ALL "
+            + moved.format(picked=picked, n=-1, table="old_rows", other="new_rows"),
+        ),
+    }
+    statements = []
+    for event, (tables, change) in changes.items():
+        statements.append(
+            f"CREATE FUNCTION {counts}_{event}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"INSERT INTO {counts} ({columns}, runs) "
+            f"SELECT {columns}, sum(n) FROM ({change}) AS change GROUP BY {columns} "
+            f"HAVING sum(n) <> 0 ORDER BY {columns} "
+            f"ON CONFLICT ({columns}) DO UPDATE SET runs = {counts}.runs + excluded.runs; "
+            "RETURN NULL; END $$"
+        )
+        statements.append(
+            f"CREATE TRIGGER {counts}_{event} AFTER {event.upper()} ON {runs} "
+            f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION {counts}_{event}()"
+        )
+    return statements
+
+
+def create_triggers() -> None:
+    """The triggers that keep both tables of counts (for a later migration that has to
+    recreate them: see the module's docstring)."""
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for counted in COUNTED:
+        for statement in (_postgres_triggers if postgres else _sqlite_triggers)(*counted):
+            op.execute(statement)
+
+
+def _counts_table(name: str, keys: list[sa.Column[str]]) -> None:
+    op.create_table(
+        name,
+        sa.Column("hour", sa.BigInteger(), nullable=False),
+        *keys,
+        sa.Column("runs", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("hour", *(k.name for k in keys), name=f"pk_{name}"),
+        sqlite_with_rowid=False,
+    )
+
+
+def upgrade() -> None:
+    def state_type() -> sa.Column[str]:
+        return sa.Column("state_type", sa.String(16), nullable=False)
+
+    flow_name = sa.Column("flow_name", sa.String(255), nullable=False)
+    _counts_table("flow_run_hour", [state_type(), flow_name])
+    _counts_table("task_run_hour", [state_type()])
+    # Triggers first, then the backfill, in one transaction: on PostgreSQL CREATE TRIGGER
+    # holds a lock that keeps writers of the runs out until this commits, so no run is
+    # counted twice or missed.
+    create_triggers()
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for runs, counts, time, keys in COUNTED:
+        hour = f"CAST({'floor' if postgres else ''}({time} / 3600) AS BIGINT)"
+        columns = ", ".join(keys)
+        op.execute(
+            f"INSERT INTO {counts} (hour, {columns}, runs) "
+            f"SELECT {hour}, {columns}, count(*) FROM {runs} GROUP BY {hour}, {columns}"
+        )
+
+
+def downgrade() -> None:
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for runs, counts, *_ in COUNTED:
+        for event in ("insert", "update", "delete"):
+            op.execute(f"DROP TRIGGER {counts}_{event}" + (f" ON {runs}" if postgres else ""))
+            if postgres:
+                op.execute(f"DROP FUNCTION {counts}_{event}()")
+        op.drop_table(counts)
