@@ -46,7 +46,9 @@ def dashboard(
     task_counts = store.count_task_runs_by_state(since, now)
     pools = [(pool, store.read_workers(pool.name)) for pool in store.read_work_pools()]
     upcoming = store.read_upcoming_runs(LISTED)
-    deployments = {d.id: d for d in store.read_deployments()} if upcoming else {}
+    deployments = store.read_deployments_by_id(
+        [u.run.deployment_id for u in upcoming if u.run.deployment_id]
+    )
     context = {
         "window": chosen,
         "windows": WINDOWS.values(),

@@ -40,9 +40,7 @@ def flows_page(
     store = ui_store(request)
     chosen = window(window_key or STATS_WINDOW)
     stats = {s.flow_name: s for s in store.read_flow_stats(chosen.since(time.time()))}
-    deployments: dict[str, int] = {}
-    for d in store.read_deployments():
-        deployments[d.flow_name] = deployments.get(d.flow_name, 0) + 1
+    deployments = store.count_deployments_by_flow()
     flows = [
         {
             "flow": f,
