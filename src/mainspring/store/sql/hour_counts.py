@@ -17,8 +17,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from mainspring.store.sql.schema import flow_run, flow_run_hour
+from mainspring.store.sql.schema import (
+    flow_run,
+    flow_run_hour,
+    task_run,
+    task_run_hour,
+    task_run_seal,
+)
+from mainspring.store.sql.task_hour_triggers import DROP, sqlite_task_triggers
 
 HOUR = 3600
 #: Buckets narrower than this are counted from the runs alone.
@@ -151,3 +159,46 @@ def latest_runs(conn: sa.Connection, flow_names: Sequence[str]) -> dict[str, flo
         if found is not None:
             latest[name] = float(found)
     return latest
+
+
+def task_counts(conn: sa.Connection, since: float, until: float) -> dict[str, int]:
+    """Task runs created in [since, until) by state type: the hours before the seal from
+    `task_run_hour`, the rest from the runs (migration 0015)."""
+    seal = conn.execute(sa.select(task_run_seal.c.sealed_until)).scalar()
+    counted_until = until if seal is None else min(until, float(seal))
+    totals: dict[str, int] = defaultdict(int)
+    if since < counted_until:
+        window = [since, counted_until]
+        for (_, state), n in bucket_counts(conn, window, task_run_hour, task_run.c.created).items():
+            totals[state] += n
+    if seal is not None and max(since, float(seal)) < until:
+        edge = [(0, max(since, float(seal)), until)]
+        for (_, _, state), n in edge_counts(conn, edge, time=task_run.c.created).items():
+            totals[state] += n
+    return {state: n for state, n in totals.items() if n}
+
+
+def seal_task_hours(conn: sa.Connection, now: float) -> None:
+    """SQLite: count into `task_run_hour` the task runs created from the seal to the start of
+    the hour before `now`, and move the seal there, in its table and in the triggers (in the
+    caller's write transaction, which on SQLite excludes every other writer, so no row is
+    counted twice or missed)."""
+    seal = conn.execute(sa.select(task_run_seal.c.sealed_until)).scalar()
+    new_seal = float((math.floor(now / HOUR) - 1) * HOUR)
+    if seal is None or float(seal) >= new_seal:
+        return
+    t = task_run.c
+    hour = sa.cast(t.created / HOUR, sa.Integer)
+    counted = (
+        sa.select(hour, t.state_type, sa.func.count())
+        .where(t.created >= float(seal), t.created < new_seal)
+        .group_by(hour, t.state_type)
+    )
+    insert = sqlite_insert(task_run_hour).from_select(["hour", "state_type", "runs"], counted)
+    runs = task_run_hour.c.runs + insert.excluded.runs
+    conn.execute(
+        insert.on_conflict_do_update(index_elements=["hour", "state_type"], set_={"runs": runs})
+    )
+    conn.execute(sa.update(task_run_seal).values(sealed_until=new_seal))
+    for statement in (*DROP, *sqlite_task_triggers(new_seal)):  # the seal they hold
+        conn.exec_driver_sql(statement)

@@ -164,6 +164,15 @@ task_run_hour = sa.Table(
     sqlite_with_rowid=False,
 )
 
+#: One row: on SQLite, `task_run_hour` counts the task runs created before `sealed_until` (an
+#: hour boundary the reader moves forward), the later ones are counted from the runs; NULL
+#: (PostgreSQL) when it counts them all. Why: the migration 0015's docstring.
+task_run_seal = sa.Table(
+    "task_run_seal",
+    metadata,
+    sa.Column("sealed_until", Time),
+)
+
 state_history = sa.Table(
     "state_history",
     metadata,
