@@ -57,3 +57,12 @@ def test_pool_run_counts_by_state_type(store, deployed) -> None:
     assert store.count_pool_runs(["SCHEDULED", "PENDING"]) == {"east": 2, "west": 1}
     assert store.count_pool_runs(["RUNNING", "CANCELLING"]) == {"east": 1}
     assert store.count_pool_runs(["COMPLETED"]) == {}
+
+
+def test_a_page_of_deployments_in_the_lists_order(store, deployed) -> None:
+    everything = [d.id for d in store.read_deployments()]
+    assert store.read_deployments_page(0, 2)[0] == 4
+    pages = [store.read_deployments_page(offset, 2)[1] for offset in (0, 2, 4)]
+    assert [d.id for page in pages for d in page] == everything
+    with pytest.raises(ValueError):
+        store.read_deployments_page(-1, 2)

@@ -23,6 +23,11 @@ class DeploymentOverviews(ABC):
         """The deployments with these ids, by id (unknown ids are left out)."""
 
     @abstractmethod
+    def read_deployments_page(self, offset: int, limit: int) -> tuple[int, list[Deployment]]:
+        """How many deployments there are, and `limit` of them from `offset` in the order of
+        `read_deployments` (flow name, then name)."""
+
+    @abstractmethod
     def read_pool_deployments(self, pool_name: str) -> list[Deployment]:
         """The deployments that name this work pool, by flow name then name."""
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from mainspring.model.deployments import Deployment
+from mainspring.store.base import check_page
 from mainspring.store.deployment_overviews import DeploymentOverviews
 from mainspring.store.sql.deployment_rows import deployment_from_row
 from mainspring.store.sql.schema import deployment, flow_run
@@ -42,6 +43,14 @@ class SqlDeploymentOverviews(DeploymentOverviews):
                 )
                 found.update((d.id, d) for d in map(deployment_from_row, conn.execute(query)))
         return found
+
+    def read_deployments_page(self, offset: int, limit: int) -> tuple[int, list[Deployment]]:
+        check_page(limit, offset)
+        d = deployment.c
+        query = sa.select(deployment).order_by(d.flow_name, d.name).limit(limit).offset(offset)
+        with self._read() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(deployment)).scalar()
+            return int(total or 0), [deployment_from_row(r) for r in conn.execute(query)]
 
     def read_pool_deployments(self, pool_name: str) -> list[Deployment]:
         d = deployment.c
