@@ -10,10 +10,11 @@ import time as clock
 from collections import Counter
 from dataclasses import replace
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from mainspring.model import State, StateType
+from mainspring.model import FlowRunFilter, State, StateType
 from mainspring.model.deployments import Deployment, WorkPool
 from mainspring.store.base import Batch
 from mainspring.store.sql import SqlStore
@@ -209,3 +210,36 @@ def test_recent_task_runs_are_counted_from_the_runs_until_sealed(store) -> None:
     assert sum(tasks.values()) == 3
     assert_counts_exact(store)
     assert store.count_task_runs_by_state(now - 7200, now + 1) == expected
+
+
+@pytest.mark.postgres
+def test_postgres_indexes_the_tag_filter_and_the_name_search(postgres_database) -> None:
+    store = SqlStore(postgres_database)
+    try:
+        batch = Batch()
+        for i in range(30):
+            run = make_flow_run("etl", tags=["finance"] if i % 3 == 0 else ["ml"])
+            batch.flow_runs[run.id] = run
+        store.write(batch)
+        with store.engine().connect() as conn:
+            names = {n for (n,) in conn.exec_driver_sql("SELECT indexname FROM pg_indexes")}
+            assert "ix_flow_run_tags_gin" in names and "ix_flow_run_name_trgm" in names
+            conn.exec_driver_sql("SET enable_seqscan = off")  # as with a long history
+            plan = conn.execute(
+                sa.text("EXPLAIN SELECT count(*) FROM flow_run WHERE name ILIKE :q"),
+                {"q": "%run-%"},
+            ).all()
+            searched = sa.select(sa.func.count()).select_from(flow_run)
+            searched = searched.where(*store._conditions(FlowRunFilter(name_contains="run-")))
+            sql = searched.compile(conn, compile_kwargs={"literal_binds": True})
+            plan += conn.exec_driver_sql(f"EXPLAIN {sql}".replace("%", "%%")).all()
+            plan += conn.execute(
+                sa.text("EXPLAIN SELECT count(*) FROM flow_run WHERE tags @> CAST(:t AS jsonb)"),
+                {"t": '["finance"]'},
+            ).all()
+        said = " ".join(line for (line,) in plan)
+        assert said.count("ix_flow_run_name_trgm") == 2 and "ix_flow_run_tags_gin" in said
+        assert store.count_flow_runs(FlowRunFilter(tags=["finance"])) == 10
+        assert store.count_flow_runs(FlowRunFilter(tags=["finance"], name_contains="RUN-")) == 10
+    finally:
+        store.close()

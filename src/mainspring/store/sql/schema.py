@@ -35,6 +35,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 #: The alembic revision the code expects; checked cheaply at start-up (see migrations/).
 SCHEMA_HEAD = "0015"
+#: Indexes only PostgreSQL has (GIN over `flow_run.tags`, a trigram index over its name:
+#: migration 0015), outside this module's portable metadata.
+POSTGRES_ONLY_INDEXES = frozenset({"ix_flow_run_tags_gin", "ix_flow_run_name_trgm"})
 
 metadata = sa.MetaData(
     naming_convention={
