@@ -10,6 +10,7 @@ counted from the runs alone, as before (they are short, so cheap).
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections import defaultdict
@@ -68,16 +69,16 @@ def hour_counts(
     if not hours:
         return defaultdict(int)
     h = counts.c
-    bucket_of = {hour: b for b, first, end in hours for hour in range(first, end)}
+    firsts = [first for _, first, _ in hours]  # the plan's ranges are in order, disjoint
     query = (
         sa.select(h.hour, h.state_type, sa.func.sum(h.runs))
-        .where(h.hour >= min(bucket_of), h.hour <= max(bucket_of))
+        .where(h.hour >= hours[0][1], h.hour < hours[-1][2])
         .group_by(h.hour, h.state_type)
     )
     totals: dict[tuple[int, str], int] = defaultdict(int)
     for hour, state, n in conn.execute(query):
-        bucket = bucket_of.get(hour)
-        if bucket is not None:
+        bucket, _, end = hours[bisect.bisect_right(firsts, hour) - 1]
+        if hour < end:  # not in a gap between two buckets' whole hours
             totals[bucket, state] += int(n)
     return totals
 
