@@ -24,8 +24,8 @@ router = APIRouter(include_in_schema=False)
 nav.register(nav.NavEntry("Flows", "/flows"))
 
 RECENT = 10  # the latest runs shown as badges per flow
-#: The flows page's default window: a day keeps it fast over a long history (the counts of a
-#: window are read from an index, in time proportional to the runs it holds).
+#: The flows page's default window (any window is cheap: its counts are read by the hour,
+#: store/sql/hour_counts.py).
 STATS_WINDOW = "24h"
 #: A flow's page: its last week.
 FLOW_WINDOW = "7d"
