@@ -1,7 +1,7 @@
 """What pages read through: the app's store, seen as the three protocols it implements.
 
-The server runs over a `SqlStore`, which is a `Store`, a `DeploymentStore` and a
-`RunInsights`; pages go through these protocols only (no SQL under server/).
+The server runs over a `SqlStore`, which is a `Store`, a `DeploymentStore`, a `RunInsights`
+and a `DeploymentOverviews`; pages go through these protocols only (no SQL under server/).
 """
 
 from __future__ import annotations
@@ -12,17 +12,18 @@ from fastapi import Request
 
 from mainspring.server.ui.errors import UiError
 from mainspring.store.base import Store
+from mainspring.store.deployment_overviews import DeploymentOverviews
 from mainspring.store.deployments import DeploymentStore
 from mainspring.store.insights import RunInsights
 
 
-class UiStore(Store, DeploymentStore, RunInsights):
+class UiStore(Store, DeploymentStore, RunInsights, DeploymentOverviews):
     """Typing only: the store a page reads (SqlStore is one)."""
 
 
 def ui_store(request: Request) -> UiStore:
     store = request.app.state.store
-    if not isinstance(store, DeploymentStore) or not isinstance(store, RunInsights):
+    if not all(isinstance(store, p) for p in (DeploymentStore, RunInsights, DeploymentOverviews)):
         raise UiError(501, "The web UI needs the server's database (a SQL store).")
     return cast(UiStore, store)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from mainspring.server.ui.errors import UiError
+
+HOUR = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +19,16 @@ class Window:
 
     def since(self, now: float) -> float:
         return now - self.seconds
+
+    def span(self, now: float) -> tuple[float, float]:
+        """The window's [since, until) for a chart: `until` is `now` rounded up to the next
+        bar (to the next hour when bars are whole hours), so bars fall on the clock and a long
+        window's bars are whole hours of the hourly counts (store/sql/hour_counts.py), not
+        part-hours counted from the runs; the last bar is the one still filling."""
+        width = self.seconds / self.buckets
+        step = HOUR if width % HOUR == 0 else width
+        until = math.ceil(now / step) * step
+        return until - self.seconds, until
 
 
 WINDOWS = {

@@ -43,6 +43,7 @@ from mainspring.store.sql.artifacts import SqlArtifacts
 from mainspring.store.sql.automations import SqlAutomations
 from mainspring.store.sql.blocks import SqlBlocks
 from mainspring.store.sql.concurrency import SqlConcurrency
+from mainspring.store.sql.deployment_overviews import SqlDeploymentOverviews
 from mainspring.store.sql.deployments import SqlDeployments
 from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps
 from mainspring.store.sql.dialects import backend_for
@@ -124,6 +125,7 @@ class SqlStore(
     SqlAutomationOutbox,
     SqlArtifacts,
     SqlInsights,
+    SqlDeploymentOverviews,
     SqlRunRetries,
     SqlTaskRunSummaries,
     SqlRunChangeFeed,

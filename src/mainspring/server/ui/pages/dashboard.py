@@ -39,18 +39,20 @@ def dashboard(
     store = ui_store(request)
     chosen = window(window_key)
     now = time.time()
-    since = chosen.since(now)
-    buckets = store.count_flow_runs_by_state(since, now, chosen.buckets)
+    since, until = chosen.span(now)
+    buckets = store.count_flow_runs_by_state(since, until, chosen.buckets)
     failing = store.read_recent_failures(since, LISTED)
     late = store.read_flow_runs(FlowRunFilter(states=["Late"]), limit=LISTED)
-    task_counts = store.count_task_runs_by_state(since, now)
+    task_counts = store.count_task_runs_by_state(since, until)
     pools = [(pool, store.read_workers(pool.name)) for pool in store.read_work_pools()]
     upcoming = store.read_upcoming_runs(LISTED)
-    deployments = {d.id: d for d in store.read_deployments()} if upcoming else {}
+    deployments = store.read_deployments_by_id(
+        [u.run.deployment_id for u in upcoming if u.run.deployment_id]
+    )
     context = {
         "window": chosen,
         "windows": WINDOWS.values(),
-        "chart": charts.state_bars(buckets, since, now, chosen.buckets),
+        "chart": charts.state_bars(buckets, since, until, chosen.buckets),
         "totals": charts.totals(buckets),
         "task_totals": [(t, task_counts[t]) for t in CHART_ORDER if t in task_counts],
         "failing": run_rows(store, failing),

@@ -62,9 +62,8 @@ def deployments_page(
     store = ui_store(request)
     now = time.time()
     flow_ids = {f.name: f.id for f in store.read_flows()}
-    everything = store.read_deployments()
     number = page_number(page)
-    shown = everything[(number - 1) * LIST_PAGE : number * LIST_PAGE]
+    count, shown = store.read_deployments_page((number - 1) * LIST_PAGE, LIST_PAGE)
     rows = [
         {
             "deployment": d,
@@ -74,8 +73,8 @@ def deployments_page(
         }
         for d in shown
     ]
-    pager = page_of(number, len(everything), LIST_PAGE, lambda n: f"/deployments?page={n}")
-    context = {"rows": rows, "count": len(everything), "page": pager}
+    pager = page_of(number, count, LIST_PAGE, lambda n: f"/deployments?page={n}")
+    context = {"rows": rows, "count": count, "page": pager}
     return render(request, "deployments.html", context)
 
 

@@ -3,7 +3,9 @@
 its queued and running runs).
 
 A pool's runs are those of the deployments that name it (a filter on deployment ids): one
-indexed query per list, whatever the history's size.
+indexed query per list, whatever the history's size. The overview counts deployments and runs
+per pool in the database, and a pool's page reads only its own deployments, so neither grows
+with the number of deployments elsewhere.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class PoolSummary:
     pool: WorkPool
     workers: list[Worker]
     online: int
-    deployments: list[Deployment]
+    deployments: int
     queued: int
     running: int
 
@@ -52,23 +54,23 @@ def _runs_filter(deployments: list[Deployment], states: list[str]) -> FlowRunFil
     return FlowRunFilter(deployment_ids=[d.id for d in deployments], states=states)
 
 
-def _count(store: UiStore, run_filter: FlowRunFilter | None) -> int:
-    return store.count_flow_runs(run_filter) if run_filter is not None else 0
-
-
-def _summary(
-    store: UiStore, pool: WorkPool, deployments: list[Deployment], now: float
-) -> PoolSummary:
-    workers = store.read_workers(pool.name)
-    mine = [d for d in deployments if d.work_pool_name == pool.name]
-    return PoolSummary(
-        pool=pool,
-        workers=workers,
-        online=sum(1 for w in workers if w.last_heartbeat >= now - WORKER_ONLINE_SECONDS),
-        deployments=mine,
-        queued=_count(store, _runs_filter(mine, QUEUED)),
-        running=_count(store, _runs_filter(mine, RUNNING)),
-    )
+def _summaries(store: UiStore, pools: list[WorkPool], now: float) -> list[PoolSummary]:
+    deployments = store.count_deployments_by_pool()
+    queued, running = store.count_pool_runs(QUEUED), store.count_pool_runs(RUNNING)
+    summaries = []
+    for pool in pools:
+        workers = store.read_workers(pool.name)
+        summaries.append(
+            PoolSummary(
+                pool=pool,
+                workers=workers,
+                online=sum(1 for w in workers if w.last_heartbeat >= now - WORKER_ONLINE_SECONDS),
+                deployments=deployments.get(pool.name, 0),
+                queued=queued.get(pool.name, 0),
+                running=running.get(pool.name, 0),
+            )
+        )
+    return summaries
 
 
 @router.get("/work-pools", response_class=HTMLResponse, name="work_pools")
@@ -77,8 +79,7 @@ def work_pools_page(
 ) -> HTMLResponse:
     store = ui_store(request)
     now = time.time()
-    deployments = store.read_deployments()
-    pools = [_summary(store, pool, deployments, now) for pool in store.read_work_pools()]
+    pools = _summaries(store, store.read_work_pools(), now)
     return render(request, "work_pools.html", {"pools": pools})
 
 
@@ -92,10 +93,11 @@ def work_pool_page(
     except ObjectNotFound:
         raise not_found("work pool of this name") from None
     now = time.time()
-    summary = _summary(store, pool, store.read_deployments(), now)
-    queued_filter = _runs_filter(summary.deployments, QUEUED)
-    running_filter = _runs_filter(summary.deployments, RUNNING)
-    mine = {d.id: d for d in summary.deployments}  # the runs listed are of these
+    [summary] = _summaries(store, [pool], now)
+    deployments = store.read_pool_deployments(pool.name)
+    queued_filter = _runs_filter(deployments, QUEUED)
+    running_filter = _runs_filter(deployments, RUNNING)
+    mine = {d.id: d for d in deployments}  # the runs listed are of these
     queued = (
         store.read_flow_runs(queued_filter, FlowRunSort.CREATED_DESC, LISTED)
         if queued_filter
@@ -109,6 +111,7 @@ def work_pool_page(
     context = {
         "summary": summary,
         "pool": pool,
+        "deployments": deployments,
         "queues": store.read_work_queues(pool.name),
         "online_since": now - WORKER_ONLINE_SECONDS,
         "queued": run_rows(store, queued, mine),
