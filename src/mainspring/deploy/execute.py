@@ -57,15 +57,19 @@ def execute_flow_run(flow_run_id: str) -> State:
         raise NotExecutable(f"{label} is {run.state.name}: it is not waiting to start")
     if not run.entrypoint:
         raise NotExecutable(f"{label} names no entrypoint: there is no code to load")
+    # this process runs it now, recorded before its code is pulled and imported (which may
+    # take long): a claim taken up by a process is never returned to the queue
+    run.host, run.pid, run.process_start = this_process()
+    recorder.flow_run(run)
+    recorder.flush()
     try:  # a deployment of a git source (flow.from_source) is pulled first
         where = local_entrypoint(run.entrypoint)
     except SourceError as exc:
         raise NotExecutable(f"{label}: could not get its code: {exc}") from None
     flow = load_flow(from_text(where, run.flow_name))
     parameters, invalid = validated_parameters(flow, dict(run.parameters))
-    run.host, run.pid, run.process_start = this_process()  # this process runs it now
     run.entrypoint = entrypoint_text(flow) or run.entrypoint
-    recorder.flow_run(run)
+    recorder.flow_run(run, with_state=False)
     engine = FlowRunEngine(flow, run, parameters, None, recorder)
     engine.invalid = invalid
     if run.run_count > 0:  # it ran before (a crashed run rescheduled by the deployment's
