@@ -28,7 +28,7 @@ from mainspring.store.recorder import get_recorder
 if TYPE_CHECKING:
     from mainspring.model import State
 
-__all__ = ["CancelledBeforeStart", "NotExecutable", "execute_flow_run"]
+__all__ = ["CancelledBeforeStart", "NotExecutable", "execute_exit_code", "execute_flow_run"]
 
 
 class NotExecutable(MainspringError):
@@ -81,3 +81,22 @@ def execute_flow_run(flow_run_id: str) -> State:
 
         return asyncio.run(run_flow_async(engine))
     return run_flow_sync(engine)
+
+
+def execute_exit_code(flow_run_id: str) -> int:
+    """`execute_flow_run` as `mainspring flow-run execute ID` ends (cli/flow_run_control.py):
+    0 when the run Completed, or was cancelled before it started (said on stderr); 1 when it
+    ended otherwise, or could not start (one line on stderr). A forked run's child ends so."""
+    import sys
+
+    from mainspring.exceptions import ObjectNotFound, ResumeError
+
+    try:
+        state = execute_flow_run(flow_run_id)
+    except CancelledBeforeStart as exc:  # a cancel won the race with the start: as asked
+        print(f"{exc}.", file=sys.stderr)
+        return 0
+    except (NotExecutable, ResumeError, ObjectNotFound) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    return 0 if state.is_completed() else 1

@@ -1,0 +1,392 @@
+"""The fork server: one long-lived helper process per Runner, Mainspring loaded, that forks a
+child per deployment run.
+
+A new interpreter per run pays Python's start-up and Mainspring's imports (0.3-0.5 s of CPU)
+before the flow's first line, so a worker taking 100 queued runs spent most of its time
+loading the same modules 100 times. This helper loads them once (`python -m
+mainspring.deploy.fork_server`, started by the runner with its own cwd and environment, so
+its `sys.path` is the one `flow-run execute` would have); each run is then an `os.fork()`
+(a few ms) whose child runs the run as `mainspring flow-run execute ID` does
+(deploy/execute.py's `execute_exit_code`: the same exit codes).
+
+What keeps a fork safe here:
+- the helper is single-threaded and never opens a store, a log handler or a socket: the
+  recorder's, console's and heartbeat's threads and the store's connections are made lazily
+  in each child (and `PerProcess` would make them anew after a fork anyway);
+- it imports no user code: a worker's deployments come from different folders and git
+  checkouts, and each child loads its own flow from its entrypoint, as a new interpreter would;
+- each child gets a session of its own (Ctrl-C in a terminal reaches the worker, which cancels
+  its runs cleanly), the run's cwd and environment, `sys.path` as for that cwd and
+  PYTHONPATH, settings and logging read anew, default signal handlers, and the helper's
+  stdin, stdout and stderr (the worker's own); the helper's pipes are closed in it.
+
+Protocol (JSON lines on two pipes the runner passes as fds): a request
+`{"run_id", "cwd", "env"}` is answered `{"event": "started", "run_id", "pid"}` (or `"failed"`
+with an `"error"`); the helper reaps its children and reports `{"event": "exited", "run_id",
+"pid", "code"}` (`code` as `Popen.returncode`: negative for a signal). When the request pipe
+closes (the runner stopped or died) it starts nothing more and exits once its children have.
+The runner side is `ForkServer`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import select
+import selectors
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from typing import Any
+
+__all__ = ["ForkServer", "ForkServerGone", "ForkedProcess", "fork_supported"]
+
+#: How long the runner waits for the helper to answer a request (it forks at once).
+ANSWER_TIMEOUT = 30.0
+
+
+def fork_supported() -> bool:
+    """Whether runs may be forked here: POSIX with `os.fork` (not Windows)."""
+    return hasattr(os, "fork") and os.name == "posix"
+
+
+class ForkServerGone(Exception):
+    """The helper process is not there (it died, or could not start)."""
+
+
+# -- the runner's side ------------------------------------------------------------------------
+class ForkServer:
+    """The runner's handle on its helper: `fork` a run, read its children's exits, `close`."""
+
+    def __init__(self, cwd: str | None, env: dict[str, str]) -> None:
+        requests_read, self._requests = os.pipe()
+        self._events, events_write = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "mainspring.deploy.fork_server",
+                    str(requests_read),
+                    str(events_write),
+                ],
+                cwd=cwd,
+                env=env,
+                pass_fds=(requests_read, events_write),
+                start_new_session=True,
+            )
+        except OSError:
+            for fd in (self._requests, self._events):
+                os.close(fd)
+            raise
+        finally:
+            os.close(requests_read)
+            os.close(events_write)
+        os.set_blocking(self._events, False)
+        self._buffer = b""
+        self._exits: dict[int, int] = {}  # pid -> exit code, reported and not yet collected
+        self._answers: list[dict[str, Any]] = []
+        self.gone = False
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        """False once the helper is known gone (its events pipe closed, or it exited)."""
+        if not self.gone:
+            self._pump()
+        if not self.gone and self.process.poll() is not None:
+            self._pump()  # what it reported before it died still counts
+            self.gone = True
+        return not self.gone
+
+    def fork(self, run_id: str, cwd: str | None, env: dict[str, str]) -> int:
+        """Start `run_id` in a forked child; its pid. `ForkServerGone` when the helper is
+        not there; `OSError` when it could not fork."""
+        if self.gone:
+            raise ForkServerGone("the fork server is gone")
+        line = json.dumps({"run_id": run_id, "cwd": cwd, "env": env}) + "\n"
+        try:
+            os.write(self._requests, line.encode())  # small: a pipe takes it at once
+        except OSError as exc:  # BrokenPipeError: it died
+            self.gone = True
+            raise ForkServerGone(f"the fork server is gone ({exc})") from None
+        deadline = time.monotonic() + ANSWER_TIMEOUT
+        while True:
+            for answer in self._answers:
+                if answer["run_id"] == run_id:
+                    self._answers.remove(answer)
+                    if answer["event"] == "failed":
+                        raise OSError(answer["error"])
+                    return int(answer["pid"])
+            if self.gone or time.monotonic() > deadline:
+                self.gone = True
+                raise ForkServerGone("the fork server stopped answering")
+            select.select([self._events], [], [], 0.5)
+            self._pump()
+
+    def exit_code(self, pid: int) -> int | None:
+        """Child `pid`'s exit code once reported (then forgotten: asked once per child)."""
+        return self._exits.pop(pid, None)
+
+    def _pump(self) -> None:
+        """Read what the helper reported, without blocking."""
+        while True:
+            try:
+                data = os.read(self._events, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                self.gone = True
+                return
+            if not data:  # EOF: it exited
+                self.gone = True
+                return
+            self._buffer += data
+            *lines, self._buffer = self._buffer.split(b"\n")
+            for line in lines:
+                event = json.loads(line)
+                if event["event"] == "exited":
+                    self._exits[int(event["pid"])] = int(event["code"])
+                else:
+                    self._answers.append(event)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Let it exit (no more requests: it leaves once its children have), or kill it."""
+        with contextlib.suppress(OSError):
+            os.close(self._requests)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._pump()
+        with contextlib.suppress(OSError):
+            os.close(self._events)
+        self.gone = True
+
+
+class ForkedProcess:
+    """A run's forked child as the runner sees it, shaped like the `Popen` of a spawned one
+    (`pid`, `poll`, `returncode`, `send_signal`, `kill`, `wait`).
+
+    Its exit code comes from its fork server. Signals go to the pid only while it is known
+    alive: not after its exit was reported (the pid may be reused). If the fork server dies
+    first, the child (now reparented) is watched by its pid and start time instead, and its
+    end is `lost`: its exit code is unknown."""
+
+    def __init__(self, server: ForkServer, pid: int) -> None:
+        from mainspring.store.processes import start_time, this_process
+
+        self.server, self.pid = server, pid
+        self.host = this_process().host
+        self.start = start_time(pid)
+        self.returncode: int | None = None
+        self.lost = False
+
+    def poll(self) -> int | None:
+        if self.returncode is not None or self.lost:
+            return self.returncode
+        self.server.alive()  # reads what it reported
+        code = self.server.exit_code(self.pid)
+        if code is not None:
+            self.returncode = code
+        elif self.server.gone and self._gone():
+            self.lost = True
+        return self.returncode
+
+    def ended(self) -> bool:
+        return self.poll() is not None or self.lost
+
+    def _gone(self) -> bool:
+        from mainspring.store.processes import process_gone
+
+        return process_gone(self.host, self.pid, self.start)
+
+    def send_signal(self, sig: int) -> None:
+        if self.ended() or (self.server.gone and self._gone()):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.ended():
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+            time.sleep(0.01)
+        return self.returncode
+
+
+# -- the helper's side ------------------------------------------------------------------------
+def _preload() -> None:
+    """Import what a run's child needs before its flow: the engine, the store and the
+    database driver in use. Nothing is opened."""
+    import mainspring.deploy.execute
+    import mainspring.engine.run_flow
+    import mainspring.store.recorder
+    from mainspring.settings import get_settings, reset_settings
+
+    try:
+        settings = get_settings()
+    except Exception:  # invalid settings: each child says so, as `flow-run execute` would
+        return
+    if settings.api_url:
+        import mainspring.store.http
+    else:
+        import mainspring.store.sql  # noqa: F401
+
+        url = settings.effective_database_url
+        if url.startswith("postgresql"):
+            with contextlib.suppress(ImportError):
+                import psycopg  # noqa: F401
+        else:
+            import sqlite3  # noqa: F401
+    reset_settings()  # each child reads them anew, in its own environment
+
+
+class _Helper:
+    def __init__(self, requests: int, events: int) -> None:
+        self.requests, self.events = requests, events
+        self.children: dict[int, str] = {}  # pid -> run id
+        self.buffer = b""
+        self.wake_read, self.wake_write = os.pipe()
+        for fd in (self.wake_read, self.wake_write):
+            os.set_blocking(fd, False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.set_wakeup_fd(self.wake_write, warn_on_full_buffer=False)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner stops it, not a Ctrl-C
+
+    def run(self) -> None:
+        selector = selectors.DefaultSelector()
+        selector.register(self.requests, selectors.EVENT_READ)
+        selector.register(self.wake_read, selectors.EVENT_READ)
+        listening = True
+        while listening or self.children:
+            for key, _ in selector.select():
+                if key.fd == self.wake_read:
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(self.wake_read, 4096)
+                elif not self._read_requests():
+                    listening = False
+                    selector.unregister(self.requests)
+            self._reap()
+
+    def _read_requests(self) -> bool:
+        data = os.read(self.requests, 65536)
+        if not data:
+            return False
+        self.buffer += data
+        *lines, self.buffer = self.buffer.split(b"\n")
+        for line in lines:
+            self._start(json.loads(line))
+        return True
+
+    def _start(self, request: dict[str, Any]) -> None:
+        run_id = request["run_id"]
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            self._report({"event": "failed", "run_id": run_id, "error": str(exc)})
+            return
+        if pid == 0:
+            _child(request, (self.requests, self.events, self.wake_read, self.wake_write))
+        self.children[pid] = run_id
+        self._report({"event": "started", "run_id": run_id, "pid": pid})
+
+    def _reap(self) -> None:
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            run_id = self.children.pop(pid, None)
+            code = os.waitstatus_to_exitcode(status)
+            self._report({"event": "exited", "run_id": run_id, "pid": pid, "code": code})
+
+    def _report(self, event: dict[str, Any]) -> None:
+        with contextlib.suppress(OSError):  # the runner is gone: keep reaping regardless
+            os.write(self.events, (json.dumps(event) + "\n").encode())
+
+
+def _child(request: dict[str, Any], inherited: tuple[int, ...]) -> None:
+    """In the forked child: become the run's process (module docstring); never returns."""
+    code = 1
+    try:
+        os.setsid()
+        signal.set_wakeup_fd(-1)
+        for sig in (signal.SIGCHLD, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for fd in inherited:
+            os.close(fd)
+        cwd = request.get("cwd") or os.getcwd()
+        os.chdir(cwd)
+        env = request["env"]
+        sys.path[:] = _sys_path(os.getcwd(), env.get("PYTHONPATH", ""))
+        os.environ.clear()
+        os.environ.update(env)
+        sys.argv[:] = [_CLI_MAIN, "flow-run", "execute", request["run_id"]]
+        code = _execute(request["run_id"])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(BaseException):
+            atexit._run_exitfuncs()  # the recorder's last flush, as at an interpreter's exit
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+
+
+_BASE_PATH: list[str] = []
+_CLI_MAIN = os.path.join(os.path.dirname(os.path.dirname(__file__)), "cli", "main.py")
+
+
+def _sys_path(cwd: str, pythonpath: str) -> list[str]:
+    """`sys.path` of `python -m ...` started in `cwd` with this PYTHONPATH."""
+    extra = [os.path.join(cwd, p) for p in pythonpath.split(os.pathsep) if p]
+    return [cwd, *extra, *_BASE_PATH]
+
+
+def _execute(run_id: str) -> int:
+    """`mainspring flow-run execute ID` in this process; its exit code."""
+    from mainspring.deploy.execute import execute_exit_code
+    from mainspring.engine.logging import configure_logging
+    from mainspring.settings import get_settings, reset_settings
+
+    reset_settings()
+    try:
+        get_settings()
+    except Exception as exc:  # as the CLI says it: one line, exit code 1
+        print(f"Error: invalid settings: {exc}", file=sys.stderr)
+        return 1
+    configure_logging(force=True)
+    return execute_exit_code(run_id)
+
+
+def main(argv: list[str]) -> int:
+    requests, events = int(argv[0]), int(argv[1])
+    # the interpreter's own path, without this start's cwd and PYTHONPATH (each child's own)
+    pythonpath = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    started_with = {os.path.abspath(p) for p in pythonpath if p}
+    _BASE_PATH[:] = [p for p in sys.path[1:] if os.path.abspath(p) not in started_with]
+    _preload()
+    _Helper(requests, events).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
