@@ -124,3 +124,18 @@ def test_no_retries_no_reschedule(store: SqlStore, pool: WorkPool) -> None:
     store.claim_runs("pool", None, "w", 1)
     assert store.set_state(failed, State(StateType.FAILED)).accepted
     assert store.requeue_crashed_runs(now=T0 + 10) == []  # Failed is not Crashed
+
+
+def test_a_claim_ahead_takes_runs_due_soon_and_is_dated_now(
+    store: SqlStore, pool: WorkPool
+) -> None:
+    """A worker's prefetch: runs due within `ahead` seconds are claimed, at the claim's time."""
+    d = deploy(store)
+    soon = store.create_deployment_run(d.id, when=T0 + 1, now=T0).run.id
+    store.create_deployment_run(d.id, when=T0 + 10, now=T0)
+    assert store.claim_runs("pool", None, "w", 5, now=T0) == []
+    [claimed] = store.claim_runs("pool", None, "w", 5, now=T0, ahead=2)
+    assert claimed.run.id == soon and claimed.claimed_at == T0
+    assert claimed.expected_start_time == T0 + 1
+    with pytest.raises(ValueError, match="ahead"):
+        store.claim_runs("pool", None, "w", 5, now=T0, ahead=-1)

@@ -20,9 +20,9 @@ What keeps a fork safe here:
   PYTHONPATH, settings and logging read anew, default signal handlers, and the helper's
   stdin, stdout and stderr (the worker's own); the helper's pipes are closed in it.
 
-Protocol (JSON lines on two pipes the runner passes as fds): a request
-`{"run_id", "cwd", "env"}` is answered `{"event": "started", "run_id", "pid"}` (or `"failed"`
-with an `"error"`); the helper reaps its children and reports `{"event": "exited", "run_id",
+Protocol (JSON lines on two pipes the runner passes as fds): a request `{"run_id", "cwd",
+"env", "not_before"}` is answered `{"event": "started", "run_id", "pid"}` (or `"failed"` with
+an `"error"`); the helper reaps its children and reports `{"event": "exited", "run_id",
 "pid", "code"}` (`code` as `Popen.returncode`: negative for a signal). When the request pipe
 closes (the runner stopped or died) it starts nothing more and exits once its children have.
 The runner side is `ForkServer`.
@@ -105,12 +105,16 @@ class ForkServer:
             self.gone = True
         return not self.gone
 
-    def fork(self, run_id: str, cwd: str | None, env: dict[str, str]) -> int:
-        """Start `run_id` in a forked child; its pid. `ForkServerGone` when the helper is
-        not there; `OSError` when it could not fork."""
+    def fork(
+        self, run_id: str, cwd: str | None, env: dict[str, str], not_before: float | None = None
+    ) -> int:
+        """Start `run_id` in a forked child (which waits until `not_before` to call the flow);
+        its pid. `ForkServerGone` when the helper is not there; `OSError` when it could not
+        fork."""
         if self.gone:
             raise ForkServerGone("the fork server is gone")
-        line = json.dumps({"run_id": run_id, "cwd": cwd, "env": env}) + "\n"
+        request = {"run_id": run_id, "cwd": cwd, "env": env, "not_before": not_before}
+        line = json.dumps(request) + "\n"
         try:
             os.write(self._requests, line.encode())  # small: a pipe takes it at once
         except OSError as exc:  # BrokenPipeError: it died
@@ -337,7 +341,7 @@ def _child(request: dict[str, Any], inherited: tuple[int, ...]) -> None:
         os.environ.clear()
         os.environ.update(env)
         sys.argv[:] = [_CLI_MAIN, "flow-run", "execute", request["run_id"]]
-        code = _execute(request["run_id"])
+        code = _execute(request["run_id"], request.get("not_before"))
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
@@ -361,7 +365,7 @@ def _sys_path(cwd: str, pythonpath: str) -> list[str]:
     return [cwd, *extra, *_BASE_PATH]
 
 
-def _execute(run_id: str) -> int:
+def _execute(run_id: str, not_before: float | None) -> int:
     """`mainspring flow-run execute ID` in this process; its exit code."""
     from mainspring.deploy.execute import execute_exit_code
     from mainspring.engine.logging import configure_logging
@@ -374,7 +378,7 @@ def _execute(run_id: str) -> int:
         print(f"Error: invalid settings: {exc}", file=sys.stderr)
         return 1
     configure_logging(force=True)
-    return execute_exit_code(run_id)
+    return execute_exit_code(run_id, not_before)
 
 
 def main(argv: list[str]) -> int:

@@ -148,14 +148,21 @@ class Runner:
             self._fork_server = None
         return self._fork_server
 
-    def _forked(self, run_id: str) -> ForkedProcess | None:
+    @property
+    def prefetches(self) -> bool:
+        """Whether a run may be started before its time (`start`'s `not_before`): a forked
+        child waits for it."""
+        return self.fork
+
+    def _forked(self, run_id: str, not_before: float | None) -> ForkedProcess | None:
         """The run's child forked by the fork server; None when there is none to ask."""
         for _attempt in range(2):  # a fork server found dead is started again once
             server = self._forks()
             if server is None:
                 return None
             try:
-                return ForkedProcess(server, server.fork(run_id, self.cwd, self.env))
+                pid = server.fork(run_id, self.cwd, self.env, not_before)
+                return ForkedProcess(server, pid)
             except ForkServerGone:
                 continue
             except OSError:
@@ -163,11 +170,12 @@ class Runner:
                 return None
         return None
 
-    def start(self, run_id: str, label: str | None = None) -> None:
-        """Start the process that runs `run_id`: forked, else the warm spare or a new one."""
+    def start(self, run_id: str, label: str | None = None, not_before: float | None = None) -> None:
+        """Start the process that runs `run_id`: forked, else the warm spare or a new one.
+        `not_before`: a forked child waits until then to call the flow (see `prefetches`)."""
         process: subprocess.Popen[bytes] | ForkedProcess | None = None
         if self.fork:
-            process = self._forked(run_id)
+            process = self._forked(run_id, not_before)
             if process is not None:
                 self.children[run_id] = _Child(run_id, label or run_id, process)
                 logger.info("Started flow run %s in process %d", label or run_id, process.pid)

@@ -175,9 +175,14 @@ class DeploymentStore(ABC):
         now: float | None = None,
         *,
         wait: float = 0.0,
+        ahead: float = 0.0,
     ) -> list[DeploymentRun]:
         """Claim up to `limit` due runs of the pool for `worker`: move them Scheduled (or
         Late) -> Pending with `claimed_by` = worker and `claimed_at` = now, and return them.
+
+        `ahead` > 0: runs due within that many seconds count as due (a worker's prefetch:
+        its run's process waits for the run's time). SqlStore only: through a server the
+        server decides what is due (ApiStore ignores it).
 
         `wait` > 0: when none is claimable, wait up to that many seconds for one and return
         as soon as one is (empty only when the wait ran out). ApiStore waits at the server,

@@ -104,8 +104,10 @@ def claim(
     worker: str,
     limit: int,
     now: float,
+    ahead: float = 0.0,
 ) -> list[DeploymentRun]:
-    """`DeploymentStore.claim_runs` inside the caller's write transaction (module docstring)."""
+    """`DeploymentStore.claim_runs` inside the caller's write transaction (module docstring):
+    runs due by `now + ahead`, claimed at `now`."""
     pool = conn.execute(
         sa.select(work_pool).where(work_pool.c.name == pool_name).with_for_update()
     ).first()
@@ -130,7 +132,7 @@ def claim(
     blocked_deployments: set[str] = set()
     while len(claimed) < limit and slots.pool_free > 0:
         page = conn.execute(
-            _candidates(pool_name, queues, now, blocked_queues, blocked_deployments)
+            _candidates(pool_name, queues, now + ahead, blocked_queues, blocked_deployments)
         ).all()
         if not page:
             break
