@@ -232,11 +232,14 @@ class ForkedProcess:
 
 # -- the helper's side ------------------------------------------------------------------------
 def _preload() -> None:
-    """Import what a run's child needs before its flow: the engine, the store and the
-    database driver in use. Nothing is opened."""
+    """Import what a run's child needs before its flow's own code: the engine (and what a
+    flow file imports first: `from mainspring import flow, task`), the store and the
+    database dialect and driver in use. Nothing is opened."""
     import mainspring.deploy.execute
+    import mainspring.engine.parameters
     import mainspring.engine.run_flow
     import mainspring.store.recorder
+    from mainspring import flow, task  # noqa: F401  # lazy attributes: load them now
     from mainspring.settings import get_settings, reset_settings
 
     try:
@@ -244,16 +247,20 @@ def _preload() -> None:
     except Exception:  # invalid settings: each child says so, as `flow-run execute` would
         return
     if settings.api_url:
-        import mainspring.store.http
+        from mainspring.store.http import ApiStore  # noqa: F401
     else:
-        import mainspring.store.sql  # noqa: F401
+        import mainspring.store.sql.migrations  # noqa: F401
+        from mainspring.store.sql import SqlStore  # noqa: F401
+        from mainspring.store.sql.dialects import backend_for
 
-        url = settings.effective_database_url
-        if url.startswith("postgresql"):
-            with contextlib.suppress(ImportError):
+        with contextlib.suppress(Exception):  # a bad URL: each child says so
+            backend_for(settings.effective_database_url)  # its dialect's module
+        with contextlib.suppress(ImportError):
+            import sqlalchemy.dialects.sqlite.pysqlite
+
+            if settings.effective_database_url.startswith("postgres"):
                 import psycopg  # noqa: F401
-        else:
-            import sqlite3  # noqa: F401
+                import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
     reset_settings()  # each child reads them anew, in its own environment
 
 
