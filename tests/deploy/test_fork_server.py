@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mainspring.deploy.fork_server import ForkedProcess
+from mainspring.deploy.fork_client import ForkedProcess
 from mainspring.deploy.runner import Runner, child_environment
 from mainspring.settings import get_settings
 from mainspring.store.sql import SqlStore

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mainspring.deploy.fork_server import ForkedProcess, fork_supported
+from mainspring.deploy.fork_client import ForkedProcess, fork_supported
 from mainspring.deploy.runner import Runner
 from mainspring.deploy.scheduler import Scheduler
 from mainspring.model.deployments import Deployment, DeploymentRun, WorkPool

@@ -41,7 +41,7 @@ import time
 from dataclasses import dataclass
 
 from mainspring.deploy import run_endings
-from mainspring.deploy.fork_server import ForkedProcess, ForkServer, ForkServerGone, fork_supported
+from mainspring.deploy.fork_client import ForkedProcess, ForkServer, ForkServerGone, fork_supported
 from mainspring.model.states import Cancelled, Crashed, State
 from mainspring.settings import Settings, get_settings
 from mainspring.store.base import Store
