@@ -13,13 +13,16 @@ the flow's first line) and the first line itself. The same-run baselines: starti
 `python -c pass`, and a process that imports the CLI (`python -m mainspring.cli.main --help`).
 
 Then `--queued` runs are created with the worker stopped, and a new worker is started: the
-time from starting it until every run's first line ran (subprocess starts included).
+time from starting it until every run's first line ran (subprocess starts included), with runs
+forked from the worker's fork server (the default), then with MAINSPRING_RUNNER_FORK=false
+(a new interpreter per run: the same-run baseline), each with its CPU time.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -135,24 +138,36 @@ def main() -> int:
     print(f"deployment run -> the flow's first line, {args.repeat} runs: {ms(totals)}")
     print(f"  CLI start and create (run.created - t0): {ms(created)}")
     print(f"  create -> claimed by the worker:         {ms(claimed)}")
-    print(f"  claimed -> Running (spare subprocess):   {ms(started)}")
+    print(f"  claimed -> Running (its process):         {ms(started)}")
     print(f"  Running -> the flow's first line:        {ms(first)}")
 
-    queued = folder / "queued.txt"
-    for _ in range(args.queued):
-        store.create_deployment_run(deployment.id, parameters={"marks": str(queued)})
-    t0 = time.time()
-    worker = start_worker(env)
-    try:
-        done = wait_for_marks(queued, args.queued, 600)
-    finally:
-        stop(worker)
+    # the same-run baseline: runs started as new interpreters (MAINSPRING_RUNNER_FORK=false)
+    for how, fork in (("forked", "true"), ("new interpreters", "false")):
+        queued = folder / f"queued-{fork}.txt"
+        for _ in range(args.queued):
+            store.create_deployment_run(deployment.id, parameters={"marks": str(queued)})
+        cpu = cpu_of_children()
+        load = os.getloadavg()[0]
+        t0 = time.time()
+        worker = start_worker(dict(env, MAINSPRING_RUNNER_FORK=fork))
+        try:
+            done = wait_for_marks(queued, args.queued, 600)
+        finally:
+            stop(worker)
+        used = cpu_of_children() - cpu
+        print(
+            f"{args.queued} queued runs ({how}): all at their first line {done - t0:.2f} s after "
+            f"`mainspring worker start` (its own start included); CPU {used:.1f} s (the worker "
+            f"and its processes, until it stopped); load {load:.1f}"
+        )
     store.close()
-    print(
-        f"{args.queued} queued runs: all at their first line {done - t0:.2f} s after "
-        "`mainspring worker start` (its own start included)"
-    )
     return 0
+
+
+def cpu_of_children() -> float:
+    """CPU seconds of the waited-for child processes (and theirs) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":

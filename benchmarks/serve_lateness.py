@@ -5,13 +5,16 @@ time each run was claimed and started (issue 12: median < 20 ms, p99 < 100 ms ov
 
 Runs `serve()` in a subprocess over a fresh MAINSPRING_HOME for about `runs` seconds, stops it
 with SIGTERM, and reads the runs back. "Started" is the run's start_time (Running, recorded by
-the subprocess just before the flow's first line); "claimed" is when serve() took it.
+the subprocess just before the flow's first line); "claimed" is when serve() took it (before
+its time with the default prefetch). `--spawn`: the same-run baseline, runs started as new
+interpreters without prefetch.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -64,12 +67,21 @@ def baselines() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument(
+        "--spawn",
+        action="store_true",
+        help="the same-run baseline: runs started as new interpreters (a warm spare), no "
+        "prefetch (MAINSPRING_RUNNER_FORK=false, MAINSPRING_WORKER_PREFETCH_SECONDS=0)",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="mainspring-lateness-"))
     (folder / "tick.py").write_text(textwrap.dedent(FLOW))
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSPRING_")}
     env.update(MAINSPRING_HOME=str(folder / "home"), PYTHONPATH=str(SRC))
+    if args.spawn:
+        env.update(MAINSPRING_RUNNER_FORK="false", MAINSPRING_WORKER_PREFETCH_SECONDS="0")
     load = os.getloadavg()
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = subprocess.Popen([sys.executable, "tick.py"], cwd=folder, env=env)
     time.sleep(args.runs + 2)
     process.send_signal(signal.SIGTERM)
@@ -86,7 +98,13 @@ def main() -> int:
     claimed = [(r.claimed_at or 0) - (r.expected_start_time or 0) for r in runs]
     store.close()
     print(baselines())
-    print(f"{len(runs)} runs completed (load average before/after: {load} / {os.getloadavg()})")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = usage.ru_utime + usage.ru_stime - cpu.ru_utime - cpu.ru_stime
+    how = "new interpreters, no prefetch" if args.spawn else "forked, prefetched"
+    print(
+        f"{len(runs)} runs completed ({how}; serve() and its processes used {used:.1f} s "
+        f"CPU; load average before/after: {load} / {os.getloadavg()})"
+    )
     for what, values in (("claimed", claimed), ("started", started)):
         ms = [v * 1000 for v in values]
         print(

@@ -105,6 +105,18 @@ class Settings(BaseSettings):
         description="Seconds a concurrency slot stays held without renewal (renewed every "
         "third of it while held): how long a killed holder blocks its limit.",
     )
+    runner_fork: bool = Field(
+        True,
+        description="Start deployment runs by forking them from a fork server with "
+        "Mainspring loaded (POSIX); false: a new interpreter per run.",
+    )
+    worker_prefetch_seconds: float = Field(
+        1.5,
+        ge=0,
+        le=60,
+        description="Seconds before its time a worker or serve() may claim a run and start its "
+        "process, which waits for the scheduled time before the flow starts (embedded store).",
+    )
     server_crash_timeout: float = Field(
         30.0,
         gt=0,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mainspring.deploy.fork_client import ForkedProcess, fork_supported
 from mainspring.deploy.runner import Runner
 from mainspring.deploy.scheduler import Scheduler
 from mainspring.model.deployments import Deployment, DeploymentRun, WorkPool
@@ -70,6 +71,7 @@ def test_a_process_ignoring_cancel_and_sigterm_is_killed_and_the_run_cancelled(
         runner = Runner(store, cancel_grace=1.0, warm=False)
         runner.start(claimed.run.id)
         child = runner.children[claimed.run.id]
+        assert isinstance(child.process, ForkedProcess) == fork_supported()  # the default
         deadline = time.time() + 30
         while store.read_flow_run(claimed.run.id).state.name != "Running":
             assert time.time() < deadline, "the run never started"

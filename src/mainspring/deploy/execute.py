@@ -12,6 +12,7 @@ is pulled first (deploy/sources.py). `mainspring flow-run execute ID` is this fu
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from mainspring.deploy.sources import SourceError, local_entrypoint
@@ -27,8 +28,9 @@ from mainspring.store.recorder import get_recorder
 
 if TYPE_CHECKING:
     from mainspring.model import State
+    from mainspring.store.base import Store
 
-__all__ = ["CancelledBeforeStart", "NotExecutable", "execute_flow_run"]
+__all__ = ["CancelledBeforeStart", "NotExecutable", "execute_exit_code", "execute_flow_run"]
 
 
 class NotExecutable(MainspringError):
@@ -39,11 +41,13 @@ class CancelledBeforeStart(NotExecutable):
     """The run was cancelled between its claim and its start: nothing to do, nothing wrong."""
 
 
-def execute_flow_run(flow_run_id: str) -> State:
+def execute_flow_run(flow_run_id: str, not_before: float | None = None) -> State:
     """Run the flow run `flow_run_id` (Scheduled, Late or Pending) here; return its final
     state. A run that ran before (retried through its pool) resumes: its task runs with
-    persisted results are not run again. `NotExecutable` when it already started or
-    finished, or names no entrypoint; `ObjectNotFound` when unknown."""
+    persisted results are not run again. `not_before`: a run claimed before its time waits,
+    its code loaded, until then (a cancel meanwhile: `CancelledBeforeStart`).
+    `NotExecutable` when it already started or finished, or names no entrypoint;
+    `ObjectNotFound` when unknown."""
     configure_logging()
     recorder = get_recorder()
     run = recorder.store.read_flow_run(flow_run_id)
@@ -57,15 +61,21 @@ def execute_flow_run(flow_run_id: str) -> State:
         raise NotExecutable(f"{label} is {run.state.name}: it is not waiting to start")
     if not run.entrypoint:
         raise NotExecutable(f"{label} names no entrypoint: there is no code to load")
+    # this process runs it now, recorded before its code is pulled and imported (which may
+    # take long): a claim taken up by a process is never returned to the queue
+    run.host, run.pid, run.process_start = this_process()
+    recorder.flow_run(run)
+    recorder.flush()
     try:  # a deployment of a git source (flow.from_source) is pulled first
         where = local_entrypoint(run.entrypoint)
     except SourceError as exc:
         raise NotExecutable(f"{label}: could not get its code: {exc}") from None
     flow = load_flow(from_text(where, run.flow_name))
     parameters, invalid = validated_parameters(flow, dict(run.parameters))
-    run.host, run.pid, run.process_start = this_process()  # this process runs it now
+    if not_before is not None and not_before > time.time():  # claimed ahead (prefetch)
+        _wait_for_its_time(recorder.store, run.id, not_before, label)
     run.entrypoint = entrypoint_text(flow) or run.entrypoint
-    recorder.flow_run(run)
+    recorder.flow_run(run, with_state=False)
     engine = FlowRunEngine(flow, run, parameters, None, recorder)
     engine.invalid = invalid
     if run.run_count > 0:  # it ran before (a crashed run rescheduled by the deployment's
@@ -77,3 +87,39 @@ def execute_flow_run(flow_run_id: str) -> State:
 
         return asyncio.run(run_flow_async(engine))
     return run_flow_sync(engine)
+
+
+#: How long before its time a prefetched run looks for a cancel one last time: the read
+#: happens while it waits, not after its time.
+LAST_LOOK = 0.02
+
+
+def _wait_for_its_time(store: Store, run_id: str, at: float, label: str) -> None:
+    """A run claimed before its time (a worker's prefetch) waits for it, its code loaded; a
+    cancel meanwhile ends it Cancelled before the flow is called (`CancelledBeforeStart`)."""
+    time.sleep(max(0.0, at - LAST_LOOK - time.time()))
+    state = store.read_flow_run(run_id).state
+    if state.is_cancelling() or state.is_cancelled():
+        if not state.is_cancelled():
+            store.set_state(run_id, Cancelled(message="Cancelled before it started"))
+        raise CancelledBeforeStart(f"{label} was cancelled before it started")
+    time.sleep(max(0.0, at - time.time()))
+
+
+def execute_exit_code(flow_run_id: str, not_before: float | None = None) -> int:
+    """`execute_flow_run` as `mainspring flow-run execute ID` ends (cli/flow_run_control.py):
+    0 when the run Completed, or was cancelled before it started (said on stderr); 1 when it
+    ended otherwise, or could not start (one line on stderr). A forked run's child ends so."""
+    import sys
+
+    from mainspring.exceptions import ObjectNotFound, ResumeError
+
+    try:
+        state = execute_flow_run(flow_run_id, not_before)
+    except CancelledBeforeStart as exc:  # a cancel won the race with the start: as asked
+        print(f"{exc}.", file=sys.stderr)
+        return 0
+    except (NotExecutable, ResumeError, ObjectNotFound) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    return 0 if state.is_completed() else 1

@@ -12,7 +12,10 @@ With `claim_wait` (what `serve()` and workers use) the claim itself waits instea
 the server answers as soon as a run is due, or on the embedded store a wait in this process
 until the pool's next run is due or another process commits (a run made by `deployment run`),
 so a run is claimed within milliseconds of its time; `stop()` then takes effect when that
-claim returns (`claim_wait` seconds at most).
+claim returns (`claim_wait` seconds at most). With `prefetch` (a forked runner on the embedded
+store: MAINSPRING_WORKER_PREFETCH_SECONDS) a run is claimed and its process started that
+long before its time, and the process waits for it (deploy/execute.py): what is left at the
+scheduled time is the timer and the Running write.
 
 Only `DeploymentStore` and `Store` calls: the same loop runs over a SqlStore or an ApiStore.
 """
@@ -28,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from mainspring.deploy.runner import Runner
 from mainspring.deploy.runner_protocol import FlowRunRunner
 from mainspring.deploy.scheduler import Scheduler
 from mainspring.store.base import Store
@@ -69,6 +73,7 @@ class RunLoop:
         poll_interval: float = 0.5,
         claim_wait: float = 0.0,
         on_start: Callable[[str, str], None] | None = None,
+        prefetch: float = 0.0,
     ) -> None:
         if not isinstance(store, DeploymentStore):
             raise TypeError(
@@ -85,6 +90,10 @@ class RunLoop:
         self.poll_interval = poll_interval
         self.claim_wait = claim_wait
         self.on_start = on_start
+        #: claim runs this many seconds before their time when the runner's processes can
+        #: wait for it (a forked child: `Runner.prefetches`), so a run's process is started
+        #: and its code loaded by then
+        self.prefetch = prefetch if isinstance(runner, Runner) and runner.prefetches else 0.0
         self.started = 0
         self._stop = threading.Event()
         self._next_tick = 0.0
@@ -127,6 +136,7 @@ class RunLoop:
                 room,
                 time.time(),
                 wait=self.claim_wait,
+                ahead=self.prefetch,
             ):
                 run = claimed.run
                 # a slow worker's claim may have been released as stale and taken by another
@@ -139,7 +149,11 @@ class RunLoop:
                         run.id,
                     )
                     continue
-                self.runner.start(run.id, f"{run.name!r} ({run.id})")
+                label = f"{run.name!r} ({run.id})"
+                if self.prefetch and isinstance(self.runner, Runner):
+                    self.runner.start(run.id, label, not_before=claimed.expected_start_time)
+                else:
+                    self.runner.start(run.id, label)
                 self.started += 1
                 if self.on_start is not None:
                     self.on_start(run.id, run.name)
@@ -155,7 +169,7 @@ class RunLoop:
         if self.next_due is not None:
             due = self.next_due(now)
             if due is not None:
-                wake = min(wake, due + 0.001)
+                wake = min(wake, due - self.prefetch + 0.001)
         self._stop.wait(max(0.0, wake - time.time()))
 
     def run(self, should_stop: Callable[[], bool] | None = None) -> None:

@@ -12,10 +12,18 @@ its own states; the runner only steps in when the child could not:
   the child normally ends the run Cancelled itself at its next heartbeat; one still alive after
   `cancel_grace` seconds gets SIGTERM, then SIGKILL after the same grace again.
 
-A warm spare (`warm`, the default) is started ahead: `flow-run execute --from-stdin` loads
-Mainspring and opens the store, then waits for a run id on stdin, so a due run starts without
-the interpreter's start-up and imports (most of the time between a run's scheduled time and its
-first line); a new spare is started behind each run it takes.
+How a run's process starts (most of the time between a run's scheduled time and its first
+line is that start):
+- forked (`fork`, the default where `os.fork` exists and MAINSPRING_RUNNER_FORK is not false):
+  a fork server (deploy/fork_server.py), started once per runner with Mainspring loaded, forks
+  a child per run in a few milliseconds, and reports its pid and, having reaped it, its exit
+  code. The runner signals the pid only while it is known alive. If the fork server dies, the
+  next `prepare` starts another; its children run on, watched by pid and start time, and one
+  that ends unfinished is ended Crashed with an unknown exit code;
+- spawned (the fallback, or a fork server that cannot start): a new interpreter per run. A
+  warm spare (`warm`) is started ahead: `flow-run execute --from-stdin` loads Mainspring and
+  opens the store, then waits for a run id on stdin; a new spare is started behind each run
+  it takes.
 
 `limit` caps how many subprocesses run at once (`free_slots` tells the claimer how many runs to
 take). The runner is driven by its owner's loop (`check` every so often); it starts no thread.
@@ -33,6 +41,7 @@ import time
 from dataclasses import dataclass
 
 from mainspring.deploy import run_endings
+from mainspring.deploy.fork_client import ForkedProcess, ForkServer, ForkServerGone, fork_supported
 from mainspring.model.states import Cancelled, Crashed, State
 from mainspring.settings import Settings, get_settings
 from mainspring.store.base import Store
@@ -66,7 +75,7 @@ def child_environment(settings: Settings | None = None) -> dict[str, str]:
 class _Child:
     run_id: str
     label: str
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | ForkedProcess
     cancel_at: float | None = None  # when a cancel was first seen
     terminated_at: float | None = None  # when SIGTERM was sent
     killed: bool = False
@@ -84,6 +93,7 @@ class Runner:
         cwd: str | None = None,
         env: dict[str, str] | None = None,
         warm: bool = True,
+        fork: bool | None = None,
     ) -> None:
         if limit is not None and (isinstance(limit, bool) or limit < 1):
             raise ValueError(f"limit must be a positive int or None, got {limit!r}")
@@ -97,6 +107,9 @@ class Runner:
         #: waiting for its run's id on stdin: a run starts without the interpreter's start-up
         self.warm = warm
         self._spare: subprocess.Popen[bytes] | None = None
+        #: runs forked from a fork server (module docstring); None: the setting decides
+        self.fork = fork_supported() and (get_settings().runner_fork if fork is None else fork)
+        self._fork_server: ForkServer | None = None
 
     @property
     def free_slots(self) -> int:
@@ -112,13 +125,61 @@ class Runner:
         )
 
     def prepare(self) -> None:
-        """Start the warm spare process if there is none (`warm`); cheap to call often."""
-        if self.warm and (self._spare is None or self._spare.poll() is not None):
+        """Start the fork server (`fork`) or the warm spare process (`warm`) if there is
+        none, or it died; cheap to call often."""
+        if self.fork:
+            self._forks()
+        elif self.warm and (self._spare is None or self._spare.poll() is not None):
             self._spare = self._spawn("--from-stdin", stdin=subprocess.PIPE)
 
-    def start(self, run_id: str, label: str | None = None) -> None:
-        """Start the subprocess that runs `run_id` (the warm spare when there is one)."""
-        process = None
+    def _forks(self) -> ForkServer | None:
+        """The live fork server, started anew if it died; None if it cannot start."""
+        server = self._fork_server
+        if server is not None and server.alive():
+            return server
+        if server is not None:
+            logger.warning("The fork server (process %d) is gone; starting another", server.pid)
+            with contextlib.suppress(Exception):
+                server.close(timeout=0)
+        try:
+            self._fork_server = ForkServer(self.cwd, self.env)
+        except OSError:
+            logger.exception("Could not start the fork server; starting runs as new processes")
+            self._fork_server = None
+        return self._fork_server
+
+    @property
+    def prefetches(self) -> bool:
+        """Whether a run may be started before its time (`start`'s `not_before`): a forked
+        child waits for it."""
+        return self.fork
+
+    def _forked(self, run_id: str, not_before: float | None) -> ForkedProcess | None:
+        """The run's child forked by the fork server; None when there is none to ask."""
+        for _attempt in range(2):  # a fork server found dead is started again once
+            server = self._forks()
+            if server is None:
+                return None
+            try:
+                pid = server.fork(run_id, self.cwd, self.env, not_before)
+                return ForkedProcess(server, pid)
+            except ForkServerGone:
+                continue
+            except OSError:
+                logger.exception("The fork server could not fork; starting a new process")
+                return None
+        return None
+
+    def start(self, run_id: str, label: str | None = None, not_before: float | None = None) -> None:
+        """Start the process that runs `run_id`: forked, else the warm spare or a new one.
+        `not_before`: a forked child waits until then to call the flow (see `prefetches`)."""
+        process: subprocess.Popen[bytes] | ForkedProcess | None = None
+        if self.fork:
+            process = self._forked(run_id, not_before)
+            if process is not None:
+                self.children[run_id] = _Child(run_id, label or run_id, process)
+                logger.info("Started flow run %s in process %d", label or run_id, process.pid)
+                return
         spare, self._spare = self._spare, None
         if spare is not None and spare.poll() is None and spare.stdin is not None:
             try:
@@ -148,7 +209,7 @@ class Runner:
         now = time.monotonic()
         for child in list(self.children.values()):
             code = child.process.poll()
-            if code is not None:
+            if code is not None or getattr(child.process, "lost", False):
                 self._reconcile(child, code)
                 del self.children[child.run_id]
                 ended.append(child.run_id)
@@ -176,12 +237,18 @@ class Runner:
             child.process.kill()
             child.killed = True
 
-    def _reconcile(self, child: _Child, code: int) -> None:
-        """End the run if its process could not: Cancelled for a cancel, else Crashed."""
+    def _reconcile(self, child: _Child, code: int | None) -> None:
+        """End the run if its process could not: Cancelled for a cancel, else Crashed.
+        `code` None: it ended while its fork server was gone (exit code unknown)."""
         if run_endings.unfinished(self.store, child.run_id, child.label, "process", logger) is None:
             return
         if child.cancel_at is not None:
             state: State = Cancelled(message="Cancelled: its process was stopped")
+        elif code is None:
+            state = Crashed(
+                message="Its process ended before the run finished (exit code unknown: the fork "
+                "server that started it had died)"
+            )
         elif code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else -code
             state = Crashed(message=f"Its process was killed by {name} before the run finished")
@@ -211,5 +278,8 @@ class Runner:
                     child.process.kill()
                     child.process.wait()
                 self.check()
-                return
+                break
             time.sleep(0.05)
+        server, self._fork_server = self._fork_server, None
+        if server is not None:
+            server.close()

@@ -179,9 +179,14 @@ class DeploymentStore(ABC):
         now: float | None = None,
         *,
         wait: float = 0.0,
+        ahead: float = 0.0,
     ) -> list[DeploymentRun]:
         """Claim up to `limit` due runs of the pool for `worker`: move them Scheduled (or
         Late) -> Pending with `claimed_by` = worker and `claimed_at` = now, and return them.
+
+        `ahead` > 0: runs due within that many seconds count as due (a worker's prefetch:
+        its run's process waits for the run's time). SqlStore only: through a server the
+        server decides what is due (ApiStore ignores it).
 
         `wait` > 0: when none is claimable, wait up to that many seconds for one and return
         as soon as one is (empty only when the wait ran out). ApiStore waits at the server,
@@ -210,8 +215,11 @@ class DeploymentStore(ABC):
     @abstractmethod
     def release_stale_claims(self, older_than: float) -> int:
         """Return to Scheduled the runs claimed before `older_than` that no process took up
-        (still Pending: no start, no heartbeat, no process recorded): their worker died
-        between claim and start. Returns how many; they are due again at once."""
+        (still Pending, no process recorded): their worker died between claim and start.
+        That is a run its worker never said it was starting (`start_claimed_run`), or one
+        it said so before `older_than` while the worker itself has not heartbeated since
+        (killed between that word and its subprocess's start). Returns how many; they are
+        due again at once."""
 
     # -- added by deploy-serve ---------------------------------------------------------------
     @abstractmethod
@@ -262,10 +270,11 @@ class DeploymentStore(ABC):
         """The worker's last word before it starts a run it claimed: a compare-and-set that
         succeeds only while the run is still Pending, claimed by `worker` and taken up by no
         process, and then records the worker as taken it up, so the claim is no longer stale
-        (`release_stale_claims` leaves it alone). False when the claim was released and maybe
-        claimed by another worker meanwhile (a slow worker): the run is not this worker's to
-        start. Asked again while the run has not started, the same answer (idempotent). An unknown
-        run is simply not this worker's (False, no `ObjectNotFound`)."""
+        (`release_stale_claims` leaves it alone while the worker heartbeats). False when the
+        claim was released and maybe claimed by another worker meanwhile (a slow worker): the
+        run is not this worker's to start. Asked again while the run has not started, the same
+        answer (idempotent). An unknown run is simply not this worker's (False, no
+        `ObjectNotFound`)."""
 
     @abstractmethod
     def requeue_crashed_runs(self, now: float | None = None) -> list[str]:

@@ -254,6 +254,7 @@ class ApiDeployments(DeploymentStore):
         now: float | None = None,
         *,
         wait: float = 0.0,
+        ahead: float = 0.0,  # the server decides what is due (no prefetch through a server)
     ) -> list[DeploymentRun]:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise ValueError(f"limit must be a non-negative int, got {limit!r}")

@@ -30,7 +30,14 @@ from mainspring.exceptions import ObjectNotFound
 from mainspring.model import TERMINAL_TYPES, StateType
 from mainspring.model.deployments import CollisionStrategy, DeploymentRun
 from mainspring.store.sql.deployment_rows import deployment_run_from_row, state_row
-from mainspring.store.sql.schema import deployment, flow_run, state_history, work_pool, work_queue
+from mainspring.store.sql.schema import (
+    deployment,
+    flow_run,
+    state_history,
+    work_pool,
+    work_queue,
+)
+from mainspring.store.sql.schema import worker as worker_table
 
 #: State names of runs waiting for a worker (AwaitingRetry, also a kind of Scheduled, belongs to
 #: a live process that retries the run itself).
@@ -97,8 +104,10 @@ def claim(
     worker: str,
     limit: int,
     now: float,
+    ahead: float = 0.0,
 ) -> list[DeploymentRun]:
-    """`DeploymentStore.claim_runs` inside the caller's write transaction (module docstring)."""
+    """`DeploymentStore.claim_runs` inside the caller's write transaction (module docstring):
+    runs due by `now + ahead`, claimed at `now`."""
     pool = conn.execute(
         sa.select(work_pool).where(work_pool.c.name == pool_name).with_for_update()
     ).first()
@@ -123,7 +132,7 @@ def claim(
     blocked_deployments: set[str] = set()
     while len(claimed) < limit and slots.pool_free > 0:
         page = conn.execute(
-            _candidates(pool_name, queues, now, blocked_queues, blocked_deployments)
+            _candidates(pool_name, queues, now + ahead, blocked_queues, blocked_deployments)
         ).all()
         if not page:
             break
@@ -249,8 +258,17 @@ def _cancel_new(conn: sa.Connection, ids: list[str], now: float) -> None:
 
 def release_stale(conn: sa.Connection, older_than: float, now: float) -> int:
     """`DeploymentStore.release_stale_claims` inside the caller's write transaction."""
-    c = flow_run.c
+    c, w = flow_run.c, worker_table.c
     message = "The worker's claim expired before the run started; it waits for a worker again."
+    worker_alive = (
+        sa.select(w.name)
+        .where(
+            w.pool_name == c.work_pool_name,
+            w.name == c.claimed_by,
+            w.last_heartbeat >= older_than,
+        )
+        .exists()
+    )
     update = (
         sa.update(flow_run)
         .where(
@@ -259,8 +277,14 @@ def release_stale(conn: sa.Connection, older_than: float, now: float) -> int:
             c.claimed_at < older_than,
             # no process took it up: none recorded itself (a crashed run rescheduled by its
             # deployment's retries keeps the start_time of its first attempt, so not that)
-            c.heartbeat.is_(None),
             c.pid.is_(None),
+            sa.or_(
+                c.heartbeat.is_(None),  # its worker never said it was starting it
+                # its worker said so (`start_claim`) but died before the process was
+                # started: silent since, as its worker (a live worker's slow start, an image
+                # pulled for a pod, is left alone)
+                sa.and_(c.heartbeat < older_than, sa.not_(worker_alive)),
+            ),
         )
         .values(
             state_type=_SCHEDULED,
@@ -280,7 +304,8 @@ def release_stale(conn: sa.Connection, older_than: float, now: float) -> int:
 
 def start_claim(conn: sa.Connection, run_id: str, worker: str, now: float) -> bool:
     """`DeploymentStore.start_claimed_run` inside the caller's write transaction: a heartbeat
-    is the sign of life `release_stale` looks for, so the claim can no longer be released.
+    is the sign of life `release_stale` looks for, so the claim is no longer released while
+    its worker is alive (the run's process records itself next).
     Asked twice (an answer lost on the way), it says yes twice."""
     c = flow_run.c
     update = (

@@ -313,8 +313,11 @@ class SqlDeployments(SqlScheduling, SqlWorkPools, DeploymentStore):
         now: float | None = None,
         *,
         wait: float = 0.0,
+        ahead: float = 0.0,
     ) -> list[DeploymentRun]:
         check_name("The worker name", worker)
+        if isinstance(ahead, bool) or not isinstance(ahead, int | float) or not ahead >= 0:
+            raise ValueError(f"ahead must be a non-negative number of seconds, got {ahead!r}")
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise ValueError(f"limit must be a non-negative int, got {limit!r}")
         deadline = time.monotonic() + _wait_seconds(wait)
@@ -326,10 +329,10 @@ class SqlDeployments(SqlScheduling, SqlWorkPools, DeploymentStore):
         try:
             while True:
                 with self._transaction("claim runs") as conn:
-                    runs = claim(conn, pool_name, queues, worker, limit, at)
+                    runs = claim(conn, pool_name, queues, worker, limit, at, ahead)
                 if runs or limit == 0 or deadline <= time.monotonic():
                     return runs
-                self._await_claimable(pool_name, queues, deadline, watch, skew)
+                self._await_claimable(pool_name, queues, deadline, watch, skew + ahead)
                 at = time.time() + skew
         finally:
             if watch is not None:
