@@ -121,7 +121,8 @@ class RunLoop:
                 or figures.requeued
             ):
                 logger.debug("Scheduler tick: %s", figures)
-            self._next_tick = now + TICK_EVERY
+            # a tick bounded by its time budget that left work: the next one follows at once
+            self._next_tick = now if figures.more else now + TICK_EVERY
         if now >= self._next_heartbeat:
             self.deployments.worker_heartbeat(self.pool_name, self.worker_name, now)
             self._next_heartbeat = now + HEARTBEAT_EVERY
