@@ -40,6 +40,7 @@ from mainspring.engine.stopping.timeouts import is_own_timeout, timeout_after
 from mainspring.exceptions import (
     CancelledRun,
     ParameterTypeError,
+    TerminationSignal,
 )
 from mainspring.model import FlowRun, State
 from mainspring.model.states import Crashed, Failed
@@ -97,6 +98,24 @@ class FlowRunEngine(CancellableRun, RunEngine):
         self.resumed: FlowRun | None = None
         self.manifest_written = False
         self.init_cancellation()
+
+    def crash(self, exc: BaseException) -> None:
+        """As RunEngine.crash, except that SIGTERM after a cancel was asked (a runner stopping
+        the process of a run it asked to cancel, before the run's heartbeat saw the cancel) is
+        the cancel carried out: Cancelled, not Crashed."""
+        if isinstance(exc, TerminationSignal) and self._cancel_was_asked():
+            self.cancel(CancelledRun(f"its process was stopped (signal {exc.code - 128})"))
+            return
+        super().crash(exc)
+
+    def _cancel_was_asked(self) -> bool:
+        if self.cancel_message is not None:
+            return True
+        try:  # the process is going down: one read of the store, whatever it answers
+            state = self.recorder.store.read_flow_run(self.record.id).state
+        except Exception:
+            return False
+        return state.is_cancelling() or state.is_cancelled()
 
     # -- around the attempts -----------------------------------------------------------------
     def enter(self) -> Any:
