@@ -115,7 +115,7 @@ class Settings(BaseSettings):
         ge=0,
         le=60,
         description="Seconds before its time a worker or serve() may claim a run and start its "
-        "process, which waits for the scheduled time before the flow starts (embedded store).",
+        "process, which waits for the scheduled time before the flow starts.",
     )
     server_crash_timeout: float = Field(
         30.0,

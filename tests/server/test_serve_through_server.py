@@ -57,7 +57,7 @@ def test_serve_runs_its_deployment_through_a_server(tmp_path: Path) -> None:
     try:
         deadline = time.time() + 60
         done: list = []
-        while time.time() < deadline and len(done) < 2:
+        while time.time() < deadline and len(done) < 3:
             try:
                 deployment = api.find_deployment("greet", "served")
                 done = api.read_deployment_runs(deployment.id, states=["Completed"])
@@ -75,6 +75,13 @@ def test_serve_runs_its_deployment_through_a_server(tmp_path: Path) -> None:
     for run in done:
         assert run.run.parameters == {"name": "ada"}
         assert run.claimed_by and run.work_pool_name and run.work_pool_name.startswith("serve-")
+        # prefetched or not, no run starts before its time
+        assert run.expected_start_time is not None and run.run.start_time is not None
+        assert run.run.start_time >= run.expected_start_time, out
+    # the prefetch (MAINSPRING_WORKER_PREFETCH_SECONDS, 1.5 s) works through the server too:
+    # runs claimed ahead of their time, their forked processes waiting for it
+    ahead = [r for r in done if (r.claimed_at or 0) < (r.expected_start_time or 0)]
+    assert ahead, [(r.claimed_at, r.expected_start_time) for r in done]
     assert not (home / "mainspring.db").exists()  # nothing recorded locally
 
 

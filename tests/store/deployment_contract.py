@@ -226,6 +226,23 @@ def test_a_claim_with_wait_returns_a_run_made_meanwhile(deployments: DeploymentS
     assert time.monotonic() - started < 15
 
 
+def test_a_claim_ahead_takes_a_run_due_within_it(deployments: DeploymentStore) -> None:
+    """A worker's prefetch (`ahead`): a run due within that many seconds is claimed now, and a
+    waiting claim answers once a run comes within it, not at the run's time."""
+    deployments.create_work_pool(WorkPool("pool"))
+    made = register(deployments)
+    later = deployments.create_deployment_run(made.id, when=time.time() + 120).run.id
+    assert deployments.claim_runs("pool", None, "w1", 5) == []
+    [claimed] = deployments.claim_runs("pool", None, "w1", 5, ahead=300)
+    assert claimed.run.id == later and claimed.run.state_name == "Pending"
+    assert claimed.expected_start_time is not None and claimed.expected_start_time > time.time()
+    soon_at = time.time() + 3.0
+    soon = deployments.create_deployment_run(made.id, when=soon_at).run.id
+    [waited] = deployments.claim_runs("pool", None, "w1", 5, wait=20, ahead=2.5)
+    assert waited.run.id == soon
+    assert time.time() < soon_at  # answered within the prefetch, before the run's time
+
+
 # -- added by deploy-python ------------------------------------------------------------------
 def test_an_idempotency_key_names_one_run(deployments: DeploymentStore) -> None:
     made = register(deployments)

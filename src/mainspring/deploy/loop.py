@@ -12,10 +12,10 @@ With `claim_wait` (what `serve()` and workers use) the claim itself waits instea
 the server answers as soon as a run is due, or on the embedded store a wait in this process
 until the pool's next run is due or another process commits (a run made by `deployment run`),
 so a run is claimed within milliseconds of its time; `stop()` then takes effect when that
-claim returns (`claim_wait` seconds at most). With `prefetch` (a forked runner on the embedded
-store: MAINSPRING_WORKER_PREFETCH_SECONDS) a run is claimed and its process started that
-long before its time, and the process waits for it (deploy/execute.py): what is left at the
-scheduled time is the timer and the Running write.
+claim returns (`claim_wait` seconds at most). With `prefetch` (a forked runner, on the
+embedded store or through a server: MAINSPRING_WORKER_PREFETCH_SECONDS) a run is claimed
+and its process started that long before its time, and the process waits for it
+(deploy/execute.py): what is left at the scheduled time is the timer and the Running write.
 
 Only `DeploymentStore` and `Store` calls: the same loop runs over a SqlStore or an ApiStore.
 """

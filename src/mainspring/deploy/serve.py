@@ -109,8 +109,7 @@ def _serve(
         scheduler=scheduler,
         next_due=_next_due(schedules),
         claim_wait=claim_wait(remote),
-        # through a server the claim happens at the server's time: no prefetch there
-        prefetch=0.0 if remote else get_settings().worker_prefetch_seconds,
+        prefetch=get_settings().worker_prefetch_seconds,
     )
     # alive before the first tick: a scheduler plans a serve() pool's runs only while its
     # process heartbeats (deploy/scheduler.py), this one's own scheduler included

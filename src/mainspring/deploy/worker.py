@@ -62,8 +62,7 @@ def run_worker(
         queues=queues,
         scheduler=scheduler,
         claim_wait=claim_wait(remote),
-        # through a server the claim happens at the server's time: no prefetch there
-        prefetch=0.0 if remote else get_settings().worker_prefetch_seconds,
+        prefetch=get_settings().worker_prefetch_seconds,
     )
     print(f"Worker {loop.worker_name!r} started on work pool {pool_name!r}.", file=sys.stderr)
     with stop_on_signals(loop):

@@ -14,6 +14,7 @@ Pool names may hold '/', hence the `:path` parameters; the routes with a suffix 
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
@@ -120,15 +121,21 @@ async def claim_runs(
     while True:
         event = signal.generation()  # before looking: a run made meanwhile still wakes us
         runs = await run_in_threadpool(
-            deployments.claim_runs, pool_name, body.queues, body.worker, body.limit
+            partial(deployments.claim_runs, ahead=body.ahead),
+            pool_name,
+            body.queues,
+            body.worker,
+            body.limit,
         )
         remaining = deadline - time.monotonic()
         if runs or remaining <= 0 or body.limit == 0:
             return [DeploymentRunOut.of(r) for r in runs]
         due = await run_in_threadpool(deployments.next_run_due, pool_name, body.queues)
         pause = min(RECHECK, remaining)
-        if due is not None and due > time.time():  # sleep until it is due, not a poll's tick
-            pause = min(pause, due - time.time())
+        claimable_at = None if due is None else due - body.ahead  # a prefetch claims earlier
+        if claimable_at is not None and claimable_at > time.time():  # sleep until then, not a
+            pause = min(pause, claimable_at - time.time())  # tick (a due run held back by a
+            # concurrency limit is looked at again at RECHECK, not in a busy loop)
         await signal.wait(event, max(pause, 0.001))
         if await request.is_disconnected():
             return []

@@ -38,6 +38,8 @@ MAX_SCHEDULES = 100
 MAX_CLAIM = 1000
 #: Longest a claim waits for a run (seconds): below every proxy's idle timeout.
 MAX_WAIT = 30.0
+#: the furthest ahead of its time a worker may claim a run (its prefetch)
+MAX_AHEAD = 300.0
 
 
 def _schedule(value: dict[str, Any]) -> dict[str, Any]:
@@ -310,4 +312,11 @@ class ClaimIn(StrictInput):
         le=MAX_WAIT,
         description="Seconds to wait for a run when none is due: the answer comes as soon "
         "as one is (a long poll).",
+    )
+    ahead: float = Field(
+        0,
+        ge=0,
+        le=MAX_AHEAD,
+        description="Also claim runs due within this many seconds (a worker's prefetch): the "
+        "worker starts their process at once and each run waits for its scheduled time.",
     )

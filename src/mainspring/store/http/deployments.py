@@ -254,7 +254,7 @@ class ApiDeployments(DeploymentStore):
         now: float | None = None,
         *,
         wait: float = 0.0,
-        ahead: float = 0.0,  # the server decides what is due (no prefetch through a server)
+        ahead: float = 0.0,
     ) -> list[DeploymentRun]:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise ValueError(f"limit must be a non-negative int, got {limit!r}")
@@ -269,6 +269,7 @@ class ApiDeployments(DeploymentStore):
                 "queues": None if queues is None else list(queues),
                 "limit": limit,
                 "wait": part,
+                "ahead": ahead,
             }
             timeout = httpx.Timeout(part + WAIT_MARGIN, connect=5.0)
             runs = self._call("POST", path, body, timeout=timeout)
