@@ -104,7 +104,8 @@ class FlowRunEngine(CancellableRun, RunEngine):
         the process of a run it asked to cancel, before the run's heartbeat saw the cancel) is
         the cancel carried out: Cancelled, not Crashed."""
         if isinstance(exc, TerminationSignal) and self._cancel_was_asked():
-            self.cancel(CancelledRun(f"its process was stopped (signal {exc.code - 128})"))
+            signum = exc.code - 128 if isinstance(exc.code, int) else "SIGTERM"
+            self.cancel(CancelledRun(f"its process was stopped (signal {signum})"))
             return
         super().crash(exc)
 
