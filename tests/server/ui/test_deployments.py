@@ -214,7 +214,9 @@ def test_pause_and_resume(app, own_store, deployment) -> None:
     paused = app.post(f"{page_of(deployment)}/pause", data={"csrf_token": token})
     assert paused.status_code == 200  # followed to the deployment's page
     assert own_store.read_deployment(deployment.id).paused
-    assert "paused: its runs not yet started are removed" in text_of(paused.text)
+    assert "paused: the runs its schedules planned are removed (runs asked for by hand stay)" in (
+        text_of(paused.text)
+    )
     assert ">Resume</button>" in paused.text and "(once resumed)" in paused.text
     assert "paused" in text_of(app.get("/deployments").text)
     resumed = app.post(f"{page_of(deployment)}/resume", data={"csrf_token": token})

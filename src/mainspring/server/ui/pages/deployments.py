@@ -154,7 +154,8 @@ def _set_paused(request: Request, deployment_id: str, paused: bool) -> RedirectR
     except ObjectNotFound:
         raise not_found("deployment with this id") from None
     said = (
-        "paused: its runs not yet started are removed, and none are scheduled until resumed"
+        "paused: the runs its schedules planned are removed (runs asked for by hand stay), "
+        "and none are scheduled until resumed"
         if paused
         else "resumed: the scheduler plans its runs again from now on"
     )
