@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 #: The alembic revision the code expects; checked cheaply at start-up (see migrations/).
-SCHEMA_HEAD = "0015"
+SCHEMA_HEAD = "0016"
 #: Indexes only PostgreSQL has (GIN over `flow_run.tags`, a trigram index over its name:
 #: migration 0015), outside this module's portable metadata.
 POSTGRES_ONLY_INDEXES = frozenset({"ix_flow_run_tags_gin", "ix_flow_run_name_trgm"})
@@ -113,7 +113,8 @@ flow_run = sa.Table(
     sa.Index(None, "sort_time", "id"),
     sa.Index(None, "sort_time", "state_type", "flow_name"),  # the UI's counts, index-only (0012)
     sa.Index(None, "state_type"),
-    sa.Index(None, "state_name"),
+    # the scheduler's overdue read visits only the waiting runs already due (0016)
+    sa.Index(None, "state_name", "expected_start_time"),
     sa.Index(None, "start_time"),
     sa.Index(None, "created"),
     sa.Index(None, "parent_flow_run_id"),
