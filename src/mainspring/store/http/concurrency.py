@@ -13,7 +13,7 @@ or the wait (at most `MAX_WAIT` a request) runs out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -26,6 +26,7 @@ from mainspring.model.concurrency import (
     check_occupy,
 )
 from mainspring.store.concurrency import ConcurrencyStore
+from mainspring.store.http.server_calls import ServerCalls
 
 #: The server's cap on one acquisition's wait; a longer wait is several requests.
 MAX_WAIT = 30.0
@@ -54,22 +55,8 @@ def _p(name: str) -> str:
     return quote(name, safe="")
 
 
-class ApiConcurrency(ConcurrencyStore):
+class ApiConcurrency(ConcurrencyStore, ServerCalls):
     """The ConcurrencyStore part of ApiStore (module docstring); needs ApiDeployments' `_call`."""
-
-    if TYPE_CHECKING:
-
-        def _call(
-            self,
-            method: str,
-            path: str,
-            body: Any = None,
-            *,
-            params: Any = None,
-            missing: Any = ...,
-            timeout: httpx.Timeout | None = None,
-            retry: bool = True,
-        ) -> Any: ...
 
     def create_concurrency_limit(
         self, limit: ConcurrencyLimit, now: float | None = None

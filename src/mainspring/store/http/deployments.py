@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -48,6 +48,7 @@ from mainspring.store.http.deployment_wire import (
     queue_from_json,
     worker_from_json,
 )
+from mainspring.store.http.server_calls import ServerCalls
 
 #: The server's cap on one claim's wait (ClaimIn.wait); a longer wait is several requests.
 MAX_WAIT = 30.0
@@ -69,26 +70,8 @@ def _valid_id(value: str) -> bool:
     return isinstance(value, str) and _ID(value) is not None
 
 
-class ApiDeployments(DeploymentStore):
+class ApiDeployments(DeploymentStore, ServerCalls):
     """The DeploymentStore half of ApiStore (module docstring); needs its `_request`."""
-
-    if TYPE_CHECKING:
-        url: str
-
-        def _request(
-            self,
-            method: str,
-            path: str,
-            *,
-            params: Any = None,
-            content: bytes | None = None,
-            timeout: httpx.Timeout | None = None,
-            retry: bool = True,
-        ) -> httpx.Response: ...
-
-        def _fail(self, response: httpx.Response) -> NoReturn: ...
-
-        def _needs_database(self, what: str) -> NoReturn: ...
 
     def _call(
         self,

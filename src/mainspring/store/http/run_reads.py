@@ -7,7 +7,7 @@ pages of the server's list endpoints.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mainspring.exceptions import ObjectNotFound
 from mainspring.model import (
@@ -24,6 +24,7 @@ from mainspring.store.base import check_page
 from mainspring.store.http import wire
 from mainspring.store.http.queries import filter_params, is_run_id
 from mainspring.store.http.queries import path_segment as _q
+from mainspring.store.http.server_calls import ServerCalls
 
 #: Page sizes of the server's list endpoints.
 RUNS_PAGE = 1000
@@ -32,12 +33,8 @@ LOGS_PAGE = 10_000
 _ID = is_run_id
 
 
-class ApiRunReads:
+class ApiRunReads(ServerCalls):
     """The history-reading half of ApiStore; needs its `_json`."""
-
-    if TYPE_CHECKING:
-
-        def _json(self, path: str, params: Any = None, *, missing: Any = ...) -> Any: ...
 
     def read_flows(self) -> list[FlowRecord]:
         return [wire.flow_from_json(d) for d in self._json("/flows")]
