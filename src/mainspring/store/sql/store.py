@@ -188,6 +188,10 @@ class SqlStore(
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"Could not {what} in {redact_url(self.url)!r}: {exc}") from exc
 
+    #: the names the mixins of deployments, pools, blocks and concurrency use for them
+    _read = _reading
+    _transaction = _writing
+
     def close(self) -> None:
         self._closed = True
         self._engine.close()
