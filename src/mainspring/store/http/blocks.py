@@ -11,7 +11,6 @@ server's key unusable `EncryptionKeyError`.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 
@@ -33,12 +32,9 @@ from mainspring.model.blocks import (
 from mainspring.store import json_values
 from mainspring.store.blocks import BlockStore
 from mainspring.store.http.answers import detail as _detail
+from mainspring.store.http.queries import path_segment as _p
 from mainspring.store.http.server_calls import ServerCalls
 from mainspring.store.http.wire import epoch
-
-
-def _p(name: str) -> str:
-    return quote(name, safe="")
 
 
 def _type(body: dict[str, Any]) -> BlockType:

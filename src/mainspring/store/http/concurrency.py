@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -26,6 +25,7 @@ from mainspring.model.concurrency import (
     check_occupy,
 )
 from mainspring.store.concurrency import ConcurrencyStore
+from mainspring.store.http.queries import path_segment as _p
 from mainspring.store.http.server_calls import ServerCalls
 
 #: The server's cap on one acquisition's wait; a longer wait is several requests.
@@ -49,10 +49,6 @@ def limit_json(limit: ConcurrencyLimit) -> dict[str, Any]:
 
 def limit_from_json(data: dict[str, Any]) -> ConcurrencyLimit:
     return ConcurrencyLimit(**data)
-
-
-def _p(name: str) -> str:
-    return quote(name, safe="")
 
 
 class ApiConcurrency(ConcurrencyStore, ServerCalls):

@@ -8,7 +8,6 @@ so does `prune_events`, the retention service's.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import quote
 
@@ -17,10 +16,9 @@ from mainspring.model.automations import Automation, automation_from_spec
 from mainspring.model.events import Event, EventCursor, EventFilter, EventPage
 from mainspring.model.firings import ActionRun, ActionStatus, Check, Firing, NewCheck, NewFiring
 from mainspring.store.events import EventStore
-from mainspring.store.http import wire
+from mainspring.store.http.queries import is_run_id as _ID
 from mainspring.store.http.server_calls import ServerCalls
 
-_ID = re.compile(wire.ID_PATTERN.strip("^$")).fullmatch
 PAGE = 1000
 
 
