@@ -5,10 +5,6 @@ in the block's secret settings)."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +15,7 @@ from mainspring.blocks.system import LocalFileSystem, RemoteFileSystem
 from mainspring.exceptions import ObjectNotFound
 from mainspring.model import FlowRunFilter
 from mainspring.store import get_store
-from mainspring.testing import free_port
+from moto_s3 import moto_server
 
 
 def _run_of(flow_name: str):  # the one run of a flow, read back from the store
@@ -84,30 +80,11 @@ def test_a_remote_file_system_block_on_fsspec_memory() -> None:
 @pytest.fixture
 def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     pytest.importorskip("s3fs")
-    pytest.importorskip("moto.server")
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)  # the block's settings alone must do
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.skip("moto server did not start")
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(10)
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 def test_a_remote_file_system_block_on_s3_with_secret_settings(moto_endpoint: str) -> None:

@@ -7,6 +7,8 @@ pod watch timeout and the cancel grace are exact. No cluster is involved (README
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import pytest
 
 from mainspring.deploy.kubernetes_runner import KubernetesRunner
 from mainspring.model.deployments import Deployment, WorkPool
-from mainspring.model.states import Completed, Running
+from mainspring.model.states import Completed, Running, State
 from mainspring.store.sql import SqlStore
 
 from .kubernetes_support import FakeKubernetes, serve
@@ -65,30 +67,61 @@ def _runner(store: SqlStore, api_client: Any, clock: Clock) -> KubernetesRunner:
     )
 
 
-def _check_until_ended(runner: KubernetesRunner, clock: Clock, turns: int = 10) -> list[str]:
-    for _ in range(turns):
-        ended = runner.check()
-        if ended:
-            return ended
-        clock.now += 1
-    raise AssertionError("the run never ended")
+@dataclass
+class Started:
+    """A deployment run started by a runner against the fake API (`started`)."""
+
+    store: SqlStore
+    run_id: str
+    fake: FakeKubernetes
+    api: Any
+    runner: KubernetesRunner
+    clock: Clock
+
+    def check_until_ended(self, turns: int = 10) -> list[str]:
+        """Check once a second (of the test clock) until the run ends; the ended ids."""
+        for _ in range(turns):
+            ended = self.runner.check()
+            if ended:
+                return ended
+            self.clock.now += 1
+        raise AssertionError("the run never ended")
+
+    def state(self) -> State:
+        return self.store.read_flow_run(self.run_id).state
 
 
-def test_a_run_becomes_a_job_whose_pod_finishing_leaves_the_flows_own_state(store):
-    run_id = _run(store, env={"GREETING": "hi"})
-    fake = FakeKubernetes(
-        pods=[
-            "pods-none.json",
-            "pod-pending-container-creating.json",
-            "pod-running.json",
-            "pod-succeeded.json",
-        ],
-        run_id=run_id,
-    )
+@contextmanager
+def started(
+    store: SqlStore,
+    pods: list[str] | None = None,
+    create: tuple[int, str] | None = None,
+    **job_variables: Any,
+) -> Iterator[Started]:
+    """A run of the k8s pool with `job_variables`, started by a runner whose API answers with
+    the `pods` (and `create`) fixtures, for the time the API is served."""
+    run_id = _run(store, **job_variables)
+    fake = FakeKubernetes(run_id=run_id)
+    if pods is not None:
+        fake.pods = pods
+    if create is not None:
+        fake.create = create
     clock = Clock()
     with serve(fake) as api:
         runner = _runner(store, api, clock)
         runner.start(run_id)
+        yield Started(store, run_id, fake, api, runner, clock)
+
+
+def test_a_run_becomes_a_job_whose_pod_finishing_leaves_the_flows_own_state(store):
+    pods = [
+        "pods-none.json",
+        "pod-pending-container-creating.json",
+        "pod-running.json",
+        "pod-succeeded.json",
+    ]
+    with started(store, pods=pods, env={"GREETING": "hi"}) as k8s:
+        run_id, fake, runner = k8s.run_id, k8s.fake, k8s.runner
         (create,) = fake.calls("POST", "/jobs")
         assert create.path == "/apis/batch/v1/namespaces/flows/jobs"
         body = create.body
@@ -135,27 +168,19 @@ def test_pods_are_read_once_a_watch_interval_in_one_call_per_namespace(store):
 
 
 def test_a_pod_that_exits_before_its_run_finished_crashes_it(store):
-    run_id = _run(store)
-    fake = FakeKubernetes(pods=["pod-running.json", "pod-succeeded.json"], run_id=run_id)
-    with serve(fake) as api:
-        runner = _runner(store, api, Clock())
-        runner.start(run_id)
-        store.set_state(run_id, Running())
-        assert _check_until_ended(runner, Clock()) == [run_id]
-    state = store.read_flow_run(run_id).state
+    with started(store, pods=["pod-running.json", "pod-succeeded.json"]) as k8s:
+        store.set_state(k8s.run_id, Running())
+        assert k8s.check_until_ended() == [k8s.run_id]
+    state = k8s.state()
     assert state.name == "Crashed"
     assert state.message == "Its pod exited with code 0 before the run finished"
 
 
 def test_out_of_memory_is_crashed_with_that_reason(store):
-    run_id = _run(store)
-    fake = FakeKubernetes(pods=["pod-running.json", "pod-failed-oomkilled.json"], run_id=run_id)
-    with serve(fake) as api:
-        runner = _runner(store, api, Clock())
-        runner.start(run_id)
-        store.set_state(run_id, Running())
-        _check_until_ended(runner, Clock())
-    state = store.read_flow_run(run_id).state
+    with started(store, pods=["pod-running.json", "pod-failed-oomkilled.json"]) as k8s:
+        store.set_state(k8s.run_id, Running())
+        k8s.check_until_ended()
+    state = k8s.state()
     assert state.name == "Crashed"
     assert state.message == (
         "Its pod ran out of memory (OOMKilled, exit code 137; memory limit '256Mi') "
@@ -164,13 +189,9 @@ def test_out_of_memory_is_crashed_with_that_reason(store):
 
 
 def test_a_failing_exit_code_is_named(store):
-    run_id = _run(store)
-    fake = FakeKubernetes(pods=["pod-failed-exit-code.json"], run_id=run_id)
-    with serve(fake) as api:
-        runner = _runner(store, api, Clock())
-        runner.start(run_id)
-        _check_until_ended(runner, Clock())
-    state = store.read_flow_run(run_id).state
+    with started(store, pods=["pod-failed-exit-code.json"]) as k8s:
+        k8s.check_until_ended()
+    state = k8s.state()
     assert (state.name, state.message) == (
         "Crashed",
         "Its pod's container exited with code 1 before the run finished",
@@ -178,17 +199,11 @@ def test_a_failing_exit_code_is_named(store):
 
 
 def test_an_image_that_cannot_be_pulled_crashes_the_run_and_deletes_its_job(store):
-    run_id = _run(store)
-    fake = FakeKubernetes(
-        pods=["pod-pending-container-creating.json", "pod-image-pull-backoff.json"],
-        run_id=run_id,
-    )
-    with serve(fake) as api:
-        runner = _runner(store, api, Clock())
-        runner.start(run_id)
-        assert runner.check() == []
-        assert runner.check() == [run_id]
-    state = store.read_flow_run(run_id).state
+    pods = ["pod-pending-container-creating.json", "pod-image-pull-backoff.json"]
+    with started(store, pods=pods) as k8s:
+        assert k8s.runner.check() == []
+        assert k8s.runner.check() == [k8s.run_id]
+    run_id, fake, state = k8s.run_id, k8s.fake, k8s.state()
     assert state.name == "Crashed"
     assert state.message.startswith(
         "Kubernetes could not pull its image 'registry.example.com/flows:1.0' "
@@ -200,36 +215,27 @@ def test_an_image_that_cannot_be_pulled_crashes_the_run_and_deletes_its_job(stor
 
 
 def test_a_missing_secret_crashes_the_run_with_kubernetes_message(store):
-    run_id = _run(
-        store, env_from_secrets={"MAINSPRING_API_KEY": {"secret": "mainspring", "key": "k"}}
-    )
-    fake = FakeKubernetes(pods=["pod-missing-secret.json"], run_id=run_id)
-    with serve(fake) as api:
-        runner = _runner(store, api, Clock())
-        runner.start(run_id)
-        assert runner.check() == [run_id]
-    state = store.read_flow_run(run_id).state
+    secrets = {"MAINSPRING_API_KEY": {"secret": "mainspring", "key": "k"}}
+    with started(store, pods=["pod-missing-secret.json"], env_from_secrets=secrets) as k8s:
+        assert k8s.runner.check() == [k8s.run_id]
+    state = k8s.state()
     assert (state.name, state.message) == (
         "Crashed",
         "Kubernetes could not create its container (CreateContainerConfigError: secret "
         '"mainspring" not found)',
     )
-    assert fake.calls("DELETE", f"mainspring-{run_id}")
+    assert k8s.fake.calls("DELETE", f"mainspring-{k8s.run_id}")
 
 
 def test_a_pod_no_node_takes_is_crashed_with_the_schedulers_reason_after_the_timeout(store):
-    run_id = _run(store)
-    fake = FakeKubernetes(pods=["pod-pending-unschedulable.json"], run_id=run_id)
-    clock = Clock()
-    with serve(fake) as api:
-        runner = _runner(store, api, clock)
-        runner.start(run_id)
+    with started(store, pods=["pod-pending-unschedulable.json"]) as k8s:
+        run_id, fake, runner, clock = k8s.run_id, k8s.fake, k8s.runner, k8s.clock
         clock.now += 59
         assert runner.check() == []  # within pod_watch_timeout_seconds (60): it may yet
         assert not fake.calls("DELETE", run_id)
         clock.now += 1
         assert runner.check() == [run_id]
-    state = store.read_flow_run(run_id).state
+    state = k8s.state()
     assert state.name == "Crashed"
     assert state.message == (
         "Its pod could not be scheduled within 60 s (Unschedulable: 0/3 nodes are available: "
@@ -240,16 +246,11 @@ def test_a_pod_no_node_takes_is_crashed_with_the_schedulers_reason_after_the_tim
 
 
 def test_a_job_that_never_gets_a_pod_times_out(store):
-    run_id = _run(store, pod_watch_timeout_seconds=5)
-    fake = FakeKubernetes(pods=["pods-none.json"], run_id=run_id)
-    clock = Clock()
-    with serve(fake) as api:
-        runner = _runner(store, api, clock)
-        runner.start(run_id)
-        assert runner.check() == []
-        clock.now += 5
-        assert runner.check() == [run_id]
-    state = store.read_flow_run(run_id).state
+    with started(store, pods=["pods-none.json"], pod_watch_timeout_seconds=5) as k8s:
+        assert k8s.runner.check() == []
+        k8s.clock.now += 5
+        assert k8s.runner.check() == [k8s.run_id]
+    state = k8s.state()
     assert (state.name, state.message) == (
         "Crashed",
         "No pod was created for its Job within 5 s",
@@ -257,38 +258,28 @@ def test_a_job_that_never_gets_a_pod_times_out(store):
 
 
 def test_a_job_the_api_refuses_crashes_the_run_with_the_servers_message(store):
-    run_id = _run(store, cpu_request="2", cpu_limit="1")
-    fake = FakeKubernetes(create=(422, "job-invalid.json"), run_id=run_id)
-    with serve(fake) as api:
-        runner = _runner(store, api, Clock())
-        runner.start(run_id)
-    assert runner.children == {}
-    state = store.read_flow_run(run_id).state
+    with started(store, create=(422, "job-invalid.json"), cpu_request="2", cpu_limit="1") as k8s:
+        pass
+    assert k8s.runner.children == {}
+    state = k8s.state()
     assert state.name == "Crashed"
     assert state.message == (
-        f'Kubernetes refused its Job: Job.batch "mainspring-{run_id}" is invalid: '
+        f'Kubernetes refused its Job: Job.batch "mainspring-{k8s.run_id}" is invalid: '
         'spec.template.spec.containers[0].resources.requests: Invalid value: "2": '
         "must be less than or equal to cpu limit of 1"
     )
 
 
 def test_a_job_made_before_is_watched_not_made_again(store):
-    run_id = _run(store)
-    fake = FakeKubernetes(create=(409, "job-invalid.json"), run_id=run_id)
-    with serve(fake) as api:
-        runner = _runner(store, api, Clock())
-        runner.start(run_id)
-    assert list(runner.children) == [run_id]
-    assert store.read_flow_run(run_id).state.name == "Scheduled"
+    with started(store, create=(409, "job-invalid.json")) as k8s:
+        pass
+    assert list(k8s.runner.children) == [k8s.run_id]
+    assert k8s.state().name == "Scheduled"
 
 
 def test_cancel_marks_cancelling_then_deletes_the_job_after_the_grace(store):
-    run_id = _run(store)
-    fake = FakeKubernetes(pods=["pod-running.json"], run_id=run_id)
-    clock = Clock()
-    with serve(fake) as api:
-        runner = _runner(store, api, clock)
-        runner.start(run_id)
+    with started(store, pods=["pod-running.json"]) as k8s:
+        run_id, fake, runner, clock = k8s.run_id, k8s.fake, k8s.runner, k8s.clock
         store.set_state(run_id, Running())
         runner.cancel(run_id)
         assert store.read_flow_run(run_id).state.name == "Cancelling"
@@ -300,21 +291,17 @@ def test_cancel_marks_cancelling_then_deletes_the_job_after_the_grace(store):
         (delete,) = fake.calls("DELETE", f"mainspring-{run_id}")
         assert delete.query["propagationPolicy"] == ["Background"]
         assert runner.check() == [run_id]  # pod and Job gone
-    state = store.read_flow_run(run_id).state
+    state = k8s.state()
     assert (state.name, state.message) == ("Cancelled", "Cancelled: its Job was deleted")
 
 
 def test_a_job_deleted_behind_the_workers_back_crashes_its_run(store):
-    run_id = _run(store)
-    fake = FakeKubernetes(pods=["pod-running.json"], run_id=run_id)
-    with serve(fake) as api:
-        runner = _runner(store, api, Clock())
-        runner.start(run_id)
-        store.set_state(run_id, Running())
-        assert runner.check() == []
-        fake.deleted = True  # kubectl delete job ...
-        assert runner.check() == [run_id]
-    state = store.read_flow_run(run_id).state
+    with started(store, pods=["pod-running.json"]) as k8s:
+        store.set_state(k8s.run_id, Running())
+        assert k8s.runner.check() == []
+        k8s.fake.deleted = True  # kubectl delete job ...
+        assert k8s.runner.check() == [k8s.run_id]
+    state = k8s.state()
     assert (state.name, state.message) == (
         "Crashed",
         "Its Job was deleted before the run ended",
@@ -322,38 +309,29 @@ def test_a_job_deleted_behind_the_workers_back_crashes_its_run(store):
 
 
 def test_bad_job_variables_crash_the_run_before_any_api_call(store):
-    run_id = _run(store, memory="1Gi")
-    fake = FakeKubernetes(run_id=run_id)
-    with serve(fake) as api:
-        _runner(store, api, Clock()).start(run_id)
-    assert fake.requests == []
-    state = store.read_flow_run(run_id).state
+    with started(store, memory="1Gi") as k8s:
+        pass
+    assert k8s.fake.requests == []
+    state = k8s.state()
     assert state.name == "Crashed"
     assert "'memory' not known to a kubernetes work pool" in state.message
 
 
 def test_an_unreachable_api_is_asked_again_not_taken_for_a_crash(store):
-    run_id = _run(store)
-    fake = FakeKubernetes(pods=["pod-running.json"], run_id=run_id)
-    with serve(fake) as api:
-        runner = _runner(store, api, Clock())
-        runner.start(run_id)
+    with started(store, pods=["pod-running.json"]) as k8s:
+        pass
     # the server is gone now: the check fails to connect and keeps the run
-    api.configuration.retries = 0
-    assert runner.check() == []
-    assert list(runner.children) == [run_id]
-    assert store.read_flow_run(run_id).state.name == "Scheduled"
+    k8s.api.configuration.retries = 0
+    assert k8s.runner.check() == []
+    assert list(k8s.runner.children) == [k8s.run_id]
+    assert k8s.state().name == "Scheduled"
 
 
 def test_an_evicted_pod_is_crashed_with_the_kubelets_reason(store):
-    run_id = _run(store)
-    fake = FakeKubernetes(pods=["pod-running.json", "pod-failed-evicted.json"], run_id=run_id)
-    with serve(fake) as api:
-        runner = _runner(store, api, Clock())
-        runner.start(run_id)
-        store.set_state(run_id, Running())
-        _check_until_ended(runner, Clock())
-    state = store.read_flow_run(run_id).state
+    with started(store, pods=["pod-running.json", "pod-failed-evicted.json"]) as k8s:
+        store.set_state(k8s.run_id, Running())
+        k8s.check_until_ended()
+    state = k8s.state()
     assert state.name == "Crashed"
     assert state.message == (
         "Its pod failed before the run finished (Evicted: The node was low on resource: "

@@ -9,14 +9,12 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from loopback_process import loopback_process
 from mainspring import flow, task
 from mainspring.testing import free_port
 
@@ -66,24 +64,11 @@ def azurite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     if not command:
         pytest.skip("Azurite is not installed (npm install -g azurite); .ci/run installs it")
     port = free_port()
-    process = subprocess.Popen(
-        [
-            *(command, "--blobHost", "127.0.0.1", "--blobPort", str(port)),
-            *("--location", str(tmp_path / "azurite"), "--silent", "--skipApiVersionCheck"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.skip("Azurite did not start")
-                time.sleep(0.1)
+    argv = [
+        *(command, "--blobHost", "127.0.0.1", "--blobPort", str(port)),
+        *("--location", str(tmp_path / "azurite"), "--silent", "--skipApiVersionCheck"),
+    ]
+    with loopback_process(argv, port, "Azurite"):
         monkeypatch.setenv(
             "AZURE_STORAGE_CONNECTION_STRING",
             f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
@@ -93,9 +78,6 @@ def azurite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
         fsspec.filesystem("abfs", skip_instance_cache=True).mkdir("results")
         yield "abfs://results/flows"
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_results_persist_to_azure_blob_and_load_back(azurite: str, store) -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from mainspring.exceptions import SerializationError
 from mainspring.model import StateType
 from mainspring.settings import get_settings
 from mainspring.store.results.storage import ResultRef, ResultStorage, decode_record, storage_for
-from mainspring.testing import free_port
+from moto_s3 import moto_server
 
 from .support import only_flow_run, subprocess_env, task_runs_by_name
 
@@ -176,24 +174,7 @@ def test_a_result_ref_loads_lazily_in_another_process(tmp_path):
 @pytest.fixture
 def s3_url(monkeypatch):
     pytest.importorskip("s3fs")
-    pytest.importorskip("moto.server")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.skip("moto server did not start")
-                time.sleep(0.1)
-        endpoint = f"http://127.0.0.1:{port}"
+    with moto_server() as endpoint:
         for name, value in {
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
@@ -208,9 +189,6 @@ def s3_url(monkeypatch):
         fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint})
         fs.mkdir("results-bucket")
         yield "s3://results-bucket/prefix"
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_results_and_cache_records_in_s3(s3_url, store):

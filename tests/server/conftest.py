@@ -18,6 +18,7 @@ import pytest
 
 from mainspring.model import FlowRun, State, StateType, TaskRun, new_id
 from mainspring.store.base import Batch
+from mainspring.store.http import ApiStore
 from mainspring.store.sql import SqlStore
 from mainspring.testing import free_port
 
@@ -160,3 +161,25 @@ def server(server_home: Path) -> Iterator[Server]:
         yield running
     finally:
         stop_server(running.process)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """A real server process on SQLite, and again on PostgreSQL: for the store contracts run
+    through ApiStore."""
+    home = tmp_path / "home"
+    home.mkdir()
+    url = None if request.param == "sqlite" else request.getfixturevalue("postgres_database")
+    running = start_server(server_env(home, url))
+    try:
+        yield running
+    finally:
+        stop_server(running.process)
+
+
+@pytest.fixture
+def api_store(database_server: Server) -> Iterator[ApiStore]:
+    """An ApiStore of `database_server`, without an API key."""
+    store = ApiStore(database_server.url, api_key="")
+    yield store
+    store.close()

@@ -4,7 +4,6 @@ the server's key, 4xx with messages for bad input."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,30 +16,16 @@ from store.block_contract import DATA, registered
 from .conftest import Server, server_env, start_server, stop_server
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def live_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    home = tmp_path / "home"
-    home.mkdir()
-    url = None if request.param == "sqlite" else request.getfixturevalue("postgres_database")
-    running = start_server(server_env(home, url))
-    try:
-        yield running
-    finally:
-        stop_server(running.process)
-
-
 @pytest.fixture
-def blocks(live_server: Server) -> Iterator[ApiStore]:
-    store = ApiStore(live_server.url, api_key="")
-    yield store
-    store.close()
+def blocks(api_store: ApiStore) -> ApiStore:
+    return api_store
 
 
 def test_answers_mask_secrets_and_the_server_keeps_the_key(
-    blocks: ApiStore, live_server: Server, tmp_path: Path
+    blocks: ApiStore, database_server: Server, tmp_path: Path
 ) -> None:
     registered(blocks)
-    with live_server.client() as http:
+    with database_server.client() as http:
         saved = http.put("/block_documents/db-credentials/prod", json={"data": DATA})
         listed = http.get("/block_documents")
         one = http.get("/block_documents/db-credentials/prod")
@@ -50,13 +35,13 @@ def test_answers_mask_secrets_and_the_server_keeps_the_key(
         assert "pa55-word-XYZ" not in answer.text and "tok-123" not in answer.text
         assert "********" in answer.text
     assert clear.json()["data"] == DATA
-    if "DATABASE_URL" not in str(live_server.env):
+    if "DATABASE_URL" not in str(database_server.env):
         assert (tmp_path / "home" / "mainspring.key").exists()  # beside the server's store
     assert not (tmp_path / "mainspring.key").exists()
 
 
-def test_bad_requests_are_4xx_with_a_message(blocks: ApiStore, live_server: Server) -> None:
-    with live_server.client() as http:
+def test_bad_requests_are_4xx_with_a_message(blocks: ApiStore, database_server: Server) -> None:
+    with database_server.client() as http:
         unknown = http.put("/block_documents/no-such-type/x", json={"data": {}})
         assert unknown.status_code == 404 and "no-such-type" in unknown.json()["detail"]
         registered(blocks)
@@ -79,18 +64,18 @@ def test_bad_requests_are_4xx_with_a_message(blocks: ApiStore, live_server: Serv
 
 
 def test_blocks_and_variables_through_the_server(
-    live_server: Server, monkeypatch: pytest.MonkeyPatch
+    database_server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from mainspring.blocks.system import Secret
     from mainspring.settings import reset_settings
     from mainspring.store import reset_store
 
-    monkeypatch.setenv("MAINSPRING_API_URL", live_server.url)
+    monkeypatch.setenv("MAINSPRING_API_URL", database_server.url)
     reset_settings()
     reset_store()
     Secret(value="over-the-wire").save("remote")
     assert Secret.load("remote").get() == "over-the-wire"
-    with live_server.client() as http:
+    with database_server.client() as http:
         assert "over-the-wire" not in http.get("/block_documents").text
     Secret.delete("remote")
     with pytest.raises(ObjectNotFound):
@@ -99,7 +84,7 @@ def test_blocks_and_variables_through_the_server(
 
     Variable.set("through_server", {"n": [1, 2]})
     assert Variable.get("through_server") == {"n": [1, 2]}
-    with live_server.client() as http:
+    with database_server.client() as http:
         assert http.get("/variables/through_server").json()["value"] == {"n": [1, 2]}
     assert Variable.unset("through_server") is True
     assert Variable.get("through_server", default=0) == 0
@@ -136,13 +121,13 @@ def test_a_server_with_another_key_says_so(tmp_path: Path) -> None:
         stop_server(second.process)
 
 
-def test_the_cli_through_the_server(live_server: Server) -> None:
+def test_the_cli_through_the_server(database_server: Server) -> None:
     import json
 
     from .conftest import cli
 
-    env = {**live_server.env, "MAINSPRING_API_URL": live_server.url}
-    store = ApiStore(live_server.url, api_key="")
+    env = {**database_server.env, "MAINSPRING_API_URL": database_server.url}
+    store = ApiStore(database_server.url, api_key="")
     registered(store)
     store.save_block_document("db-credentials", "prod", DATA)
     store.close()

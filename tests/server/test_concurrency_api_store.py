@@ -4,9 +4,6 @@ input (4xx with a message, never a 500)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from mainspring.exceptions import ConcurrencyLimitNotFound
@@ -15,26 +12,12 @@ from mainspring.store.http import ApiStore
 from store.concurrency_contract import *  # noqa: F403  (tests/store: the contract's tests, run here)
 from store.concurrency_contract import take
 
-from .conftest import Server, server_env, start_server, stop_server
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def live_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    home = tmp_path / "home"
-    home.mkdir()
-    url = None if request.param == "sqlite" else request.getfixturevalue("postgres_database")
-    running = start_server(server_env(home, url))
-    try:
-        yield running
-    finally:
-        stop_server(running.process)
+from .conftest import Server
 
 
 @pytest.fixture
-def limits(live_server: Server) -> Iterator[ApiStore]:
-    store = ApiStore(live_server.url, api_key="")
-    yield store
-    store.close()
+def limits(api_store: ApiStore) -> ApiStore:
+    return api_store
 
 
 def test_a_strict_acquisition_of_an_unknown_limit_is_limit_not_found(limits: ApiStore) -> None:
@@ -97,9 +80,9 @@ BAD_REQUESTS = [
 ]
 
 
-def test_bad_requests_are_4xx_with_a_message(live_server: Server, limits: ApiStore) -> None:
+def test_bad_requests_are_4xx_with_a_message(database_server: Server, limits: ApiStore) -> None:
     limits.create_concurrency_limit(ConcurrencyLimit("db", 2))
-    with live_server.client() as client:
+    with database_server.client() as client:
         for method, path, body, status, message in BAD_REQUESTS:
             answer = client.request(method, path, json=body)
             assert answer.status_code == status, (method, path, body, answer.text)

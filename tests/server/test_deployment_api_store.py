@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,26 +17,12 @@ from mainspring.store.http.deployments import ArgumentRefused
 from store.deployment_contract import *  # noqa: F403  (tests/store: the contract's tests, run here)
 from store.deployment_contract import register
 
-from .conftest import Server, server_env, start_server, stop_server
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def live_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    home = tmp_path / "home"
-    home.mkdir()
-    url = None if request.param == "sqlite" else request.getfixturevalue("postgres_database")
-    running = start_server(server_env(home, url))
-    try:
-        yield running
-    finally:
-        stop_server(running.process)
+from .conftest import Server
 
 
 @pytest.fixture
-def deployments(live_server: Server) -> Iterator[ApiStore]:
-    store = ApiStore(live_server.url, api_key="")
-    yield store
-    store.close()
+def deployments(api_store: ApiStore) -> ApiStore:
+    return api_store
 
 
 def test_a_waiting_claim_hears_of_a_new_run_at_once(deployments: ApiStore) -> None:
@@ -130,8 +114,8 @@ def test_refusals_name_what_is_wrong(deployments: ApiStore) -> None:
     assert deployments.read_deployment_runs(made.id, ["NoSuchState"]) == []
 
 
-def test_hostile_requests_get_4xx(live_server: Server) -> None:
-    with live_server.client() as http:
+def test_hostile_requests_get_4xx(database_server: Server) -> None:
+    with database_server.client() as http:
         bad_cron = {"flow_name": "f", "name": "d", "schedules": [{"kind": "cron", "cron": "x"}]}
         answer = http.post("/deployments", json=bad_cron)
         assert answer.status_code == 422 and "schedules" in answer.text and "cron" in answer.text

@@ -5,7 +5,7 @@ Retrying after a failure), succeed (Completed), fail (AwaitingRetry when a retry
 Failed or TimedOut), be cancelled, crash; then finish (hooks, the closing log line). Each
 transition updates the record and hands it to the recorder; none of them does I/O.
 
-The drivers in run_task.py and run_flow.py call these in a loop, once for sync functions and
+The drivers in task_drivers.py and run_flow.py call these in a loop, once for sync functions and
 once for async ones; the loop is all that differs between the two.
 """
 

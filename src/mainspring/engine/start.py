@@ -1,5 +1,5 @@
 """Starting a run: its arguments bound and validated, its record created and named, and its
-engine handed to a driver (run_flow.py, run_task.py).
+engine handed to a driver (run_flow.py, task_drivers.py).
 
 `run_flow` is what calling a flow does. `create_flow_run` binds the arguments (a mismatch raises
 before anything is recorded), coerces them from type hints (a value that does not validate is
@@ -32,14 +32,10 @@ from mainspring.engine.run_flow import (
     run_flow_async,
     run_flow_sync,
 )
-from mainspring.engine.run_task import (
-    TaskRunEngine,
-    run_task_async,
-    run_task_on_own_loop,
-    run_task_sync,
-)
+from mainspring.engine.run_task import TaskRunEngine
 from mainspring.engine.runners import ThreadPoolTaskRunner
 from mainspring.engine.stopping.interrupts import engine_entry
+from mainspring.engine.task_drivers import run_task_async, run_task_on_own_loop, run_task_sync
 from mainspring.exceptions import MainspringError, ParameterTypeError
 from mainspring.model import FlowRecord, FlowRun, TaskRun, new_id
 from mainspring.model.states import Pending

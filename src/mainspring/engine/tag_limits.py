@@ -1,6 +1,6 @@
 """Tag concurrency limits for task runs: a run whose tag has a limit waits for a slot first.
 
-The hot path stays free of the store: a task run without tags never comes here (run_task.py
+The hot path stays free of the store: a task run without tags never comes here (task_drivers.py
 checks `record.tags` first), and the tags that have a limit are read once per flow run (on its
 first tagged task run) and again at most every `REFRESH` seconds, in one query. Only a run
 carrying one of those tags touches the store, to take and later release its slot.

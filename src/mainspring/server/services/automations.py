@@ -21,7 +21,6 @@ persisted position, which trails the newest key read by `SETTLE` seconds.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import deque
 from typing import Any
@@ -33,6 +32,7 @@ from mainspring.model.firings import Check, NewCheck, NewFiring
 from mainspring.model.states import StateType
 from mainspring.server.services.automation_actions import ActionFailed, run_action
 from mainspring.server.services.automation_context import firing_context, flow_run_context
+from mainspring.server.services.loop import ServiceLoop
 from mainspring.settings import Settings
 from mainspring.store.base import Store
 from mainspring.store.events import EventStore
@@ -49,8 +49,12 @@ MAX_RETRY_DELAY = 600.0
 DEFAULT_UI_URL = "http://127.0.0.1:4200"
 
 
-class AutomationService:
+class AutomationService(ServiceLoop):
     """Matches events and runs actions every `interval` seconds in a daemon thread."""
+
+    thread_name = "mainspring-automations"
+    failure_message = "The automations service could not tick"
+    logger = logger
 
     def __init__(
         self,
@@ -65,9 +69,9 @@ class AutomationService:
             raise TypeError(f"{store!r} keeps no events")
         if interval <= 0 or retry_seconds <= 0 or max_attempts < 1:
             raise ValueError("interval and retry_seconds must be positive, max_attempts >= 1")
+        super().__init__(interval)
         self.store = store
         self.events: EventStore = store
-        self.interval = interval
         self.retry_seconds = retry_seconds
         self.max_attempts = max_attempts
         self.ui_url = ui_url
@@ -77,9 +81,6 @@ class AutomationService:
         self._observed: deque[tuple[float, tuple[int, int]]] = deque()
         self._rescanned = 0.0
         self._windows: dict[str, list[list[Any]]] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._failing = False
 
     @classmethod
     def from_settings(cls, store: Store, settings: Settings) -> AutomationService:
@@ -299,28 +300,8 @@ class AutomationService:
         return done
 
     # -- the loop ----------------------------------------------------------------------------
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="mainspring-automations")
-        self._thread.daemon = True
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                self.tick()
-            except Exception:
-                if not self._failing:  # once per streak of failures
-                    logger.exception("The automations service could not tick; retrying")
-                self._failing = True
-            else:
-                self._failing = False
-            if self._stop.wait(self.interval):
-                return
+    def run_once(self) -> None:
+        self.tick()
 
 
 def _advance(position: tuple[int, int], event: Event) -> tuple[int, int]:

@@ -35,28 +35,29 @@ finished runs the database holds.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from mainspring.model.states import Crashed
+from mainspring.server.services.loop import ServiceLoop
 from mainspring.settings import Settings
 from mainspring.store.base import Store
 
 logger = logging.getLogger("mainspring.server.crash_detector")
 
 
-class CrashDetector:
+class CrashDetector(ServiceLoop):
     """Scans for silent runs every `interval` seconds in a daemon thread (`start`/`stop`)."""
+
+    thread_name = "mainspring-crash-detector"
+    failure_message = "The crash detector could not scan"
+    logger = logger
 
     def __init__(self, store: Store, timeout: float, interval: float) -> None:
         if timeout <= 0 or interval <= 0:
             raise ValueError(f"timeout and interval must be positive, got {timeout}, {interval}")
+        super().__init__(interval)
         self.store = store
         self.timeout = timeout
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._failing = False
         self.listening_since: float | None = None  # set by start(): see the module's docstring
 
     @classmethod
@@ -91,24 +92,7 @@ class CrashDetector:
     # -- the loop ------------------------------------------------------------------------------
     def start(self) -> None:
         self.listening_since = time.time()
-        self._thread = threading.Thread(target=self._loop, name="mainspring-crash-detector")
-        self._thread.daemon = True
-        self._thread.start()
+        super().start()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                self.scan()
-            except Exception:
-                if not self._failing:  # once per streak of failures, not every few seconds
-                    logger.exception("The crash detector could not scan; retrying")
-                self._failing = True
-            else:
-                self._failing = False
-            if self._stop.wait(self.interval):
-                return
+    def run_once(self) -> None:
+        self.scan()

@@ -8,26 +8,29 @@ history itself (state rows) and are not pruned here.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
+from mainspring.server.services.loop import ServiceLoop
 from mainspring.settings import Settings
 from mainspring.store.events import EventStore
 
 logger = logging.getLogger("mainspring.server.retention")
 
 
-class RetentionService:
+class RetentionService(ServiceLoop):
     """Prunes every `interval` seconds in a daemon thread (`start`/`stop`)."""
+
+    thread_name = "mainspring-retention"
+    failure_message = "The retention service could not prune"
+    logger = logger
+    log_each_failure = True  # a round an hour or so: each failure is news
 
     def __init__(self, store: EventStore, retention: float, interval: float) -> None:
         if retention <= 0 or interval <= 0:
             raise ValueError(f"retention and interval must be positive: {retention}, {interval}")
+        super().__init__(interval)
         self.store = store
         self.retention = retention
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     @classmethod
     def from_settings(cls, store: EventStore, settings: Settings) -> RetentionService:
@@ -41,21 +44,5 @@ class RetentionService:
             logger.info("Retention: deleted %d events older than %g s", pruned, self.retention)
         return pruned
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="mainspring-retention")
-        self._thread.daemon = True
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                self.prune()
-            except Exception:
-                logger.exception("The retention service could not prune; retrying")
-            if self._stop.wait(self.interval):
-                return
+    def run_once(self) -> None:
+        self.prune()

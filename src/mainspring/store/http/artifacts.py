@@ -4,15 +4,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any
 
-import httpx
 import orjson
 
 from mainspring.exceptions import ObjectNotFound
 from mainspring.model.artifacts import Artifact, check_progress
 from mainspring.store.artifacts import ArtifactStore
 from mainspring.store.http.answers import detail as _detail
+from mainspring.store.http.server_calls import ServerCalls
 from mainspring.store.http.wire import epoch
 
 
@@ -30,23 +30,8 @@ def _artifact(body: dict[str, Any]) -> Artifact:
     )
 
 
-class ApiArtifacts(ArtifactStore):
+class ApiArtifacts(ArtifactStore, ServerCalls):
     """The ArtifactStore half of ApiStore; needs its `_request` and `_fail`."""
-
-    if TYPE_CHECKING:
-
-        def _request(
-            self,
-            method: str,
-            path: str,
-            *,
-            params: Any = None,
-            content: bytes | None = None,
-            timeout: httpx.Timeout | None = None,
-            retry: bool = True,
-        ) -> httpx.Response: ...
-
-        def _fail(self, response: httpx.Response) -> NoReturn: ...
 
     def _artifacts_call(
         self, method: str, path: str, body: Any = None, *, params: Any = None

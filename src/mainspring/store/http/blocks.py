@@ -10,10 +10,8 @@ server's key unusable `EncryptionKeyError`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NoReturn
-from urllib.parse import quote
+from typing import Any
 
-import httpx
 import orjson
 
 from mainspring.exceptions import (
@@ -34,11 +32,9 @@ from mainspring.model.blocks import (
 from mainspring.store import json_values
 from mainspring.store.blocks import BlockStore
 from mainspring.store.http.answers import detail as _detail
+from mainspring.store.http.queries import path_segment as _p
+from mainspring.store.http.server_calls import ServerCalls
 from mainspring.store.http.wire import epoch
-
-
-def _p(name: str) -> str:
-    return quote(name, safe="")
 
 
 def _type(body: dict[str, Any]) -> BlockType:
@@ -74,23 +70,8 @@ def _variable(body: dict[str, Any]) -> VariableRecord:
     )
 
 
-class ApiBlocks(BlockStore):
+class ApiBlocks(BlockStore, ServerCalls):
     """The BlockStore half of ApiStore (module docstring); needs its `_request`."""
-
-    if TYPE_CHECKING:
-
-        def _request(
-            self,
-            method: str,
-            path: str,
-            *,
-            params: Any = None,
-            content: bytes | None = None,
-            timeout: httpx.Timeout | None = None,
-            retry: bool = True,
-        ) -> httpx.Response: ...
-
-        def _fail(self, response: httpx.Response) -> NoReturn: ...
 
     def _blocks_call(
         self, method: str, path: str, body: Any = None, *, params: Any = None, missing: Any = ...

@@ -13,8 +13,7 @@ or the wait (at most `MAX_WAIT` a request) runs out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any
 
 import httpx
 
@@ -26,6 +25,8 @@ from mainspring.model.concurrency import (
     check_occupy,
 )
 from mainspring.store.concurrency import ConcurrencyStore
+from mainspring.store.http.queries import path_segment as _p
+from mainspring.store.http.server_calls import ServerCalls
 
 #: The server's cap on one acquisition's wait; a longer wait is several requests.
 MAX_WAIT = 30.0
@@ -50,26 +51,8 @@ def limit_from_json(data: dict[str, Any]) -> ConcurrencyLimit:
     return ConcurrencyLimit(**data)
 
 
-def _p(name: str) -> str:
-    return quote(name, safe="")
-
-
-class ApiConcurrency(ConcurrencyStore):
+class ApiConcurrency(ConcurrencyStore, ServerCalls):
     """The ConcurrencyStore part of ApiStore (module docstring); needs ApiDeployments' `_call`."""
-
-    if TYPE_CHECKING:
-
-        def _call(
-            self,
-            method: str,
-            path: str,
-            body: Any = None,
-            *,
-            params: Any = None,
-            missing: Any = ...,
-            timeout: httpx.Timeout | None = None,
-            retry: bool = True,
-        ) -> Any: ...
 
     def create_concurrency_limit(
         self, limit: ConcurrencyLimit, now: float | None = None

@@ -16,10 +16,8 @@ read timeout of that request is the wait plus a margin.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
-from urllib.parse import quote
+from typing import Any
 
 import httpx
 import orjson
@@ -37,7 +35,6 @@ from mainspring.model.schedules import Plan
 from mainspring.model.states import STATE_NAMES, State
 from mainspring.store import json_values
 from mainspring.store.deployments import DeploymentStore
-from mainspring.store.http import wire
 from mainspring.store.http.answers import detail as _detail
 from mainspring.store.http.deployment_wire import (
     deployment_from_json,
@@ -48,12 +45,14 @@ from mainspring.store.http.deployment_wire import (
     queue_from_json,
     worker_from_json,
 )
+from mainspring.store.http.queries import is_run_id as _ID
+from mainspring.store.http.queries import path_segment as _p
+from mainspring.store.http.server_calls import ServerCalls
 
 #: The server's cap on one claim's wait (ClaimIn.wait); a longer wait is several requests.
 MAX_WAIT = 30.0
 #: Read timeout beyond the wait: the server answers a little after it, and may be busy.
 WAIT_MARGIN = 30.0
-_ID = re.compile(wire.ID_PATTERN.strip("^$")).fullmatch
 
 
 class ArgumentRefused(StoreRejected, ValueError, TypeError):
@@ -61,34 +60,12 @@ class ArgumentRefused(StoreRejected, ValueError, TypeError):
     the server's, naming what is wrong."""
 
 
-def _p(name: str) -> str:
-    return quote(name, safe="")
-
-
 def _valid_id(value: str) -> bool:
     return isinstance(value, str) and _ID(value) is not None
 
 
-class ApiDeployments(DeploymentStore):
+class ApiDeployments(DeploymentStore, ServerCalls):
     """The DeploymentStore half of ApiStore (module docstring); needs its `_request`."""
-
-    if TYPE_CHECKING:
-        url: str
-
-        def _request(
-            self,
-            method: str,
-            path: str,
-            *,
-            params: Any = None,
-            content: bytes | None = None,
-            timeout: httpx.Timeout | None = None,
-            retry: bool = True,
-        ) -> httpx.Response: ...
-
-        def _fail(self, response: httpx.Response) -> NoReturn: ...
-
-        def _needs_database(self, what: str) -> NoReturn: ...
 
     def _call(
         self,

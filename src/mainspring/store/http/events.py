@@ -8,20 +8,17 @@ so does `prune_events`, the retention service's.
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any
 from urllib.parse import quote
-
-import httpx
 
 from mainspring.exceptions import ObjectNotFound
 from mainspring.model.automations import Automation, automation_from_spec
 from mainspring.model.events import Event, EventCursor, EventFilter, EventPage
 from mainspring.model.firings import ActionRun, ActionStatus, Check, Firing, NewCheck, NewFiring
 from mainspring.store.events import EventStore
-from mainspring.store.http import wire
+from mainspring.store.http.queries import is_run_id as _ID
+from mainspring.store.http.server_calls import ServerCalls
 
-_ID = re.compile(wire.ID_PATTERN.strip("^$")).fullmatch
 PAGE = 1000
 
 
@@ -63,23 +60,8 @@ def _firing(automation_id: str, data: dict[str, Any]) -> Firing:
     return firing
 
 
-class ApiEvents(EventStore):
+class ApiEvents(EventStore, ServerCalls):
     """The EventStore half of ApiStore (module docstring)."""
-
-    if TYPE_CHECKING:
-
-        def _call(
-            self,
-            method: str,
-            path: str,
-            body: Any = None,
-            *,
-            params: Any = None,
-            missing: Any = ...,
-            timeout: httpx.Timeout | None = None,
-            retry: bool = True,
-        ) -> Any: ...
-        def _needs_database(self, what: str) -> NoReturn: ...
 
     # -- events ------------------------------------------------------------------------------
     def emit_event(self, event: Event) -> Event:

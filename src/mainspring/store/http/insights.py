@@ -4,19 +4,15 @@ which runs in the server over its database; a client asking gets `NeedsDatabase`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
 
 from mainspring.model import FlowRun, FlowRunFilter, StateType
 from mainspring.model.deployments import DeploymentRun
 from mainspring.model.insights import FlowStats, RunPoint, StateBucket
+from mainspring.store.http.server_calls import ServerCalls
 from mainspring.store.insights import RunInsights
 
 
-class ApiInsights(RunInsights):
-    if TYPE_CHECKING:
-
-        def _needs_database(self, what: str) -> NoReturn: ...  # ServerOnly's
-
+class ApiInsights(RunInsights, ServerCalls):
     def count_flow_runs_by_state(
         self, since: float, until: float, buckets: int
     ) -> list[StateBucket]:

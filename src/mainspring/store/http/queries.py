@@ -9,12 +9,18 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from mainspring.model import FlowRunFilter
 from mainspring.store.http import wire
 
 #: A run id the server could hold; anything else matches nothing, without a request.
 is_run_id = re.compile(wire.ID_PATTERN.strip("^$")).fullmatch
+
+
+def path_segment(text: str) -> str:
+    """`text` (an id or a name) as one segment of a URL path: a `/` or `?` in it stays in it."""
+    return quote(text, safe="")
 
 
 def _query_time(value: datetime, field: str) -> str:

@@ -4,16 +4,11 @@ which runs in the server over its database; a client asking gets `NeedsDatabase`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NoReturn
-
 from mainspring.model.orchestration import Outcome
+from mainspring.store.http.server_calls import ServerCalls
 from mainspring.store.run_retries import RunRetries
 
 
-class ApiRunRetries(RunRetries):
-    if TYPE_CHECKING:
-
-        def _needs_database(self, what: str) -> NoReturn: ...  # ServerOnly's
-
+class ApiRunRetries(RunRetries, ServerCalls):
     def retry_deployment_run(self, flow_run_id: str, message: str) -> Outcome:
         self._needs_database("Retrying a deployment run through its pool (the web UI's)")

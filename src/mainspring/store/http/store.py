@@ -20,10 +20,11 @@ or fails (5xx) is a `StoreError` naming its URL (the recorder retries those); a 
 invalid or read-only API key and a refused body are `StoreRejected`, whose message says what
 to do. The API key (MAINSPRING_API_KEY) goes in the Authorization header and nowhere else.
 
-The DeploymentStore methods travel over /api/deployments and /api/work_pools
-(store/http/deployments.py). `set_state` is the server's `POST .../set_state`; the API-key
-and crash-detector methods of `Store` are the server's own business (its tables, its
-process) and raise `NeedsDatabase` (store/http/server_only.py).
+The run history's reads are in store/http/run_reads.py. The DeploymentStore methods travel
+over /api/deployments and /api/work_pools (store/http/deployments.py). `set_state` is the
+server's `POST .../set_state`; the API-key and crash-detector methods of `Store` are the
+server's own business (its tables, its process) and raise `NeedsDatabase`
+(store/http/server_only.py).
 """
 
 from __future__ import annotations
@@ -31,28 +32,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, NoReturn
-from urllib.parse import quote
 
 import httpx
 import orjson
 
 from mainspring.exceptions import ObjectNotFound, StoreError, StoreRejected
 from mainspring.model import (
-    FlowRecord,
-    FlowRun,
-    FlowRunFilter,
-    FlowRunSort,
-    LogRecord,
-    StateRecord,
     StateType,
-    TaskRun,
-    TaskRunEdge,
 )
 from mainspring.model.orchestration import Decision, Outcome, Status
 from mainspring.model.runs import new_id
 from mainspring.model.states import State
 from mainspring.settings import redact_url
-from mainspring.store.base import Batch, Store, check_page
+from mainspring.store.base import Batch, Store
 from mainspring.store.batch_parts import MAX_REFUSED, PartRefused, chunks, write_isolating
 from mainspring.store.http import wire
 from mainspring.store.http.answers import detail as _detail
@@ -62,8 +54,10 @@ from mainspring.store.http.concurrency import ApiConcurrency
 from mainspring.store.http.deployments import ApiDeployments
 from mainspring.store.http.events import ApiEvents
 from mainspring.store.http.insights import ApiInsights
-from mainspring.store.http.queries import filter_params, is_run_id
+from mainspring.store.http.queries import is_run_id
+from mainspring.store.http.queries import path_segment as _q
 from mainspring.store.http.run_changes import ApiRunChangeFeed
+from mainspring.store.http.run_reads import ApiRunReads
 from mainspring.store.http.run_retries import ApiRunRetries
 from mainspring.store.http.server_only import ServerOnly
 from mainspring.store.http.task_run_summaries import ApiTaskRunSummaries
@@ -72,9 +66,7 @@ from mainspring.store.per_process import PerProcess
 
 #: Most records sent in one request (the server takes up to 100,000 per list).
 CHUNK = 10_000
-#: Page sizes of the server's list endpoints.
-RUNS_PAGE = 1000
-LOGS_PAGE = 10_000
+#: Most flow-run ids in one heartbeat request.
 HEARTBEAT_IDS = 10_000
 #: Ids the server accepts in a path; anything else cannot name a stored object.
 _ID = is_run_id  # a run id the server could hold (queries.py)
@@ -92,6 +84,7 @@ class ApiStore(
     ApiTaskRunSummaries,
     ApiRunChangeFeed,
     ApiConcurrency,
+    ApiRunReads,
     Store,
 ):
     """Run history kept by a Mainspring server, reached over HTTP with one keep-alive client.
@@ -289,97 +282,6 @@ class ApiStore(
                 states[id_] = StateType(type_)
         return states
 
-    # -- reading -----------------------------------------------------------------------------
-    def read_flows(self) -> list[FlowRecord]:
-        return [wire.flow_from_json(d) for d in self._json("/flows")]
-
-    def read_flow_run(self, flow_run_id: str) -> FlowRun:
-        found = _ID(flow_run_id) and self._json(f"/flow_runs/{_q(flow_run_id)}", missing=None)
-        if not found:
-            raise ObjectNotFound(f"No flow run with id {flow_run_id!r}")
-        return wire.flow_run_from_json(found)
-
-    def read_flow_runs(
-        self,
-        filter: FlowRunFilter | None = None,
-        sort: FlowRunSort = FlowRunSort.START_TIME_DESC,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> list[FlowRun]:
-        check_page(limit, offset)
-        params = filter_params(filter)
-        if params is None:
-            return []
-        params.append(("sort", FlowRunSort(sort).value))
-        runs: list[FlowRun] = []
-        while len(runs) < limit:
-            size = min(RUNS_PAGE, limit - len(runs))
-            page = self._json(
-                "/flow_runs", [*params, ("limit", size), ("offset", offset + len(runs))]
-            )
-            runs.extend(wire.flow_run_from_json(d) for d in page["items"])
-            if len(page["items"]) < size:
-                break
-        return runs
-
-    def count_flow_runs(self, filter: FlowRunFilter | None = None) -> int:
-        params = filter_params(filter)
-        if params is None:
-            return 0
-        return int(self._json("/flow_runs", [*params, ("limit", 0)])["count"])
-
-    def read_task_run(self, task_run_id: str) -> TaskRun:
-        found = _ID(task_run_id) and self._json(f"/task_runs/{_q(task_run_id)}", missing=None)
-        if not found:
-            raise ObjectNotFound(f"No task run with id {task_run_id!r}")
-        return wire.task_run_from_json(found)
-
-    def read_task_runs(self, flow_run_id: str) -> list[TaskRun]:
-        if not _ID(flow_run_id):
-            return []
-        found = self._json(f"/flow_runs/{_q(flow_run_id)}/task_runs", missing=[])
-        return [wire.task_run_from_json(d) for d in found]
-
-    def read_states(self, run_id: str) -> list[StateRecord]:
-        if not _ID(run_id):
-            return []
-        found = self._json(f"/flow_runs/{_q(run_id)}/states", missing=None)
-        if found is None:  # not a flow run: a task run, or nothing
-            found = self._json(f"/task_runs/{_q(run_id)}/states", missing=[])
-        return [wire.timeline_entry_from_json(d) for d in found]
-
-    def read_logs(
-        self,
-        flow_run_id: str,
-        task_run_id: str | None = None,
-        min_level: int = 0,
-        limit: int = 10_000,
-        offset: int = 0,
-    ) -> list[LogRecord]:
-        check_page(limit, offset)
-        if not _ID(flow_run_id) or (task_run_id is not None and not _ID(task_run_id)):
-            return []
-        params: list[tuple[str, Any]] = [("min_level", max(0, min(int(min_level), 100)))]
-        if task_run_id is not None:
-            params.append(("task_run_id", task_run_id))
-        path = f"/flow_runs/{_q(flow_run_id)}/logs"
-        logs: list[LogRecord] = []
-        while len(logs) < limit:
-            size = min(LOGS_PAGE, limit - len(logs))
-            page = self._json(
-                path, [*params, ("limit", size), ("offset", offset + len(logs))], missing=[]
-            )
-            logs.extend(wire.log_from_json(d) for d in page)
-            if len(page) < size:
-                break
-        return logs
-
-    def read_edges(self, flow_run_id: str) -> list[TaskRunEdge]:
-        if not _ID(flow_run_id):
-            return []
-        graph = self._json(f"/flow_runs/{_q(flow_run_id)}/graph", missing={"edges": []})
-        return [wire.edge_from_graph_json(flow_run_id, d) for d in graph["edges"]]
-
     # -- state changes from outside a run ----------------------------------------------------
     def set_state(self, flow_run_id: str, state: State, *, force: bool = False) -> Outcome:
         return self._set_state("flow_runs", "flow run", flow_run_id, state, force)
@@ -427,7 +329,3 @@ def _without_parameters(part: Batch, size: int) -> Batch | None:
     note = f"{size} bytes of JSON with them: more than the server takes in one request"
     slim = replace(run, parameters={PARAMETERS_NOT_SENT: note})
     return Batch(id=part.id, flow_runs={slim.id: slim})
-
-
-def _q(run_id: str) -> str:
-    return quote(run_id, safe="")

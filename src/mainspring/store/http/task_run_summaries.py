@@ -3,18 +3,13 @@ which run in the server over its database; a client asking gets `NeedsDatabase`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NoReturn
-
 from mainspring.model import TaskRun, TaskRunEdge
 from mainspring.model.task_groups import TaskGroup, TaskLink
+from mainspring.store.http.server_calls import ServerCalls
 from mainspring.store.task_run_summaries import TaskRunSummaries
 
 
-class ApiTaskRunSummaries(TaskRunSummaries):
-    if TYPE_CHECKING:
-
-        def _needs_database(self, what: str) -> NoReturn: ...  # ServerOnly's
-
+class ApiTaskRunSummaries(TaskRunSummaries, ServerCalls):
     def read_task_groups(self, flow_run_id: str) -> list[TaskGroup]:
         self._needs_database("Grouping a flow run's task runs (the web UI's)")
 

@@ -11,18 +11,16 @@ Claiming is in store/sql/claims.py, the scheduler's reads and bulk writes in sch
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from mainspring.exceptions import ObjectNotFound, StoreError
+from mainspring.exceptions import ObjectNotFound
 from mainspring.model import FlowRecord, StateType
 from mainspring.model.deployments import Deployment, DeploymentRun
 from mainspring.model.run_parameters import check_default_parameters
 from mainspring.model.text import check_name
-from mainspring.settings import redact_url
 from mainspring.store.deployments import DeploymentStore
 from mainspring.store.sql.claims import WAITING_NAMES, claim, release_stale, start_claim
 from mainspring.store.sql.crash_retries import requeue_crashed
@@ -79,7 +77,8 @@ def _wait_seconds(wait: float) -> float:
 
 
 class SqlDeployments(SqlScheduling, SqlWorkPools, DeploymentStore):
-    """The DeploymentStore half of SqlStore (module docstring); needs its `engine()`."""
+    """The DeploymentStore half of SqlStore (module docstring); needs its `engine()`, and its
+    `_transaction` and `_read` (declared by SqlScheduling and SqlWorkPools)."""
 
     if TYPE_CHECKING:
         url: str
@@ -87,24 +86,6 @@ class SqlDeployments(SqlScheduling, SqlWorkPools, DeploymentStore):
         _sql: Upserts
 
         def engine(self) -> sa.Engine: ...
-
-    @contextmanager
-    def _transaction(self, what: str) -> Iterator[sa.Connection]:
-        engine = self.engine()
-        try:
-            with self._backend.serialized(), self._backend.write_transaction(engine) as conn:
-                yield conn
-        except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"Could not {what} in {redact_url(self.url)!r}: {exc}") from exc
-
-    @contextmanager
-    def _read(self) -> Iterator[sa.Connection]:
-        engine = self.engine()
-        try:
-            with self._backend.serialized(), engine.connect() as conn:
-                yield conn
-        except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"Could not read from {redact_url(self.url)!r}: {exc}") from exc
 
     # -- deployments -------------------------------------------------------------------------
     def upsert_deployment(self, deployment_: Deployment, now: float | None = None) -> Deployment:

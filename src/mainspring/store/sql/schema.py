@@ -1,5 +1,9 @@
 """The SQL schema of the run history, shared by SQLite and PostgreSQL (SQLAlchemy Core).
 
+The run history's tables are here; the tables of each feature (deployments, blocks, events,
+artifacts, concurrency) are in schema_<feature>.py on the same metadata (schema_types.py), and
+this module imports them all, so its names are the whole schema.
+
 Design notes (the "why"):
 - Ids are UUID text (`String(36)`): the engine mints them in-process (`new_id()`), so rows can be
   written in bulk without a round trip to learn a generated key. They are time-ordered
@@ -31,7 +35,22 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+
+# The tables of each feature, on the same metadata: imported here so that `metadata` holds every
+# table once this module is imported (migrations/env.py compares it with the database).
+from mainspring.store.sql.schema_artifacts import artifact
+from mainspring.store.sql.schema_blocks import block_document, block_type, variable
+from mainspring.store.sql.schema_concurrency import concurrency_lease, concurrency_limit
+from mainspring.store.sql.schema_deployments import deployment, work_pool, work_queue, worker
+from mainspring.store.sql.schema_events import (
+    automation,
+    automation_action,
+    automation_check,
+    automation_firing,
+    event,
+    event_cursor,
+)
+from mainspring.store.sql.schema_types import Id, Json, RowId, Time, metadata
 
 #: The alembic revision the code expects; checked cheaply at start-up (see migrations/).
 SCHEMA_HEAD = "0016"
@@ -39,20 +58,38 @@ SCHEMA_HEAD = "0016"
 #: migration 0015), outside this module's portable metadata.
 POSTGRES_ONLY_INDEXES = frozenset({"ix_flow_run_tags_gin", "ix_flow_run_name_trgm"})
 
-metadata = sa.MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-Json = sa.JSON().with_variant(JSONB(), "postgresql")
-Id = sa.String(36)
-#: appended rows: an integer key SQLite can alias to its rowid (it needs INTEGER, not BIGINT)
-RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-Time: sa.Double[float] = sa.Double()
+__all__ = [
+    "SCHEMA_HEAD",
+    "Id",
+    "Json",
+    "RowId",
+    "Time",
+    "api_key",
+    "applied_batch",
+    "artifact",
+    "automation",
+    "automation_action",
+    "automation_check",
+    "automation_firing",
+    "block_document",
+    "block_type",
+    "concurrency_lease",
+    "concurrency_limit",
+    "deployment",
+    "event",
+    "event_cursor",
+    "flow",
+    "flow_run",
+    "log",
+    "metadata",
+    "state_history",
+    "task_run",
+    "task_run_edge",
+    "variable",
+    "work_pool",
+    "work_queue",
+    "worker",
+]
 
 
 def _state_columns() -> list[sa.Column[Any]]:
@@ -246,247 +283,4 @@ applied_batch = sa.Table(
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("applied", Time, nullable=False),
     sa.Index(None, "applied"),
-)
-
-
-#: Deployments (model/deployments.py), keyed by id and unique by (flow name, name).
-deployment = sa.Table(
-    "deployment",
-    metadata,
-    sa.Column("id", Id, primary_key=True),
-    sa.Column("flow_name", sa.String(255), nullable=False),
-    sa.Column("name", sa.String(255), nullable=False),
-    sa.Column("entrypoint", sa.Text),
-    sa.Column("parameters", Json, nullable=False),
-    sa.Column("parameter_openapi_schema", Json, nullable=False),
-    sa.Column("tags", Json, nullable=False),
-    sa.Column("description", sa.Text),
-    sa.Column("version", sa.String(255)),
-    sa.Column("schedules", Json, nullable=False),
-    sa.Column("paused", sa.Boolean, nullable=False),
-    sa.Column("catch_up", sa.String(16), nullable=False),
-    sa.Column("max_lateness", Time),
-    sa.Column("concurrency_limit", sa.Integer),
-    sa.Column("collision_strategy", sa.String(16), nullable=False),
-    sa.Column("work_pool_name", sa.String(255)),
-    sa.Column("work_queue_name", sa.String(255)),
-    sa.Column("retries", sa.Integer, nullable=False),
-    sa.Column("job_variables", Json),  # migration 0013
-    sa.Column("scheduled_until", Time),
-    sa.Column("created", Time, nullable=False),
-    sa.Column("updated", Time, nullable=False),
-    sa.UniqueConstraint("flow_name", "name"),
-)
-
-work_pool = sa.Table(
-    "work_pool",
-    metadata,
-    sa.Column("name", sa.String(255), primary_key=True),
-    sa.Column("type", sa.String(32), nullable=False),
-    sa.Column("description", sa.Text),
-    sa.Column("concurrency_limit", sa.Integer),
-    sa.Column("paused", sa.Boolean, nullable=False),
-    sa.Column("created", Time, nullable=False),
-    sa.Column("base_job_template", Json),  # migration 0013
-)
-
-work_queue = sa.Table(
-    "work_queue",
-    metadata,
-    sa.Column("pool_name", sa.String(255), primary_key=True),
-    sa.Column("name", sa.String(255), primary_key=True),
-    sa.Column("priority", sa.Integer, nullable=False),
-    sa.Column("concurrency_limit", sa.Integer),
-    sa.Column("created", Time, nullable=False),
-)
-
-worker = sa.Table(
-    "worker",
-    metadata,
-    sa.Column("pool_name", sa.String(255), primary_key=True),
-    sa.Column("name", sa.String(255), primary_key=True),
-    sa.Column("last_heartbeat", Time, nullable=False),
-)
-
-
-# -- blocks and variables (migration 0009) ---------------------------------------------------
-#: Block types by slug: the JSON schema of their fields and which fields are secret.
-block_type = sa.Table(
-    "block_type",
-    metadata,
-    sa.Column("slug", sa.String(255), primary_key=True),
-    sa.Column("name", sa.String(255), nullable=False),
-    sa.Column("description", sa.Text, nullable=False),
-    sa.Column("fields_schema", Json, nullable=False),
-    sa.Column("secret_fields", Json, nullable=False),
-    sa.Column("created", Time, nullable=False),
-    sa.Column("updated", Time, nullable=False),
-)
-
-#: Saved blocks, unique by (type, name). `data` holds the field values with each secret
-#: masked; `secrets` the secret values, Fernet-encrypted ({path: value} as JSON), never in
-#: the clear (store/secrets.py). No foreign key to block_type: a type is re-registered with
-#: each save, and an old document outlives a type's change.
-block_document = sa.Table(
-    "block_document",
-    metadata,
-    sa.Column("id", Id, primary_key=True),
-    sa.Column("block_type_slug", sa.String(255), nullable=False),
-    sa.Column("name", sa.String(255), nullable=False),
-    sa.Column("data", Json, nullable=False),
-    sa.Column("secrets", sa.Text),
-    sa.Column("created", Time, nullable=False),
-    sa.Column("updated", Time, nullable=False),
-    sa.UniqueConstraint("block_type_slug", "name"),
-)
-
-#: Variables: a name and a JSON value (kept as a JSON document: any JSON, null included).
-variable = sa.Table(
-    "variable",
-    metadata,
-    sa.Column("name", sa.String(255), primary_key=True),
-    sa.Column("value", Json),
-    sa.Column("tags", Json, nullable=False),
-    sa.Column("created", Time, nullable=False),
-    sa.Column("updated", Time, nullable=False),
-)
-
-
-# -- events and automations (store/sql/events.py, automations.py; migration 0011) -----------
-#: Events with no other home: a run's state changes are read from state_history instead.
-event = sa.Table(
-    "event",
-    metadata,
-    sa.Column("id", RowId, primary_key=True, autoincrement=True),
-    sa.Column("event", sa.String(255), nullable=False),
-    sa.Column("resource_id", sa.String(512), nullable=False),
-    sa.Column("occurred", Time, nullable=False),
-    sa.Column("resource", Json, nullable=False),
-    sa.Column("payload", Json, nullable=False),
-    sa.Index(None, "occurred"),
-    sa.Index(None, "resource_id"),
-)
-
-automation = sa.Table(
-    "automation",
-    metadata,
-    sa.Column("id", Id, primary_key=True),
-    sa.Column("name", sa.String(255), nullable=False, unique=True),
-    sa.Column("description", sa.Text),
-    sa.Column("enabled", sa.Boolean, nullable=False),
-    # events that occurred before this (its creation, its last resume) never fire it
-    sa.Column("enabled_since", Time, nullable=False),
-    sa.Column("trigger_spec", Json, nullable=False),
-    sa.Column("action_specs", Json, nullable=False),
-    # an event-count trigger's recent matches: [[key, occurred], ...]
-    sa.Column("window", Json),
-    sa.Column("created", Time, nullable=False),
-    sa.Column("updated", Time, nullable=False),
-)
-
-#: The outbox: a firing is unique per (automation, trigger key) and recorded before its
-#: actions run; each action has a row of its own with its attempts.
-automation_firing = sa.Table(
-    "automation_firing",
-    metadata,
-    sa.Column("id", RowId, primary_key=True, autoincrement=True),
-    sa.Column("automation_id", Id, nullable=False),
-    sa.Column("trigger_key", sa.String(255), nullable=False),
-    sa.Column("occurred", Time, nullable=False),
-    sa.Column("fired", Time, nullable=False),
-    sa.Column("context", Json, nullable=False),
-    sa.UniqueConstraint("automation_id", "trigger_key"),
-    sa.Index(None, "fired"),
-)
-
-automation_action = sa.Table(
-    "automation_action",
-    metadata,
-    sa.Column("firing_id", sa.BigInteger, primary_key=True),
-    sa.Column("idx", sa.Integer, primary_key=True),
-    sa.Column("action", Json, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("next_attempt", Time),
-    sa.Column("last_error", sa.Text),
-    sa.Column("finished", Time),
-    sa.Index(None, "status", "next_attempt"),
-)
-
-#: Matches answered later ("still Failed 60 s on?", "Completed within 10 minutes?").
-automation_check = sa.Table(
-    "automation_check",
-    metadata,
-    sa.Column("id", RowId, primary_key=True, autoincrement=True),
-    sa.Column("automation_id", Id, nullable=False),
-    sa.Column("trigger_key", sa.String(255), nullable=False),
-    sa.Column("flow_run_id", Id, nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("due", Time, nullable=False),
-    sa.Column("state_name", sa.String(32)),
-    sa.Column("state_ts", Time),
-    sa.Column("context", Json, nullable=False),
-    sa.UniqueConstraint("automation_id", "trigger_key"),
-    sa.Index(None, "due"),
-)
-
-#: The automations service's position in the state rows and the stored events.
-event_cursor = sa.Table(
-    "event_cursor",
-    metadata,
-    sa.Column("name", sa.String(32), primary_key=True),
-    sa.Column("state_id", sa.BigInteger, nullable=False),
-    sa.Column("event_id", sa.BigInteger, nullable=False),
-)
-
-# -- artifacts (migration 0010) ----------------------------------------------------------------
-# What runs show people (model/artifacts.py). No foreign key to the runs: an artifact is written
-# at once while its run reaches the store later, in a recorder batch.
-artifact = sa.Table(
-    "artifact",
-    metadata,
-    sa.Column("id", Id, primary_key=True),
-    sa.Column("key", sa.String(255)),
-    sa.Column("type", sa.String(16), nullable=False),
-    sa.Column("description", sa.Text),
-    sa.Column("data", Json),
-    sa.Column("flow_run_id", Id),
-    sa.Column("task_run_id", Id),
-    sa.Column("created", Time, nullable=False),
-    sa.Column("updated", Time, nullable=False),
-    sa.Index(None, "key", "created"),
-    sa.Index(None, "flow_run_id"),
-    sa.Index(None, "task_run_id"),
-)
-
-
-# -- concurrency limits (migration 0008) ------------------------------------------------------
-#: Limits by name (a tag's limit is named "tag:<tag>"). A rate limit's slots are one decaying
-#: number, `decaying_slots` as counted at `decayed_at`, not rows: they are never released.
-concurrency_limit = sa.Table(
-    "concurrency_limit",
-    metadata,
-    sa.Column("name", sa.String(255), primary_key=True),
-    sa.Column("limit", sa.Integer, nullable=False),
-    sa.Column("active", sa.Boolean, nullable=False),
-    sa.Column("slot_decay_per_second", sa.Double, nullable=False),
-    sa.Column("decaying_slots", sa.Double, nullable=False),
-    sa.Column("decayed_at", Time),
-    sa.Column("created", Time, nullable=False),
-    sa.Column("updated", Time, nullable=False),
-)
-
-#: Leases holding slots: one row per (lease, limit), since one acquisition may take slots of
-#: several limits. A row whose `expires` has passed holds nothing (and is deleted when next
-#: seen), so a holder killed without releasing frees its slots after its lease.
-concurrency_lease = sa.Table(
-    "concurrency_lease",
-    metadata,
-    sa.Column("id", Id, primary_key=True),
-    sa.Column("limit_name", sa.String(255), primary_key=True),
-    sa.Column("slots", sa.Integer, nullable=False),
-    sa.Column("holder", sa.String(255), nullable=False),
-    sa.Column("acquired", Time, nullable=False),
-    sa.Column("expires", Time, nullable=False),
-    sa.Index(None, "limit_name", "expires"),
 )

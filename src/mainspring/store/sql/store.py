@@ -4,8 +4,8 @@ What differs between the two databases (engine options, the upsert construct, th
 transaction start, the migration lock) lives in a `SqlBackend` (store/sql/dialect.py) subclass per
 dialect: `store/sql/sqlite.py` and `store/sql/postgres.py`. This module holds what is shared:
 batched writes (one transaction per batch; the statements in store/sql/upserts.py, how rows reach
-the driver in the backend: executemany on SQLite, arrays and COPY on PostgreSQL) and reads that
-rebuild model records.
+the driver in the backend: executemany on SQLite, arrays and COPY on PostgreSQL). The reads that
+rebuild model records are in store/sql/run_reads.py, the other capabilities in their mixins.
 """
 
 from __future__ import annotations
@@ -15,27 +15,18 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 
-from mainspring.exceptions import ObjectNotFound, StoreError, StoreRejected
+from mainspring.exceptions import StoreError, StoreRejected
 from mainspring.model import (
     TERMINAL_TYPES,
     FlowRecord,
-    FlowRun,
-    FlowRunFilter,
-    FlowRunSort,
-    LogRecord,
-    StateRecord,
     StateType,
-    TaskRun,
-    TaskRunEdge,
 )
 from mainspring.model.text import storable_text
 from mainspring.settings import redact_url
-from mainspring.store.base import Batch, Store, check_page
+from mainspring.store.base import Batch, Store
 from mainspring.store.batch_parts import PartRefused, write_isolating
 from mainspring.store.events import EventStore
 from mainspring.store.per_process import PerProcess
@@ -59,18 +50,14 @@ from mainspring.store.sql.rows import (
     STATE_COLUMNS,
     TASK_RUN_COLUMNS,
     TASK_RUN_MUTABLE,
-    flow_from_row,
     flow_row,
-    flow_run_from_row,
     flow_run_values,
-    log_from_row,
     log_values,
-    state_from_row,
     state_values,
-    task_run_from_row,
     task_run_values,
 )
 from mainspring.store.sql.run_changes import SqlRunChangeFeed
+from mainspring.store.sql.run_reads import SqlRunReads
 from mainspring.store.sql.run_retries import SqlRunRetries
 from mainspring.store.sql.schema import (
     applied_batch,
@@ -100,20 +87,6 @@ _ARRIVAL = itertools.count()
 APPLIED_BATCH_RETENTION = 3600.0
 PRUNE_EVERY = 60.0
 
-_SORTS: dict[FlowRunSort, tuple[sa.ColumnElement[Any], ...]] = {
-    FlowRunSort.START_TIME_DESC: (flow_run.c.sort_time.desc(), flow_run.c.id.desc()),
-    FlowRunSort.START_TIME_ASC: (flow_run.c.sort_time.asc(), flow_run.c.id.asc()),
-    FlowRunSort.CREATED_DESC: (flow_run.c.created.desc(), flow_run.c.id.desc()),
-    FlowRunSort.NAME_ASC: (flow_run.c.name.asc(), flow_run.c.id.asc()),
-}
-
-
-def _utc(value: datetime, field: str) -> float:
-    """A time filter as epoch seconds, like stored times; naive datetimes are taken as UTC."""
-    if not isinstance(value, datetime):
-        raise TypeError(f"{field} must be a datetime, got {type(value).__name__}")
-    return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).timestamp()
-
 
 class SqlStore(
     OutsideChanges,
@@ -130,6 +103,7 @@ class SqlStore(
     SqlTaskRunSummaries,
     SqlRunChangeFeed,
     SqlConcurrency,
+    SqlRunReads,
     EventStore,
     Store,
 ):
@@ -217,6 +191,10 @@ class SqlStore(
                 yield conn
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"Could not {what} in {redact_url(self.url)!r}: {exc}") from exc
+
+    #: the names the mixins of deployments, pools, blocks and concurrency use for them
+    _read = _reading
+    _transaction = _writing
 
     def close(self) -> None:
         self._closed = True
@@ -343,130 +321,6 @@ class SqlStore(
             raise StoreError(
                 f"Could not record heartbeats in {redact_url(self.url)!r}: {exc}"
             ) from exc
-
-    # -- reading -----------------------------------------------------------------------------
-    def read_flows(self) -> list[FlowRecord]:
-        query = sa.select(flow).order_by(flow.c.name)
-        with self._reading() as conn:
-            return [flow_from_row(r) for r in conn.execute(query)]
-
-    def read_flow_run(self, flow_run_id: str) -> FlowRun:
-        with self._reading() as conn:
-            row = conn.execute(sa.select(flow_run).where(flow_run.c.id == flow_run_id)).first()
-        if row is None:
-            raise ObjectNotFound(f"No flow run with id {flow_run_id!r}")
-        return flow_run_from_row(row)
-
-    def _conditions(self, filter: FlowRunFilter | None) -> list[sa.ColumnElement[bool]]:
-        if filter is None:
-            return []
-        c = flow_run.c
-        where: list[sa.ColumnElement[bool]] = []
-        if filter.flow_names:
-            where.append(c.flow_name.in_(filter.flow_names))
-        if filter.states:
-            types, names = filter.state_types_and_names()
-            # only the non-empty side: `x IN () OR ...` keeps the planner off the index
-            either = [c.state_type.in_([t.value for t in types])] if types else []
-            either += [c.state_name.in_(names)] if names else []
-            where.append(sa.or_(*either))
-        if filter.tags:
-            where.append(self._backend.has_all_tags(c.tags, list(dict.fromkeys(filter.tags))))
-        if filter.ids:
-            where.append(c.id.in_(filter.ids))
-        if filter.parent_flow_run_id is not None:
-            where.append(c.parent_flow_run_id == filter.parent_flow_run_id)
-        if filter.deployment_ids:
-            where.append(c.deployment_id.in_(filter.deployment_ids))
-        if filter.name_contains:
-            where.append(c.name.ilike(f"%{_like_escaped(filter.name_contains)}%", escape="\\"))
-        if filter.started_after is not None:
-            where.append(c.start_time >= _utc(filter.started_after, "started_after"))
-        if filter.started_before is not None:
-            where.append(c.start_time <= _utc(filter.started_before, "started_before"))
-        return where
-
-    def read_flow_runs(
-        self,
-        filter: FlowRunFilter | None = None,
-        sort: FlowRunSort = FlowRunSort.START_TIME_DESC,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> list[FlowRun]:
-        check_page(limit, offset)
-        order = _SORTS[FlowRunSort(sort)]
-        query = (
-            sa.select(flow_run)
-            .where(*self._conditions(filter))
-            .order_by(*order)
-            .limit(limit)
-            .offset(offset)
-        )
-        with self._reading() as conn:
-            return [flow_run_from_row(r) for r in conn.execute(query)]
-
-    def count_flow_runs(self, filter: FlowRunFilter | None = None) -> int:
-        query = sa.select(sa.func.count()).select_from(flow_run).where(*self._conditions(filter))
-        with self._reading() as conn:
-            return int(conn.execute(query).scalar_one())
-
-    def read_task_run(self, task_run_id: str) -> TaskRun:
-        with self._reading() as conn:
-            row = conn.execute(sa.select(task_run).where(task_run.c.id == task_run_id)).first()
-        if row is None:
-            raise ObjectNotFound(f"No task run with id {task_run_id!r}")
-        return task_run_from_row(row)
-
-    def read_task_runs(self, flow_run_id: str) -> list[TaskRun]:
-        query = (
-            sa.select(task_run)
-            .where(task_run.c.flow_run_id == flow_run_id)
-            .order_by(task_run.c.created, task_run.c.seq)
-        )
-        with self._reading() as conn:
-            return [task_run_from_row(r) for r in conn.execute(query)]
-
-    def read_states(self, run_id: str) -> list[StateRecord]:
-        query = (
-            sa.select(state_history)
-            .where(state_history.c.run_id == run_id)
-            .order_by(state_history.c.timestamp, state_history.c.id)
-        )
-        with self._reading() as conn:
-            return [state_from_row(r) for r in conn.execute(query)]
-
-    def read_logs(
-        self,
-        flow_run_id: str,
-        task_run_id: str | None = None,
-        min_level: int = 0,
-        limit: int = 10_000,
-        offset: int = 0,
-    ) -> list[LogRecord]:
-        check_page(limit, offset)
-        query = sa.select(log).where(log.c.flow_run_id == flow_run_id)
-        if task_run_id is not None:
-            query = query.where(log.c.task_run_id == task_run_id)
-        if min_level:
-            query = query.where(log.c.level >= min_level)
-        query = query.order_by(log.c.timestamp, log.c.id).limit(limit).offset(offset)
-        with self._reading() as conn:
-            return [log_from_row(r) for r in conn.execute(query)]
-
-    def read_edges(self, flow_run_id: str) -> list[TaskRunEdge]:
-        e = task_run_edge.c
-        query = (
-            sa.select(e.flow_run_id, e.task_run_id, e.upstream_id, e.kind)
-            .where(e.flow_run_id == flow_run_id)
-            .order_by(e.task_run_id, e.kind, e.upstream_id)
-        )
-        with self._reading() as conn:
-            return [TaskRunEdge(*r) for r in conn.execute(query)]
-
-
-def _like_escaped(text: str) -> str:
-    """`text` matched literally by LIKE: its wildcards and the escape character escaped."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _name(record: FlowRecord) -> str:
