@@ -1,8 +1,11 @@
-"""Shared fixtures: an isolated MAINSPRING_HOME per test, and PostgreSQL when it is available."""
+"""Shared fixtures: an isolated MAINSPRING_HOME per test, and PostgreSQL when it is available;
+a Ctrl-C that reaches the tests' child processes."""
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -13,6 +16,17 @@ from mainspring.settings import reset_settings
 from mainspring.store import reset_store
 from mainspring.store.recorder import reset_recorder
 from mainspring.testing import PostgresUnavailable, throwaway_postgres
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the Ctrl-C (SIGINT) the tests send their child processes reach them, as from a
+    terminal. A suite started where SIGINT is ignored (a background job of a non-interactive
+    shell, `nohup`) would hand that on to every child (an ignored signal stays ignored across
+    exec, a caught one is reset to the default), so a flow process or `make run` signalled by a
+    test would never see it and the test would wait out its timeout."""
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
