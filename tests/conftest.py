@@ -1,5 +1,5 @@
 """Shared fixtures: an isolated MAINSPRING_HOME per test, and PostgreSQL when it is available;
-a Ctrl-C that reaches the tests' child processes."""
+the session's hooks (a Ctrl-C that reaches child processes, the chaos tests' figures)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,24 @@ def pytest_configure(config: pytest.Config) -> None:
     ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     if ignored and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_FIGURES: list[tuple[str, str]] = []
+_FIGURE = "chaos figure"  # the user_properties name chaos/conftest.py's `chaos_figures` uses
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Gather the lines of figures tests reported (chaos/conftest.py `chaos_figures`). Here,
+    not beside the fixture: under pytest-xdist only this conftest is loaded where reports land."""
+    if report.when == "call":  # every phase's report repeats the properties: take them once
+        _FIGURES.extend((report.nodeid, v) for k, v in report.user_properties if k == _FIGURE)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _FIGURES:
+        terminalreporter.section("chaos figures")
+        for nodeid, line in _FIGURES:
+            terminalreporter.write_line(f"{nodeid.rsplit('::', 1)[-1]}: {line}")
 
 
 @pytest.fixture(autouse=True)
