@@ -29,6 +29,20 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Captured output holding a lone surrogate (tests of undecodable log lines print them)
+    cannot be encoded as UTF-8, which pytest-xdist needs to send a worker's report: the worker
+    would die and the tests after it go unrun. Such characters are escaped in the report."""
+    report = yield
+    report.sections = [(title, _encodable(text)) for title, text in report.sections]
+    return report
+
+
+def _encodable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 _FIGURES: list[tuple[str, str]] = []
 _FIGURE = "chaos figure"  # the user_properties name chaos/conftest.py's `chaos_figures` uses
 
