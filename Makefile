@@ -13,6 +13,11 @@ DEV_STAMP := $(VENV)/.installed-dev
 # `wildcard` keeps ruff quiet about folders a fresh checkout may not have yet.
 LINT_PATHS := $(wildcard src tests examples benchmarks)
 PYTEST_ARGS ?=
+# `make test` spreads the test files over TEST_WORKERS processes (pytest-xdist), each file whole
+# on one worker (--dist loadfile: a module's shared fixtures, such as a server, a Dask cluster
+# or the docker image, are made once). The tests mostly wait on child processes, servers and
+# databases, so more workers than CPUs pays off; TEST_WORKERS=0 runs them all in one process.
+TEST_WORKERS ?= 4
 SERVER_ARGS ?=
 
 .PHONY: run examples test bench lint format clean help screenshots
@@ -22,7 +27,8 @@ help:
 	@echo "              running every second until Ctrl-C"
 	@echo "              (SERVER_ARGS=\"--port 4201\" for another port)"
 	@echo "make examples - install and run the example flows only"
-	@echo "make test   - lint, check formatting and run the test suite (PYTEST_ARGS=...)"
+	@echo "make test   - lint, check formatting and run the test suite (PYTEST_ARGS=...,"
+	@echo "              TEST_WORKERS=4 processes)"
 	@echo "make bench  - run the benchmarks"
 	@echo "make screenshots - docs/screenshots/*.png of the web UI (headless chromium)"
 	@echo "make lint   - ruff check, ruff format --check, the layering check (lint-imports), mypy"
@@ -59,7 +65,7 @@ examples: $(STAMP)
 	$(BIN)/python examples/run_all.py
 
 test: $(DEV_STAMP) lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS)
 
 # lint-imports checks the layering (contracts in pyproject.toml: imports point downward only);
 # mypy checks src/ (strict for model/; [tool.mypy] in pyproject.toml).

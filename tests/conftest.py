@@ -1,8 +1,11 @@
-"""Shared fixtures: an isolated MAINSPRING_HOME per test, and PostgreSQL when it is available."""
+"""Shared fixtures: an isolated MAINSPRING_HOME per test, and PostgreSQL when it is available;
+the session's hooks (a Ctrl-C that reaches child processes, the chaos tests' figures)."""
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -13,6 +16,49 @@ from mainspring.settings import reset_settings
 from mainspring.store import reset_store
 from mainspring.store.recorder import reset_recorder
 from mainspring.testing import PostgresUnavailable, throwaway_postgres
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the Ctrl-C (SIGINT) the tests send their child processes reach them, as from a
+    terminal. A suite started where SIGINT is ignored (a background job of a non-interactive
+    shell, `nohup`) would hand that on to every child (an ignored signal stays ignored across
+    exec, a caught one is reset to the default), so a flow process or `make run` signalled by a
+    test would never see it and the test would wait out its timeout."""
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Captured output holding a lone surrogate (tests of undecodable log lines print them)
+    cannot be encoded as UTF-8, which pytest-xdist needs to send a worker's report: the worker
+    would die and the tests after it go unrun. Such characters are escaped in the report."""
+    report = yield
+    report.sections = [(title, _encodable(text)) for title, text in report.sections]
+    return report
+
+
+def _encodable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+_FIGURES: list[tuple[str, str]] = []
+_FIGURE = "chaos figure"  # the user_properties name chaos/conftest.py's `chaos_figures` uses
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Gather the lines of figures tests reported (chaos/conftest.py `chaos_figures`). Here,
+    not beside the fixture: under pytest-xdist only this conftest is loaded where reports land."""
+    if report.when == "call":  # every phase's report repeats the properties: take them once
+        _FIGURES.extend((report.nodeid, v) for k, v in report.user_properties if k == _FIGURE)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _FIGURES:
+        terminalreporter.section("chaos figures")
+        for nodeid, line in _FIGURES:
+            terminalreporter.write_line(f"{nodeid.rsplit('::', 1)[-1]}: {line}")
 
 
 @pytest.fixture(autouse=True)

@@ -7,13 +7,14 @@ server for tests and benchmarks without touching any system cluster.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -53,16 +54,14 @@ def throwaway_postgres() -> Iterator[str]:
     workdir = Path(tempfile.mkdtemp(prefix="mainspring-pg-"))
     if as_user:
         shutil.chown(workdir, "postgres", "postgres")
-    data, port = workdir / "data", free_port()
+    data = workdir / "data"
 
     def run(*args: str) -> None:
         subprocess.run([*as_user, *args], check=True, capture_output=True, stdin=subprocess.DEVNULL)
 
     try:
         run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
-        options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        pg_ctl = str(bindir / "pg_ctl")
-        run(pg_ctl, "-D", str(data), "-o", options, "-l", f"{workdir}/log", "-w", "start")
+        port = _start_cluster(run, str(bindir / "pg_ctl"), workdir)
     except subprocess.CalledProcessError as exc:
         shutil.rmtree(workdir, ignore_errors=True)
         detail = exc.stderr.decode(errors="replace")[-500:]
@@ -76,3 +75,19 @@ def throwaway_postgres() -> Iterator[str]:
             stdin=subprocess.DEVNULL,
         )
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _start_cluster(run: Callable[..., None], pg_ctl: str, workdir: Path) -> int:
+    """Start the cluster in `workdir` on a free port; return the port. A port found free can be
+    taken before the server binds it (by another test process starting its own cluster, say),
+    so a failed start is tried again on other ports; the third failure is raised."""
+
+    def start(port: int) -> int:
+        options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        run(pg_ctl, "-D", f"{workdir}/data", "-o", options, "-l", f"{workdir}/log", "-w", "start")
+        return port
+
+    for _ in range(2):
+        with contextlib.suppress(subprocess.CalledProcessError):
+            return start(free_port())
+    return start(free_port())

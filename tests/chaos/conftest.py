@@ -2,7 +2,9 @@
 
 Every test here is `slow` and bounded (loops have a fixed count and a deadline). The figures
 each test measures (recovery times, tasks re-run per kill) are gathered with `chaos_figures`
-and printed in pytest's terminal summary, so a run of the suite reports them without `-s`.
+and printed in pytest's terminal summary, so a run of the suite reports them without `-s`
+(tests/conftest.py prints them: they travel in the test's report, which pytest-xdist carries
+from its worker processes to the one that prints the summary).
 """
 
 from __future__ import annotations
@@ -11,26 +13,16 @@ from collections.abc import Callable
 
 import pytest
 
-_FIGURES: list[tuple[str, str]] = []
-
 
 @pytest.fixture
 def chaos_figures(request: pytest.FixtureRequest) -> Callable[[str], None]:
     """Record one line of figures under the current test's id."""
 
     def record(line: str) -> None:
-        _FIGURES.append((request.node.nodeid, line))
+        request.node.user_properties.append(("chaos figure", line))
         print(line)  # also in the test's captured output
 
     return record
-
-
-def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
-    if not _FIGURES:
-        return
-    terminalreporter.section("chaos figures")
-    for nodeid, line in _FIGURES:
-        terminalreporter.write_line(f"{nodeid.rsplit('::', 1)[-1]}: {line}")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
