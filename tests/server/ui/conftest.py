@@ -118,9 +118,14 @@ def ui_url(server: Server) -> str:
     return server.url.removesuffix("/api")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Debian chromium, through Playwright's sync API; skipped when either is absent."""
+    """Headless Debian chromium, through Playwright's sync API; skipped when either is absent.
+
+    One per test file, not per session: while Playwright's sync API is open, its event loop
+    is the main thread's running loop, so `asyncio.run()` in any later test of the same
+    process fails ("cannot be called from a running event loop"); with pytest-xdist a
+    worker runs other files after this one."""
     try:
         from playwright.sync_api import Error, sync_playwright
     except ImportError:
