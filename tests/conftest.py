@@ -27,6 +27,12 @@ def pytest_configure(config: pytest.Config) -> None:
     ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     if ignored and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # pytest-xdist's workers get COLUMNS=80 and LINES=24, which the CLI subprocesses the
+        # tests start would inherit and honour (tables cut to 80 columns): a serial run's
+        # children see a pipe without COLUMNS, and so must a worker's
+        os.environ.pop("COLUMNS", None)
+        os.environ.pop("LINES", None)
 
 
 @pytest.hookimpl(wrapper=True)
