@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from mainspring.deploy.loop import RunLoop
-from mainspring.deploy.runner import Runner
+from mainspring.deploy.workers.process import Runner
 from mainspring.model.deployments import Deployment, DeploymentRun, WorkPool
 from mainspring.store.sql import SqlStore
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from mainspring.deploy.fork_client import ForkedProcess
-from mainspring.deploy.runner import Runner, child_environment
+from mainspring.deploy.workers.fork_client import ForkedProcess
+from mainspring.deploy.workers.process import Runner, child_environment
 from mainspring.settings import get_settings
 from mainspring.store.sql import SqlStore
 

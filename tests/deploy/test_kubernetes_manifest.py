@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mainspring.deploy.kubernetes_manifest import job_manifest
+from mainspring.deploy.workers.kubernetes_manifest import job_manifest
 from mainspring.model.job_variables import kubernetes_job
 
 from .kubernetes_support import FIXTURES, fixture

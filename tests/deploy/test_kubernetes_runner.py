@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from mainspring.deploy.kubernetes_runner import KubernetesRunner
+from mainspring.deploy.workers.kubernetes import KubernetesRunner
 from mainspring.model.deployments import Deployment, WorkPool
 from mainspring.model.states import Completed, Running, State
 from mainspring.store.sql import SqlStore

@@ -5,8 +5,8 @@ by their time budget, a backlog would otherwise move only every 5 s."""
 from __future__ import annotations
 
 from mainspring.deploy.loop import RunLoop
-from mainspring.deploy.runner import Runner
 from mainspring.deploy.scheduler import Scheduler
+from mainspring.deploy.workers.process import Runner
 from mainspring.model.deployments import Deployment, WorkPool
 from mainspring.model.schedules import Interval
 from mainspring.store.sql import SqlStore

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mainspring.deploy.runner import Runner, child_environment
+from mainspring.deploy.workers.process import Runner, child_environment
 from mainspring.model.deployments import Deployment, WorkPool
 from mainspring.settings import get_settings
 from mainspring.store.sql import SqlStore

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from mainspring.deploy.fork_client import ForkedProcess, fork_supported
-from mainspring.deploy.runner import Runner
 from mainspring.deploy.scheduler import Scheduler
+from mainspring.deploy.workers.fork_client import ForkedProcess, fork_supported
+from mainspring.deploy.workers.process import Runner
 from mainspring.model.deployments import Deployment, DeploymentRun, WorkPool
 from mainspring.model.schedules import Interval
 from mainspring.settings import get_settings

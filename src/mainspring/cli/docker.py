@@ -1,4 +1,5 @@
-"""`mainspring docker dockerfile | build`: an image for a project's flows (deploy/docker_image)."""
+"""`mainspring docker dockerfile | build`: an image for a project's flows
+(deploy/workers/docker_image)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def write_dockerfile(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
     """Write a Dockerfile that installs the project's requirements, Mainspring and the project."""
-    from mainspring.deploy.docker_image import dockerfile
+    from mainspring.deploy.workers.docker_image import dockerfile
 
     if output.exists() and not force:
         fail(f"Error: {str(output)!r} exists; give --force to replace it")
@@ -50,7 +51,7 @@ def build(
     dockerfile_name: Annotated[str, typer.Option("--dockerfile", help="Its name.")] = "Dockerfile",
 ) -> None:
     """Build the project's image with the local Docker engine, printing Docker's output."""
-    from mainspring.deploy.docker_image import build_image
+    from mainspring.deploy.workers.docker_image import build_image
 
     out = console()
     try:

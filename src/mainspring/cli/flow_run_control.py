@@ -11,7 +11,6 @@ import typer
 
 from mainspring.cli.output import (
     console,
-    err_console,
     fail,
     read_flow_run,
     settings,
@@ -156,9 +155,7 @@ def execute_flow_run(
     ends Completed, else 1."""
     import sys
 
-    from mainspring.deploy.execute import CancelledBeforeStart, NotExecutable
-    from mainspring.deploy.execute import execute_flow_run as execute
-    from mainspring.exceptions import ObjectNotFound, ResumeError
+    from mainspring.deploy.execute import execute_exit_code
 
     settings()
     if from_stdin:
@@ -170,31 +167,6 @@ def execute_flow_run(
             return  # the runner stopped without needing this spare
     if not flow_run_id:
         fail("Error: give the flow run's ID")
-    try:
-        state = execute(flow_run_id)
-    except CancelledBeforeStart as exc:  # a cancel won the race with the start: as asked
-        err_console().print(f"{exc}.", markup=False)
-        return
-    except NotExecutable as exc:
-        _crash_if_waiting(flow_run_id, str(exc))
-        fail(f"Error: {exc}")
-    except (ResumeError, ObjectNotFound) as exc:
-        fail(f"Error: {exc}")
-    if not state.is_completed():
-        raise typer.Exit(1)
-
-
-def _crash_if_waiting(flow_run_id: str, reason: str) -> None:
-    """End a run this process could not start (its git source could not be pulled, it names
-    no code) Crashed with the reason, so the run says why rather than its worker's "exited
-    with code 1". A run another process started or ended is left as it is."""
-    from mainspring.model import StateType
-    from mainspring.model.states import Crashed
-
-    backend = store()
-    try:
-        run = backend.read_flow_run(flow_run_id)
-        if run.state.type in (StateType.SCHEDULED, StateType.PENDING):
-            backend.set_state(flow_run_id, Crashed(message=reason))
-    except Exception as exc:  # the reason is still printed; the worker ends the run
-        err_console().print(f"Could not record why the run did not start: {exc}", markup=False)
+    code = execute_exit_code(flow_run_id)  # the same ending as a forked run's process
+    if code:
+        raise typer.Exit(code)

@@ -22,7 +22,8 @@ from mainspring.engine.results.resume import Resume, load_flow
 from mainspring.engine.run_flow import FlowRunEngine, run_flow_async, run_flow_sync
 from mainspring.engine.start import validated_parameters
 from mainspring.exceptions import MainspringError
-from mainspring.model.states import Cancelled
+from mainspring.model import StateType
+from mainspring.model.states import Cancelled, Crashed
 from mainspring.store.processes import this_process
 from mainspring.store.recorder import get_recorder
 
@@ -119,7 +120,28 @@ def execute_exit_code(flow_run_id: str, not_before: float | None = None) -> int:
     except CancelledBeforeStart as exc:  # a cancel won the race with the start: as asked
         print(f"{exc}.", file=sys.stderr)
         return 0
-    except (NotExecutable, ResumeError, ObjectNotFound) as exc:
+    except NotExecutable as exc:
+        _crash_if_waiting(flow_run_id, str(exc))
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except (ResumeError, ObjectNotFound) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
     return 0 if state.is_completed() else 1
+
+
+def _crash_if_waiting(flow_run_id: str, reason: str) -> None:
+    """End a run this process could not start (its git source could not be pulled, it names
+    no code) Crashed with the reason, so the run says why rather than its worker's "exited
+    with code 1". A run another process started or ended is left as it is."""
+    import sys
+
+    from mainspring.store import get_store
+
+    try:
+        store = get_store()
+        run = store.read_flow_run(flow_run_id)
+        if run.state.type in (StateType.SCHEDULED, StateType.PENDING):
+            store.set_state(flow_run_id, Crashed(message=reason))
+    except Exception as exc:  # the reason is still printed; the worker ends the run
+        print(f"Could not record why the run did not start: {exc}", file=sys.stderr)

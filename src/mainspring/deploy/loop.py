@@ -31,9 +31,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from mainspring.deploy.runner import Runner
-from mainspring.deploy.runner_protocol import FlowRunRunner
 from mainspring.deploy.scheduler import Scheduler
+from mainspring.deploy.workers.base import FlowRunRunner
+from mainspring.deploy.workers.process import Runner
 from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
 

@@ -26,9 +26,9 @@ from dataclasses import replace
 from typing import Any
 
 from mainspring.deploy.loop import RunLoop, claim_wait, stop_on_signals
-from mainspring.deploy.runner import DEFAULT_CANCEL_GRACE, Runner
 from mainspring.deploy.scheduler import SERVE_POOL_PREFIX, Scheduler
 from mainspring.deploy.spec import RunnerDeployment
+from mainspring.deploy.workers.process import DEFAULT_CANCEL_GRACE, Runner
 from mainspring.model.deployments import WorkPool
 from mainspring.model.schedules import Schedule
 from mainspring.settings import get_settings

@@ -15,12 +15,12 @@ import socket
 import sys
 from collections.abc import Sequence
 
-from mainspring.deploy.docker_runner import DockerRunner
-from mainspring.deploy.kubernetes_runner import KubernetesRunner
 from mainspring.deploy.loop import RunLoop, claim_wait, stop_on_signals
-from mainspring.deploy.runner import DEFAULT_CANCEL_GRACE, Runner
-from mainspring.deploy.runner_protocol import FlowRunRunner
 from mainspring.deploy.scheduler import Scheduler
+from mainspring.deploy.workers.base import FlowRunRunner
+from mainspring.deploy.workers.docker import DockerRunner
+from mainspring.deploy.workers.kubernetes import KubernetesRunner
+from mainspring.deploy.workers.process import DEFAULT_CANCEL_GRACE, Runner
 from mainspring.settings import get_settings
 from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore

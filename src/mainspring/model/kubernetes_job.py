@@ -31,7 +31,7 @@ _CONTAINER_LISTS = frozenset({"containers", "initContainers", "ephemeralContaine
 
 @dataclass(frozen=True)
 class KubernetesJob:
-    """What the Kubernetes worker creates for a flow run (deploy/kubernetes_manifest.py)."""
+    """What the Kubernetes worker creates for a flow run (deploy/workers/kubernetes_manifest.py)."""
 
     image: str
     namespace: str = "default"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mainspring.deploy.kubernetes_manifest import FLOW_CONTAINER
+from mainspring.deploy.workers.kubernetes_manifest import FLOW_CONTAINER
 
 __all__ = ["FATAL_WAITING", "PodWatch", "watch_pod"]
 

@@ -15,11 +15,11 @@ its own states; the runner only steps in when the child could not:
 How a run's process starts (most of the time between a run's scheduled time and its first
 line is that start):
 - forked (`fork`, the default where `os.fork` exists and MAINSPRING_RUNNER_FORK is not false):
-  a fork server (deploy/fork_server.py), started once per runner with Mainspring loaded, forks
-  a child per run in a few milliseconds, and reports its pid and, having reaped it, its exit
-  code. The runner signals the pid only while it is known alive. If the fork server dies, the
-  next `prepare` starts another; its children run on, watched by pid and start time, and one
-  that ends unfinished is ended Crashed with an unknown exit code;
+  a fork server (deploy/workers/fork_server.py), started once per runner with Mainspring
+  loaded, forks a child per run in a few milliseconds, and reports its pid and, having reaped
+  it, its exit code. The runner signals the pid only while it is known alive. If the fork
+  server dies, the next `prepare` starts another; its children run on, watched by pid and
+  start time, and one that ends unfinished is ended Crashed with an unknown exit code;
 - spawned (the fallback, or a fork server that cannot start): a new interpreter per run. A
   warm spare (`warm`) is started ahead: `flow-run execute --from-stdin` loads Mainspring and
   opens the store, then waits for a run id on stdin; a new spare is started behind each run
@@ -40,15 +40,20 @@ import sys
 import time
 from dataclasses import dataclass
 
-from mainspring.deploy import run_endings
-from mainspring.deploy.fork_client import ForkedProcess, ForkServer, ForkServerGone, fork_supported
+from mainspring.deploy.workers import endings as run_endings
+from mainspring.deploy.workers.fork_client import (
+    ForkedProcess,
+    ForkServer,
+    ForkServerGone,
+    fork_supported,
+)
 from mainspring.model.states import Cancelled, Crashed, State
 from mainspring.settings import Settings, get_settings
 from mainspring.store.base import Store
 
 __all__ = ["Runner", "child_environment"]
 
-logger = logging.getLogger("mainspring.deploy.runner")
+logger = logging.getLogger("mainspring.deploy.workers.process")
 
 DEFAULT_CANCEL_GRACE = 10.0
 

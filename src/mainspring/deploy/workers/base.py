@@ -1,6 +1,6 @@
 """What the worker's loop needs of a runner, whatever it runs flow runs in: subprocesses
-(deploy/runner.py), containers (deploy/docker_runner.py) or Kubernetes Jobs
-(deploy/kubernetes_runner.py)."""
+(deploy/workers/process.py), containers (deploy/workers/docker.py) or Kubernetes Jobs
+(deploy/workers/kubernetes.py)."""
 
 from __future__ import annotations
 

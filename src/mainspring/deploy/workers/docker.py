@@ -1,7 +1,7 @@
 """Running deployment runs in Docker containers: the runner of a `docker` work pool's worker.
 
-Same contract as the process runner (deploy/runner.py) — `start`, `cancel`, `check`, `stop`,
-`free_slots` — so the worker's loop is one for both. Each claimed run becomes a container of
+Same contract as the process runner (deploy/workers/process.py) — `start`, `cancel`, `check`,
+`stop`, `free_slots` — so the worker's loop is one for both. Each claimed run becomes a container of
 the run's image (job variables: the pool's `base_job_template` under the deployment's
 `job_variables`, model/job_variables.py) running `python -m mainspring.cli.main flow-run
 execute ID`, with the worker's store settings (`MAINSPRING_API_URL`, or the database URL: a
@@ -28,9 +28,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from mainspring.deploy import run_endings
-from mainspring.deploy.job_environment import store_environment
-from mainspring.deploy.runner import DEFAULT_CANCEL_GRACE
+from mainspring.deploy.workers import endings as run_endings
+from mainspring.deploy.workers.job_environment import store_environment
+from mainspring.deploy.workers.process import DEFAULT_CANCEL_GRACE
 from mainspring.model.deployments import WorkPool
 from mainspring.model.job_variables import DockerJob, docker_job
 from mainspring.model.states import Cancelled, Crashed, State

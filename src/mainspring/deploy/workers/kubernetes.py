@@ -1,10 +1,10 @@
 """Running deployment runs as Kubernetes Jobs: the runner of a `kubernetes` work pool's worker.
 
-Same contract as the process and Docker runners (deploy/runner_protocol.py). Each claimed run
-becomes a batch/v1 Job (deploy/kubernetes_manifest.py, from the pool's `base_job_template`
+Same contract as the process and Docker runners (deploy/workers/base.py). Each claimed run
+becomes a batch/v1 Job (deploy/workers/kubernetes_manifest.py, from the pool's `base_job_template`
 under the deployment's `job_variables`) whose one pod runs the flow and records its own states.
 Every `watch_interval` seconds `check` lists the runs' pods (one call per namespace) and reads
-each (deploy/kubernetes_pods.py); the runner steps in when the flow could not:
+each (deploy/workers/kubernetes_pods.py); the runner steps in when the flow could not:
 
 - the pod ended without finishing its run: Crashed, with the reason (OOMKilled, the exit code,
   an eviction);
@@ -30,11 +30,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mainspring.deploy import run_endings
-from mainspring.deploy.job_environment import store_environment
-from mainspring.deploy.kubernetes_manifest import RUN_LABEL, job_manifest, job_name
-from mainspring.deploy.kubernetes_pods import PodWatch, watch_pod
-from mainspring.deploy.runner import DEFAULT_CANCEL_GRACE
+from mainspring.deploy.workers import endings as run_endings
+from mainspring.deploy.workers.job_environment import store_environment
+from mainspring.deploy.workers.kubernetes_manifest import RUN_LABEL, job_manifest, job_name
+from mainspring.deploy.workers.kubernetes_pods import PodWatch, watch_pod
+from mainspring.deploy.workers.process import DEFAULT_CANCEL_GRACE
 from mainspring.model.deployments import WorkPool
 from mainspring.model.job_variables import kubernetes_job
 from mainspring.model.kubernetes_job import KubernetesJob

@@ -1,4 +1,4 @@
-"""The runner's side of the fork server (deploy/fork_server.py): start the helper, ask it to
+"""The runner's side of the fork server (deploy/workers/fork_server.py): start the helper, ask it to
 fork a run, read the pids and exit codes it reports, and watch a forked child as a `Popen`."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class ForkServer:
                 [
                     sys.executable,
                     "-m",
-                    "mainspring.deploy.fork_server",
+                    "mainspring.deploy.workers.fork_server",
                     str(requests_read),
                     str(events_write),
                 ],

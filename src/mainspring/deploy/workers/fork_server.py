@@ -4,7 +4,7 @@ child per deployment run.
 A new interpreter per run pays Python's start-up and Mainspring's imports (0.3-0.5 s of CPU)
 before the flow's first line, so a worker taking 100 queued runs spent most of its time
 loading the same modules 100 times. This helper loads them once (`python -m
-mainspring.deploy.fork_server`, started by the runner with its own cwd and environment, so
+mainspring.deploy.workers.fork_server`, started by the runner with its own cwd and environment, so
 its `sys.path` is the one `flow-run execute` would have); each run is then an `os.fork()`
 (a few ms) whose child runs the run as `mainspring flow-run execute ID` does
 (deploy/execute.py's `execute_exit_code`: the same exit codes).
@@ -25,7 +25,7 @@ Protocol (JSON lines on two pipes the runner passes as fds): a request `{"run_id
 an `"error"`); the helper reaps its children and reports `{"event": "exited", "run_id",
 "pid", "code"}` (`code` as `Popen.returncode`: negative for a signal). When the request pipe
 closes (the runner stopped or died) it starts nothing more and exits once its children have.
-The runner's side is deploy/fork_client.py.
+The runner's side is deploy/workers/fork_client.py.
 """
 
 from __future__ import annotations
