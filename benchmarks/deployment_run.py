@@ -1,7 +1,10 @@
 """`mainspring deployment run` to the flow's first line with a warm worker, and a worker
 starting 100 queued runs (issue 12: < 0.5 s; < 5 s), on the embedded store.
 
-    python benchmarks/deployment_run.py [--repeat 10] [--queued 100]
+    python benchmarks/deployment_run.py [--repeat 10] [--queued 100] [--server]
+
+With `--server`, a `mainspring server start` over the same database runs alongside, and the CLI
+and the workers go through it (MAINSPRING_API_URL): the CLI then loads no SQL store.
 
 A fresh MAINSPRING_HOME, a work pool and a deployment of a flow whose first line appends
 time.time() to a file; a `mainspring worker start` process on the pool, given a few seconds to
@@ -24,12 +27,15 @@ import argparse
 import os
 import resource
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+import urllib.request
+from contextlib import suppress
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -78,6 +84,25 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(60)
 
 
+def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """A real server on a free loopback port over the benchmark's database, once it answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "mainspring.cli.main", "server", "start"]
+    command += ["--port", str(port), "--no-access-log"]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/api"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with suppress(OSError):
+            urllib.request.urlopen(f"{url}/health", timeout=1).close()
+            return server, url
+        time.sleep(0.1)
+    server.kill()
+    raise TimeoutError("the server did not answer within 60 s")
+
+
 def ms(values: list[float]) -> str:
     return f"median {statistics.median(values) * 1000:6.1f} ms, max {max(values) * 1000:6.1f} ms"
 
@@ -86,6 +111,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--queued", type=int, default=100)
+    parser.add_argument("--server", action="store_true", help="CLI and workers through a server")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="mainspring-deployment-run-"))
     (folder / "hello.py").write_text(textwrap.dedent(FLOW))
@@ -108,6 +134,11 @@ def main() -> int:
             work_pool_name="bench",
         )
     )
+    server = None
+    if args.server:
+        server, url = start_server(env)
+        env["MAINSPRING_API_URL"] = url
+        print(f"through a server at {url}")
     bare = seconds_of([sys.executable, "-c", "pass"], env)
     cli = seconds_of([sys.executable, "-m", "mainspring.cli.main", "--help"], env)
     print(f"baselines: python -c pass {bare * 1000:.0f} ms; the CLI's --help {cli * 1000:.0f} ms")
@@ -161,6 +192,8 @@ def main() -> int:
             f"and its processes, until it stopped); load {load:.1f}"
         )
     store.close()
+    if server is not None:
+        stop(server)
     return 0
 
 

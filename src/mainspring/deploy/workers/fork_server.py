@@ -59,6 +59,9 @@ def _preload() -> None:
     except Exception:  # invalid settings: each child says so, as `flow-run execute` would
         return
     if settings.api_url:
+        import h11  # noqa: F401
+        import httpcore  # noqa: F401  # httpx imports it (and h11) at its first request
+
         from mainspring.store.http import ApiStore  # noqa: F401
     else:
         import mainspring.store.sql.migrations  # noqa: F401

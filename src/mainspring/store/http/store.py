@@ -29,6 +29,7 @@ server's own business (its tables, its process) and raise `NeedsDatabase`
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, NoReturn
@@ -140,7 +141,11 @@ class ApiStore(
 
     def _new_client(self) -> httpx.Client:
         return httpx.Client(
-            base_url=self.url, headers=self._headers, timeout=TIMEOUT, transport=self._transport
+            base_url=self.url,
+            headers=self._headers,
+            timeout=TIMEOUT,
+            transport=self._transport,
+            verify=_verify(self.url),
         )
 
     def _request(
@@ -329,3 +334,14 @@ def _without_parameters(part: Batch, size: int) -> Batch | None:
     note = f"{size} bytes of JSON with them: more than the server takes in one request"
     slim = replace(run, parameters={PARAMETERS_NOT_SENT: note})
     return Batch(id=part.id, flow_runs={slim.id: slim})
+
+
+def _verify(url: str) -> ssl.SSLContext | bool:
+    """httpx's certificate check for an https:// server; for an http:// one, a TLS context
+    trusting no certificate. httpx builds its default context (loading the CA bundle, ~80 ms,
+    most of a short command's or a forked run's first request) even for a plain-HTTP client,
+    which never uses it: it does not follow redirects, so it never meets TLS, and if it did,
+    a context that trusts nothing would refuse the connection, never accept it unchecked."""
+    if url.lower().startswith("https:"):
+        return True
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, with no CA: refuses any peer
