@@ -80,3 +80,34 @@ def test_a_crash_detector_whose_store_fails_logs_once_and_goes_on(
     assert not detector._thread.is_alive()
     lines = [r.getMessage() for r in caplog.records if r.name == "mainspring.server.crash_detector"]
     assert lines == ["The crash detector could not scan; retrying"]
+
+
+class Backlog(ServiceLoop):
+    """Says it left work for its first `pieces` rounds (a backlog worked through in pieces)."""
+
+    thread_name = "test-backlog"
+    failure_message = "The backlog service could not work"
+    logger = LOGGER
+
+    def __init__(self, pieces: int) -> None:
+        super().__init__(interval=60.0)  # the next round after a done one: a minute away
+        self.pieces = pieces
+        self.rounds = 0
+        self.done = threading.Event()
+
+    def run_once(self) -> bool:
+        self.rounds += 1
+        if self.rounds > self.pieces:
+            self.done.set()
+        return self.rounds <= self.pieces
+
+
+def test_a_round_that_left_work_is_followed_by_the_next_at_once() -> None:
+    service = Backlog(pieces=3)
+    service.start()
+    try:
+        assert service.done.wait(10), service.rounds  # not after three one-minute waits
+        time.sleep(0.2)
+        assert service.rounds == 4  # and, the backlog done, it waits its interval again
+    finally:
+        service.stop()

@@ -1,5 +1,6 @@
 """ServiceLoop: what the server's background services share, a daemon thread that does one
-round of the service's work every `interval` seconds until `stop`.
+round of the service's work every `interval` seconds until `stop`; a round that says it left
+work (a backlog the service works through in bounded pieces) is followed by the next at once.
 
 A round that raises is logged and tried again at the next interval: a database that is away
 for a while must not end the service. Services that run every few seconds log only the first
@@ -29,8 +30,8 @@ class ServiceLoop:
         self._thread: threading.Thread | None = None
         self._failing = False
 
-    def run_once(self) -> None:
-        """One round of the service's work."""
+    def run_once(self) -> bool | None:
+        """One round of the service's work; true when it left work for another round now."""
         raise NotImplementedError
 
     def start(self) -> None:
@@ -45,13 +46,14 @@ class ServiceLoop:
 
     def _loop(self) -> None:
         while True:
+            more = False
             try:
-                self.run_once()
+                more = bool(self.run_once())
             except Exception:
                 if self.log_each_failure or not self._failing:
                     self.logger.exception("%s; retrying", self.failure_message)
                 self._failing = True
             else:
                 self._failing = False
-            if self._stop.wait(self.interval):
+            if self._stop.wait(0.0 if more else self.interval):
                 return

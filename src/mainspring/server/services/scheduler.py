@@ -11,63 +11,44 @@ bounded (deploy/scheduler.py); one that left work is followed by the next at onc
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from mainspring.deploy.scheduler import Scheduler, TickFigures
+from mainspring.server.services.loop import ServiceLoop
 from mainspring.settings import Settings
 from mainspring.store.base import Store
 
 logger = logging.getLogger("mainspring.server.scheduler")
 
 
-class SchedulerService:
+class SchedulerService(ServiceLoop):
     """Ticks every `interval` seconds in a daemon thread (`start`/`stop`)."""
+
+    thread_name = "mainspring-scheduler"
+    failure_message = "The scheduler could not tick"
+    logger = logger
 
     def __init__(self, store: Store, interval: float) -> None:
         if interval <= 0:
             raise ValueError(f"interval must be positive, got {interval}")
+        super().__init__(interval)
         self.scheduler = Scheduler(store)
-        self.interval = interval
         #: called (from this thread) after a tick that created runs: the app wakes the
         #: claims waiting at the server for runs (server/run_signal.py)
         self.on_created: Callable[[], None] | None = None
         self.last: TickFigures | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._failing = False
 
     @classmethod
     def from_settings(cls, store: Store, settings: Settings) -> SchedulerService:
         return cls(store, settings.server_scheduler_interval)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="mainspring-scheduler")
-        self._thread.daemon = True
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while True:
-            more = False
-            try:
-                self.last = self.scheduler.tick()
-            except Exception:
-                if not self._failing:  # once per streak of failures
-                    logger.exception("The scheduler could not tick; retrying")
-                self._failing = True
-            else:
-                if self._failing or self.last.created or self.last.late or self.last.expired:
-                    logger.info("Scheduler: %s", self.last)
-                if self.last.created and self.on_created is not None:
-                    self.on_created()
-                self._failing = False
-                more = self.last.more
-            # a tick that left work (a backlog: a first planning of many deployments, a
-            # catch-up after downtime) is followed by the next at once, each one bounded
-            if self._stop.wait(0.0 if more else self.interval):
-                return
+    def run_once(self) -> bool:
+        """One tick; true when it left work (a backlog: a first planning of many deployments,
+        a catch-up after downtime), so the next follows at once, each one bounded."""
+        recovering = self._failing
+        self.last = figures = self.scheduler.tick()
+        if recovering or figures.created or figures.late or figures.expired:
+            logger.info("Scheduler: %s", figures)
+        if figures.created and self.on_created is not None:
+            self.on_created()
+        return figures.more
