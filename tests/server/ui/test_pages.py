@@ -168,3 +168,14 @@ def test_the_chart_data_cannot_close_its_script_element(client) -> None:
     from mainspring.server.ui.templating import to_json_script
 
     assert "</script>" not in to_json_script({"label": "</script><script>alert(1)//"})
+
+
+def test_a_running_run_is_listed_as_going_on(own_store) -> None:
+    """Not "0 ms": a run still going has no duration yet."""
+    running = FlowRun(
+        new_id(), "still-going", "long-haul", State(StateType.RUNNING), start_time=1e9
+    )
+    own_store.write(Batch(flow_runs={running.id: running}))
+    with ui_client(own_store) as client:
+        row = _row_of(client.get("/runs").text, "still-going")
+    assert 'data-label="Took">going on</td>' in row
