@@ -94,3 +94,35 @@ def test_no_access_log_keeps_the_start_and_stop_lines_only(tmp_path) -> None:
     assert "Application startup complete" in quiet
     assert "Finished server process" in quiet
     assert loud.count("GET /api/health") == 2  # by default, a line per request
+
+
+@pytest.mark.slow
+def test_the_announced_url_answers_as_soon_as_it_is_printed(tmp_path) -> None:
+    """A script that reads the URL and connects at once waits for the app; it is not refused
+    (the socket listens from the announcement, not from uvicorn's startup complete)."""
+    import re
+    import signal
+    import urllib.request
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSPRING_")}
+    env["MAINSPRING_HOME"] = str(tmp_path)
+    command = [sys.executable, "-m", "mainspring.cli.main", "server", "start", "--port", "0"]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    assert server.stderr is not None
+    try:
+        said = ""
+        for line in server.stderr:
+            said += line
+            if "Mainspring server on" in line:
+                break
+        url = re.search(r"Mainspring server on (http://\S+/api)", said)
+        assert url, said
+        with urllib.request.urlopen(f"{url.group(1)}/health", timeout=30) as answer:
+            assert answer.status == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

@@ -135,6 +135,7 @@ EXTRA_ON_PURPOSE: dict[tuple[type, str], set[str]] = {
         "work_queue_name",
         "claimed_by",
         "claimed_at",
+        "auto_scheduled",  # made by a schedule, not by hand: what pausing deletes (0014)
     },
     (FlowRun, "row builder"): {"flow_id", "sort_time"},
     (FlowRun, "API schema"): {"total_run_time"},  # derived, for the API's readers

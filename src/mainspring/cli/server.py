@@ -162,7 +162,15 @@ def bind(host: str, port: int) -> socket.socket:
         if exc.errno == errno.EACCES:
             fail(f"Error: not allowed to bind port {port} (ports below 1024 need privileges).")
         fail(f"Error: cannot serve on {host}:{port}: {exc.strerror or exc}.")
+    # listening from now: a client that read the announced URL and connects at once waits in
+    # the backlog until the app has started, rather than being refused (uvicorn listens only
+    # after its "Application startup complete")
+    listener.listen(UVICORN_BACKLOG)
     return listener
+
+
+#: uvicorn's default backlog, which its own listen() on this socket keeps
+UVICORN_BACKLOG = 2048
 
 
 def freeze_startup_heap() -> None:
