@@ -126,3 +126,32 @@ def test_the_announced_url_answers_as_soon_as_it_is_printed(tmp_path) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def test_connections_to_the_bound_socket_send_without_delay() -> None:
+    """asyncio (and so uvicorn) sets TCP_NODELAY on a connection only when its listening
+    socket names IPPROTO_TCP; with proto 0 every answer on a kept-alive connection waited
+    ~40 ms for the client's delayed ACK. Checked on a real asyncio server over `bind`."""
+    import asyncio
+    import socket as sockets
+
+    from mainspring.cli.server import bind
+
+    async def accepted_nodelay() -> int:
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            raw = writer.get_extra_info("socket")
+            seen.set_result(raw.getsockopt(sockets.IPPROTO_TCP, sockets.TCP_NODELAY))
+            writer.close()
+
+        listener = bind("127.0.0.1", 0)
+        server = await asyncio.start_server(on_connect, sock=listener)
+        async with server:
+            _, writer = await asyncio.open_connection(*listener.getsockname())
+            try:
+                return await asyncio.wait_for(seen, 10)
+            finally:
+                writer.close()
+
+    assert asyncio.run(accepted_nodelay()) != 0

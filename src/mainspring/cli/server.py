@@ -148,7 +148,10 @@ def bind(host: str, port: int) -> socket.socket:
     from mainspring.cli.output import fail
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not left 0: asyncio sets TCP_NODELAY only on connections whose socket
+    # says so, and without it each answer on a kept-alive connection waited ~40 ms (Nagle's
+    # algorithm against the client's delayed ACK): every request but a connection's first
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host.strip("[]"), port))
