@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -81,6 +82,12 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     reset_recorder()  # flush this test's run history into this test's store, then forget it
     reset_store()
     reset_settings()
+    # the logging handlers a flow of this test configured (from its settings, such as
+    # MAINSPRING_LOGGING_CONSOLE=false) must not outlive it: with pytest-xdist, any test file
+    # may follow any other in one process
+    engine_logging = sys.modules.get("mainspring.engine.logging")
+    if engine_logging is not None:
+        engine_logging.reset_logging()
 
 
 @pytest.fixture(scope="session")

@@ -123,6 +123,15 @@ def configure_logging(force: bool = False) -> None:
         _configured = True
 
 
+def reset_logging() -> None:
+    """Forget the configuration: the next run configures the handlers anew from the settings
+    of that moment (tests, whose settings change between them; a program that changes its
+    MAINSPRING_LOGGING_* settings at run time). Without it the first configuration stays."""
+    global _configured
+    with _configure_lock:
+        _configured = False
+
+
 def engine_log(
     level: int,
     label: str,
