@@ -127,8 +127,12 @@ def test_a_firing_survives_a_server_killed_before_delivery(
             firings_path = f"/automations/{automation['id']}/firings"
 
             def attempted() -> list[dict]:
+                # an attempt is counted when it is claimed (before delivery) and its error is
+                # written when it ends: wait for the end of the first
                 firings = api.get(firings_path).json()
-                return firings if firings and firings[0]["actions"][0]["attempts"] >= 1 else []
+                action = firings[0]["actions"][0] if firings else None
+                ended = action is not None and action["attempts"] >= 1 and action["last_error"]
+                return firings if ended else []
 
             (firing,) = _wait(attempted, what="the first attempt")
         assert firing["actions"][0]["status"] == "pending"
