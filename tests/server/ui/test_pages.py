@@ -178,4 +178,4 @@ def test_a_running_run_is_listed_as_going_on(own_store) -> None:
     own_store.write(Batch(flow_runs={running.id: running}))
     with ui_client(own_store) as client:
         row = _row_of(client.get("/runs").text, "still-going")
-    assert 'data-label="Took">going on</td>' in row
+    assert 'data-label="Took">going&nbsp;on</td>' in row
