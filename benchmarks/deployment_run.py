@@ -27,19 +27,19 @@ import argparse
 import os
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
-from contextlib import suppress
+from contextlib import ExitStack
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
+
+from cli_startup import server  # noqa: E402  # benchmarks/, on the path as the script's folder
 
 FLOW = """
 import time
@@ -84,25 +84,6 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(60)
 
 
-def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """A real server on a free loopback port over the benchmark's database, once it answers."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "mainspring.cli.main", "server", "start"]
-    command += ["--port", str(port), "--no-access-log"]
-    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/api"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        with suppress(OSError):
-            urllib.request.urlopen(f"{url}/health", timeout=1).close()
-            return server, url
-        time.sleep(0.1)
-    server.kill()
-    raise TimeoutError("the server did not answer within 60 s")
-
-
 def ms(values: list[float]) -> str:
     return f"median {statistics.median(values) * 1000:6.1f} ms, max {max(values) * 1000:6.1f} ms"
 
@@ -134,9 +115,9 @@ def main() -> int:
             work_pool_name="bench",
         )
     )
-    server = None
-    if args.server:
-        server, url = start_server(env)
+    stack = ExitStack()
+    if args.server:  # the same starter as cli_startup.py's: `server start --port 0`
+        url = stack.enter_context(server(dict(env)))
         env["MAINSPRING_API_URL"] = url
         print(f"through a server at {url}")
     bare = seconds_of([sys.executable, "-c", "pass"], env)
@@ -192,8 +173,7 @@ def main() -> int:
             f"and its processes, until it stopped); load {load:.1f}"
         )
     store.close()
-    if server is not None:
-        stop(server)
+    stack.close()
     return 0
 
 

@@ -14,7 +14,6 @@ Pool names may hold '/', hence the `:path` parameters; the routes with a suffix 
 from __future__ import annotations
 
 import time
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
@@ -121,11 +120,12 @@ async def claim_runs(
     while True:
         event = signal.generation()  # before looking: a run made meanwhile still wakes us
         runs = await run_in_threadpool(
-            partial(deployments.claim_runs, ahead=body.ahead),
+            deployments.claim_runs,
             pool_name,
             body.queues,
             body.worker,
             body.limit,
+            ahead=body.ahead,
         )
         remaining = deadline - time.monotonic()
         if runs or remaining <= 0 or body.limit == 0:
