@@ -11,6 +11,11 @@ used (default `default`):
 
 `get_settings()` reads once per process and caches; `reset_settings()` forgets the cache
 (tests and `mainspring config` use it after changing the environment).
+
+Read by a small typed reader rather than pydantic-settings: every CLI command reads settings
+first, and importing pydantic with pydantic-settings cost ~90 ms of a ~0.5 s `mainspring
+deployment run` (issue 12's start-up target). Each setting is a `Setting` below: its parser,
+bounds and description in one place; errors name the setting, never its value.
 """
 
 from __future__ import annotations
@@ -18,12 +23,26 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from mainspring.settings_values import (
+    Secret,
+    SettingsError,
+    flag,
+    integer,
+    level,
+    number,
+    optional,
+    path,
+    secret,
+    text,
+    text_list,
+)
+
+__all__ = ["ENV_PREFIX", "Secret", "Settings", "SettingsError", "get_settings", "redact_url"]
 
 ENV_PREFIX = "MAINSPRING_"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -33,194 +52,251 @@ def default_home() -> Path:
     return Path(os.environ.get("MAINSPRING_HOME") or Path.home() / ".mainspring").expanduser()
 
 
-class ProfileSource(PydanticBaseSettingsSource):
-    """Values from the selected table of `$MAINSPRING_HOME/profiles.toml`, if the file exists."""
+class Setting:
+    """One setting's contract: how a text (environment) or TOML value becomes its value, its
+    bounds, its default and what it is for. Read on the class (`Settings.home`) it is this
+    spec; on an instance, the instance's value shadows it."""
 
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False  # unused: __call__ returns the whole table
+    def __init__(
+        self,
+        parse: Callable[[Any], Any],
+        default: Any = None,
+        doc: str = "",
+        *,
+        factory: Callable[[], Any] | None = None,
+        gt: float | None = None,
+        ge: float | None = None,
+        le: float | None = None,
+    ) -> None:
+        self.parse, self.default, self.factory, self.doc = parse, default, factory, doc
+        self.gt, self.ge, self.le = gt, ge, le
+        self.name = ""
 
-    def __call__(self) -> dict[str, Any]:
-        path = default_home() / "profiles.toml"
-        if not path.is_file():
-            return {}
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"Cannot read profile file {path}: {exc}") from exc
-        profile = os.environ.get("MAINSPRING_PROFILE", "default")
-        table = data.get(profile, {})
-        if not isinstance(table, dict):
-            raise ValueError(f"Profile {profile!r} in {path} is not a table")
-        known = set(self.settings_cls.model_fields)
-        return {k: v for k, v in table.items() if k in known}
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
 
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        return self  # only on the class: instances hold their values in __dict__
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
-
-    home: Path = Field(default_factory=default_home, description="Where Mainspring keeps state.")
-    profile: str = Field("default", description="Which table of profiles.toml is used.")
-    database_url: str | None = Field(
-        None, description="SQLAlchemy URL of the store; default: SQLite in `home`."
-    )
-    api_url: str | None = Field(None, description="A Mainspring server's API; selects ApiStore.")
-    api_key: SecretStr | None = Field(None, description="API key sent to the server.")
-    encryption_key: SecretStr | None = Field(
-        None,
-        description="Fernet key encrypting block secrets at rest; default: a key file "
-        "(`mainspring.key`, 0600) beside the SQLite store, or in `home`, created on first use.",
-    )
-    logging_level: LogLevel = Field("INFO", description="Console and stored log level.")
-    logging_console: bool = Field(True, description="Print run logs to the console (stderr).")
-    recorder_flush_interval: float = Field(
-        0.05, gt=0, description="Seconds between background writes of states and logs."
-    )
-    task_runner_max_workers: int | None = Field(
-        None, gt=0, description="Threads of the default task runner (default: 4 x CPUs, <= 64)."
-    )
-    result_storage: str | None = Field(
-        None,
-        description="Where persisted results, cache records and run manifests go: a path or an "
-        "fsspec URL (s3://bucket/prefix); default: the `results` folder of `home`.",
-    )
-    result_trusted_locations: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="More places results may be loaded from (comma-separated paths or URL "
-        "prefixes), besides `result_storage` and the storages of the flows and tasks defined "
-        "in the process: loading a result may run code.",
-    )
-    sqlite_busy_timeout: float = Field(
-        60.0, gt=0, description="Seconds a writer waits for another process's SQLite lock."
-    )
-    heartbeat_interval: float = Field(
-        5.0,
-        gt=0,
-        description="Seconds between heartbeats of running flow runs; also how long a cancel "
-        "may take to reach the process running the flow.",
-    )
-    concurrency_lease_seconds: float = Field(
-        30.0,
-        gt=0,
-        le=86_400,
-        description="Seconds a concurrency slot stays held without renewal (renewed every "
-        "third of it while held): how long a killed holder blocks its limit.",
-    )
-    runner_fork: bool = Field(
-        True,
-        description="Start deployment runs by forking them from a fork server with "
-        "Mainspring loaded (POSIX); false: a new interpreter per run.",
-    )
-    worker_prefetch_seconds: float = Field(
-        1.5,
-        ge=0,
-        le=60,
-        description="Seconds before its time a worker or serve() may claim a run and start its "
-        "process, which waits for the scheduled time before the flow starts.",
-    )
-    server_crash_timeout: float = Field(
-        30.0,
-        gt=0,
-        description="Seconds without a heartbeat after which the server marks a running flow "
-        "run Crashed; must be longer than heartbeat_interval.",
-    )
-    server_crash_check_interval: float = Field(
-        5.0, gt=0, description="Seconds between the crash detector's scans for silent runs."
-    )
-    server_crash_detector: bool = Field(
-        True, description="Run the crash detector in `mainspring server start`."
-    )
-    server_scheduler: bool = Field(
-        True,
-        description="Run the scheduler in `mainspring server start`: it creates deployments' "
-        "runs ahead of time, marks runs not started on time Late, and returns stale claims.",
-    )
-    server_scheduler_interval: float = Field(
-        5.0, gt=0, description="Seconds between the server's scheduler ticks."
-    )
-    server_automations: bool = Field(
-        True, description="Run the automations service in `mainspring server start`."
-    )
-    server_automations_interval: float = Field(
-        1.0, gt=0, description="Seconds between the automations service's looks at new events."
-    )
-    automation_retry_seconds: float = Field(
-        2.0,
-        gt=0,
-        description="Seconds before an automation's failed action (a receiver down) is tried "
-        "again; doubled after each failure, up to 10 minutes.",
-    )
-    automation_max_attempts: int = Field(
-        12, gt=0, description="Attempts of an automation's action before it is given up."
-    )
-    server_ui_url: str | None = Field(
-        None,
-        description="The server's address as people reach it, for links in notifications "
-        "(default: http://127.0.0.1:4200).",
-    )
-    event_retention_seconds: float = Field(
-        7 * 86400.0,
-        gt=0,
-        description="Stored events (not run states, which are the run history) older than "
-        "this are deleted by the server's retention service, with finished automation firings.",
-    )
-    server_retention_interval: float = Field(
-        3600.0, gt=0, description="Seconds between the retention service's prunings."
-    )
-    # Comma-separated in the environment (NoDecode: not JSON), lists in profiles.toml.
-    server_allowed_hosts: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Host names the server answers to besides loopback and the address it is "
-        "bound to (`name` or `name:port`, `*` for any), e.g. its DNS name behind a proxy.",
-    )
-    server_cors_origins: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Web origins (https://app.example.com) whose pages may call the API from "
-        "a browser (CORS); none by default.",
-    )
-    server_max_request_bytes: int = Field(
-        16 * 2**20,
-        gt=0,
-        description="Largest request body the server takes (413 above it); clients split "
-        "their batches below it.",
-    )
-
-    @field_validator(
-        "server_allowed_hosts", "server_cors_origins", "result_trusted_locations", mode="before"
-    )
-    @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+    def value_of(self, raw: Any) -> Any:
+        """The parsed value; ValueError says what is wrong without repeating the value."""
+        value = self.parse(raw)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if self.gt is not None and not value > self.gt:
+                raise ValueError(f"must be greater than {self.gt:g}")
+            if self.ge is not None and not value >= self.ge:
+                raise ValueError(f"must be at least {self.ge:g}")
+            if self.le is not None and not value <= self.le:
+                raise ValueError(f"must be at most {self.le:g}")
         return value
 
-    @field_validator("logging_level", mode="before")
-    @classmethod
-    def _upper_level(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
+    def default_value(self) -> Any:
+        return self.factory() if self.factory is not None else self.default
 
-    @field_validator("server_crash_timeout")
-    @classmethod
-    def _timeout_beyond_heartbeats(cls, timeout: float, info: ValidationInfo) -> float:
-        # A field validator, not a model one: its error then names the setting to change.
-        heartbeat = info.data.get("heartbeat_interval")  # absent when itself invalid
-        if heartbeat is not None and timeout <= heartbeat:
-            raise ValueError(
+
+def setting(parse: Callable[[Any], Any], default: Any = None, doc: str = "", **rules: Any) -> Any:
+    """A `Setting`, typed `Any` so that `home: Path = setting(...)` type-checks as the value."""
+    return Setting(parse, default, doc, **rules)
+
+
+class Settings:
+    """Every setting, read at construction: keyword arguments, then the environment, then the
+    profile, then defaults. Invalid values raise SettingsError naming each bad setting."""
+
+    home: Path = setting(path, doc="Where Mainspring keeps state.", factory=default_home)
+    profile: str = setting(text, "default", "Which table of profiles.toml is used.")
+    database_url: str | None = setting(
+        optional(text), None, "SQLAlchemy URL of the store; default: SQLite in `home`."
+    )
+    api_url: str | None = setting(
+        optional(text), None, "A Mainspring server's API; selects ApiStore."
+    )
+    api_key: Secret | None = setting(optional(secret), None, "API key sent to the server.")
+    encryption_key: Secret | None = setting(
+        optional(secret),
+        None,
+        "Fernet key encrypting block secrets at rest; default: a key file "
+        "(`mainspring.key`, 0600) beside the SQLite store, or in `home`, created on first use.",
+    )
+    logging_level: LogLevel = setting(level, "INFO", "Console and stored log level.")
+    logging_console: bool = setting(flag, True, "Print run logs to the console (stderr).")
+    recorder_flush_interval: float = setting(
+        number, 0.05, "Seconds between background writes of states and logs.", gt=0
+    )
+    task_runner_max_workers: int | None = setting(
+        optional(integer),
+        None,
+        "Threads of the default task runner (default: 4 x CPUs, <= 64).",
+        gt=0,
+    )
+    result_storage: str | None = setting(
+        optional(text),
+        None,
+        "Where persisted results, cache records and run manifests go: a path or an "
+        "fsspec URL (s3://bucket/prefix); default: the `results` folder of `home`.",
+    )
+    result_trusted_locations: list[str] = setting(
+        text_list,
+        doc="More places results may be loaded from (comma-separated paths or URL "
+        "prefixes), besides `result_storage` and the storages of the flows and tasks defined "
+        "in the process: loading a result may run code.",
+        factory=list,
+    )
+    sqlite_busy_timeout: float = setting(
+        number, 60.0, "Seconds a writer waits for another process's SQLite lock.", gt=0
+    )
+    heartbeat_interval: float = setting(
+        number,
+        5.0,
+        "Seconds between heartbeats of running flow runs; also how long a cancel "
+        "may take to reach the process running the flow.",
+        gt=0,
+    )
+    concurrency_lease_seconds: float = setting(
+        number,
+        30.0,
+        "Seconds a concurrency slot stays held without renewal (renewed every "
+        "third of it while held): how long a killed holder blocks its limit.",
+        gt=0,
+        le=86_400,
+    )
+    runner_fork: bool = setting(
+        flag,
+        True,
+        "Start deployment runs by forking them from a fork server with "
+        "Mainspring loaded (POSIX); false: a new interpreter per run.",
+    )
+    worker_prefetch_seconds: float = setting(
+        number,
+        1.5,
+        "Seconds before its time a worker or serve() may claim a run and start its "
+        "process, which waits for the scheduled time before the flow starts.",
+        ge=0,
+        le=60,
+    )
+    server_crash_timeout: float = setting(
+        number,
+        30.0,
+        "Seconds without a heartbeat after which the server marks a running flow "
+        "run Crashed; must be longer than heartbeat_interval.",
+        gt=0,
+    )
+    server_crash_check_interval: float = setting(
+        number, 5.0, "Seconds between the crash detector's scans for silent runs.", gt=0
+    )
+    server_crash_detector: bool = setting(
+        flag, True, "Run the crash detector in `mainspring server start`."
+    )
+    server_scheduler: bool = setting(
+        flag,
+        True,
+        "Run the scheduler in `mainspring server start`: it creates deployments' "
+        "runs ahead of time, marks runs not started on time Late, and returns stale claims.",
+    )
+    server_scheduler_interval: float = setting(
+        number, 5.0, "Seconds between the server's scheduler ticks.", gt=0
+    )
+    server_automations: bool = setting(
+        flag, True, "Run the automations service in `mainspring server start`."
+    )
+    server_automations_interval: float = setting(
+        number, 1.0, "Seconds between the automations service's looks at new events.", gt=0
+    )
+    automation_retry_seconds: float = setting(
+        number,
+        2.0,
+        "Seconds before an automation's failed action (a receiver down) is tried "
+        "again; doubled after each failure, up to 10 minutes.",
+        gt=0,
+    )
+    automation_max_attempts: int = setting(
+        integer, 12, "Attempts of an automation's action before it is given up.", gt=0
+    )
+    server_ui_url: str | None = setting(
+        optional(text),
+        None,
+        "The server's address as people reach it, for links in notifications "
+        "(default: http://127.0.0.1:4200).",
+    )
+    event_retention_seconds: float = setting(
+        number,
+        7 * 86400.0,
+        "Stored events (not run states, which are the run history) older than "
+        "this are deleted by the server's retention service, with finished automation firings.",
+        gt=0,
+    )
+    server_retention_interval: float = setting(
+        number, 3600.0, "Seconds between the retention service's prunings.", gt=0
+    )
+    # Comma-separated in the environment, lists in profiles.toml.
+    server_allowed_hosts: list[str] = setting(
+        text_list,
+        doc="Host names the server answers to besides loopback and the address it is "
+        "bound to (`name` or `name:port`, `*` for any), e.g. its DNS name behind a proxy.",
+        factory=list,
+    )
+    server_cors_origins: list[str] = setting(
+        text_list,
+        doc="Web origins (https://app.example.com) whose pages may call the API from "
+        "a browser (CORS); none by default.",
+        factory=list,
+    )
+    server_max_request_bytes: int = setting(
+        integer,
+        16 * 2**20,
+        "Largest request body the server takes (413 above it); clients split "
+        "their batches below it.",
+        gt=0,
+    )
+
+    def __init__(self, **values: Any) -> None:
+        unknown = sorted(set(values) - set(SETTINGS))
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(unknown)}")
+        raw = {**profile_values(), **environment_values(), **values}
+        problems: list[tuple[str, str]] = []
+        for name, spec in SETTINGS.items():
+            try:
+                value = spec.value_of(raw[name]) if name in raw else spec.default_value()
+            except ValueError as exc:
+                problems.append((name, str(exc)))
+                continue
+            self.__dict__[name] = value
+        problems.extend(self._rules_across_settings())
+        if problems:
+            raise SettingsError(problems)
+
+    def _rules_across_settings(self) -> list[tuple[str, str]]:
+        heartbeat = self.__dict__.get("heartbeat_interval")  # absent when itself invalid
+        timeout = self.__dict__.get("server_crash_timeout")
+        if heartbeat is not None and timeout is not None and timeout <= heartbeat:
+            message = (
                 f"server_crash_timeout ({timeout:g} s) must be longer than heartbeat_interval "
                 f"(MAINSPRING_HEARTBEAT_INTERVAL, {heartbeat:g} s), or every run would look "
                 "crashed between two heartbeats"
             )
-        return timeout
+            return [("server_crash_timeout", message)]
+        return []
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, ProfileSource(settings_cls))
+    def replaced(self, **changes: Any) -> Settings:
+        """A copy with `changes` (validated as the environment's values are)."""
+        copy = object.__new__(Settings)
+        copy.__dict__.update(self.__dict__)
+        problems = []
+        for name, raw in changes.items():
+            try:
+                copy.__dict__[name] = SETTINGS[name].value_of(raw)
+            except KeyError:
+                raise TypeError(f"unknown setting: {name}") from None
+            except ValueError as exc:
+                problems.append((name, str(exc)))
+        if problems:
+            raise SettingsError(problems)
+        return copy
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in SETTINGS)
+        return f"Settings({shown})"
 
     @property
     def effective_database_url(self) -> str:
@@ -230,15 +306,49 @@ class Settings(BaseSettings):
 
     def redacted(self) -> dict[str, Any]:
         """Every setting with its effective value, secrets masked, for `mainspring config view`."""
-        shown = self.model_dump(mode="json")
+        shown: dict[str, Any] = {}
+        for name in SETTINGS:
+            value = getattr(self, name)
+            shown[name] = str(value) if isinstance(value, Path) else value
         shown["database_url"] = redact_url(self.effective_database_url)
         if self.api_url:
             shown["api_url"] = redact_url(self.api_url)
-        if self.api_key is not None:
-            shown["api_key"] = "********"
-        if self.encryption_key is not None:
-            shown["encryption_key"] = "********"
+        for name in ("api_key", "encryption_key"):
+            if shown[name] is not None:
+                shown[name] = "********"
         return shown
+
+
+#: Every setting by name, in the order they are declared (and shown).
+SETTINGS: dict[str, Setting] = {
+    name: spec for name, spec in vars(Settings).items() if isinstance(spec, Setting)
+}
+
+
+def environment_values() -> dict[str, str]:
+    """The `MAINSPRING_*` variables naming settings; names are case-insensitive."""
+    prefix = len(ENV_PREFIX)
+    found = {}
+    for key, value in os.environ.items():
+        if key[:prefix].upper() == ENV_PREFIX and key[prefix:].lower() in SETTINGS:
+            found[key[prefix:].lower()] = value
+    return found
+
+
+def profile_values() -> dict[str, Any]:
+    """The selected table of `$MAINSPRING_HOME/profiles.toml` (settings it names), if any."""
+    path = default_home() / "profiles.toml"
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError([(str(path), f"cannot read profile file: {exc}")]) from exc
+    profile = os.environ.get("MAINSPRING_PROFILE", "default")
+    table = data.get(profile, {})
+    if not isinstance(table, dict):
+        raise SettingsError([(str(path), f"profile {profile!r} is not a table")])
+    return {k: v for k, v in table.items() if k in SETTINGS}
 
 
 #: A query parameter whose value may be a secret: `?password=`, `sslpassword`, `api_key`, ...

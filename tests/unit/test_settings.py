@@ -56,3 +56,61 @@ def test_bad_values_are_rejected_with_the_setting_named(monkeypatch) -> None:
 def test_redact_url_leaves_urls_without_credentials_alone() -> None:
     assert redact_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
     assert redact_url("postgresql://me@db/ms") == "postgresql://me@db/ms"
+
+
+def test_each_kind_of_value_is_read_from_text_as_from_toml(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MAINSPRING_HOME", str(tmp_path))
+    (tmp_path / "profiles.toml").write_text(
+        "[default]\nserver_cors_origins = ['https://a.example', 'https://b.example']\n"
+        "automation_max_attempts = 3\nlogging_console = false\n"
+    )
+    from_profile = Settings()
+    assert from_profile.server_cors_origins == ["https://a.example", "https://b.example"]
+    assert from_profile.automation_max_attempts == 3
+    assert from_profile.logging_console is False
+
+    monkeypatch.setenv("MAINSPRING_SERVER_CORS_ORIGINS", " https://c.example ,, https://d.example")
+    monkeypatch.setenv("MAINSPRING_AUTOMATION_MAX_ATTEMPTS", "7")
+    monkeypatch.setenv("mainspring_logging_console", "Yes")  # names are case-insensitive
+    from_env = Settings()
+    assert from_env.server_cors_origins == ["https://c.example", "https://d.example"]
+    assert from_env.automation_max_attempts == 7
+    assert from_env.logging_console is True
+    assert Settings(automation_max_attempts=9).automation_max_attempts == 9  # code wins
+
+
+def test_every_bad_setting_is_named_at_once_without_its_value(monkeypatch) -> None:
+    from mainspring.settings import SettingsError
+
+    monkeypatch.setenv("MAINSPRING_RUNNER_FORK", "perhaps-s3cret")
+    monkeypatch.setenv("MAINSPRING_AUTOMATION_MAX_ATTEMPTS", "2.5")
+    monkeypatch.setenv("MAINSPRING_WORKER_PREFETCH_SECONDS", "61")
+    with pytest.raises(SettingsError) as caught:
+        Settings()
+    assert {name for name, _ in caught.value.problems} == {
+        "runner_fork",
+        "automation_max_attempts",
+        "worker_prefetch_seconds",
+    }
+    assert "must be at most 60" in str(caught.value)
+    assert "perhaps-s3cret" not in str(caught.value)
+
+
+def test_secrets_are_masked_wherever_settings_are_printed(monkeypatch) -> None:
+    monkeypatch.setenv("MAINSPRING_API_KEY", "key-XYZ-123")
+    settings = Settings()
+    assert settings.api_key is not None
+    assert settings.api_key.get_secret_value() == "key-XYZ-123"
+    assert "key-XYZ-123" not in repr(settings) + str(settings.api_key)
+
+
+def test_replaced_validates_and_leaves_the_original_alone(monkeypatch) -> None:
+    from mainspring.settings import SettingsError
+
+    settings = Settings()
+    copy = settings.replaced(server_allowed_hosts=["box:4200"])
+    assert copy.server_allowed_hosts == ["box:4200"] and settings.server_allowed_hosts == []
+    with pytest.raises(SettingsError, match="server_max_request_bytes"):
+        settings.replaced(server_max_request_bytes=0)
+    with pytest.raises(TypeError, match="unknown"):
+        Settings(no_such_setting=1)

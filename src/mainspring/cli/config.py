@@ -38,12 +38,12 @@ def view() -> None:
     from rich.text import Text
 
     from mainspring.cli.output import console, fail, new_table, settings
-    from mainspring.settings import ProfileSource, Settings, default_home
+    from mainspring.settings import default_home, profile_values
 
     current = settings()
     profile_name = os.environ.get("MAINSPRING_PROFILE", "default")
     try:
-        profile = ProfileSource(Settings)()
+        profile = profile_values()
     except ValueError as exc:
         fail(f"Error: {exc}")
 

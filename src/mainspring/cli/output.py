@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from mainspring.model import FlowRun, State
-    from mainspring.settings import Settings
+    from mainspring.settings import Settings, SettingsError
     from mainspring.store import Store
 
 #: Colour of each state type, so the same state looks the same in every table.
@@ -114,24 +114,21 @@ def store_errors() -> Iterator[None]:
 
 def settings() -> Settings:
     """The effective settings; a bad environment variable or profile file is a user error."""
-    from mainspring.settings import get_settings
+    from mainspring.settings import SettingsError, get_settings
 
     try:
         return get_settings()
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+    except SettingsError as exc:
         fail(f"Error: invalid settings: {_settings_error(exc)}")
 
 
-def _settings_error(exc: ValueError) -> str:
+def _settings_error(exc: SettingsError) -> str:
     """Which settings are wrong and why, without echoing values (they may be secrets)."""
-    errors = getattr(exc, "errors", None)
-    if not callable(errors):
-        return str(exc)
+    from mainspring.settings import ENV_PREFIX, SETTINGS
+
     return "; ".join(
-        f"MAINSPRING_{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']}"
-        if e["loc"]
-        else e["msg"]  # a rule across settings: its message names them
-        for e in errors()
+        f"{ENV_PREFIX}{name.upper()}: {message}" if name in SETTINGS else f"{name}: {message}"
+        for name, message in exc.problems
     )
 
 

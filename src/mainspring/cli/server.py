@@ -135,7 +135,7 @@ def served_settings(host: str, port: int) -> Settings:
         return current
     name = f"[{host.strip('[]')}]" if ":" in host else host
     allowed = [*current.server_allowed_hosts, f"{name}:{port}"]
-    return current.model_copy(update={"server_allowed_hosts": allowed})
+    return current.replaced(server_allowed_hosts=allowed)
 
 
 def bind(host: str, port: int) -> socket.socket:
