@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
 from mainspring.store.sql.dialect import Condition, SqlBackend, json_dumps, json_loads
+from mainspring.store.sql.schema_types import is_json
 
 #: Key of the advisory lock held while migrating ("MSPRSCHM" as a 64-bit integer).
 SCHEMA_LOCK_KEY = int.from_bytes(b"MSPRSCHM", "big") - 2**63
@@ -102,7 +103,7 @@ class PostgresBackend(SqlBackend):
             .render_derived(name="batch")
         )
         values = [
-            sa.cast(rows.c[c], table.c[c].type) if _is_json(table.c[c].type) else rows.c[c]
+            sa.cast(rows.c[c], table.c[c].type) if is_json(table.c[c].type) else rows.c[c]
             for c in columns
         ]
         select = sa.select(*values).order_by(rows.c.ordinality)
@@ -155,7 +156,7 @@ class PostgresBackend(SqlBackend):
         arrays = []
         for name in columns:
             values = [row[name] for row in rows]
-            if _is_json(table.c[name].type):
+            if is_json(table.c[name].type):
                 values = [None if v is None else json_dumps(v) for v in values]
             arrays.append(values)
         new: set[Any] = set()
@@ -245,16 +246,12 @@ class PostgresBackend(SqlBackend):
 _PLACEHOLDER = re.compile(r"%[%sbt]")
 
 
-def _is_json(type_: sa.types.TypeEngine[Any]) -> bool:
-    return isinstance(type_, sa.JSON)
-
-
 def _unbounded(type_: sa.types.TypeEngine[Any]) -> bool:
-    return _is_json(type_) or (isinstance(type_, sa.String) and type_.length is None)
+    return is_json(type_) or (isinstance(type_, sa.String) and type_.length is None)
 
 
 def _element_type(type_: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any]:
-    return sa.Text() if _is_json(type_) or isinstance(type_, sa.String) else type_
+    return sa.Text() if is_json(type_) or isinstance(type_, sa.String) else type_
 
 
 def _write_chunk(

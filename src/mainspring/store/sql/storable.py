@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from mainspring.model.text import MAX_NAME, has_unstorable, storable_json, storable_text
 from mainspring.store.batch_parts import PartRefused
+from mainspring.store.sql.schema_types import is_json
 
 Row = tuple[Any, ...]
 #: what an unstorable character looks like escaped in JSON text (as json and orjson write it)
@@ -50,9 +51,9 @@ class RowCheck:
         self._text: list[tuple[int, Callable[[Row], Any], int]] = []
         for i, name in enumerate(columns):
             column = table.c[name]
-            if name in _MINTED or not isinstance(column.type, sa.String | sa.JSON):
+            if name in _MINTED or not (isinstance(column.type, sa.String) or is_json(column.type)):
                 continue
-            if isinstance(column.type, sa.JSON):
+            if is_json(column.type):
                 self._json.add(i)
             limit = getattr(column.type, "length", None) or 0
             self._text.append((i, itemgetter(i), limit))
