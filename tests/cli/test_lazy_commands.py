@@ -95,3 +95,14 @@ def test_a_command_imports_its_own_group_only(home):
         "mainspring.cli.deployments",
     }
     assert not others & modules
+
+
+def test_a_command_on_the_embedded_store_loads_no_pydantic_and_no_postgresql(home):
+    """The CLI's start-up is most of `deployment run`'s 0.5 s (issue 12): pydantic (settings,
+    typer >= 0.29) cost ~90 ms and PostgreSQL's dialect ~25 ms of it on a SQLite store."""
+    _modules_after(["deployment", "ls"], home)  # creates the store: migrations load more
+    modules = _modules_after(["deployment", "ls"], home)
+
+    assert "sqlalchemy.dialects.sqlite" in modules  # the store was opened
+    assert not [m for m in modules if m.split(".")[0] in ("pydantic", "pydantic_settings")]
+    assert not [m for m in modules if m.startswith("sqlalchemy.dialects.postgresql")]

@@ -106,7 +106,7 @@ def configure_logging(force: bool = False) -> None:
     with _configure_lock:
         if _configured and not force:
             return
-        from mainspring.settings import get_settings  # lazy: pydantic_settings
+        from mainspring.settings import get_settings
 
         settings = get_settings()
         _level = logging.getLevelName(settings.logging_level)

@@ -13,7 +13,7 @@ Invoke = Callable[[Callable[..., Any], tuple, dict, dict], Any]
 
 
 def default_max_workers() -> int:
-    from mainspring.settings import get_settings  # lazy: pydantic-settings, not on import
+    from mainspring.settings import get_settings
 
     configured = get_settings().task_runner_max_workers
     if configured:

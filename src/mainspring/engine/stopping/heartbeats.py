@@ -62,7 +62,7 @@ def _start() -> None:
 
 
 def _interval() -> float:
-    from mainspring.settings import get_settings  # lazy: pydantic_settings
+    from mainspring.settings import get_settings
 
     try:
         return get_settings().heartbeat_interval
