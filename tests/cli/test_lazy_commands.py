@@ -106,3 +106,40 @@ def test_a_command_on_the_embedded_store_loads_no_pydantic_and_no_postgresql(hom
     assert "sqlalchemy.dialects.sqlite" in modules  # the store was opened
     assert not [m for m in modules if m.split(".")[0] in ("pydantic", "pydantic_settings")]
     assert not [m for m in modules if m.startswith("sqlalchemy.dialects.postgresql")]
+
+
+def test_start_up_runs_few_garbage_collections_and_leaves_collection_on(home):
+    """cli/loading.py: the command group's and the store's imports ran ~120 collections (full
+    ones included), ~20% of `deployment run`'s start-up; the loaded objects are frozen after."""
+    code = (
+        "import gc, sys\n"
+        "runs = []\n"
+        "gc.callbacks.append(lambda phase, info: phase == 'stop' and runs.append(info))\n"
+        "sys.argv = ['mainspring', 'deployment', 'ls']\n"
+        "from mainspring.cli.main import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(len(runs), gc.isenabled(), gc.get_freeze_count() > 10_000, file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSPRING_")}
+    env["MAINSPRING_HOME"] = str(home)
+    for _ in range(2):  # the first creates the store (migrations)
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+        )
+    assert done.returncode == 0, done.stderr
+    collections, enabled, frozen = done.stderr.split()[-3:]
+    assert int(collections) < 70 and enabled == "True" and frozen == "True"  # was ~135
+
+
+def test_the_app_run_in_process_freezes_nothing_of_its_caller(home):
+    """Freezing is for the `mainspring` process itself: a CliRunner's process keeps its garbage
+    collectable (frozen garbage would never be finalized)."""
+    import gc
+
+    frozen = gc.get_freeze_count()
+    result = invoke("deployment", "ls")
+    assert result.exit_code == 0, result.output
+    assert gc.isenabled() and gc.get_freeze_count() == frozen

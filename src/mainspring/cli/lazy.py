@@ -19,6 +19,8 @@ from typing import Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from mainspring.cli.loading import loading
+
 try:
     from typer._click.exceptions import UsageError  # typer 0.2x carries its own click
 except ImportError:  # pragma: no cover - older typer runs on click itself
@@ -36,7 +38,8 @@ class LazyCommand:
 
     def load(self) -> Any:
         module, _, attribute = self.target.partition(":")
-        return getattr(importlib.import_module(module), attribute)
+        with loading():
+            return getattr(importlib.import_module(module), attribute)
 
     def build(self) -> Any:
         """The click command, as registering the target on a typer app makes it."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 
 from mainspring.cli.lazy import LazyCommand, LazyGroup
+from mainspring.cli.loading import freeze_after_loading
 
 #: Every command, in the order `--help` lists them: (name, "module:attribute", help line).
 COMMANDS = (
@@ -135,6 +136,7 @@ def version() -> None:
 
 def main() -> None:
     """Console-script entry point (`mainspring = "mainspring.cli.main:main"`)."""
+    freeze_after_loading()
     app()
 
 

@@ -134,12 +134,14 @@ def _settings_error(exc: SettingsError) -> str:
 
 def store() -> Store:
     """The configured store, imported on demand so `--help` never loads SQLAlchemy."""
+    from mainspring.cli.loading import loading
     from mainspring.store import get_store
 
     settings()
     with store_errors():
         try:
-            return get_store()
+            with loading():  # SQLAlchemy or httpx, and the store's modules
+                return get_store()
         except ValueError as exc:  # a database URL the store cannot use: configuration, not a bug
             fail(f"Error: {exc}")
 
