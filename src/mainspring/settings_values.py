@@ -61,7 +61,7 @@ def text(raw: Any) -> str:
 def path(raw: Any) -> Path:
     if not isinstance(raw, str | Path):
         raise ValueError("must be a path")
-    return Path(raw)
+    return Path(raw).expanduser()
 
 
 def secret(raw: Any) -> Secret:
