@@ -18,6 +18,10 @@ could not:
 The container's output is copied to the worker's stderr, each line prefixed with the run
 (`stream_output`, default on). Containers are removed once their exit is accounted for
 (`auto_remove`, default on; removing it ourselves, not Docker's `--rm`, keeps the exit code).
+
+A container starts in a thread (`starts_slowly`): pulling a missing image can take minutes, and
+the worker's loop must go on meanwhile (its heartbeat keeps its claims; other runs end and are
+cancelled). The run stays Pending, claimed by this worker, until its container runs.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ class DockerRunner(FlowRunRunner[_Container]):
 
     where = "container"
     stopped_by = "its container was stopped"
+    starts_slowly = True  # a pull (or a large image's start) must not hold the worker's loop
     logger = logger
 
     def __init__(
@@ -98,8 +103,8 @@ class DockerRunner(FlowRunRunner[_Container]):
         return self._client
 
     def launch(self, run_id: str, label: str, not_before: float | None = None) -> _Container:
-        """The container that runs `run_id`, its image pulled first when missing;
-        `CannotStart` with Docker's reason when it cannot be."""
+        """The container that runs `run_id`, its image pulled first when missing (in a
+        thread: `starts_slowly`); `CannotStart` with Docker's reason when it cannot be."""
         try:
             job = self._job(run_id)
         except (LookupError, ValueError, TypeError) as exc:
