@@ -1,9 +1,10 @@
 """A docker worker's loop goes on while a run's image is being pulled: the pull (from a real
 registry on loopback whose layer download is held until the test lets it go:
 slow_registry.py) runs off the loop, so meanwhile the worker heartbeats (its claims are not
-released as stale) and another run's exit is accounted for (its container removed); the
-pulled run waits Pending and then runs. On a runner that pulls inside `start`, the loop is
-stuck in the pull and neither happens. Skipped where no Docker engine runs."""
+released as stale), another run's exit is accounted for and a third run's cancel is carried
+out (their containers removed); the pulled run waits Pending and then runs. On a runner that
+pulls inside `start`, the loop is stuck in the pull and none of it happens. Skipped where no
+Docker engine runs."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 from mainspring.deploy.loop import RunLoop
 from mainspring.deploy.workers.docker import RUN_LABEL, DockerRunner
 from mainspring.model.deployments import Deployment, WorkPool
+from mainspring.model.states import Cancelling
 from mainspring.settings import get_settings
 from mainspring.store.sql import SqlStore
 
@@ -82,7 +84,7 @@ def test_the_loop_heartbeats_and_ends_other_runs_while_an_image_is_pulled(tmp_pa
             },
         )
     )
-    runner = DockerRunner(store, store.read_work_pool("dock"), cancel_grace=2)
+    runner = DockerRunner(store, store.read_work_pool("dock"), limit=3, cancel_grace=2)
     loop = RunLoop(store, "dock", runner, worker_name="docker-worker", poll_interval=0.2)
     looping = threading.Thread(target=loop.run, name="worker-loop", daemon=True)
     with slow_registry(client, image) as registry:
@@ -91,25 +93,30 @@ def test_the_loop_heartbeats_and_ends_other_runs_while_an_image_is_pulled(tmp_pa
             told = tmp_path / "go-on"
             waiting = _deploy(store, flows, "until_told")
             first = store.create_deployment_run(waiting, parameters={"path": str(told)}).run.id
+            never = {"path": str(tmp_path / "never")}
+            cancelled = store.create_deployment_run(waiting, parameters=never).run.id
             wait_until(
-                lambda: store.read_flow_run(first).state.is_running(),
+                lambda: all(store.read_flow_run(r).state.is_running() for r in (first, cancelled)),
                 timeout=120,
-                what="the first run starting in its container",
+                what="the first runs starting in their containers",
             )
             pulled = _deploy(store, flows, "hello", image=registry.image)
             second = store.create_deployment_run(pulled).run.id
             assert registry.pulling.wait(60), "the worker never pulled the image"
             pull_began = time.time()
             told.write_text("")  # the first run's flow returns; its container exits
+            store.set_state(cancelled, Cancelling())  # as `flow-run cancel` does
 
-            # the loop, not stuck in the pull, accounts for the first run's exit ...
+            # the loop, not stuck in the pull, accounts for the first runs' ends ...
+            def ended(run_id: str, state: str) -> bool:
+                return store.read_flow_run(run_id).state.name == state and not _containers(
+                    client, run_id
+                )
+
             wait_until(
-                lambda: (
-                    store.read_flow_run(first).state.is_completed()
-                    and not _containers(client, first)
-                ),
+                lambda: ended(first, "Completed") and ended(cancelled, "Cancelled"),
                 timeout=90,
-                what="the first run's container removed while the image is pulled",
+                what="the first runs ended and their containers removed while the image is pulled",
             )
             # ... and heartbeats
             wait_until(
@@ -117,9 +124,10 @@ def test_the_loop_heartbeats_and_ends_other_runs_while_an_image_is_pulled(tmp_pa
                 timeout=60,
                 what="a worker heartbeat while the image is pulled",
             )
-            assert registry.pulling.is_set() and not _containers(client, second)
+            assert not _containers(client, second)
             assert store.read_flow_run(second).state.name == "Pending"  # claimed, starting
-            assert second in runner.starting and first not in runner.children
+            assert second in runner.starting and not runner.children
+            assert runner.free_slots == 2  # of the limit of 3: a starting run holds its slot
 
             registry.release()
             run = wait_until(
