@@ -88,19 +88,21 @@ class DockerRunner(FlowRunRunner[_Container]):
         super().__init__(store, limit=limit, cancel_grace=cancel_grace)
         self.pool = pool
         self._client = client
+        self._client_made = threading.Lock()  # containers start in threads (`starts_slowly`)
 
     @property
     def client(self) -> Any:
         """The Docker engine's client (from DOCKER_HOST or the local socket), made once."""
-        if self._client is None:
-            try:
-                import docker
-            except ImportError:
-                raise RuntimeError(
-                    "a docker work pool needs the Docker SDK: pip install 'mainspring[docker]'"
-                ) from None
-            self._client = docker.from_env()
-        return self._client
+        with self._client_made:
+            if self._client is None:
+                try:
+                    import docker
+                except ImportError:
+                    raise RuntimeError(
+                        "a docker work pool needs the Docker SDK: pip install 'mainspring[docker]'"
+                    ) from None
+                self._client = docker.from_env()
+            return self._client
 
     def launch(self, run_id: str, label: str, not_before: float | None = None) -> _Container:
         """The container that runs `run_id`, its image pulled first when missing (in a
