@@ -39,9 +39,9 @@ def _saved_image(client: Any, tag: str) -> tuple[dict[str, Any], list[bytes]]:
     """`docker save` of `tag`: its config and its layers (uncompressed tars), in order."""
     saved = io.BytesIO(b"".join(client.images.get(tag).save()))
     with tarfile.open(fileobj=saved) as tar:
-        (entry,) = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
-        config = json.load(tar.extractfile(entry["Config"]))  # type: ignore[arg-type]
-        layers = [tar.extractfile(name).read() for name in entry["Layers"]]  # type: ignore[union-attr]
+        (entry,) = json.load(tar.extractfile("manifest.json"))
+        config = json.load(tar.extractfile(entry["Config"]))
+        layers = [tar.extractfile(name).read() for name in entry["Layers"]]
     return config, layers
 
 
@@ -98,6 +98,8 @@ class SlowRegistry:
         ).encode()
 
     def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        """One request of the engine's pull: the API check, the manifest, a blob (the marker
+        layer's half sent, then held until `release`)."""
         path = handler.path.split("?")[0]
         head = handler.command == "HEAD"
         if path in ("/v2", "/v2/"):
