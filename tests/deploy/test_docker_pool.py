@@ -1,7 +1,8 @@
 """The docker work pool for real: a worker of a `docker` pool runs each flow run in a container
 of a locally built image (`--network none`), streams its output, maps exits to states (out of
 memory -> Crashed with that reason), stops the container on cancel, and refuses bad job
-variables with a clear message. Skipped where no Docker engine runs."""
+variables with a clear message; while a run's image is pulled (slowly: slow_registry.py) the
+worker's loop goes on. Skipped where no Docker engine runs."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +20,16 @@ from typing import Any
 
 import pytest
 
+from mainspring.deploy.loop import RunLoop
+from mainspring.deploy.workers.docker import DockerRunner
 from mainspring.model.deployments import Deployment, WorkPool
+from mainspring.model.states import Cancelling
+from mainspring.settings import get_settings
 from mainspring.store.sql import SqlStore
 
 from .docker_support import docker_client, job_env, mounts, remove_test_containers, runtime_image
+from .slow_registry import slow_registry
+from .workers import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -276,3 +284,94 @@ def test_the_dockerfile_template_and_a_build(tmp_path, image):
     (project / "Dockerfile").unlink()
     missing = cli("docker", "build", "x:1")
     assert missing.returncode == 1 and "mainspring docker dockerfile" in missing.stderr
+
+
+SLOW_START_FLOWS = textwrap.dedent(
+    """
+    import os, time
+    from mainspring import flow
+
+    @flow
+    def until_told(path: str) -> None:
+        while not os.path.exists(path):
+            time.sleep(0.1)
+
+    @flow
+    def hello() -> str:
+        return "hello"
+    """
+)
+
+
+def test_the_loop_heartbeats_and_ends_other_runs_while_an_image_is_pulled(tmp_path, image):
+    """The pull (from a registry on loopback whose layer download is held until the test lets
+    it go) runs off the loop: meanwhile the worker heartbeats (its claims are not released as
+    stale), another run's exit is accounted for and a third run's cancel carried out (their
+    containers removed); the pulled run waits Pending, holding its slot, then runs. On a runner
+    that pulls inside `start` the loop is stuck in the pull and none of it happens."""
+    client = docker_client()
+    flows = tmp_path / "slow_start_flows.py"
+    flows.write_text(SLOW_START_FLOWS)
+    store = SqlStore(get_settings().effective_database_url)
+    template = {
+        "image": image,
+        "network_mode": "none",
+        "volumes": mounts(tmp_path, get_settings().home),
+        "env": job_env(),
+    }
+    store.create_work_pool(WorkPool("dock", type="docker", base_job_template=template))
+
+    def deploy(flow: str, **job_variables: Any) -> str:
+        return store.upsert_deployment(
+            Deployment(
+                flow_name=flow,
+                name=f"{flow}-in-docker",
+                entrypoint=f"{flows}:{flow}",
+                work_pool_name="dock",
+                job_variables=job_variables,
+            )
+        ).id
+
+    runner = DockerRunner(store, store.read_work_pool("dock"), limit=3, cancel_grace=2)
+    loop = RunLoop(store, "dock", runner, worker_name="docker-worker", poll_interval=0.2)
+    looping = threading.Thread(target=loop.run, name="worker-loop", daemon=True)
+    with slow_registry(client, image) as registry:
+        try:
+            looping.start()
+            told = tmp_path / "go-on"
+            waiting = deploy("until_told")
+            first = store.create_deployment_run(waiting, {"path": str(told)}).run.id
+            cancelled = store.create_deployment_run(waiting, {"path": str(tmp_path / "no")}).run.id
+            for run_id in (first, cancelled):
+                _wait(store, run_id, final=False)
+            second = store.create_deployment_run(deploy("hello", image=registry.image)).run.id
+            assert registry.pulling.wait(60), "the worker never pulled the image"
+            pull_began = time.time()
+            told.write_text("")  # the first run's flow returns; its container exits
+            store.set_state(cancelled, Cancelling())  # as `flow-run cancel` does
+
+            # the loop, not stuck in the pull, accounts for the first runs' ends ...
+            assert _wait(store, first).state.name == "Completed"
+            assert _wait(store, cancelled).state.name == "Cancelled"
+            _wait_until_gone(client, first, every=True)
+            _wait_until_gone(client, cancelled, every=True)
+            # ... and heartbeats
+            wait_until(
+                lambda: store.read_workers("dock")[0].last_heartbeat > pull_began,
+                what="a worker heartbeat while the image is pulled",
+            )
+            _wait_until_gone(client, second, every=True, timeout=0)  # not made yet
+            assert store.read_flow_run(second).state.name == "Pending"  # claimed, starting
+            assert second in runner.starting and not runner.children
+            assert runner.free_slots == 2  # of the limit of 3: a starting run holds its slot
+
+            registry.release()
+            run = _wait(store, second)
+            assert run.state.is_completed(), run.state
+        finally:
+            loop.stop()
+            registry.release()
+            looping.join(120)
+            runner.stop(cancel=True, timeout=60)
+            store.close()
+            remove_test_containers(client)

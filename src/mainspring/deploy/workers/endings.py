@@ -1,6 +1,6 @@
-"""What every runner (subprocess, container, Kubernetes Job) does to a run from outside it:
-ask it to cancel, see whether a cancel was asked, end it when its process could not, end it
-at once when it could not start. One copy, so the three runners answer alike.
+"""What the runners' shared loop (deploy/workers/base.py) does to a run from outside it, in
+the store: ask it to cancel, see whether a cancel was asked, end it when its job could not,
+end it at once when its job could not start.
 
 Each takes the runner's `logger` so the lines name the runner they came from; each is
 best-effort (the store may be away: the runner tries again at its next check)."""

@@ -1,11 +1,25 @@
-"""What a flow run started on other infrastructure (a container, a pod) needs in its
-environment to record where this worker records."""
+"""What a flow run started on other infrastructure (a container, a pod) needs: its
+deployment's job variables, and in its environment where to record (this worker's store)."""
 
 from __future__ import annotations
 
-from mainspring.settings import get_settings
+from typing import Any
 
-__all__ = ["store_environment"]
+from mainspring.settings import get_settings
+from mainspring.store.base import Store
+from mainspring.store.deployments import DeploymentStore
+
+__all__ = ["deployment_job_variables", "store_environment"]
+
+
+def deployment_job_variables(store: Store, run_id: str) -> dict[str, Any]:
+    """The job variables of the run's deployment (laid over the pool's template by the
+    runner); LookupError for a run of no deployment."""
+    assert isinstance(store, DeploymentStore)  # the runners refuse any other when made
+    run = store.read_flow_run(run_id)
+    if run.deployment_id is None:
+        raise LookupError("the run has no deployment")
+    return store.read_deployment(run.deployment_id).job_variables
 
 
 def store_environment() -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Running deployment runs as Kubernetes Jobs: the runner of a `kubernetes` work pool's worker.
 
-Same contract as the process and Docker runners (deploy/workers/base.py). Each claimed run
+The runners' shared loop (deploy/workers/base.py) starts, watches, cancels and ends the runs;
+this module says how a Job is made, read, deleted and what its pod's end means. Each claimed run
 becomes a batch/v1 Job (deploy/workers/kubernetes_manifest.py, from the pool's `base_job_template`
 under the deployment's `job_variables`) whose one pod runs the flow and records its own states.
 Every `watch_interval` seconds `check` lists the runs' pods (one call per namespace) and reads
@@ -26,19 +27,21 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from mainspring.deploy.workers import endings as run_endings
-from mainspring.deploy.workers.job_environment import store_environment
+from mainspring.deploy.workers.base import CannotStart, Exit, FlowRunRunner, Job
+from mainspring.deploy.workers.job_environment import (
+    deployment_job_variables,
+    store_environment,
+)
 from mainspring.deploy.workers.kubernetes_manifest import RUN_LABEL, job_manifest, job_name
 from mainspring.deploy.workers.kubernetes_pods import PodWatch, watch_pod
 from mainspring.deploy.workers.process import DEFAULT_CANCEL_GRACE
 from mainspring.model.deployments import WorkPool
 from mainspring.model.job_variables import kubernetes_job
 from mainspring.model.kubernetes_job import KubernetesJob
-from mainspring.model.states import Cancelled, Crashed, State
 from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
 
@@ -76,20 +79,22 @@ def api_client_from_environment() -> Any:
     return client.ApiClient()
 
 
-@dataclass
-class _Job:
-    run_id: str
-    label: str
+@dataclass(kw_only=True)
+class _Job(Job):
     name: str
     job: KubernetesJob
     created: float
     read_at: float = -math.inf
-    cancel_at: float | None = None
     deleted: bool = False
 
 
-class KubernetesRunner:
+class KubernetesRunner(FlowRunRunner[_Job]):
     """Runs flow runs as Kubernetes Jobs (module docstring)."""
+
+    where = "pod"
+    stopped_by = "its Job was deleted"
+    stop_poll = 0.5
+    logger = logger
 
     def __init__(
         self,
@@ -102,20 +107,14 @@ class KubernetesRunner:
         api_client: Any = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if limit is not None and (isinstance(limit, bool) or limit < 1):
-            raise ValueError(f"limit must be a positive int or None, got {limit!r}")
         if not isinstance(store, DeploymentStore):
             raise TypeError(
                 f"a kubernetes runner needs a DeploymentStore, got {type(store).__name__}"
             )
-        self.store = store
+        super().__init__(store, limit=limit, cancel_grace=cancel_grace, clock=clock)
         self.pool = pool
-        self.limit = limit
-        self.cancel_grace = cancel_grace
         self.watch_interval = watch_interval
-        self.children: dict[str, _Job] = {}
         self._api_client = api_client
-        self._clock = clock
         self._apis: tuple[Any, Any] | None = None
 
     @property
@@ -132,40 +131,27 @@ class KubernetesRunner:
         """Find the cluster now (RuntimeError saying why not), not at the first run."""
         self.apis  # noqa: B018
 
-    @property
-    def free_slots(self) -> int:
-        return run_endings.free_slots(self.limit, len(self.children))
-
-    def prepare(self) -> None:
-        """Nothing to warm: the cluster starts each pod."""
-
-    def start(self, run_id: str, label: str | None = None) -> None:
-        """Create the Job that runs `run_id`; a run whose Job cannot be made ends Crashed."""
-        label = label or run_id
+    def launch(self, run_id: str, label: str, not_before: float | None = None) -> _Job:
+        """Create the Job that runs `run_id` (one made before, by a restarted worker, is
+        watched as it is); `CannotStart` with the API server's message when it refuses."""
         try:
             job = self._job(run_id)
         except (LookupError, ValueError, TypeError) as exc:
-            self._crash(run_id, label, f"Its kubernetes job is not valid: {exc}")
-            return
+            raise CannotStart(f"Its kubernetes job is not valid: {exc}") from None
         manifest = job_manifest(run_id, job, self._environment(job))
         batch, _core = self.apis
         try:
             batch.create_namespaced_job(job.namespace, manifest)
         except Exception as exc:
             if getattr(exc, "status", None) != 409:  # 409: made before (a restarted worker)
-                self._crash(run_id, label, f"Kubernetes refused its Job: {_api_reason(exc)}")
-                return
+                raise CannotStart(f"Kubernetes refused its Job: {_api_reason(exc)}") from None
         name = job_name(run_id)
-        self.children[run_id] = _Job(run_id, label, name, job, self._clock())
         logger.info("Started flow run %s as Job %s/%s", label, job.namespace, name)
+        return _Job(run_id=run_id, label=label, name=name, job=job, created=self._clock())
 
     def _job(self, run_id: str) -> KubernetesJob:
-        assert isinstance(self.store, DeploymentStore)
-        run = self.store.read_flow_run(run_id)
-        if run.deployment_id is None:
-            raise LookupError("the run has no deployment")
-        deployment = self.store.read_deployment(run.deployment_id)
-        return kubernetes_job(self.pool.base_job_template, deployment.job_variables)
+        job_variables = deployment_job_variables(self.store, run_id)
+        return kubernetes_job(self.pool.base_job_template, job_variables)
 
     def _environment(self, job: KubernetesJob) -> dict[str, str]:
         env = store_environment()
@@ -176,19 +162,11 @@ class KubernetesRunner:
             )
         return env
 
-    def cancel(self, run_id: str) -> None:
-        child = self.children.get(run_id)
-        if child is None or child.cancel_at is not None:
-            return
-        child.cancel_at = self._clock()
-        run_endings.ask_cancel(self.store, run_id, child.label, logger)
-
-    def check(self) -> list[str]:
-        """Read the pods of the runs due a look (each every `watch_interval`, one list call per
-        namespace), push cancels along; return the runs that ended."""
-        ended = []
+    def poll(self, jobs: list[_Job]) -> Iterator[tuple[_Job, Exit | None]]:
+        """Read the pods of the jobs due a look (each every `watch_interval`, one list call
+        per namespace); delete a Job whose pod would wait forever (a pull that fails)."""
         now = self._clock()
-        due = [c for c in self.children.values() if now - c.read_at >= self.watch_interval]
+        due = [c for c in jobs if now - c.read_at >= self.watch_interval]
         for child in due:  # also when the API does not answer: asked again after the interval
             child.read_at = now
         for child, pods in self._pods_of(due):
@@ -199,22 +177,8 @@ class KubernetesRunner:
                 continue
             if watch.delete and not child.deleted:
                 self._delete(child)
-            if watch.ended:
-                self._reconcile(child, watch)
-                del self.children[child.run_id]
-                ended.append(child.run_id)
-                continue
-            if child.cancel_at is None and self._cancel_asked(child.run_id):
-                child.cancel_at = now
-        for child in self.children.values():
-            if (
-                child.cancel_at is not None
-                and not child.deleted
-                and now - child.cancel_at >= self.cancel_grace
-            ):
-                logger.warning("Flow run %s: deleting its Job", child.label)
-                self._delete(child)
-        return ended
+            ended = Exit(code=watch.exit_code, reason=watch.crash) if watch.ended else None
+            yield child, ended
 
     def _pods_of(self, children: list[_Job]) -> list[tuple[_Job, list[Any]]]:
         """Each child with its pods: one list call per namespace (and per `_LIST_AT_ONCE` runs).
@@ -263,6 +227,14 @@ class KubernetesRunner:
             child.job.memory_limit,
         )
 
+    def halt(self, job: _Job, force: bool) -> bool:
+        """Delete the Job (propagation Background: its pod gets SIGTERM, then SIGKILL after
+        its termination grace: Kubernetes' own), unless it is deleted already."""
+        if not job.deleted:
+            logger.warning("Flow run %s: deleting its Job", job.label)
+            self._delete(job)
+        return job.deleted
+
     def _delete(self, child: _Job) -> None:
         batch, _core = self.apis
         try:
@@ -275,42 +247,12 @@ class KubernetesRunner:
                 return
         child.deleted = True
 
-    def _cancel_asked(self, run_id: str) -> bool:
-        return run_endings.cancel_asked(self.store, run_id)
-
-    def _reconcile(self, child: _Job, watch: PodWatch) -> None:
-        if run_endings.unfinished(self.store, child.run_id, child.label, "pod", logger) is None:
-            return
-        if child.cancel_at is not None:
-            state: State = Cancelled(message="Cancelled: its Job was deleted")
-        elif watch.crash is not None:
-            state = Crashed(message=watch.crash)
-        elif watch.exit_code is not None:
-            state = Crashed(
-                message=f"Its pod exited with code {watch.exit_code} before the run finished"
-            )
-        else:
-            state = Crashed(message="Its pod disappeared before the run finished")
-        run_endings.record_end(self.store, child.run_id, child.label, state, logger)
-
-    def _crash(self, run_id: str, label: str, message: str) -> None:
-        run_endings.crash_now(self.store, run_id, label, message, logger)
-
-    def stop(self, cancel: bool = True, timeout: float | None = None) -> None:
-        """Cancel (or wait for) every run until all have ended; past `timeout`, delete their
-        Jobs and stop watching."""
-        if cancel:
-            for run_id in self.children:
-                self.cancel(run_id)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.children:
-            self.check()
-            if deadline is not None and time.monotonic() > deadline:
-                for child in self.children.values():
-                    if not child.deleted:
-                        self._delete(child)
-                return
-            time.sleep(0.5)
+    def crash_reason(self, job: _Job, exit: Exit) -> str:
+        if exit.reason is not None:
+            return exit.reason
+        if exit.code is not None:
+            return f"Its pod exited with code {exit.code} before the run finished"
+        return "Its pod disappeared before the run finished"
 
 
 def _created(pod: Any) -> float:

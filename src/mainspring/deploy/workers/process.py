@@ -26,7 +26,8 @@ line is that start):
   it takes.
 
 `limit` caps how many subprocesses run at once (`free_slots` tells the claimer how many runs to
-take). The runner is driven by its owner's loop (`check` every so often); it starts no thread.
+take). Watching, cancelling and ending runs is the runners' shared loop (deploy/workers/base.py);
+this module says how a process starts, is polled, stopped, and what its exit means.
 """
 
 from __future__ import annotations
@@ -37,17 +38,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mainspring.deploy.workers import endings as run_endings
+from mainspring.deploy.workers.base import Exit, FlowRunRunner, Job
 from mainspring.deploy.workers.fork_client import (
     ForkedProcess,
     ForkServer,
     ForkServerGone,
     fork_supported,
 )
-from mainspring.model.states import Cancelled, Crashed, State
 from mainspring.settings import Settings, get_settings
 from mainspring.store.base import Store
 
@@ -76,18 +76,19 @@ def child_environment(settings: Settings | None = None) -> dict[str, str]:
     return env
 
 
-@dataclass
-class _Child:
-    run_id: str
-    label: str
+@dataclass(kw_only=True)
+class _Child(Job):
     process: subprocess.Popen[bytes] | ForkedProcess
-    cancel_at: float | None = None  # when a cancel was first seen
-    terminated_at: float | None = None  # when SIGTERM was sent
-    killed: bool = False
 
 
-class Runner:
+class Runner(FlowRunRunner[_Child]):
     """Runs flow runs in subprocesses (module docstring)."""
+
+    where = "process"
+    stopped_by = "its process was stopped"
+    kills_after_grace = True  # a process ignoring SIGTERM runs on: SIGKILL a grace later
+    stop_poll = 0.05
+    logger = logger
 
     def __init__(
         self,
@@ -100,14 +101,9 @@ class Runner:
         warm: bool = True,
         fork: bool | None = None,
     ) -> None:
-        if limit is not None and (isinstance(limit, bool) or limit < 1):
-            raise ValueError(f"limit must be a positive int or None, got {limit!r}")
-        self.store = store
-        self.limit = limit
-        self.cancel_grace = cancel_grace
+        super().__init__(store, limit=limit, cancel_grace=cancel_grace)
         self.cwd = cwd
         self.env = env if env is not None else child_environment()
-        self.children: dict[str, _Child] = {}
         #: with `warm`, a subprocess started ahead, Mainspring loaded and the store open,
         #: waiting for its run's id on stdin: a run starts without the interpreter's start-up
         self.warm = warm
@@ -115,11 +111,6 @@ class Runner:
         #: runs forked from a fork server (module docstring); None: the setting decides
         self.fork = fork_supported() and (get_settings().runner_fork if fork is None else fork)
         self._fork_server: ForkServer | None = None
-
-    @property
-    def free_slots(self) -> int:
-        """How many more runs may start now (a large number when unlimited)."""
-        return run_endings.free_slots(self.limit, len(self.children))
 
     def _spawn(self, *arguments: str, stdin: int | None = None) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "mainspring.cli.main", "flow-run", "execute", *arguments]
@@ -175,94 +166,73 @@ class Runner:
                 return None
         return None
 
-    def start(self, run_id: str, label: str | None = None, not_before: float | None = None) -> None:
-        """Start the process that runs `run_id`: forked, else the warm spare or a new one.
-        `not_before`: a forked child waits until then to call the flow (see `prefetches`)."""
+    def _from_spare(self, run_id: str) -> subprocess.Popen[bytes] | None:
+        """The warm spare, handed `run_id`; None when there is none alive."""
+        spare, self._spare = self._spare, None
+        if spare is None or spare.poll() is not None or spare.stdin is None:
+            return None
+        try:
+            spare.stdin.write(f"{run_id}\n".encode())
+            spare.stdin.close()
+        except OSError:  # it died meanwhile
+            return None
+        return spare
+
+    def launch(self, run_id: str, label: str, not_before: float | None = None) -> _Child:
+        """The process that runs `run_id`: forked, else the warm spare or a new one (and a
+        new spare behind it). `not_before`: a forked child waits until then to call the
+        flow (see `prefetches`)."""
         process: subprocess.Popen[bytes] | ForkedProcess | None = None
         if self.fork:
             process = self._forked(run_id, not_before)
-            if process is not None:
-                self.children[run_id] = _Child(run_id, label or run_id, process)
-                logger.info("Started flow run %s in process %d", label or run_id, process.pid)
-                return
-        spare, self._spare = self._spare, None
-        if spare is not None and spare.poll() is None and spare.stdin is not None:
-            try:
-                spare.stdin.write(f"{run_id}\n".encode())
-                spare.stdin.close()
-                process = spare
-            except OSError:  # it died meanwhile
-                process = None
         if process is None:
-            process = self._spawn(run_id)
-        self.children[run_id] = _Child(run_id, label or run_id, process)
-        logger.info("Started flow run %s in process %d", label or run_id, process.pid)
-        self.prepare()
+            process = self._from_spare(run_id) or self._spawn(run_id)
+            self.prepare()
+        logger.info("Started flow run %s in process %d", label, process.pid)
+        return _Child(run_id=run_id, label=label, process=process)
 
-    def cancel(self, run_id: str) -> None:
-        """Stop the run's subprocess (SIGTERM, then SIGKILL after the grace); it ends
-        Cancelled. The child is given `cancel_grace` to end the run itself first."""
-        child = self.children.get(run_id)
-        if child is None or child.cancel_at is not None:
-            return
-        child.cancel_at = time.monotonic()
-        run_endings.ask_cancel(self.store, run_id, child.label, logger)
-
-    def check(self) -> list[str]:
-        """Account for exited children, push cancels along; return the run ids that ended."""
-        ended = []
-        now = time.monotonic()
-        for child in list(self.children.values()):
+    def poll(self, jobs: list[_Child]) -> Iterator[tuple[_Child, Exit | None]]:
+        """Each process's exit code once it exited; vanished when its fork server died
+        before reporting it."""
+        for child in jobs:
             code = child.process.poll()
-            if code is not None or getattr(child.process, "lost", False):
-                self._reconcile(child, code)
-                del self.children[child.run_id]
-                ended.append(child.run_id)
-                continue
-            if child.cancel_at is None and self._cancel_asked(child.run_id):
-                child.cancel_at = now
-            if child.cancel_at is not None:
-                self._push_cancel(child, child.cancel_at, now)
-        return ended
+            if code is not None:
+                yield child, Exit(code=code)
+            elif getattr(child.process, "lost", False):
+                yield child, Exit(vanished=True)
+            else:
+                yield child, None
 
-    def _cancel_asked(self, run_id: str) -> bool:
-        return run_endings.cancel_asked(self.store, run_id)
+    def halt(self, job: _Child, force: bool) -> bool:
+        """SIGTERM, or SIGKILL with `force`."""
+        if force:
+            logger.warning("Flow run %s: its process ignored SIGTERM; SIGKILL", job.label)
+            job.process.kill()
+        else:
+            logger.warning("Flow run %s: stopping its process (SIGTERM)", job.label)
+            job.process.send_signal(signal.SIGTERM)
+        return True
 
-    def _push_cancel(self, child: _Child, asked_at: float, now: float) -> None:
-        if child.terminated_at is None and now - asked_at >= self.cancel_grace:
-            logger.warning("Flow run %s: stopping its process (SIGTERM)", child.label)
-            child.process.send_signal(signal.SIGTERM)
-            child.terminated_at = now
-        elif (
-            child.terminated_at is not None
-            and not child.killed
-            and now - child.terminated_at >= self.cancel_grace
-        ):
-            logger.warning("Flow run %s: its process ignored SIGTERM; SIGKILL", child.label)
-            child.process.kill()
-            child.killed = True
+    def abandon(self, job: _Child) -> None:
+        """SIGKILL, and wait for the process to be reaped (its exit then ends its run)."""
+        job.process.kill()
+        job.process.wait()
 
-    def _reconcile(self, child: _Child, code: int | None) -> None:
-        """End the run if its process could not: Cancelled for a cancel, else Crashed.
-        `code` None: it ended while its fork server was gone (exit code unknown)."""
-        if run_endings.unfinished(self.store, child.run_id, child.label, "process", logger) is None:
-            return
-        if child.cancel_at is not None:
-            state: State = Cancelled(message="Cancelled: its process was stopped")
-        elif code is None:
-            state = Crashed(
-                message="Its process ended before the run finished (exit code unknown: the fork "
+    def crash_reason(self, job: _Child, exit: Exit) -> str:
+        if exit.vanished:  # it ended while its fork server was gone
+            return (
+                "Its process ended before the run finished (exit code unknown: the fork "
                 "server that started it had died)"
             )
-        elif code < 0:
+        code = exit.code if exit.code is not None else 0
+        if code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else -code
-            state = Crashed(message=f"Its process was killed by {name} before the run finished")
-        else:
-            state = Crashed(message=f"Its process exited with code {code} before the run finished")
-        run_endings.record_end(self.store, child.run_id, child.label, state, logger)
+            return f"Its process was killed by {name} before the run finished"
+        return f"Its process exited with code {code} before the run finished"
 
     def stop(self, cancel: bool = True, timeout: float | None = None) -> None:
-        """Cancel (or wait for) every running subprocess until all have exited."""
+        """Let the warm spare go, cancel (or wait for) every running subprocess until all
+        have exited, then close the fork server."""
         spare, self._spare = self._spare, None
         if spare is not None and spare.stdin is not None:
             with contextlib.suppress(OSError):
@@ -272,19 +242,7 @@ class Runner:
             except subprocess.TimeoutExpired:
                 spare.kill()
                 spare.wait()
-        if cancel:
-            for run_id in self.children:
-                self.cancel(run_id)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.children:
-            self.check()
-            if deadline is not None and time.monotonic() > deadline:
-                for child in self.children.values():
-                    child.process.kill()
-                    child.process.wait()
-                self.check()
-                break
-            time.sleep(0.05)
+        super().stop(cancel, timeout)
         server, self._fork_server = self._fork_server, None
         if server is not None:
             server.close()
