@@ -10,7 +10,7 @@ import asyncio
 import gc
 import weakref
 
-from mainspring import flow, get_run_context, task
+from mainspring import flow, get_run_context, task, unmapped
 from mainspring.engine.context import flow_run_context
 from mainspring.engine.produced_values import ProducedValues, is_trackable
 
@@ -76,6 +76,32 @@ def test_mapped_results_gathered_into_a_list_are_edges_to_every_run(store):
 
     assert pipeline() == 3
     assert graph_of(store, "pipeline") == {("count-0", f"square-{i}", "data") for i in range(3)}
+
+
+def test_mapping_over_a_runs_result_is_an_edge_of_every_mapped_run(store):
+    @task
+    def ids():
+        return [1, 2]  # small ints: the elements alone would name no run
+
+    @task
+    def echo(x, config):
+        return x
+
+    @flow
+    def pipeline():
+        over_future = echo.map(ids.submit(), unmapped(rows()))
+        over_value = echo.map(ids(), unmapped("plain"))
+        return over_future.result() + over_value.result()
+
+    assert pipeline() == [1, 2, 1, 2]
+    assert graph_of(store, "pipeline") == {
+        ("echo-0", "ids-0", "data"),
+        ("echo-1", "ids-0", "data"),
+        ("echo-0", "rows-0", "data"),  # an unmapped value: passed whole to every run
+        ("echo-1", "rows-0", "data"),
+        ("echo-2", "ids-1", "data"),
+        ("echo-3", "ids-1", "data"),
+    }
 
 
 def test_an_async_tasks_awaited_value_passed_on_is_an_edge(store):

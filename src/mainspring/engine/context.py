@@ -57,7 +57,7 @@ class FlowRunContext:
     resume: Resume | None = None
     #: which of its task runs returned which object: the run graph's edges for values passed
     #: on rather than futures (produced_values.py); cleared when the flow run ends
-    produced: ProducedValues = field(default_factory=ProducedValues)
+    produced: ProducedValues = field(default_factory=ProducedValues, repr=False)
 
     def next_task_index(self, task_name: str) -> int:
         counter = self._counters.get(task_name)

@@ -73,6 +73,8 @@ class TaskRunEngine(RunEngine):
         #: what an attempt calls: the task's function, or for a submitted generator task a
         #: wrapper collecting what its body yields (generator_tasks.Collect)
         self.fn: Callable[..., Any] = task.fn
+        #: for a run of `map()`: the ids of the runs whose results it maps over (data edges)
+        self.mapped_from: list[str] | None = None
         #: arguments hold futures: validate and name the run once they are resolved
         self.settle_later = False
         log_prints = task.log_prints
@@ -178,7 +180,7 @@ class TaskRunEngine(RunEngine):
         data: list[TaskRun] = []
         waited: list[TaskRun] = []
         #: ids of the runs that returned values among the arguments (produced_values.py)
-        values: list[str] = []
+        values: list[str] = list(self.mapped_from) if self.mapped_from else []
         flow_ctx = self.flow_ctx
         if flow_ctx is not None and flow_ctx.produced:
             flow_ctx.produced.producers_in(self.args, self.kwargs, values)
