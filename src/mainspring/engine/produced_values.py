@@ -117,9 +117,10 @@ class ProducedValues(dict[int, tuple[Any, "weakref.ref | None", str]]):
         for value in args:
             if id(value) in self or isinstance(value, _CONTAINERS):
                 self._search(value, found, 0)
-        for value in kwargs.values():
-            if id(value) in self or isinstance(value, _CONTAINERS):
-                self._search(value, found, 0)
+        if kwargs:
+            for value in kwargs.values():
+                if id(value) in self or isinstance(value, _CONTAINERS):
+                    self._search(value, found, 0)
 
     def _search(self, value: Any, found: list[str], depth: int) -> None:
         producer = self.producer(value)

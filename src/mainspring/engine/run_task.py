@@ -180,10 +180,14 @@ class TaskRunEngine(RunEngine):
         data: list[TaskRun] = []
         waited: list[TaskRun] = []
         #: ids of the runs that returned values among the arguments (produced_values.py)
-        values: list[str] = list(self.mapped_from) if self.mapped_from else []
+        values: list[str] = []
+        if self.mapped_from:
+            values.extend(self.mapped_from)
         flow_ctx = self.flow_ctx
-        if flow_ctx is not None and flow_ctx.produced:
-            flow_ctx.produced.producers_in(self.args, self.kwargs, values)
+        if flow_ctx is not None and (self.args or self.kwargs):
+            produced = flow_ctx.produced
+            if produced:
+                produced.producers_in(self.args, self.kwargs, values)
         try:
             wait_for_upstream(self.wait_for, waited)
         except UpstreamFailure as exc:  # the failed run is a "wait" edge, not a "data" one
