@@ -39,6 +39,14 @@ def task_runs_by_name(store: Store, flow_run_id: str) -> dict[str, TaskRun]:
     return {t.name: t for t in store.read_task_runs(flow_run_id)}
 
 
+def edges_by_name(store: Store, flow_run_id: str) -> set[tuple[str, str, str]]:
+    """{(downstream name, upstream name, kind)} of a flow run's graph."""
+    names = {t.id: t.name for t in store.read_task_runs(flow_run_id)}
+    return {
+        (names[e.task_run_id], names[e.upstream_id], e.kind) for e in store.read_edges(flow_run_id)
+    }
+
+
 def log_messages(store: Store, flow_run_id: str, task_run_id: str | None = None) -> list[str]:
     return [log.message for log in store.read_logs(flow_run_id, task_run_id)]
 

@@ -7,7 +7,7 @@ import pytest
 from mainspring import MainspringFuture, as_completed, flow, task, unmapped, wait
 from mainspring.model import StateType
 
-from .support import only_flow_run, task_runs_by_name, timeline
+from .support import edges_by_name, only_flow_run, task_runs_by_name, timeline
 
 
 @task
@@ -23,14 +23,6 @@ def numbers(n):
 @task
 def fail(message="upstream broke"):
     raise RuntimeError(message)
-
-
-def edges_by_name(store, flow_run_id):
-    """{(downstream name, upstream name, kind)} of a flow run's graph."""
-    names = {t.id: t.name for t in store.read_task_runs(flow_run_id)}
-    return {
-        (names[e.task_run_id], names[e.upstream_id], e.kind) for e in store.read_edges(flow_run_id)
-    }
 
 
 def test_submit_returns_a_future_with_result_wait_and_state(store):

@@ -297,3 +297,22 @@ def test_an_async_flow_can_be_traced():
         transform(value)
 
     assert [n.name for n in trace_flow(pipeline).nodes] == ["fetch", "transform"]
+
+
+def test_a_dry_trace_draws_values_passed_on_as_a_real_run_records_them():
+    """visualize() and the run graph agree: a result passed on as a value is an edge, as a
+    future is (the recorded run's side: test_value_edges.py)."""
+
+    @flow
+    def pipeline():
+        fetched = extract.submit("a").result()
+        direct = extract("b")
+        transform(fetched)
+        transform([direct, 1])
+        load({"rows": direct}, "db")
+
+    dag = trace_flow(pipeline)
+    names = {(e.upstream.name, e.downstream.name) for e in dag.edges}
+    assert len(dag.edges) == 3
+    assert names == {("extract", "transform"), ("extract", "load")}
+    assert {e.upstream for e in dag.edges} == set(dag.nodes[:2])

@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from mainspring.engine.produced_values import ProducedValues
 from mainspring.exceptions import FlowRunCancelled, MainspringError
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ class FlowRunContext:
     results: ResultOptions | None = None
     #: resume.Resume when this run resumes an earlier attempt (same flow run id), else None
     resume: Resume | None = None
+    #: which of its task runs returned which object: the run graph's edges for values passed
+    #: on rather than futures (produced_values.py); cleared when the flow run ends
+    produced: ProducedValues = field(default_factory=ProducedValues, repr=False)
 
     def next_task_index(self, task_name: str) -> int:
         counter = self._counters.get(task_name)

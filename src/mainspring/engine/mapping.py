@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mainspring.engine.futures import MainspringFuture
 from mainspring.engine.parameters import Parameters
 from mainspring.engine.tasks import unmapped
 from mainspring.exceptions import ParameterBindError
+
+if TYPE_CHECKING:
+    from mainspring.engine.produced_values import ProducedValues
 
 
 def _is_mapped(value: Any) -> bool:
@@ -26,9 +29,19 @@ def _static(value: Any) -> Any:
 
 
 def expand_map_calls(
-    task_name: str, signature: Parameters, args: tuple, kwargs: dict
+    task_name: str,
+    signature: Parameters,
+    args: tuple,
+    kwargs: dict,
+    sources: list[str] | None = None,
+    produced: ProducedValues | None = None,
 ) -> Iterator[tuple[tuple, dict]]:
-    """Yield (args, kwargs) for each mapped call; errors name the task and the arguments."""
+    """Yield (args, kwargs) for each mapped call; errors name the task and the arguments.
+
+    `sources` receives the ids of the task runs whose results are mapped over (a future's, or
+    a value one of them returned, found in `produced`): an edge of every mapped run, since
+    the elements they get do not name them.
+    """
     try:
         bound = signature.signature.bind_partial(*args, **kwargs)
     except TypeError as exc:
@@ -37,7 +50,13 @@ def expand_map_calls(
     # a future passed to map is the list to map over: wait for it and use its result
     for name, value in parameters.items():
         if isinstance(value, MainspringFuture):
+            if sources is not None:
+                sources.append(value.task_run.id)
             parameters[name] = value.result()
+        elif produced and sources is not None and _is_mapped(value):
+            producer = produced.producer(value)
+            if producer is not None:
+                sources.append(producer)
     mapped = {name: list(v) for name, v in parameters.items() if _is_mapped(v)}
     if not mapped:
         raise TypeError(

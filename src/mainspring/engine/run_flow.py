@@ -167,6 +167,7 @@ class FlowRunEngine(CancellableRun, RunEngine):
             try:
                 self.finish()  # hooks inside the run's context: get_run_logger() logs to it
             finally:
+                context.produced.clear()  # its task runs' results: no longer held for edges
                 flow_token, task_token = tokens
                 task_run_context.reset(task_token)
                 flow_run_context.reset(flow_token)

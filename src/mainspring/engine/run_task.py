@@ -73,6 +73,8 @@ class TaskRunEngine(RunEngine):
         #: what an attempt calls: the task's function, or for a submitted generator task a
         #: wrapper collecting what its body yields (generator_tasks.Collect)
         self.fn: Callable[..., Any] = task.fn
+        #: for a run of `map()`: the ids of the runs whose results it maps over (data edges)
+        self.mapped_from: list[str] | None = None
         #: arguments hold futures: validate and name the run once they are resolved
         self.settle_later = False
         log_prints = task.log_prints
@@ -161,6 +163,8 @@ class TaskRunEngine(RunEngine):
                 self.fail_for_results(exc)
                 return
         super().succeed(value)
+        if self.flow_ctx is not None:  # what its flow passes on names this run (a value edge)
+            self.flow_ctx.produced.add(value, self.record.id)
 
     def fail_for_results(self, exc: Exception) -> None:
         """End Failed, without retrying, when the result cannot be kept: the value is not
@@ -175,16 +179,25 @@ class TaskRunEngine(RunEngine):
         """
         data: list[TaskRun] = []
         waited: list[TaskRun] = []
+        #: ids of the runs that returned values among the arguments (produced_values.py)
+        values: list[str] = []
+        if self.mapped_from:
+            values.extend(self.mapped_from)
+        flow_ctx = self.flow_ctx
+        if flow_ctx is not None and (self.args or self.kwargs):
+            produced = flow_ctx.produced
+            if produced:
+                produced.producers_in(self.args, self.kwargs, values)
         try:
             wait_for_upstream(self.wait_for, waited)
         except UpstreamFailure as exc:  # the failed run is a "wait" edge, not a "data" one
-            return self._upstream_failed(exc, data, waited, failed_in=waited)
+            return self._upstream_failed(exc, data, waited, values, failed_in=waited)
         try:
             self.args, self.kwargs = resolve_arguments(self.args, self.kwargs, data)
         except UpstreamFailure as exc:
-            return self._upstream_failed(exc, data, waited, failed_in=data)
-        if data or waited:
-            self._record_edges(data, waited)
+            return self._upstream_failed(exc, data, waited, values, failed_in=data)
+        if data or waited or values:
+            self._record_edges(data, waited, values)
         if self.settle_later:
             return self._settle_call()
         return True
@@ -194,12 +207,13 @@ class TaskRunEngine(RunEngine):
         exc: UpstreamFailure,
         data: list[TaskRun],
         waited: list[TaskRun],
+        values: list[str],
         failed_in: list[TaskRun],
     ) -> bool:
         """End the run Failed without calling it, recording the edges, the failed one too."""
         if exc.upstream is not None:
             failed_in.append(exc.upstream)
-        self._record_edges(data, waited)
+        self._record_edges(data, waited, values)
         if self.cancelled():  # most likely cancelled along with it: it did not fail, it never ran
             self.cancel(FlowRunCancelled(self.flow_ctx.cancel_message))  # type: ignore[union-attr]
             return False
@@ -222,12 +236,13 @@ class TaskRunEngine(RunEngine):
             self.label = f"Task run {name!r}"
         return True
 
-    def _record_edges(self, data: list[TaskRun], waited: list[TaskRun]) -> None:
+    def _record_edges(self, data: list[TaskRun], waited: list[TaskRun], values: list[str]) -> None:
+        """One edge per upstream and kind, however many times its future or value came in."""
         run = self.record
-        for upstream in data:
-            self.recorder.edge(TaskRunEdge(run.flow_run_id, run.id, upstream.id, "data"))
-        for upstream in waited:
-            self.recorder.edge(TaskRunEdge(run.flow_run_id, run.id, upstream.id, "wait"))
+        data_ids = [upstream.id for upstream in data] + values
+        for kind, upstream_ids in (("data", data_ids), ("wait", [u.id for u in waited])):
+            for upstream_id in dict.fromkeys(upstream_ids):  # in order, without repeats
+                self.recorder.edge(TaskRunEdge(run.flow_run_id, run.id, upstream_id, kind))
 
     def if_never_started(self, future: Any) -> None:
         """Done-callback of the runner's future: when its flow run ended before this queued

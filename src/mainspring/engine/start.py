@@ -229,10 +229,19 @@ async def _start_task_and_await(
 
 
 def submit_task(
-    task: Task, args: tuple, kwargs: dict, wait_for: Any, flow_ctx: FlowRunContext | None
+    task: Task,
+    args: tuple,
+    kwargs: dict,
+    wait_for: Any,
+    flow_ctx: FlowRunContext | None,
+    mapped_from: list[str] | None = None,
 ) -> MainspringFuture:
-    """Start the task on the flow's task runner (outside a flow: a shared thread pool)."""
+    """Start the task on the flow's task runner (outside a flow: a shared thread pool).
+
+    `mapped_from`: for a run of `map()`, the ids of the runs whose results it maps over.
+    """
     engine = create_task_run(task, args, kwargs, wait_for, flow_ctx)
+    engine.mapped_from = mapped_from
     runner = flow_ctx.task_runner if flow_ctx is not None else _standalone_runner()
     engine.invoke = runner.invoke
     if task.is_generator:  # no caller iterates: the run collects what the body yields

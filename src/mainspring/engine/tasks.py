@@ -190,10 +190,24 @@ class Task(Definition[P, R]):
         # lazy: mapping is off the default path
         from mainspring.engine.mapping import expand_map_calls
 
+        flow_ctx = flow_run_context.get()
+        sources: list[str] = []  # the runs whose results are mapped over: every run's upstream
+        produced = flow_ctx.produced if flow_ctx is not None else None
+        calls = expand_map_calls(self.name, self.parameters, args, kwargs, sources, produced)
         futures = FutureList()
-        for call_args, call_kwargs in expand_map_calls(self.name, self.parameters, args, kwargs):
-            futures.append(self.submit(*call_args, wait_for=wait_for, **call_kwargs))
+        for call_args, call_kwargs in calls:
+            futures.append(self._submit_mapped(call_args, call_kwargs, wait_for, sources))
         return futures
+
+    @engine_entry
+    def _submit_mapped(
+        self, args: tuple, kwargs: dict, wait_for: Any, sources: list[str]
+    ) -> MainspringFuture:
+        """One run of `map()`: as `submit`, with data edges from the runs in `sources`."""
+        flow_ctx = flow_run_context.get()
+        if flow_ctx is not None and flow_ctx.cancel_message is not None:
+            flow_ctx.check_cancelled()
+        return submit_task(self, args, kwargs, wait_for, flow_ctx, sources)
 
     def settle_call(self, args: tuple, kwargs: dict, key: str) -> tuple[tuple, dict, str]:
         """Validate a call's arguments (when asked to) and render its run name from them
