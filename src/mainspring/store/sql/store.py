@@ -153,6 +153,7 @@ class SqlStore(
         try:
             with self._backend.serialized():
                 ensure_schema(engine, self._backend)
+            self._backend.learn_schema(engine)
         except Exception as exc:
             engine.dispose()
             raise StoreError(
