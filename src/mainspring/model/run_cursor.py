@@ -34,9 +34,11 @@ class RunCursor:
         sort = FlowRunSort(sort)
         if sort is FlowRunSort.NAME_ASC:
             return cls(sort, run.name, run.id)
-        if sort is FlowRunSort.CREATED_DESC:
+        if run.created is None:  # a stored run always has its creation time
+            raise ValueError(f"The flow run {run.id} was never stored: it has no place in a list")
+        if sort is FlowRunSort.CREATED_DESC or run.start_time is None:
             return cls(sort, run.created, run.id)
-        return cls(sort, run.start_time if run.start_time is not None else run.created, run.id)
+        return cls(sort, run.start_time, run.id)  # sort_time: COALESCE(start_time, created)
 
     def encode(self) -> str:
         text = json.dumps([self.sort.value, self.key, self.id], separators=(",", ":"))
