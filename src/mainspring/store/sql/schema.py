@@ -152,7 +152,6 @@ flow_run = sa.Table(
     sa.Column("auto_scheduled", sa.Boolean),
     sa.Index(None, "flow_name", "sort_time"),
     sa.Index(None, "sort_time", "id"),
-    sa.Index(None, "name", "id"),  # the list by name, a page at a time by cursor (0017)
     sa.Index(None, "sort_time", "state_type", "flow_name"),  # the UI's counts, index-only (0012)
     sa.Index(None, "state_type"),
     # the scheduler's overdue read visits only the waiting runs already due (0016)
