@@ -214,3 +214,31 @@ def test_queries_too_short_for_a_trigram_still_find_their_runs(store, query) -> 
     write_history(store, 30, random.Random(6))
     assert_same_as_plain(store, FlowRunFilter(name_contains=query))
     assert store.count_flow_runs(FlowRunFilter(name_contains=query)) > 0
+
+
+def test_sqlite_without_the_trigram_table_searches_names_by_reading_the_runs(tmp_path) -> None:
+    """Where the migration found no FTS5 trigram tokenizer it leaves the table out: the name
+    search reads the runs (as before 0017), the tag table still serves, writes go on."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    store = SqlStore(url)
+    write_history(store, 40, random.Random(12))
+    with store.engine().begin() as conn:
+        for event in ("insert", "update", "delete"):
+            conn.exec_driver_sql(f"DROP TRIGGER flow_run_name_{event}")
+        conn.exec_driver_sql("DROP TABLE flow_run_name")
+        conn.exec_driver_sql("DROP TABLE flow_run_name_key")
+    store.close()
+    store = SqlStore(url)
+    try:
+        write_history(store, 20, random.Random(13))
+        for query in ("otter", "ÉCOLE", "%_", "ot"):
+            assert_same_as_plain(store, FlowRunFilter(name_contains=query))
+            assert_same_as_plain(store, FlowRunFilter(name_contains=query, tags=["finance"]))
+        assert store.count_flow_runs() == 60
+        with store.engine().connect() as conn:
+            filter = FlowRunFilter(name_contains="otter", tags=["finance"])
+            query = sa.select(flow_run.c.id).where(*store._conditions(filter, conn))
+            sql = str(query.compile(conn))
+        assert "flow_run_tag" in sql and "flow_run_name" not in sql
+    finally:
+        store.close()
