@@ -82,6 +82,10 @@ def main() -> None:
             "sort=NAME_ASC": {"sort": "NAME_ASC"},
         }
         with TestClient(create_app(store)) as client:
+            # the same depth by cursor: the page after the 50,000th run
+            before = client.get("/api/flow_runs", params={"limit": 1, "offset": 49_999})
+            cases["after=cursor (50000)"] = {"after": before.json()["next_cursor"]}
+            cases["name=run-4242"] = {"name": "run-4242"}
             for label, params in cases.items():
                 params = {"limit": 50, **params}
                 print(f"GET /api/flow_runs {label:<24} median {median_ms(client, params):7.1f} ms")

@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from mainspring.model import STATE_NAMES, FlowRunFilter, FlowRunSort, StateType
+from mainspring.model.run_cursor import MAX_CURSOR, RunCursor
 from mainspring.server.api.deps import NOT_FOUND, FlowRunId, StoreDep, invalid
 from mainspring.server.schemas import ID_PATTERN, FlowRunOut, FlowRunPage, TaskRunOut
 from mainspring.server.schemas.common import Name, Time
+from mainspring.store.run_pages import RunPage, RunPages
 
 router = APIRouter(prefix="/flow_runs", tags=["flow runs"])
 
@@ -46,11 +48,22 @@ def list_flow_runs(
     sort: FlowRunSort = FlowRunSort.START_TIME_DESC,
     limit: Annotated[int, Query(ge=0, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    after: Annotated[
+        str | None,
+        Query(max_length=MAX_CURSOR, description="A `next_cursor`: the page after it."),
+    ] = None,
+    before: Annotated[
+        str | None,
+        Query(max_length=MAX_CURSOR, description="A `previous_cursor`: the page before it."),
+    ] = None,
 ) -> FlowRunPage:
     """Flow runs matching every given filter, newest first by default, one page at a time.
 
     `count` is the number of matching runs on all pages. Runs that have not started sort by
-    creation time among the others.
+    creation time among the others; ties are broken by id. A page is asked for by `offset`
+    or, for any depth at the cost of the first page and unshifted by runs written meanwhile,
+    by the cursor a page gives (`next_cursor` as `after`, `previous_cursor` as `before`,
+    with the same filters and sort).
     """
     filter = FlowRunFilter(
         flow_names=flow_name,
@@ -67,12 +80,31 @@ def list_flow_runs(
         filter.state_types_and_names()
     except ValueError as exc:
         raise invalid(("query", "state"), str(exc)) from None
-    runs = store.read_flow_runs(filter, sort, limit, offset)
+    cursors = {}
+    for name, text in (("after", after), ("before", before)):
+        try:
+            cursors[name] = RunCursor.decode(text, sort) if text is not None else None
+        except ValueError as exc:
+            raise invalid(("query", name), str(exc)) from None
+    if after is not None and before is not None:
+        raise invalid(("query", "before"), "Give `after` or `before`, not both.")
+    if (after is not None or before is not None) and offset:
+        raise invalid(("query", "offset"), "A page after or before a cursor takes no offset.")
+    if not isinstance(store, RunPages):  # a store without cursors: offsets only
+        if after is not None or before is not None:
+            raise invalid(("query", "after"), "This server's store pages by offset only.")
+        page = RunPage(store.read_flow_runs(filter, sort, limit, offset), None, None)
+    elif limit:
+        page = store.read_flow_run_page(filter, sort, limit, offset, **cursors)
+    else:  # the count alone (ApiStore.count_flow_runs)
+        page = RunPage([], None, None)
     return FlowRunPage(
-        items=[FlowRunOut.of(r) for r in runs],
+        items=[FlowRunOut.of(r) for r in page.runs],
         count=store.count_flow_runs(filter),
         limit=limit,
         offset=offset,
+        next_cursor=page.next.encode() if page.next else None,
+        previous_cursor=page.previous.encode() if page.previous else None,
     )
 
 

@@ -127,7 +127,13 @@ class FlowRunPage(BaseModel):
     items: list[FlowRunOut]
     count: int = Field(description="How many flow runs match the filter, on all pages.")
     limit: int
-    offset: int
+    offset: int = Field(description="The offset asked for (0 for a page by cursor).")
+    next_cursor: str | None = Field(
+        None, description="Pass as `after` for the next page; null on the last page."
+    )
+    previous_cursor: str | None = Field(
+        None, description="Pass as `before` for the previous page; null on the first page."
+    )
 
 
 class TaskRunOut(BaseModel):

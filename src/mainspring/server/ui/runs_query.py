@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from starlette.datastructures import QueryParams
 
 from mainspring.model import STATE_NAMES, FlowRunFilter, FlowRunSort, StateType
+from mainspring.model.run_cursor import RunCursor
 from mainspring.model.runs import to_datetime
 from mainspring.server.ui.paging import page_number
 from mainspring.server.ui.windows import WINDOWS
@@ -44,6 +45,9 @@ class RunsQuery:
     q: str = ""
     sort: FlowRunSort = FlowRunSort.START_TIME_DESC
     page: int = 1
+    #: the neighbouring page's link: the page after (or before) this cursor, by `sort`
+    after: RunCursor | None = None
+    before: RunCursor | None = None
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -69,7 +73,8 @@ class RunsQuery:
         )
 
     def url(self, **changes: object) -> str:
-        """This query's URL on /runs with `changes` (e.g. page=3)."""
+        """This query's URL on /runs with `changes` (e.g. page=3); a cursor (after=, before=:
+        its text) only when given in `changes`, as any other change leaves that page."""
         values: dict[str, object] = {
             "flow": self.flows,
             "deployment": self.deployments,
@@ -130,7 +135,25 @@ def read_query(params: QueryParams) -> RunsQuery:
     query.page = page_number(page, MAX_PAGE)
     if page and str(query.page) != page:
         query.errors.append(f"There is no page {page[:12]!r}; showing the first.")
+    _read_cursors(query, params)
     return query
+
+
+def _read_cursors(query: RunsQuery, params: QueryParams) -> None:
+    """The page link's cursor (after= or before=), for the list's sort; one that does not
+    read (edited, or from another sort) is said, and the first page shown."""
+    after, before = params.get("after", ""), params.get("before", "")
+    if after and before:
+        query.errors.append("A page link names the runs after or before a run, not both.")
+        return
+    try:
+        if after:
+            query.after = RunCursor.decode(after, query.sort)
+        if before:
+            query.before = RunCursor.decode(before, query.sort)
+    except ValueError:
+        query.errors.append("That page link is out of date or broken; showing the first page.")
+        query.page = 1
 
 
 def _texts(values: list[str]) -> list[str]:

@@ -58,6 +58,7 @@ from mainspring.store.http.insights import ApiInsights
 from mainspring.store.http.queries import is_run_id
 from mainspring.store.http.queries import path_segment as _q
 from mainspring.store.http.run_changes import ApiRunChangeFeed
+from mainspring.store.http.run_pages import ApiRunPages
 from mainspring.store.http.run_reads import ApiRunReads
 from mainspring.store.http.run_retries import ApiRunRetries
 from mainspring.store.http.server_only import ServerOnly
@@ -85,6 +86,7 @@ class ApiStore(
     ApiTaskRunSummaries,
     ApiRunChangeFeed,
     ApiConcurrency,
+    ApiRunPages,
     ApiRunReads,
     Store,
 ):

@@ -15,10 +15,11 @@ import sqlalchemy as sa
 
 from mainspring.store.json_values import dumps as json_dumps
 from mainspring.store.json_values import loads as json_loads
+from mainspring.store.sql.run_search import RunIdSets
 
 # JSON columns (parameters, tags, a result's address) are written and read by `json_values`:
 # values JSON cannot carry (10**400, NaN) read back as they were, and no stored row fails a read.
-__all__ = ["ChangeWatch", "Condition", "SqlBackend", "json_dumps", "json_loads"]
+__all__ = ["ChangeWatch", "Condition", "RunIdSets", "SqlBackend", "json_dumps", "json_loads"]
 
 Condition = sa.ColumnElement[bool]
 
@@ -125,6 +126,15 @@ class SqlBackend:
     def has_all_tags(self, column: sa.ColumnElement[Any], tags: list[str]) -> Condition:
         """A condition true when the JSON list in `column` contains every tag."""
         raise NotImplementedError
+
+    def learn_schema(self, engine: sa.Engine) -> None:
+        """Look once at what the migrated database offers (an index a dialect may lack)."""
+
+    def run_id_sets(self, tags: list[str], name_contains: str | None) -> RunIdSets | None:
+        """The flow runs' ids carrying each tag and whose name contains `name_contains` (any
+        case), from tables the dialect keeps beside `flow_run`; None where the conditions on
+        `flow_run` itself are best (PostgreSQL: they are indexed)."""
+        return None
 
     @contextmanager
     def write_transaction(self, engine: sa.Engine) -> Iterator[sa.Connection]:

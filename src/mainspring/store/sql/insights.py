@@ -57,7 +57,9 @@ class SqlInsights(RunInsights):
 
         def _transaction(self, what: str) -> AbstractContextManager[sa.Connection]: ...
 
-        def _conditions(self, filter: FlowRunFilter | None) -> list[sa.ColumnElement[bool]]: ...
+        def _conditions(
+            self, filter: FlowRunFilter | None, conn: sa.Connection | None = None
+        ) -> list[sa.ColumnElement[bool]]: ...
 
     def count_flow_runs_by_state(
         self, since: float, until: float, buckets: int
@@ -151,21 +153,21 @@ class SqlInsights(RunInsights):
     def read_run_points(self, filter: FlowRunFilter | None, limit: int) -> list[RunPoint]:
         check_page(limit, 0)
         c = flow_run.c
-        query = (
-            sa.select(
-                c.id,
-                c.name,
-                c.state_type,
-                c.state_name,
-                c.start_time,
-                c.end_time,
-                c.state_timestamp,
-            )
-            .where(c.start_time.is_not(None), *self._conditions(filter))
-            .order_by(c.sort_time.desc(), c.id.desc())
-            .limit(limit)
-        )
         with self._reading() as conn:
+            query = (
+                sa.select(
+                    c.id,
+                    c.name,
+                    c.state_type,
+                    c.state_name,
+                    c.start_time,
+                    c.end_time,
+                    c.state_timestamp,
+                )
+                .where(c.start_time.is_not(None), *self._conditions(filter, conn))
+                .order_by(c.sort_time.desc(), c.id.desc())
+                .limit(limit)
+            )
             rows = conn.execute(query).all()
         return [
             RunPoint(

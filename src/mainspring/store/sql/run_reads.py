@@ -5,6 +5,7 @@ from rows (store/sql/rows.py) in one query."""
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from mainspring.store.sql.rows import (
     state_from_row,
     task_run_from_row,
 )
+from mainspring.store.sql.run_search import RunIdSets
 from mainspring.store.sql.schema import flow, flow_run, log, state_history, task_run, task_run_edge
 
 if TYPE_CHECKING:
@@ -69,11 +71,22 @@ class SqlRunReads:
             raise ObjectNotFound(f"No flow run with id {flow_run_id!r}")
         return flow_run_from_row(row)
 
-    def _conditions(self, filter: FlowRunFilter | None) -> list[sa.ColumnElement[bool]]:
+    def _conditions(
+        self, filter: FlowRunFilter | None, conn: sa.Connection | None = None
+    ) -> list[sa.ColumnElement[bool]]:
+        """The filter as conditions on `flow_run`. With `conn`, the tag filter and the name
+        search use the tables of run ids the dialect keeps for them, if any (SQLite:
+        store/sql/run_search.py)."""
         if filter is None:
             return []
         c = flow_run.c
         where: list[sa.ColumnElement[bool]] = []
+        tags = list(dict.fromkeys(filter.tags))
+        sets = None if conn is None else self._backend.run_id_sets(tags, filter.name_contains)
+        found: list[str] | None = None
+        if sets is not None and conn is not None:
+            found, _ = sets.leading(conn)
+            where += [c.id.in_(found)] if found is not None else sets.row_tests(c.id)
         if filter.flow_names:
             where.append(c.flow_name.in_(filter.flow_names))
         if filter.states:
@@ -82,15 +95,15 @@ class SqlRunReads:
             either = [c.state_type.in_([t.value for t in types])] if types else []
             either += [c.state_name.in_(names)] if names else []
             where.append(sa.or_(*either))
-        if filter.tags:
-            where.append(self._backend.has_all_tags(c.tags, list(dict.fromkeys(filter.tags))))
+        if tags and (sets is None or not sets.tags):
+            where.append(self._backend.has_all_tags(c.tags, tags))
         if filter.ids:
             where.append(c.id.in_(filter.ids))
         if filter.parent_flow_run_id is not None:
             where.append(c.parent_flow_run_id == filter.parent_flow_run_id)
         if filter.deployment_ids:
             where.append(c.deployment_id.in_(filter.deployment_ids))
-        if filter.name_contains:
+        if filter.name_contains and (found is None or sets is None or sets.name is None):
             where.append(c.name.ilike(f"%{_like_escaped(filter.name_contains)}%", escape="\\"))
         if filter.started_after is not None:
             where.append(c.start_time >= _utc(filter.started_after, "started_after"))
@@ -107,20 +120,24 @@ class SqlRunReads:
     ) -> list[FlowRun]:
         check_page(limit, offset)
         order = _SORTS[FlowRunSort(sort)]
-        query = (
-            sa.select(flow_run)
-            .where(*self._conditions(filter))
-            .order_by(*order)
-            .limit(limit)
-            .offset(offset)
-        )
         with self._reading() as conn:
+            query = (
+                sa.select(flow_run)
+                .where(*self._conditions(filter, conn))
+                .order_by(*order)
+                .limit(limit)
+                .offset(offset)
+            )
             return [flow_run_from_row(r) for r in conn.execute(query)]
 
     def count_flow_runs(self, filter: FlowRunFilter | None = None) -> int:
-        query = sa.select(sa.func.count()).select_from(flow_run).where(*self._conditions(filter))
         with self._reading() as conn:
-            return int(conn.execute(query).scalar_one())
+            tags = [] if filter is None else list(dict.fromkeys(filter.tags))
+            sets = None if filter is None else self._backend.run_id_sets(tags, filter.name_contains)
+            if sets is not None and filter is not None and _only_sets(filter, sets):
+                return sets.count(conn)  # from the sets' indexes: no run read
+            query = sa.select(sa.func.count()).select_from(flow_run)
+            return int(conn.execute(query.where(*self._conditions(filter, conn))).scalar_one())
 
     def read_task_run(self, task_run_id: str) -> TaskRun:
         with self._reading() as conn:
@@ -174,6 +191,16 @@ class SqlRunReads:
         )
         with self._reading() as conn:
             return [TaskRunEdge(*r) for r in conn.execute(query)]
+
+
+def _only_sets(filter: FlowRunFilter, sets: RunIdSets) -> bool:
+    """Whether `sets` answer the whole filter (it asks nothing else of the runs)."""
+    answered = replace(
+        filter,
+        tags=[] if sets.tags else filter.tags,
+        name_contains=None if sets.name is not None else filter.name_contains,
+    )
+    return answered == FlowRunFilter()
 
 
 def _like_escaped(text: str) -> str:

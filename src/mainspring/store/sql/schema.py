@@ -38,6 +38,7 @@ import sqlalchemy as sa
 
 # The tables of each feature, on the same metadata: imported here so that `metadata` holds every
 # table once this module is imported (migrations/env.py compares it with the database).
+from mainspring.store.sql import run_search
 from mainspring.store.sql.schema_artifacts import artifact
 from mainspring.store.sql.schema_blocks import block_document, block_type, variable
 from mainspring.store.sql.schema_concurrency import concurrency_lease, concurrency_limit
@@ -53,10 +54,13 @@ from mainspring.store.sql.schema_events import (
 from mainspring.store.sql.schema_types import Id, Json, RowId, Time, metadata
 
 #: The alembic revision the code expects; checked cheaply at start-up (see migrations/).
-SCHEMA_HEAD = "0016"
+SCHEMA_HEAD = "0017"
 #: Indexes only PostgreSQL has (GIN over `flow_run.tags`, a trigram index over its name:
 #: migration 0015), outside this module's portable metadata.
 POSTGRES_ONLY_INDEXES = frozenset({"ix_flow_run_tags_gin", "ix_flow_run_name_trgm"})
+#: Tables only SQLite has (its tag table and trigram table of names, kept by triggers:
+#: migration 0017), outside the portable metadata too.
+SQLITE_ONLY_TABLES = run_search.SQLITE_ONLY_TABLES
 
 __all__ = [
     "SCHEMA_HEAD",

@@ -26,9 +26,11 @@ from sqlalchemy.pool import StaticPool
 
 from mainspring.settings import get_settings
 from mainspring.store.private_files import create_private_file, private_folder
+from mainspring.store.sql import run_search
 from mainspring.store.sql.dialect import (
     ChangeWatch,
     Condition,
+    RunIdSets,
     SqlBackend,
     json_dumps,
     json_loads,
@@ -73,6 +75,8 @@ class SqliteBackend(SqlBackend):
         self.memory = database in ("", ":memory:") or "mode=memory" in database
         # An in-memory database lives in one connection, shared by every thread: serialize.
         self._lock: threading.RLock | None = threading.RLock() if self.memory else None
+        # the tag table and the trigram table of names (migration 0017), once looked at
+        self._tag_index = self._name_index = False
 
     def create_engine(self) -> sa.Engine:
         # sqlite3's `timeout` is SQLite's busy timeout (it calls sqlite3_busy_timeout with the
@@ -121,6 +125,16 @@ class SqliteBackend(SqlBackend):
             each = sa.func.json_each(column).table_valued("value")
             conditions.append(sa.exists(sa.select(1).select_from(each).where(each.c.value == tag)))
         return sa.and_(*conditions)
+
+    def learn_schema(self, engine: sa.Engine) -> None:
+        with self.serialized(), engine.connect() as conn:
+            self._tag_index, self._name_index = run_search.indexed_search(conn)
+
+    def run_id_sets(self, tags: list[str], name_contains: str | None) -> RunIdSets | None:
+        sets = RunIdSets(tags=tags if self._tag_index else [])
+        if self._name_index and name_contains and len(name_contains) >= run_search.MIN_INDEXED:
+            sets.name = name_contains
+        return sets if sets.tags or sets.name is not None else None
 
     @contextmanager
     def write_transaction(self, engine: sa.Engine) -> Iterator[sa.Connection]:

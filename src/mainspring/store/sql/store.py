@@ -57,6 +57,7 @@ from mainspring.store.sql.rows import (
     task_run_values,
 )
 from mainspring.store.sql.run_changes import SqlRunChangeFeed
+from mainspring.store.sql.run_pages import SqlRunPages
 from mainspring.store.sql.run_reads import SqlRunReads
 from mainspring.store.sql.run_retries import SqlRunRetries
 from mainspring.store.sql.schema import (
@@ -103,6 +104,7 @@ class SqlStore(
     SqlTaskRunSummaries,
     SqlRunChangeFeed,
     SqlConcurrency,
+    SqlRunPages,
     SqlRunReads,
     EventStore,
     Store,
@@ -153,6 +155,7 @@ class SqlStore(
         try:
             with self._backend.serialized():
                 ensure_schema(engine, self._backend)
+            self._backend.learn_schema(engine)
         except Exception as exc:
             engine.dispose()
             raise StoreError(

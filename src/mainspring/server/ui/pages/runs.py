@@ -7,6 +7,7 @@ field with suggestions (deployment_picker.py), not a list of every deployment.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Annotated
 
@@ -14,13 +15,21 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from mainspring.server.ui import charts, deployment_picker, nav
-from mainspring.server.ui.paging import page_of
+from mainspring.server.ui.paging import Page
 from mainspring.server.ui.reading import ui_store
 from mainspring.server.ui.run_rows import run_rows
-from mainspring.server.ui.runs_query import MAX_TEXT, PAGE_SIZE, SORTS, STATE_CHOICES, read_query
+from mainspring.server.ui.runs_query import (
+    MAX_TEXT,
+    PAGE_SIZE,
+    SORTS,
+    STATE_CHOICES,
+    RunsQuery,
+    read_query,
+)
 from mainspring.server.ui.templating import render
 from mainspring.server.ui.viewer import Viewer, page_viewer
 from mainspring.server.ui.windows import WINDOWS
+from mainspring.store.run_pages import RunPage
 
 router = APIRouter(include_in_schema=False)
 nav.register(nav.NavEntry("Runs", "/runs"))
@@ -36,13 +45,17 @@ def runs_page(request: Request, _viewer: Annotated[Viewer, Depends(page_viewer)]
     picked = deployment_picker.resolve(store, query.deployments)
     run_filter = replace(query.filter(), deployment_ids=picked.ids)
     count = store.count_flow_runs(run_filter)
-    runs = store.read_flow_runs(run_filter, query.sort, PAGE_SIZE, query.offset)
+    cursor = query.after or query.before
+    offset = 0 if cursor is not None else query.offset
+    runs = store.read_flow_run_page(
+        run_filter, query.sort, PAGE_SIZE, offset, after=query.after, before=query.before
+    )
     points = store.read_run_points(run_filter, CHART_RUNS)
     context = {
         "query": query,
-        "rows": run_rows(store, runs),
+        "rows": run_rows(store, runs.runs),
         "count": count,
-        "page": page_of(query.page, count, PAGE_SIZE, lambda n: query.url(page=n)),
+        "page": neighbours(query, runs, count),
         "chart": charts.duration_scatter(points),
         "charted": len(points),
         "flows": [f.name for f in store.read_flows()],
@@ -58,6 +71,22 @@ def runs_page(request: Request, _viewer: Annotated[Viewer, Depends(page_viewer)]
         "error": " ".join(query.errors) or None,
     }
     return render(request, "runs.html", context, status=400 if query.errors else 200)
+
+
+def neighbours(query: RunsQuery, runs: RunPage, count: int) -> Page:
+    """This page's number and its links: to the neighbours by cursor (page 1,500 costs what
+    page 1 does), to the first page by its plain URL. The number is carried in the link
+    (runs written since may have moved it by a few places); the first and last say so."""
+    pages = max(1, math.ceil(count / PAGE_SIZE))
+    number = 1 if runs.previous is None else min(max(query.page, 2), pages)
+    if runs.next is None and runs.runs:
+        number = pages
+    previous_url = None
+    if runs.previous is not None:
+        before = {"before": runs.previous.encode()} if number > 2 else {}
+        previous_url = query.url(page=number - 1, **before)
+    next_url = query.url(page=number + 1, after=runs.next.encode()) if runs.next else None
+    return Page(number, pages, previous_url, next_url)
 
 
 @router.get("/runs/deployment-options", response_class=HTMLResponse, name="deployment_options")

@@ -9,13 +9,23 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from mainspring.store.sql.schema import metadata
+from mainspring.store.sql.schema import POSTGRES_ONLY_INDEXES, SQLITE_ONLY_TABLES, metadata
+
+
+def _kept(obj: object, name: str | None, kind: str, reflected: bool, other: object) -> bool:
+    """What autogenerate compares: not the tables and indexes only one dialect has, made by
+    hand in their migrations (0015, 0017)."""
+    return not (
+        (kind == "index" and name in POSTGRES_ONLY_INDEXES)
+        or (kind == "table" and name in SQLITE_ONLY_TABLES)
+    )
 
 
 def _run(connection: sa.Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        include_object=_kept,
         # SQLite cannot ALTER most things; batch mode rebuilds tables instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
