@@ -124,6 +124,26 @@ def test_pausing_keeps_the_runs_asked_for_by_hand(deployments: DeploymentStore) 
     assert sorted(r.run.id for r in kept) == asked
 
 
+def test_registering_again_with_new_settings_keeps_the_runs_asked_for_by_hand(
+    deployments: DeploymentStore,
+) -> None:
+    """Changed settings replace the runs the schedules made, never the ones asked for by
+    hand (due later, with their own parameters)."""
+    made = register(deployments)
+    later = deployments.create_deployment_run(made.id, {"limit": 3}, when=time.time() + 3600)
+    changes: list[dict[str, object]] = [
+        {"schedules": [Cron("0 4 * * *", timezone="America/New_York")]},
+        {"parameters": {"source": "s3://elsewhere", "limit": 11}},
+        {"tags": ["team-b"]},
+        {"version": "2"},
+    ]
+    for change in changes:
+        register(deployments, **change)
+        kept = deployments.read_deployment_runs(made.id, states=["Scheduled"])
+        assert [r.run.id for r in kept] == [later.run.id], change
+        assert kept[0].run.parameters == {"source": "s3://in", "limit": 3}
+
+
 def test_parameters_that_do_not_fit_the_schema_are_refused(deployments: DeploymentStore) -> None:
     made = register(deployments)
     with pytest.raises(TypeError, match="'limit'"):

@@ -50,8 +50,9 @@ if TYPE_CHECKING:
     from mainspring.store.sql.dialect import ChangeWatch, SqlBackend
     from mainspring.store.sql.upserts import Upserts
 
-#: What a scheduled run copies from its deployment: when one changes, the runs planned from the
-#: old values are replaced (a new parameter must not wait for the horizon to pass).
+#: What a scheduled run copies from its deployment: when one changes, the runs its schedules
+#: planned from the old values are replaced (a new parameter must not wait for the horizon to
+#: pass); runs asked for by hand keep what they were asked with.
 RUN_FIELDS = (
     "schedules", "parameters", "tags", "entrypoint", "version", "work_pool_name",
     "work_queue_name",
@@ -120,10 +121,12 @@ class SqlDeployments(SqlScheduling, SqlWorkPools, DeploymentStore):
                 old = conn.execute(sa.select(deployment).where(*key).with_for_update()).one()
                 update = sa.update(deployment).where(d.id == old.id)
                 conn.execute(update.values(updated=at, **values))
+                # only the schedules' runs are replaced: a run asked for by hand stays asked
+                # for (with the parameters it was asked with), as when pausing
                 if values["paused"] and not old.paused:
                     self._forget_waiting_runs(conn, old.id, None, scheduled_only=True)
                 elif any(old._mapping[k] != values[k] for k in RUN_FIELDS):
-                    self._forget_waiting_runs(conn, old.id, at)
+                    self._forget_waiting_runs(conn, old.id, at, scheduled_only=True)
             row = conn.execute(
                 sa.select(deployment).where(
                     d.flow_name == deployment_.flow_name, d.name == deployment_.name
