@@ -172,6 +172,20 @@ def test_default_parameters_that_do_not_fit_the_schema_register_nothing(
     assert register(deployments, "bare", parameters={"limit": 1}).parameters == {"limit": 1}
 
 
+def test_parameters_the_flow_call_would_coerce_are_taken_as_given(
+    deployments: DeploymentStore,
+) -> None:
+    """ "10" for an int parameter: the flow call coerces it (pydantic's lax mode), so neither
+    registering nor a run asked for refuses it; what it would refuse still is."""
+    made = register(deployments, parameters={"source": "s3://in", "limit": "10"})
+    assert made.parameters == {"source": "s3://in", "limit": "10"}
+    run = deployments.create_deployment_run(made.id, {"limit": " 3 "})
+    assert run.run.parameters == {"source": "s3://in", "limit": " 3 "}
+    with pytest.raises(TypeError, match=r"parameter 'limit' expects integer, got '3\.5'"):
+        register(deployments, parameters={"source": "s3://in", "limit": "3.5"})
+    assert deployments.read_deployments() == [made]
+
+
 def test_without_a_schema_any_parameters_are_taken(deployments: DeploymentStore) -> None:
     made = register(deployments, parameter_openapi_schema={})
     run = deployments.create_deployment_run(made.id, {"limit": "ten", "extra": [1]})
