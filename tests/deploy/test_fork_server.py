@@ -9,16 +9,23 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from mainspring.deploy.workers.fork_client import ForkedProcess
 from mainspring.deploy.workers.process import Runner, child_environment
+from mainspring.model import FlowRun, State, StateType, new_id
 from mainspring.settings import get_settings
+from mainspring.store.base import Batch
+from mainspring.store.processes import start_time, this_process
 from mainspring.store.sql import SqlStore
+from mainspring.store.sql.schema import SCHEMA_HEAD
 
 from .test_runner import claim_one, run_until_ended
 from .workers import wait_until
@@ -165,3 +172,76 @@ def test_a_killed_fork_server_is_replaced_and_its_runs_accounted_for(
         assert int(report.read_text()) == runner.children[second].process.pid
     finally:
         runner.stop()
+
+
+def _dead_run_of_this_host(store: SqlStore) -> str:
+    """A Running flow run of this host whose process has ended: what a store's dead-run scan
+    (store/sql/dead_runs.py) ends Crashed when it opens."""
+    ended = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    started = start_time(ended.pid)
+    ended.kill()
+    ended.wait()
+    run = FlowRun(
+        id=new_id(),
+        name="ghost",
+        flow_name="ghost",
+        state=State(StateType.RUNNING, ts=time.time()),
+        host=this_process().host,
+        pid=ended.pid,
+        process_start=started,
+    )
+    store.write(Batch(flow_runs={run.id: run}))
+    return run.id
+
+
+def test_a_forked_child_leaves_the_dead_run_scan_to_its_runner(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    """Its runner's process scanned when it opened its store; each child repeating that
+    scan cost its run the time between claimed and Running. A process started otherwise
+    (`flow-run execute`, the CLI) still scans."""
+    report = tmp_path / "report.json"
+    claimed = claim_one(store, f"{flows(tmp_path)}:report", "report")
+    store.engine()  # the runner's store is open (and scanned) before the ghost is written
+    ghost = _dead_run_of_this_host(store)
+    runner = Runner(store, env=dict(child_environment(), REPORT_TO=str(report)), fork=True)
+    try:
+        runner.start(claimed.run.id)
+        run_until_ended(runner, claimed.run.id)
+    finally:
+        runner.stop()
+    assert store.read_flow_run(claimed.run.id).state.name == "Completed"
+    assert store.read_flow_run(ghost).state.name == "Running"  # left to the others
+    SqlStore(store.url).engine()  # any other open: the scan ends it
+    assert store.read_flow_run(ghost).state.name == "Crashed"
+
+
+def test_a_forked_child_still_notices_a_database_migrated_since(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    """The child keeps the schema check (one plain SELECT): a database moved to a revision
+    this Mainspring does not know, after its runner and fork server started, is refused, and
+    the flow does not run."""
+    report = tmp_path / "report.json"
+    claimed = claim_one(store, f"{flows(tmp_path)}:report", "report")
+    runner = Runner(store, env=dict(child_environment(), REPORT_TO=str(report)), fork=True)
+    version = sa.table("alembic_version", sa.column("version_num", sa.String))
+    try:
+        runner.start(claimed.run.id)  # the fork server is up
+        run_until_ended(runner, claimed.run.id)
+        assert claimed.run.deployment_id is not None
+        store.create_deployment_run(claimed.run.deployment_id)
+        [second] = store.claim_runs("pool", None, "test", 1)
+        report.unlink()
+        with store.engine().begin() as conn:
+            conn.execute(sa.update(version).values(version_num="9999_from_the_future"))
+        try:
+            runner.start(second.run.id)
+            run_until_ended(runner, second.run.id)
+        finally:
+            with store.engine().begin() as conn:
+                conn.execute(sa.update(version).values(version_num=SCHEMA_HEAD))
+    finally:
+        runner.stop()
+    assert not report.exists()
+    assert store.read_flow_run(second.run.id).state.name == "Crashed"

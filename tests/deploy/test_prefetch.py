@@ -1,23 +1,29 @@
 """Prefetch with real processes on SQLite: serve() claims a run before its time and starts its
 forked child, which calls the flow only at the scheduled time; a prefetched run cancelled
-while its child waits ends Cancelled and its flow never runs."""
+while its child waits, or whose deployment is paused meanwhile (serve() and a worker), ends
+Cancelled and its flow never runs."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from mainspring.deploy.workers.process import Runner, child_environment
-from mainspring.model.deployments import Deployment, WorkPool
+from mainspring.model.deployments import Deployment, DeploymentRun, WorkPool
+from mainspring.model.schedules import Interval
 from mainspring.settings import get_settings
 from mainspring.store.sql import SqlStore
 
 from .test_runner import run_until_ended
-from .test_serve import FLOW, completed, start_serve, stop_serve, wait_for
-from .workers import wait_until
+from .test_serve import FLOW, SRC, completed, start_serve, stop_serve, wait_for
+from .workers import start_worker, stop, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -87,4 +93,124 @@ def test_a_prefetched_run_cancelled_while_it_waits_ends_cancelled_and_never_runs
         assert not ran.exists()
     finally:
         runner.stop()
+        store.close()
+
+
+SERVED_MARKER = """
+import sys
+from datetime import datetime, timezone
+from mainspring import flow
+from mainspring.schedules import Interval
+
+@flow
+def marker(path: str) -> None:
+    open(path, "w").close()
+
+if __name__ == "__main__":
+    at = datetime.fromtimestamp(float(sys.argv[1]), tz=timezone.utc)
+    marker.serve(
+        "served",
+        schedules=[Interval(3600, anchor_date=at)],
+        parameters={"path": sys.argv[2]},
+    )
+"""
+
+#: Seconds ahead the runs are claimed in these tests, and when their run is due: far enough
+#: that the pause surely lands while the run's process waits, even on a loaded machine.
+AHEAD = 40
+DUE_IN = 25
+
+
+def _waiting_run(store: SqlStore, deployment_id: str) -> DeploymentRun:
+    """The deployment's run once a process took it up (claimed ahead, its pid recorded)."""
+
+    def taken_up() -> DeploymentRun | None:
+        found = [r for r in store.read_deployment_runs(deployment_id) if r.run.pid is not None]
+        return found[0] if found else None
+
+    return wait_until(taken_up, timeout=DUE_IN - 5, what="a process taking up the run")
+
+
+def _check_paused_run_never_ran(
+    store: SqlStore, deployment_id: str, at: float, ran: Path, out: str
+) -> None:
+    assert not ran.exists(), out
+    [run] = store.read_deployment_runs(deployment_id)
+    assert run.expected_start_time == at
+    assert (run.run.state.name, run.run.state.message) == (
+        "Cancelled",
+        "Its deployment was paused before the run started",
+    ), out
+    assert run.run.start_time is None, out  # never Running
+
+
+def test_pausing_serve_s_deployment_stops_a_run_claimed_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """serve() claims the run ahead of its time and its forked child waits for the instant; a
+    pause meanwhile ends it Cancelled, and the flow is never called."""
+    monkeypatch.setenv("MAINSPRING_WORKER_PREFETCH_SECONDS", str(AHEAD))
+    script = tmp_path / "served_marker.py"
+    script.write_text(textwrap.dedent(SERVED_MARKER))
+    ran = tmp_path / "ran"
+    at = float(int(time.time()) + DUE_IN)
+    store = SqlStore(get_settings().effective_database_url)
+    env = dict(os.environ, PYTHONPATH=SRC)
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(at), str(ran)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deployment = wait_until(
+            lambda: next(iter(store.read_deployments("marker")), None), what="serve()"
+        )
+        waiting = _waiting_run(store, deployment.id)
+        assert time.time() < at - 2, "the run was taken up too late to test a pause"
+        store.set_deployment_paused(deployment.id, True)
+        time.sleep(max(0.0, at - time.time()) + 2.0)  # past its time: it would have run
+    finally:
+        out = stop_serve(process)
+        store.close()
+    assert waiting.claimed_at is not None and waiting.claimed_at < at
+    store = SqlStore(get_settings().effective_database_url)
+    try:
+        _check_paused_run_never_ran(store, deployment.id, at, ran, out)
+    finally:
+        store.close()
+
+
+def test_pausing_a_workers_deployment_stops_a_run_claimed_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same with `mainspring worker start` (on the embedded store it schedules too)."""
+    (tmp_path / "marker.py").write_text(textwrap.dedent(MARKER))
+    ran = tmp_path / "ran"
+    at = float(int(time.time()) + DUE_IN)
+    store = SqlStore(get_settings().effective_database_url)
+    try:
+        store.create_work_pool(WorkPool("pool"))
+        deployment = store.upsert_deployment(
+            Deployment(
+                flow_name="marker",
+                name="d",
+                entrypoint=f"{tmp_path / 'marker.py'}:marker",
+                parameters={"path": str(ran)},
+                schedules=[Interval(3600, anchor_date=datetime.fromtimestamp(at, tz=UTC))],
+                work_pool_name="pool",
+            )
+        )
+        process = start_worker("--pool", "pool", MAINSPRING_WORKER_PREFETCH_SECONDS=str(AHEAD))
+        try:
+            _waiting_run(store, deployment.id)
+            assert time.time() < at - 2, "the run was taken up too late to test a pause"
+            store.set_deployment_paused(deployment.id, True)
+            time.sleep(max(0.0, at - time.time()) + 2.0)
+        finally:
+            out = stop(process)
+        _check_paused_run_never_ran(store, deployment.id, at, ran, out)
+    finally:
         store.close()

@@ -162,3 +162,23 @@ def test_to_deployment_refuses_a_default_parameter_of_the_wrong_type(report: Flo
         report.to_deployment("nightly", parameters={"day": "monday", "rows": [1]})
     spec = report.to_deployment("nightly", parameters={"rows": 3})
     assert spec.deployment.parameters == {"rows": 3}
+
+
+def test_a_default_the_flow_call_would_coerce_is_taken_and_the_run_coerces_it(
+    report: Flow, pool: WorkPool
+) -> None:
+    """ "3" for `rows: int`: to_deployment() and flow.deploy() take it (the flow call coerces
+    it), keep it as given, and the run gets 3; "3 rows" is refused, naming the parameter."""
+    from mainspring.deploy.execute import execute_flow_run
+
+    assert report.to_deployment("n", parameters={"rows": "3"}).deployment.parameters == {
+        "rows": "3"
+    }
+    with pytest.raises(ParameterTypeError, match=r"parameter 'rows' expects integer"):
+        report.deploy("nightly", work_pool_name="local", parameters={"rows": "3 rows"})
+    deployment_id = report.deploy("nightly", work_pool_name="local", parameters={"rows": "3"})
+    store = get_store()
+    assert store.read_deployment(deployment_id).parameters == {"rows": "3"}  # type: ignore[attr-defined]
+    run = store.create_deployment_run(deployment_id)  # type: ignore[attr-defined]
+    state = execute_flow_run(run.run.id)
+    assert state.is_completed() and state.result() == "today: 3"

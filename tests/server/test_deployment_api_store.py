@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +15,9 @@ from mainspring.model.deployments import WorkPool
 from mainspring.model.schedules import Plan
 from mainspring.store.http import ApiStore
 from mainspring.store.http.deployments import ArgumentRefused
+from mainspring.store.sql import SqlStore
 from store.deployment_contract import *  # noqa: F403  (tests/store: the contract's tests, run here)
-from store.deployment_contract import register
+from store.deployment_contract import check_pausing_ends_claimed_runs_not_started, register
 
 from .conftest import Server
 
@@ -144,3 +146,22 @@ def test_hostile_requests_get_4xx(database_server: Server) -> None:
         assert answer.status_code == 404
         answer = http.post("/work_pools/p/queues", json={"name": "default"})
         assert answer.status_code == 409
+
+
+@pytest.mark.parametrize("by_registering", [False, True])
+def test_pausing_through_the_server_ends_the_claimed_runs_not_started(
+    deployments: ApiStore, database_server: Server, by_registering: bool
+) -> None:
+    """The pause travels to the server; the schedules' run is made in its database directly
+    (ApiStore may not schedule runs)."""
+    env = database_server.env
+    url = env.get("MAINSPRING_DATABASE_URL") or (
+        f"sqlite:///{Path(env['MAINSPRING_HOME']) / 'mainspring.db'}"
+    )
+    scheduler = SqlStore(url)
+    try:
+        check_pausing_ends_claimed_runs_not_started(
+            deployments, scheduler, by_registering=by_registering
+        )
+    finally:
+        scheduler.close()

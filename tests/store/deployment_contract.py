@@ -14,7 +14,9 @@ import pytest
 
 from mainspring.exceptions import ObjectNotFound
 from mainspring.model.deployments import Deployment, WorkPool, WorkQueue
-from mainspring.model.schedules import Cron
+from mainspring.model.schedules import Cron, Plan, PlannedRun
+from mainspring.model.states import Running
+from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
 
 SCHEMA = {
@@ -124,6 +126,26 @@ def test_pausing_keeps_the_runs_asked_for_by_hand(deployments: DeploymentStore) 
     assert sorted(r.run.id for r in kept) == asked
 
 
+def test_registering_again_with_new_settings_keeps_the_runs_asked_for_by_hand(
+    deployments: DeploymentStore,
+) -> None:
+    """Changed settings replace the runs the schedules made, never the ones asked for by
+    hand (due later, with their own parameters)."""
+    made = register(deployments)
+    later = deployments.create_deployment_run(made.id, {"limit": 3}, when=time.time() + 3600)
+    changes: list[dict[str, object]] = [
+        {"schedules": [Cron("0 4 * * *", timezone="America/New_York")]},
+        {"parameters": {"source": "s3://elsewhere", "limit": 11}},
+        {"tags": ["team-b"]},
+        {"version": "2"},
+    ]
+    for change in changes:
+        register(deployments, **change)
+        kept = deployments.read_deployment_runs(made.id, states=["Scheduled"])
+        assert [r.run.id for r in kept] == [later.run.id], change
+        assert kept[0].run.parameters == {"source": "s3://in", "limit": 3}
+
+
 def test_parameters_that_do_not_fit_the_schema_are_refused(deployments: DeploymentStore) -> None:
     made = register(deployments)
     with pytest.raises(TypeError, match="'limit'"):
@@ -148,6 +170,20 @@ def test_default_parameters_that_do_not_fit_the_schema_register_nothing(
         register(deployments, parameters={"source": 3})
     assert deployments.read_deployments() == [made]
     assert register(deployments, "bare", parameters={"limit": 1}).parameters == {"limit": 1}
+
+
+def test_parameters_the_flow_call_would_coerce_are_taken_as_given(
+    deployments: DeploymentStore,
+) -> None:
+    """ "10" for an int parameter: the flow call coerces it (pydantic's lax mode), so neither
+    registering nor a run asked for refuses it; what it would refuse still is."""
+    made = register(deployments, parameters={"source": "s3://in", "limit": "10"})
+    assert made.parameters == {"source": "s3://in", "limit": "10"}
+    run = deployments.create_deployment_run(made.id, {"limit": " 3 "})
+    assert run.run.parameters == {"source": "s3://in", "limit": " 3 "}
+    with pytest.raises(TypeError, match=r"parameter 'limit' expects integer, got '3\.5'"):
+        register(deployments, parameters={"source": "s3://in", "limit": "3.5"})
+    assert deployments.read_deployments() == [made]
 
 
 def test_without_a_schema_any_parameters_are_taken(deployments: DeploymentStore) -> None:
@@ -244,6 +280,46 @@ def test_a_claim_ahead_takes_a_run_due_within_it(deployments: DeploymentStore) -
 
 
 # -- added by deploy-python ------------------------------------------------------------------
+def check_pausing_ends_claimed_runs_not_started(
+    deployments: Store, scheduler: DeploymentStore, *, by_registering: bool
+) -> None:
+    """A run its schedules made, claimed ahead of its time (its process waiting for the
+    instant), of a deployment paused (`set_deployment_paused`, or registered again paused)
+    ends Cancelled, saying why; one asked for by hand still runs, as a waiting one would; one
+    already Running is left to run. Deleting the deployment ends the rest. `scheduler` makes
+    the schedules' run (`schedule_runs` needs the database: ApiStore refuses it)."""
+    deployments.create_work_pool(WorkPool("pool"))
+    made = register(deployments)
+    soon = time.time() + 30
+    scheduler.schedule_runs(made.id, Plan((PlannedRun(soon, 0),), soon))
+    by_hand = deployments.create_deployment_run(made.id, when=soon + 1)
+    running = deployments.create_deployment_run(made.id, when=soon + 2)
+    claimed = [r.run.id for r in deployments.claim_runs("pool", None, "w", 5, ahead=60)]
+    assert len(claimed) == 3
+    [scheduled] = [i for i in claimed if i not in (by_hand.run.id, running.run.id)]
+    deployments.set_state(running.run.id, Running())
+
+    if by_registering:
+        register(deployments, paused=True)
+    else:
+        deployments.set_deployment_paused(made.id, True)
+    ended = deployments.read_flow_run(scheduled).state
+    assert (ended.name, ended.message) == (
+        "Cancelled",
+        "Its deployment was paused before the run started",
+    )
+    assert deployments.read_flow_run(by_hand.run.id).state.name == "Pending"
+    assert deployments.read_flow_run(running.run.id).state.name == "Running"
+
+    deployments.delete_deployment(made.id)
+    ended = deployments.read_flow_run(by_hand.run.id).state
+    assert (ended.name, ended.message) == (
+        "Cancelled",
+        "Its deployment was deleted before the run started",
+    )
+    assert deployments.read_flow_run(running.run.id).state.name == "Running"
+
+
 def test_an_idempotency_key_names_one_run(deployments: DeploymentStore) -> None:
     made = register(deployments)
     first = deployments.create_deployment_run(made.id, {"limit": 1}, idempotency_key="day-1")

@@ -10,7 +10,7 @@ from mainspring.store.sql import SqlStore
 
 from .conftest import T0
 from .deployment_contract import *  # noqa: F403  (the contract's tests, collected here)
-from .deployment_contract import register
+from .deployment_contract import check_pausing_ends_claimed_runs_not_started, register
 
 
 @pytest.fixture
@@ -30,3 +30,12 @@ def test_next_run_due_is_the_earliest_waiting_run(deployments: SqlStore) -> None
     assert [r.expected_start_time for r in deployments.claim_runs("pool", None, "w", 1)] == [sooner]
     assert deployments.next_run_due("pool", ["default"]) == later
     assert deployments.next_run_due("ghost") is None
+
+
+@pytest.mark.parametrize("by_registering", [False, True])
+def test_pausing_ends_the_claimed_runs_not_started_of_its_schedules(
+    deployments: SqlStore, by_registering: bool
+) -> None:
+    check_pausing_ends_claimed_runs_not_started(
+        deployments, deployments, by_registering=by_registering
+    )

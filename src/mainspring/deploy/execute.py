@@ -21,7 +21,7 @@ from mainspring.engine.logging import configure_logging
 from mainspring.engine.results.resume import Resume, load_flow
 from mainspring.engine.run_flow import FlowRunEngine, run_flow_async, run_flow_sync
 from mainspring.engine.start import validated_parameters
-from mainspring.exceptions import MainspringError
+from mainspring.exceptions import MainspringError, ObjectNotFound
 from mainspring.model import StateType
 from mainspring.model.states import Cancelled, Crashed
 from mainspring.store.processes import this_process
@@ -90,21 +90,44 @@ def execute_flow_run(flow_run_id: str, not_before: float | None = None) -> State
     return run_flow_sync(engine)
 
 
-#: How long before its time a prefetched run looks for a cancel one last time: the read
-#: happens while it waits, not after its time.
+#: How long before its time a prefetched run first looks for a cancel: that read happens while
+#: it waits, not after its time; a last one, timed to end at the instant, follows.
 LAST_LOOK = 0.02
 
 
 def _wait_for_its_time(store: Store, run_id: str, at: float, label: str) -> None:
-    """A run claimed before its time (a worker's prefetch) waits for it, its code loaded; a
-    cancel meanwhile ends it Cancelled before the flow is called (`CancelledBeforeStart`)."""
+    """A run claimed before its time (a worker's prefetch) waits for it, its code loaded. A
+    cancel, a pause of its deployment (which ends it Cancelled, store/sql/claimed_stops.py) or
+    its deletion meanwhile stops it before the flow is called (`CancelledBeforeStart`).
+    It looks twice: early enough to stop without delaying anything, then once more, started
+    so that the read (as long as the first one took) ends at the instant, so a change in the
+    last moments is seen too. What is left, a change between that read and the run's Running
+    state being stored (about a millisecond), is not lost either: a snapshot's Running does not
+    replace Cancelled, and the run's heartbeat and its runner both see the cancel."""
     time.sleep(max(0.0, at - LAST_LOOK - time.time()))
-    state = store.read_flow_run(run_id).state
-    if state.is_cancelling() or state.is_cancelled():
-        if not state.is_cancelled():
-            store.set_state(run_id, Cancelled(message="Cancelled before it started"))
-        raise CancelledBeforeStart(f"{label} was cancelled before it started")
+    took = _still_waiting(store, run_id, label)
+    time.sleep(max(0.0, at - took - time.time()))
+    _still_waiting(store, run_id, label)
     time.sleep(max(0.0, at - time.time()))
+
+
+def _still_waiting(store: Store, run_id: str, label: str) -> float:
+    """Raise when the run may no longer start (cancelled, paused away, deleted, ended);
+    otherwise the seconds the look took."""
+    began = time.monotonic()
+    try:
+        state = store.read_flow_run(run_id).state
+    except ObjectNotFound:
+        raise CancelledBeforeStart(f"{label} was deleted before it started") from None
+    if state.is_cancelling():
+        store.set_state(run_id, Cancelled(message="Cancelled before it started"))
+        raise CancelledBeforeStart(f"{label} was cancelled before it started")
+    if state.is_cancelled():
+        why = f": {state.message}" if state.message else ""
+        raise CancelledBeforeStart(f"{label} was cancelled before it started{why}")
+    if state.is_final() or state.is_running():
+        raise NotExecutable(f"{label} is {state.name}: it is not waiting to start")
+    return time.monotonic() - began
 
 
 def execute_exit_code(flow_run_id: str, not_before: float | None = None) -> int:
@@ -113,7 +136,7 @@ def execute_exit_code(flow_run_id: str, not_before: float | None = None) -> int:
     ended otherwise, or could not start (one line on stderr). A forked run's child ends so."""
     import sys
 
-    from mainspring.exceptions import ObjectNotFound, ResumeError
+    from mainspring.exceptions import ResumeError
 
     try:
         state = execute_flow_run(flow_run_id, not_before)

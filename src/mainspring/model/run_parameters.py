@@ -3,7 +3,10 @@
 A run made by hand (`run_deployment`, `deployment run`, the UI's Run button) gets the
 deployment's parameters with the caller's over them, checked against the flow's parameter
 schema when the deployment has one, so a wrong argument is refused when asked for, naming the
-parameter, not found later by a worker whose run then fails.
+parameter, not found later by a worker whose run then fails. The check takes what the flow
+call would take: values are coerced as the call coerces them before the schema sees them
+(model/lax_parameters.py), so "5" for an int passes and "five" does not; the values kept
+are the ones given.
 """
 
 from __future__ import annotations
@@ -59,9 +62,12 @@ def _check(
     import jsonschema
     import referencing.exceptions
 
+    from mainspring.model.lax_parameters import format_checker, lax_values
+
     try:
-        validator = jsonschema.Draft202012Validator(schema)
-        errors = validator.iter_errors(values)
+        validator = jsonschema.Draft202012Validator(schema, format_checker=format_checker())
+        # coerced first as the flow call would (lax_parameters.py), so "5" for an int passes
+        errors = validator.iter_errors(lax_values(values, schema))
         if partial:  # only the top level's "required" is about parameters left out
             errors = (e for e in errors if e.validator != "required" or e.absolute_path)
         error = jsonschema.exceptions.best_match(errors)

@@ -7,11 +7,31 @@ import threading
 
 from mainspring.store.base import Batch, Store
 
-__all__ = ["Batch", "Store", "get_store", "open_store", "reset_store"]
+__all__ = [
+    "Batch",
+    "Store",
+    "get_store",
+    "leave_dead_runs_to_parent",
+    "open_store",
+    "reset_store",
+]
 
 _lock = threading.Lock()
 _store: Store | None = None
 _store_pid: int | None = None
+#: The pid of a process whose `get_store` leaves the dead-run scan out (see below).
+_scan_left_to_parent: int | None = None
+
+
+def leave_dead_runs_to_parent() -> None:
+    """This process's shared store does not end this host's dead runs when it opens
+    (store/sql/dead_runs.py): a run's child forked by a runner's fork server, whose runner
+    (a worker, serve()) did it when it opened its own store and ends its children's runs
+    itself when they exit. A scan per child repeated that work for every run (~3 ms of CPU
+    between claimed and Running); any other process opening the store still scans. Not
+    inherited by a process this one forks."""
+    global _scan_left_to_parent
+    _scan_left_to_parent = os.getpid()
 
 
 def open_store(database_url: str | None = None, *, end_dead_runs: bool = True) -> Store:
@@ -39,7 +59,7 @@ def get_store() -> Store:
     global _store, _store_pid
     with _lock:
         if _store is None or _store_pid != os.getpid():
-            _store = open_store()
+            _store = open_store(end_dead_runs=_scan_left_to_parent != os.getpid())
             _store_pid = os.getpid()
         return _store
 

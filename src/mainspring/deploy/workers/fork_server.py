@@ -188,11 +188,16 @@ def _sys_path(cwd: str, pythonpath: str) -> list[str]:
 
 
 def _execute(run_id: str, not_before: float | None) -> int:
-    """`mainspring flow-run execute ID` in this process; its exit code."""
+    """`mainspring flow-run execute ID` in this process; its exit code. Its store leaves
+    out the dead-run scan its runner made (`leave_dead_runs_to_parent`); the schema check
+    stays, one plain SELECT (store/sql/migrations), so a database migrated since the runner
+    started is still noticed."""
     from mainspring.deploy.execute import execute_exit_code
     from mainspring.engine.logging import configure_logging
     from mainspring.settings import get_settings, reset_settings
+    from mainspring.store import leave_dead_runs_to_parent
 
+    leave_dead_runs_to_parent()
     reset_settings()
     try:
         get_settings()

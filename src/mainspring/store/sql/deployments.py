@@ -22,6 +22,7 @@ from mainspring.model.deployments import Deployment, DeploymentRun
 from mainspring.model.run_parameters import check_default_parameters
 from mainspring.model.text import check_name
 from mainspring.store.deployments import DeploymentStore
+from mainspring.store.sql.claimed_stops import cancel_claimed_unstarted
 from mainspring.store.sql.claims import WAITING_NAMES, claim, release_stale, start_claim
 from mainspring.store.sql.crash_retries import requeue_crashed
 from mainspring.store.sql.deployment_rows import (
@@ -50,8 +51,9 @@ if TYPE_CHECKING:
     from mainspring.store.sql.dialect import ChangeWatch, SqlBackend
     from mainspring.store.sql.upserts import Upserts
 
-#: What a scheduled run copies from its deployment: when one changes, the runs planned from the
-#: old values are replaced (a new parameter must not wait for the horizon to pass).
+#: What a scheduled run copies from its deployment: when one changes, the runs its schedules
+#: planned from the old values are replaced (a new parameter must not wait for the horizon to
+#: pass); runs asked for by hand keep what they were asked with.
 RUN_FIELDS = (
     "schedules", "parameters", "tags", "entrypoint", "version", "work_pool_name",
     "work_queue_name",
@@ -74,6 +76,18 @@ def _wait_seconds(wait: float) -> float:
     if isinstance(wait, bool) or not isinstance(wait, int | float) or not wait >= 0:
         raise ValueError(f"wait must be a non-negative number of seconds, got {wait!r}")
     return float(wait)
+
+
+def _stop_claimed(conn: sa.Connection, deployment_id: str, why: str, now: float) -> None:
+    """The deployment's claimed runs that have not started end Cancelled (claimed_stops.py):
+    when paused, those of its schedules; when deleted, all of them."""
+    cancel_claimed_unstarted(
+        conn,
+        deployment_id,
+        f"Its deployment was {why} before the run started",
+        now,
+        scheduled_only=why == "paused",
+    )
 
 
 class SqlDeployments(SqlScheduling, SqlWorkPools, DeploymentStore):
@@ -120,10 +134,13 @@ class SqlDeployments(SqlScheduling, SqlWorkPools, DeploymentStore):
                 old = conn.execute(sa.select(deployment).where(*key).with_for_update()).one()
                 update = sa.update(deployment).where(d.id == old.id)
                 conn.execute(update.values(updated=at, **values))
+                # only the schedules' runs are replaced: a run asked for by hand stays asked
+                # for (with the parameters it was asked with), as when pausing
                 if values["paused"] and not old.paused:
                     self._forget_waiting_runs(conn, old.id, None, scheduled_only=True)
+                    _stop_claimed(conn, old.id, "paused", at)
                 elif any(old._mapping[k] != values[k] for k in RUN_FIELDS):
-                    self._forget_waiting_runs(conn, old.id, at)
+                    self._forget_waiting_runs(conn, old.id, at, scheduled_only=True)
             row = conn.execute(
                 sa.select(deployment).where(
                     d.flow_name == deployment_.flow_name, d.name == deployment_.name
@@ -212,6 +229,7 @@ class SqlDeployments(SqlScheduling, SqlWorkPools, DeploymentStore):
             if row is None:
                 raise ObjectNotFound(f"No deployment with id {deployment_id!r}")
             self._forget_waiting_runs(conn, deployment_id, None)
+            _stop_claimed(conn, deployment_id, "deleted", time.time())
             conn.execute(sa.delete(deployment).where(d.id == deployment_id))
             record_deployment_event(conn, "deleted", row)
 
@@ -236,6 +254,7 @@ class SqlDeployments(SqlScheduling, SqlWorkPools, DeploymentStore):
                 record_deployment_event(conn, "paused" if paused else "resumed", row)
             if paused:  # its schedules' runs go; runs asked for by hand stay asked for
                 self._forget_waiting_runs(conn, deployment_id, None, scheduled_only=True)
+                _stop_claimed(conn, deployment_id, "paused", _now(now))
             row = conn.execute(sa.select(deployment).where(d.id == deployment_id)).one()
         return deployment_from_row(row)
 

@@ -1,6 +1,7 @@
 """Schema migrations (alembic), applied automatically the first time a store is used.
 
-The check on every start-up is one cheap query of `alembic_version` against `SCHEMA_HEAD`;
+The check on every start-up is one cheap query of `alembic_version` against `SCHEMA_HEAD`
+(`at_head`);
 alembic itself (about 400 ms to import) is loaded only when the database is behind. Processes
 that start together on a fresh database serialize on a lock (the backend's `lock_schema`) and
 re-read the version once they hold it, so exactly one of them migrates.
@@ -42,10 +43,23 @@ def alembic_config(conn: sa.Connection | None = None) -> Config:
     return config
 
 
+def at_head(conn: sa.Connection) -> bool:
+    """Whether the database is at `SCHEMA_HEAD`, in one constant SELECT sent as it is: the
+    check every store open makes (each forked run's child too), so neither `sa.inspect`'s
+    table lookup nor a statement compiled for it (together ~2 ms of CPU in a fresh process,
+    against ~0.1 ms). A database without the table (never migrated) is not at head;
+    `ensure_schema` then looks properly, under its lock."""
+    try:
+        found = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    except sa.exc.DBAPIError:  # no such table (PostgreSQL: the failed transaction is rolled
+        return False  # back when the connection closes)
+    return bool(found == SCHEMA_HEAD)
+
+
 def ensure_schema(engine: sa.Engine, backend: SqlBackend) -> None:
     """Bring the database to `SCHEMA_HEAD`, migrating under a cross-process lock if behind."""
     with engine.connect() as conn:
-        if current_revision(conn) == SCHEMA_HEAD:
+        if at_head(conn):
             return
     with backend.write_transaction(engine) as conn:
         backend.lock_schema(conn)
