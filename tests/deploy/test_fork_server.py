@@ -33,14 +33,15 @@ from .workers import wait_until
 pytestmark = pytest.mark.slow
 
 FLOWS = """
-import json, os, sys, time
+import gc, json, os, sys, time
 from mainspring import flow
 
 @flow
 def report(out: str = "") -> None:
     with open(os.environ["REPORT_TO"], "w") as f:
         json.dump({"cwd": os.getcwd(), "env": os.environ.get("ONLY_FOR_THIS_RUNNER"),
-                   "path": sys.path, "pid": os.getpid(), "sid": os.getsid(0)}, f)
+                   "path": sys.path, "pid": os.getpid(), "sid": os.getsid(0),
+                   "frozen": gc.get_freeze_count()}, f)
 
 @flow
 def sleepy() -> None:
@@ -85,6 +86,7 @@ def test_the_runs_cwd_and_environment_reach_its_forked_child(
         assert seen["cwd"] == str(folder) and str(folder) in seen["path"]  # as `python -m`
         assert seen["env"] == "yes"
         assert seen["pid"] == child.pid == seen["sid"]  # a session of its own
+        assert seen["frozen"] > 10_000  # the preloaded objects: never walked by its collections
         run = store.read_flow_run(claimed.run.id)
         assert run.state.name == "Completed" and run.pid == child.pid
     finally:
