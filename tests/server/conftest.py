@@ -22,6 +22,9 @@ from mainspring.store.http import ApiStore
 from mainspring.store.sql import SqlStore
 from mainspring.testing import free_port
 
+# schemathesis's tests (test_fuzz.py) built in the worker that runs them, not in every one
+from .lazy_schemathesis import pytest_pycollect_makeitem, pytest_runtest_protocol  # noqa: F401
+
 with warnings.catch_warnings():  # starlette prefers httpx2 for its TestClient; httpx works
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
