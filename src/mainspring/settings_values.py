@@ -97,7 +97,12 @@ def number(raw: Any) -> float:
 def integer(raw: Any) -> int:
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
-    if isinstance(raw, float | str) and not isinstance(raw, bool):
+    if isinstance(raw, str):
+        try:
+            return int(raw.strip())  # exact: a float would round past 2**53
+        except ValueError:
+            pass
+    if isinstance(raw, float | str):
         try:
             value = float(raw.strip()) if isinstance(raw, str) else raw
             if value.is_integer():

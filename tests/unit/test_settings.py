@@ -114,3 +114,12 @@ def test_replaced_validates_and_leaves_the_original_alone(monkeypatch) -> None:
         settings.replaced(server_max_request_bytes=0)
     with pytest.raises(TypeError, match="unknown"):
         Settings(no_such_setting=1)
+
+
+def test_a_whole_number_from_text_is_read_exactly(monkeypatch) -> None:
+    # through a float, a number past 2**53 would silently change
+    monkeypatch.setenv("MAINSPRING_SERVER_MAX_REQUEST_BYTES", "9007199254740993")
+    monkeypatch.setenv("MAINSPRING_AUTOMATION_MAX_ATTEMPTS", " 7.0 ")
+    settings = Settings()
+    assert settings.server_max_request_bytes == 9007199254740993
+    assert settings.automation_max_attempts == 7
