@@ -79,7 +79,12 @@ class Setting:
         return self  # only on the class: instances hold their values in __dict__
 
     def value_of(self, raw: Any) -> Any:
-        """The parsed value; ValueError says what is wrong without repeating the value."""
+        """The parsed value; ValueError says what is wrong without repeating the value.
+        An empty value of a setting with a computed default is that default, as
+        `default_home()` reads an empty MAINSPRING_HOME (else `home` would be the working
+        directory while the profile is read from ~/.mainspring)."""
+        if raw == "" and self.factory is not None:
+            return self.factory()
         value = self.parse(raw)
         if isinstance(value, int | float) and not isinstance(value, bool):
             if self.gt is not None and not value > self.gt:

@@ -123,3 +123,11 @@ def test_a_whole_number_from_text_is_read_exactly(monkeypatch) -> None:
     settings = Settings()
     assert settings.server_max_request_bytes == 9007199254740993
     assert settings.automation_max_attempts == 7
+
+
+def test_an_empty_home_is_the_default_home_the_profile_is_read_from(monkeypatch) -> None:
+    from mainspring.settings import default_home
+
+    monkeypatch.setenv("MAINSPRING_HOME", "")
+    assert Settings().home == default_home() != Path(".")
+    assert Settings().home.is_absolute()
