@@ -70,3 +70,15 @@ def test_server_host_and_origin_lists_are_comma_separated(home, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "ms.internal" in row(result.stdout, "server_allowed_hosts")
     assert "proxy:8443" in row(result.stdout, "server_allowed_hosts")
+
+
+def test_urls_in_a_list_setting_are_redacted_too(home, monkeypatch):
+    monkeypatch.setenv(
+        "MAINSPRING_RESULT_TRUSTED_LOCATIONS", "/data/results, sftp://etl:pa55word@files/out"
+    )
+
+    result = invoke("config", "view")
+
+    assert result.exit_code == 0, result.output
+    assert "pa55word" not in result.output
+    assert "sftp://etl:***@files/out" in row(result.stdout, "result_trusted_locations")
