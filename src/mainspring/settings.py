@@ -346,8 +346,9 @@ def profile_values() -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:  # bad TOML, not
+        # UTF-8 (as TOML must be), unreadable: said in one line, as a bad value is
         raise SettingsError([(str(path), f"cannot read profile file: {exc}")]) from exc
     profile = os.environ.get("MAINSPRING_PROFILE", "default")
     table = data.get(profile, {})
