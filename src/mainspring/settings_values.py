@@ -61,7 +61,10 @@ def text(raw: Any) -> str:
 def path(raw: Any) -> Path:
     if not isinstance(raw, str | Path):
         raise ValueError("must be a path")
-    return Path(raw).expanduser()
+    try:
+        return Path(raw).expanduser()
+    except RuntimeError:  # ~name of no known user, or no home to expand ~ to
+        raise ValueError("starts with ~ but that home directory cannot be found") from None
 
 
 def secret(raw: Any) -> Secret:

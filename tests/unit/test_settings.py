@@ -131,3 +131,10 @@ def test_an_empty_home_is_the_default_home_the_profile_is_read_from(monkeypatch)
     monkeypatch.setenv("MAINSPRING_HOME", "")
     assert Settings().home == default_home() != Path(".")
     assert Settings().home.is_absolute()
+
+
+def test_a_home_of_an_unknown_user_is_a_settings_error() -> None:
+    from mainspring.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="home: starts with ~"):  # not a RuntimeError
+        Settings(home="~no-such-user-4c1d/ms")
