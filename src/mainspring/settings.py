@@ -79,7 +79,12 @@ class Setting:
         return self  # only on the class: instances hold their values in __dict__
 
     def value_of(self, raw: Any) -> Any:
-        """The parsed value; ValueError says what is wrong without repeating the value."""
+        """The parsed value; ValueError says what is wrong without repeating the value.
+        An empty value of a setting with a computed default is that default, as
+        `default_home()` reads an empty MAINSPRING_HOME (else `home` would be the working
+        directory while the profile is read from ~/.mainspring)."""
+        if raw == "" and self.factory is not None:
+            return self.factory()
         value = self.parse(raw)
         if isinstance(value, int | float) and not isinstance(value, bool):
             if self.gt is not None and not value > self.gt:
@@ -341,8 +346,9 @@ def profile_values() -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:  # bad TOML, not
+        # UTF-8 (as TOML must be), unreadable: said in one line, as a bad value is
         raise SettingsError([(str(path), f"cannot read profile file: {exc}")]) from exc
     profile = os.environ.get("MAINSPRING_PROFILE", "default")
     table = data.get(profile, {})

@@ -61,7 +61,10 @@ def text(raw: Any) -> str:
 def path(raw: Any) -> Path:
     if not isinstance(raw, str | Path):
         raise ValueError("must be a path")
-    return Path(raw).expanduser()
+    try:
+        return Path(raw).expanduser()
+    except RuntimeError:  # ~name of no known user, or no home to expand ~ to
+        raise ValueError("starts with ~ but that home directory cannot be found") from None
 
 
 def secret(raw: Any) -> Secret:
@@ -97,7 +100,12 @@ def number(raw: Any) -> float:
 def integer(raw: Any) -> int:
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
-    if isinstance(raw, float | str) and not isinstance(raw, bool):
+    if isinstance(raw, str):
+        try:
+            return int(raw.strip())  # exact: a float would round past 2**53
+        except ValueError:
+            pass
+    if isinstance(raw, float | str):
         try:
             value = float(raw.strip()) if isinstance(raw, str) else raw
             if value.is_integer():

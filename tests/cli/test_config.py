@@ -70,3 +70,25 @@ def test_server_host_and_origin_lists_are_comma_separated(home, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "ms.internal" in row(result.stdout, "server_allowed_hosts")
     assert "proxy:8443" in row(result.stdout, "server_allowed_hosts")
+
+
+def test_urls_in_a_list_setting_are_redacted_too(home, monkeypatch):
+    monkeypatch.setenv(
+        "MAINSPRING_RESULT_TRUSTED_LOCATIONS", "/data/results, sftp://etl:pa55word@files/out"
+    )
+
+    result = invoke("config", "view")
+
+    assert result.exit_code == 0, result.output
+    assert "pa55word" not in result.output
+    assert "sftp://etl:***@files/out" in row(result.stdout, "result_trusted_locations")
+
+
+def test_a_profile_file_that_is_not_utf8_is_one_line(home):
+    (home / "profiles.toml").write_bytes(b'[default]\nlogging_level = "\xff"\n')
+
+    result = invoke("config", "view")
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: invalid settings:")
+    assert "profiles.toml" in result.stderr and "Traceback" not in result.output

@@ -265,3 +265,30 @@ def test_trackable_values():
     assert all(
         map(is_trackable, [257, -6, 1.5, "a b", "x" * 40, (1,), b"ab", [], {}, Frame(), "éé"])
     )
+
+
+def test_held_results_are_let_go_once_the_flow_no_longer_refers_to_them(store):
+    """A list cannot be weakly referenced: the map holds it, but not past its use, or a
+    loop of `batch = extract(); load(batch)` would keep every batch until the flow ends."""
+    seen: list[weakref.ref] = []
+
+    @task
+    def extract():
+        marker = Frame()
+        seen.append(weakref.ref(marker))
+        return [marker, "x" * 40]
+
+    @flow
+    def pipeline():
+        recorder = flow_run_context.get().recorder
+        for _ in range(60):
+            batch = extract()
+            count(batch)
+            del batch
+            recorder.flush(timeout=30)  # its queued records held it
+        gc.collect()
+        return sum(ref() is not None for ref in seen)
+
+    assert pipeline() <= 17  # those not swept yet: at most twice the live ones, or 8
+    edges = graph_of(store, "pipeline")
+    assert ("count-59", "extract-59", "data") in edges and len(edges) == 60

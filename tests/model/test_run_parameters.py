@@ -4,6 +4,7 @@ the flow call takes, no more, no less."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Literal
 
@@ -38,6 +39,11 @@ def test_a_wrong_value_names_its_parameter() -> None:
     assert run_parameters("f", {"n": 1}, schema, None) == {"n": 1}
 
 
+class Rank(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
 class Point(pydantic.BaseModel):
     x: int
     tags: list[float] = []
@@ -54,6 +60,9 @@ def shapes(
     point: Point | None = None,
     mode: Literal["a", "b"] = "a",
     pair: tuple[int, str] = (1, "a"),
+    level: Literal[1, 2] = 1,
+    rank: Rank = Rank.LOW,
+    ids: set[int] = set(),  # noqa: B006
 ) -> None: ...
 
 
@@ -86,6 +95,12 @@ def shapes(
         {"mode": "c"},
         {"pair": ["1", "x"]},
         {"pair": ["x", "x"]},
+        {"level": 2},
+        {"level": "2"},  # a Literal compares a text as it is: refused by the call
+        {"rank": "2"},  # an IntEnum takes it, as its lax int does
+        {"rank": "3"},
+        {"ids": [1, "1", 2]},  # a set: equal items are one
+        {"ids": [1, "x"]},
     ],
 )
 def test_the_deploy_time_check_takes_what_the_flow_call_takes(given: dict) -> None:

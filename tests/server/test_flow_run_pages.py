@@ -3,6 +3,7 @@ same filters and sorts; bad cursors are a 422 that says why; ApiStore pages thro
 
 from __future__ import annotations
 
+import base64
 import random
 
 import pytest
@@ -70,6 +71,32 @@ def test_bad_cursors_are_422_with_a_reason(client, store) -> None:
         answer = client.get("/api/flow_runs", params=params)
         assert answer.status_code == 422, params
         assert reason in answer.text, (params, answer.text)
+
+
+def _forged(json_text: str) -> str:
+    raw = json_text.encode("utf-8", "surrogatepass")
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def test_forged_cursors_no_run_could_give_are_422_not_a_database_error(client, store) -> None:
+    some_runs(store, 12)
+    forged = {
+        "START_TIME_DESC": [
+            '["START_TIME_DESC", ' + "9" * 400 + ', "x"]',  # float() overflows
+            '["START_TIME_DESC", NaN, "x"]',
+            '["START_TIME_DESC", Infinity, "x"]',
+            '["START_TIME_DESC", 1.0, "a\\u0000b"]',  # PostgreSQL refuses NUL
+            '["START_TIME_DESC", 1.0, "\\ud800"]',  # a lone surrogate: no UTF-8
+        ],
+        "NAME_ASC": ['["NAME_ASC", "a\\u0000b", "x"]', '["NAME_ASC", "\\ud800", "x"]'],
+    }
+    for sort, texts in forged.items():
+        for text in texts:
+            for side in ("after", "before"):
+                params = {"sort": sort, side: _forged(text), "limit": 5}
+                answer = client.get("/api/flow_runs", params=params)
+                assert answer.status_code == 422, (text, side, answer.text)
+                assert "not a cursor" in answer.text
 
 
 def test_api_store_pages_by_cursor(server) -> None:

@@ -114,3 +114,27 @@ def test_replaced_validates_and_leaves_the_original_alone(monkeypatch) -> None:
         settings.replaced(server_max_request_bytes=0)
     with pytest.raises(TypeError, match="unknown"):
         Settings(no_such_setting=1)
+
+
+def test_a_whole_number_from_text_is_read_exactly(monkeypatch) -> None:
+    # through a float, a number past 2**53 would silently change
+    monkeypatch.setenv("MAINSPRING_SERVER_MAX_REQUEST_BYTES", "9007199254740993")
+    monkeypatch.setenv("MAINSPRING_AUTOMATION_MAX_ATTEMPTS", " 7.0 ")
+    settings = Settings()
+    assert settings.server_max_request_bytes == 9007199254740993
+    assert settings.automation_max_attempts == 7
+
+
+def test_an_empty_home_is_the_default_home_the_profile_is_read_from(monkeypatch) -> None:
+    from mainspring.settings import default_home
+
+    monkeypatch.setenv("MAINSPRING_HOME", "")
+    assert Settings().home == default_home() != Path(".")
+    assert Settings().home.is_absolute()
+
+
+def test_a_home_of_an_unknown_user_is_a_settings_error() -> None:
+    from mainspring.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="home: starts with ~"):  # not a RuntimeError
+        Settings(home="~no-such-user-4c1d/ms")

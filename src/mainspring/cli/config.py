@@ -29,6 +29,8 @@ def _show(value: Any) -> str:
         return "-"
     if isinstance(value, str) and "://" in value:
         return redact_url(value)  # any URL may carry a password, not only the database's
+    if isinstance(value, list):  # the URLs of a list too (result_trusted_locations)
+        return str([redact_url(v) if isinstance(v, str) and "://" in v else v for v in value])
     return str(value)
 
 

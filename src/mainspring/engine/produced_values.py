@@ -11,7 +11,10 @@ make edges as well.
 Identity is only trustworthy while the object lives, since CPython reuses ids: an entry
 holds a weak reference where the type allows one (instances, data frames, arrays), so the
 map does not keep such results alive and drops the entry when they die; other values
-(lists, dicts, strings, numbers) are held until the flow run ends, when the map is cleared.
+(lists, dicts, strings, numbers) are held, and let go once nothing else refers to them
+(nothing can then pass them on): a sweep, each time the map has doubled, drops them, so a loop
+of `rows = extract(); load(rows)` holds only its live rows, not every batch until the flow
+run ends (when the map is cleared).
 
 Values that many unrelated places share claim no edge: None, booleans, small ints, empty
 strings/bytes/tuples, one-character strings and short strings of letters, digits and
@@ -22,6 +25,7 @@ the last of them.
 
 from __future__ import annotations
 
+import sys
 import weakref
 from typing import Any
 
@@ -35,6 +39,9 @@ MAX_ITEMS = 1024
 #: strings of name characters shorter than this may be interned literals; longer ones are
 #: more often computed keys and digests, worth an edge
 _INTERNABLE_LENGTH = 32
+#: the least size at which the map looks for held values nothing else refers to (then at
+#: twice what it kept: at most this many, or as many as live ones, are kept past their use)
+_FIRST_SWEEP = 8
 
 
 def is_trackable(value: Any) -> bool:
@@ -66,12 +73,14 @@ class ProducedValues(dict[int, tuple[Any, "weakref.ref | None", str]]):
     written out inline: adding and searching cost a task run well under a microsecond.
     """
 
-    __slots__ = ("__weakref__", "_self")
+    __slots__ = ("__weakref__", "_self", "_sweep_at")
 
     def __init__(self) -> None:
         super().__init__()
         #: what the callbacks of its weak references hold: they must not keep it alive
         self._self = weakref.ref(self)
+        #: the size at which `_hold` next sweeps (doubling: amortized O(1) a value)
+        self._sweep_at = _FIRST_SWEEP
 
     def add(self, value: Any, producer: str) -> None:
         """Remember that `producer` returned `value`, and the items of a returned list, tuple
@@ -79,7 +88,7 @@ class ProducedValues(dict[int, tuple[Any, "weakref.ref | None", str]]):
         kind = type(value)
         if kind is int:  # not weakly referencable: held
             if not -5 <= value <= 256:
-                self[id(value)] = (value, None, producer)
+                self._hold(value, producer)
             return
         if kind in _SHARED_TYPES:
             return
@@ -100,7 +109,28 @@ class ProducedValues(dict[int, tuple[Any, "weakref.ref | None", str]]):
             else:
                 self[key] = (None, ref, producer)
                 return
-        self[key] = (value, None, producer)
+        self._hold(value, producer)
+
+    def _hold(self, value: Any, producer: str) -> None:
+        self[id(value)] = (value, None, producer)
+        if len(self) >= self._sweep_at:
+            self._sweep()
+            self._sweep_at = max(_FIRST_SWEEP, 2 * len(self))
+
+    def _sweep(self) -> None:
+        """Drop the held values only this map refers to: no one can pass them on now. Twice:
+        a list let go frees its items for the second look."""
+        for _ in range(2):
+            unused = [
+                (key, entry)
+                for key, entry in list(self.items())
+                if entry[0] is not None and _references(entry) <= _ONLY_THE_MAPS
+            ]
+            for key, entry in unused:
+                if self.get(key) is entry:  # not replaced meanwhile (another thread)
+                    self.pop(key, None)
+            if not unused:
+                return
 
     def producer(self, value: Any) -> str | None:
         """The id of the run that returned this very object, if one of this flow run's did."""
@@ -130,6 +160,15 @@ class ProducedValues(dict[int, tuple[Any, "weakref.ref | None", str]]):
         if depth < MAX_DEPTH and isinstance(value, _CONTAINERS):
             for item in value.values() if isinstance(value, dict) else value:
                 self._search(item, found, depth + 1)
+
+
+def _references(entry: tuple[Any, Any, str]) -> int:
+    """References to an entry's held value (the entry's own included)."""
+    return sys.getrefcount(entry[0])
+
+
+#: what `_references` counts for a value only an entry refers to
+_ONLY_THE_MAPS = _references((object(), None, ""))
 
 
 class _Forget:

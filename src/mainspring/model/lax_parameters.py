@@ -52,18 +52,31 @@ def lax_values(values: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]
     if not isinstance(properties, dict):
         return dict(values)
     return {
-        name: _lax(value, properties[name], schema, 0) if name in properties else value
+        name: _lax(value, properties[name], schema, 0, _names_a_class(properties[name], name))
+        if name in properties
+        else value
         for name, value in values.items()
     }
 
 
-def _lax(value: Any, node: Any, root: dict[str, Any], depth: int) -> Any:
+def _names_a_class(node: Any, parameter: str) -> bool:
+    """Whether a parameter's own node is a class's schema (an Enum, which pydantic puts inline
+    only at the top, titled by the class), not a Literal's (titled by the parameter)."""
+    return isinstance(node, dict) and node.get("title", parameter) != parameter
+
+
+def _lax(value: Any, node: Any, root: dict[str, Any], depth: int, named: bool = False) -> Any:
+    """`named`: `node` is a `$ref`'s definition, as pydantic gives an Enum class."""
     if not isinstance(node, dict) or depth > _DEPTH:
         return value
     ref = node.get("$ref")
     if isinstance(ref, str):
         target = _resolve(ref, root)
-        return value if target is None else _lax(value, target, root, depth + 1)
+        return value if target is None else _lax(value, target, root, depth + 1, named=True)
+    if not named and ("enum" in node or "const" in node) and isinstance(value, str):
+        # a Literal (inline; an Enum class is a $ref): pydantic compares a text as it is,
+        # so "1" is no Literal[1] (while an IntEnum takes it, as its lax int does)
+        return value
     for key in ("anyOf", "oneOf"):
         branches = node.get(key)
         if isinstance(branches, list):
@@ -116,10 +129,13 @@ def _lax_array(value: list[Any], node: dict[str, Any], root: dict[str, Any], dep
     prefix = node.get("prefixItems")
     prefix = prefix if isinstance(prefix, list) else []
     items = node.get("items")
-    out = []
+    out: list[Any] = []
     for i, item in enumerate(value):
         sub = prefix[i] if i < len(prefix) else items
-        out.append(_lax(item, sub, root, depth + 1) if isinstance(sub, dict) else item)
+        item = _lax(item, sub, root, depth + 1) if isinstance(sub, dict) else item
+        if node.get("uniqueItems") is True and item in out:
+            continue  # a set: pydantic keeps one of equal items ([1, "1"] is {1})
+        out.append(item)
     return out
 
 

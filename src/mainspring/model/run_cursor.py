@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass
 
 from mainspring.model.filters import FlowRunSort
@@ -58,7 +59,30 @@ class RunCursor:
         if named != sort.value:
             raise ValueError(f"The cursor is for a list sorted by {str(named)[:20]}, not {sort}")
         by_name = sort is FlowRunSort.NAME_ASC
-        fits = isinstance(key, str) if by_name else isinstance(key, int | float)
-        if not fits or isinstance(key, bool) or not isinstance(run_id, str) or len(run_id) > 64:
+        fits = _storable(key) if by_name else _finite(key)
+        if not fits or not _storable(run_id) or len(run_id) > 64:
             raise ValueError(f"{text[:40]!r} is not a cursor of a runs list")
         return cls(sort, key if by_name else float(key), run_id)
+
+
+def _finite(key: object) -> bool:
+    """A time a stored run can have: JSON also reads NaN, Infinity and integers beyond any
+    float (whose float() raises OverflowError), none of which is a place in a list."""
+    if not isinstance(key, int | float) or isinstance(key, bool):
+        return False
+    try:
+        return math.isfinite(float(key))
+    except OverflowError:
+        return False
+
+
+def _storable(value: object) -> bool:
+    """Text a database takes as a parameter: JSON's escapes also make NUL (refused by
+    PostgreSQL) and lone surrogates (no UTF-8), which no stored name or id holds."""
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -3,6 +3,7 @@ every run once, forwards and back, with filters; a broken link is said and shows
 
 from __future__ import annotations
 
+import base64
 from html import unescape
 
 from mainspring.model import FlowRun, FlowRunFilter, State, StateType, new_id
@@ -77,7 +78,13 @@ def test_a_broken_page_link_is_said_and_shows_the_first_page(own_store) -> None:
     with ui_client(own_store) as client:
         first = client.get("/runs")
         older = link(first.text, "next")
-        for broken in ("/runs?page=2&after=nonsense", older.replace("after=", "before=x")):
+        # a forged cursor no run gives: a time beyond a float (was a 500 from float())
+        huge = base64.urlsafe_b64encode(b'["START_TIME_DESC",' + b"9" * 400 + b',"x"]').decode()
+        for broken in (
+            "/runs?page=2&after=nonsense",
+            older.replace("after=", "before=x"),
+            f"/runs?page=2&after={huge}",
+        ):
             page = client.get(broken)
             assert page.status_code == 400
             assert "out of date or broken" in text_of(page.text)
