@@ -138,3 +138,10 @@ def test_a_home_of_an_unknown_user_is_a_settings_error() -> None:
 
     with pytest.raises(SettingsError, match="home: starts with ~"):  # not a RuntimeError
         Settings(home="~no-such-user-4c1d/ms")
+
+
+def test_the_readme_lists_every_setting() -> None:
+    from mainspring.settings import SETTINGS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert [name for name in SETTINGS if f"`MAINSPRING_{name.upper()}`" not in readme] == []
