@@ -33,7 +33,6 @@ from typing import Any
 
 from mainspring.deploy.scheduler import Scheduler
 from mainspring.deploy.workers.base import FlowRunRunner
-from mainspring.deploy.workers.process import Runner
 from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
 
@@ -91,9 +90,9 @@ class RunLoop:
         self.claim_wait = claim_wait
         self.on_start = on_start
         #: claim runs this many seconds before their time when the runner's processes can
-        #: wait for it (a forked child: `Runner.prefetches`), so a run's process is started
-        #: and its code loaded by then
-        self.prefetch = prefetch if isinstance(runner, Runner) and runner.prefetches else 0.0
+        #: wait for it (a forked child: `FlowRunRunner.prefetches`), so a run's process is
+        #: started and its code loaded by then
+        self.prefetch = prefetch if runner.prefetches else 0.0
         self.started = 0
         self._stop = threading.Event()
         self._next_tick = 0.0
@@ -151,10 +150,8 @@ class RunLoop:
                     )
                     continue
                 label = f"{run.name!r} ({run.id})"
-                if self.prefetch and isinstance(self.runner, Runner):
-                    self.runner.start(run.id, label, not_before=claimed.expected_start_time)
-                else:
-                    self.runner.start(run.id, label)
+                ahead = claimed.expected_start_time if self.prefetch else None
+                self.runner.start(run.id, label, not_before=ahead)
                 self.started += 1
                 if self.on_start is not None:
                     self.on_start(run.id, run.name)

@@ -67,8 +67,9 @@ def run_worker(
     print(f"Worker {loop.worker_name!r} started on work pool {pool_name!r}.", file=sys.stderr)
     with stop_on_signals(loop):
         loop.run()
-    if runner.children:
-        print(f"Stopping: cancelling {len(runner.children)} running flow run(s).", file=sys.stderr)
+    running = len(runner.children) + len(runner.starting)  # starting: a Docker pull, say
+    if running:
+        print(f"Stopping: cancelling {running} running flow run(s).", file=sys.stderr)
     runner.stop(cancel=True)
     print("Worker stopped.", file=sys.stderr)
     return loop.started
