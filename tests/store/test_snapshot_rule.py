@@ -37,3 +37,24 @@ def test_every_pair_follows_model_orchestration(store: SqlStore) -> None:
             )
             expected = (new, "new") if snapshot_may_replace(old, new) else (old, "old")
             assert (state.type, state.message) == expected, (kind, old, new)
+
+
+def test_an_older_retry_state_does_not_revive_a_run_ended_from_outside(store: SqlStore) -> None:
+    """A run's process reads its run (Pending, claimed), a pause of its deployment ends it
+    Cancelled, then the process records its pid with the Pending it read: that snapshot must
+    not bring the run back (it did: Pending over Cancelled is allowed for explicit retries).
+    A retry's own state, made after the ending, still replaces it."""
+    for ended in (StateType.CANCELLED, StateType.CRASHED):
+        assert not snapshot_may_replace(ended, StateType.PENDING, newer=False)
+        claimed = make_flow_run(state=State(StateType.PENDING, message="claimed", ts=T0))
+        store.write(Batch(flow_runs={claimed.id: claimed}))
+        read_by_its_process = store.read_flow_run(claimed.id)
+        store.set_state(claimed.id, State(ended, message="its deployment was paused", ts=T0 + 5))
+        read_by_its_process.pid = 4242
+        store.write(Batch(flow_runs={claimed.id: read_by_its_process}))
+        assert store.read_flow_run(claimed.id).state.type is ended
+
+        retry = store.read_flow_run(claimed.id)
+        retry.state = State(StateType.SCHEDULED, message="retry", ts=T0 + 10)
+        store.write(Batch(flow_runs={retry.id: retry}))
+        assert store.read_flow_run(claimed.id).state.message == "retry"

@@ -120,7 +120,7 @@ def decide(
     return accept(f"{current_name} -> {proposed_name}.")
 
 
-def snapshot_may_replace(stored: StateType, snapshot: StateType) -> bool:
+def snapshot_may_replace(stored: StateType, snapshot: StateType, newer: bool = True) -> bool:
     """Whether a run snapshot from the run's own process may overwrite the stored state.
 
     Snapshots are the process's view, queued and written a little later; meanwhile the CLI or
@@ -131,7 +131,10 @@ def snapshot_may_replace(stored: StateType, snapshot: StateType) -> bool:
       an outcome was alive (its heartbeats were late, say, behind a long call holding the GIL),
       and its outcome is worth more than the guess;
     - Scheduled or Pending over Cancelled or Crashed: an explicit retry of a finished run
-      (`mainspring flow-run retry` writes AwaitingRetry first), as `decide` allows with force.
+      (`mainspring flow-run retry` writes AwaitingRetry first), as `decide` allows with force,
+      if its state is `newer` than the stored one (by timestamp). A retry's state is made after
+      the ending it lifts; the state a run's process read before a pause or a cancel ended the
+      run (its Pending, written back with the process's pid) is older, and must not revive it.
     Everything else (Running, Retrying, AwaitingRetry over Cancelling) is a stale snapshot and
     leaves the row alone; the process learns of the change from its next heartbeat.
     And a Completed run is never sent back to Scheduled or Pending by a snapshot: a resumed
@@ -146,7 +149,7 @@ def snapshot_may_replace(stored: StateType, snapshot: StateType) -> bool:
     return (
         stored not in SET_FROM_OUTSIDE
         or snapshot in TERMINAL_TYPES
-        or (stored in ENDED_FROM_OUTSIDE and snapshot in RETRY_TYPES)
+        or (stored in ENDED_FROM_OUTSIDE and snapshot in RETRY_TYPES and newer)
     )
 
 

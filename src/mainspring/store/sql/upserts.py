@@ -113,7 +113,9 @@ def snapshot_may_replace(table: sa.Table, new: Any) -> sa.ColumnElement[bool]:
             old.not_in(_literals(SET_FROM_OUTSIDE)),
             new.state_type.in_(_literals(TERMINAL_TYPES)),
             sa.and_(
-                old.in_(_literals(ENDED_FROM_OUTSIDE)), new.state_type.in_(_literals(RETRY_TYPES))
+                old.in_(_literals(ENDED_FROM_OUTSIDE)),
+                new.state_type.in_(_literals(RETRY_TYPES)),
+                new.state_timestamp > table.c.state_timestamp,  # `newer`
             ),
         ),
     )
