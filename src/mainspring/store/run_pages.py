@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from mainspring.model import FlowRun, FlowRunFilter, FlowRunSort
 from mainspring.model.run_cursor import RunCursor
 
-__all__ = ["RunPage", "RunPages"]
+__all__ = ["RunPage", "RunPages", "checked_cursor"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +43,18 @@ class RunPages(ABC):
         `offset`. `next` is the place to continue after (as `after`), `previous` the place
         to go back from (as `before`). ValueError for both cursors, a cursor with an offset,
         or a cursor of another sort."""
+
+
+def checked_cursor(
+    sort: FlowRunSort, offset: int, after: RunCursor | None, before: RunCursor | None
+) -> RunCursor | None:
+    """The cursor a page starts from (None: by offset); ValueError, as `read_flow_run_page`
+    promises, for both cursors, a cursor with an offset, or a cursor of another sort."""
+    if after is not None and before is not None:
+        raise ValueError("Give `after` or `before`, not both")
+    cursor = after or before
+    if cursor is not None and offset:
+        raise ValueError("A page after or before a cursor takes no offset")
+    if cursor is not None and cursor.sort is not sort:
+        raise ValueError(f"The cursor is for a list sorted by {cursor.sort}, not {sort}")
+    return cursor

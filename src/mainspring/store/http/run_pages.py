@@ -11,7 +11,7 @@ from mainspring.store.base import check_page
 from mainspring.store.http import wire
 from mainspring.store.http.queries import filter_params
 from mainspring.store.http.server_calls import ServerCalls
-from mainspring.store.run_pages import RunPage, RunPages
+from mainspring.store.run_pages import RunPage, RunPages, checked_cursor
 
 #: The server's largest page.
 MAX_PAGE = 1000
@@ -33,13 +33,7 @@ class ApiRunPages(RunPages, ServerCalls):
         if limit > MAX_PAGE:
             raise ValueError(f"A page over the API holds at most {MAX_PAGE} runs, not {limit}")
         sort = FlowRunSort(sort)
-        for cursor in (after, before):
-            if cursor is not None and cursor.sort is not sort:
-                raise ValueError(f"The cursor is for a list sorted by {cursor.sort}, not {sort}")
-        if after is not None and before is not None:
-            raise ValueError("Give `after` or `before`, not both")
-        if (after is not None or before is not None) and offset:
-            raise ValueError("A page after or before a cursor takes no offset")
+        checked_cursor(sort, offset, after, before)
         params = filter_params(filter)
         if params is None or not limit:  # a filter no run can match, or nothing asked
             return RunPage([], None, None)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from mainspring.model import FlowRun, FlowRunFilter, FlowRunSort
 from mainspring.model.run_cursor import RunCursor
 from mainspring.store.base import check_page
-from mainspring.store.run_pages import RunPage, RunPages
+from mainspring.store.run_pages import RunPage, RunPages, checked_cursor
 from mainspring.store.sql.rows import flow_run_from_row
 from mainspring.store.sql.schema import flow_run
 
@@ -62,7 +62,7 @@ class SqlRunPages(RunPages):
     ) -> RunPage:
         check_page(limit, offset)
         sort = FlowRunSort(sort)
-        cursor = _checked_cursor(sort, offset, after, before)
+        cursor = checked_cursor(sort, offset, after, before)
         _, descending = _KEYS[sort]
         backwards = before is not None  # read from the cursor towards the list's start
         with self._reading() as conn:
@@ -92,16 +92,3 @@ class SqlRunPages(RunPages):
                 )
             earlier = offset > 0 or (cursor is not None and bool(read(first, True, 1)))
             return RunPage(runs, first if earlier else None, last if more else None)
-
-
-def _checked_cursor(
-    sort: FlowRunSort, offset: int, after: RunCursor | None, before: RunCursor | None
-) -> RunCursor | None:
-    if after is not None and before is not None:
-        raise ValueError("Give `after` or `before`, not both")
-    cursor = after or before
-    if cursor is not None and offset:
-        raise ValueError("A page after or before a cursor takes no offset")
-    if cursor is not None and cursor.sort is not sort:
-        raise ValueError(f"The cursor is for a list sorted by {cursor.sort}, not {sort}")
-    return cursor
