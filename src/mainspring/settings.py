@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -255,18 +255,10 @@ class Settings:
     )
 
     def __init__(self, **values: Any) -> None:
-        unknown = sorted(set(values) - set(SETTINGS))
-        if unknown:
-            raise TypeError(f"unknown settings: {', '.join(unknown)}")
+        values = _known(values)
         raw = {**profile_values(), **environment_values(), **values}
         problems: list[tuple[str, str]] = []
-        for name, spec in SETTINGS.items():
-            try:
-                value = spec.value_of(raw[name]) if name in raw else spec.default_value()
-            except ValueError as exc:
-                problems.append((name, str(exc)))
-                continue
-            self.__dict__[name] = value
+        self.__dict__.update(_parsed(raw, SETTINGS, problems))
         problems.extend(self._rules_across_settings())
         if problems:
             raise SettingsError(problems)
@@ -287,14 +279,8 @@ class Settings:
         """A copy with `changes` (validated as the environment's values are)."""
         copy = object.__new__(Settings)
         copy.__dict__.update(self.__dict__)
-        problems = []
-        for name, raw in changes.items():
-            try:
-                copy.__dict__[name] = SETTINGS[name].value_of(raw)
-            except KeyError:
-                raise TypeError(f"unknown setting: {name}") from None
-            except ValueError as exc:
-                problems.append((name, str(exc)))
+        problems: list[tuple[str, str]] = []
+        copy.__dict__.update(_parsed(_known(changes), changes, problems))
         if problems:
             raise SettingsError(problems)
         return copy
@@ -328,6 +314,29 @@ class Settings:
 SETTINGS: dict[str, Setting] = {
     name: spec for name, spec in vars(Settings).items() if isinstance(spec, Setting)
 }
+
+
+def _known(values: dict[str, Any]) -> dict[str, Any]:
+    """`values`, or TypeError naming those that are no setting."""
+    unknown = sorted(set(values) - set(SETTINGS))
+    if unknown:
+        raise TypeError(f"unknown settings: {', '.join(unknown)}")
+    return values
+
+
+def _parsed(
+    raw: dict[str, Any], names: Iterable[str], problems: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """The value of each of `names`: parsed from `raw`, else its default; a bad one is left
+    out and appended to `problems` (every one is reported, not only the first)."""
+    values = {}
+    for name in names:
+        spec = SETTINGS[name]
+        try:
+            values[name] = spec.value_of(raw[name]) if name in raw else spec.default_value()
+        except ValueError as exc:
+            problems.append((name, str(exc)))
+    return values
 
 
 def environment_values() -> dict[str, str]:
