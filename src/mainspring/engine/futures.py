@@ -120,7 +120,8 @@ def as_completed(
 
 
 # -- resolving arguments -----------------------------------------------------------------------
-_CONTAINERS = (list, tuple, set, frozenset, dict)
+#: the containers whose items a call's arguments are searched in (also produced_values.py)
+CONTAINERS = (list, tuple, set, frozenset, dict)
 
 
 class UpstreamFailure(Exception):
@@ -135,7 +136,7 @@ class UpstreamFailure(Exception):
 def _needs_resolving(value: Any) -> bool:
     if isinstance(value, MainspringFuture | State):
         return True
-    if isinstance(value, _CONTAINERS):  # subclasses too: FutureList is a list
+    if isinstance(value, CONTAINERS):  # subclasses too: FutureList is a list
         items = value.values() if isinstance(value, dict) else value
         return any(_needs_resolving(v) for v in items)
     return False
@@ -156,17 +157,17 @@ def resolve_value(value: Any, upstream: list[TaskRun]) -> Any:
         if not value.is_completed():
             raise UpstreamFailure(None, value)
         return value.result()
-    if isinstance(value, _CONTAINERS) and _needs_resolving(value):
+    if isinstance(value, CONTAINERS) and _needs_resolving(value):
         if isinstance(value, dict):
             return {k: resolve_value(v, upstream) for k, v in value.items()}
-        kind = type(value) if type(value) in _CONTAINERS else _base_container(value)
+        kind = type(value) if type(value) in CONTAINERS else _base_container(value)
         return kind(resolve_value(v, upstream) for v in value)
     return value
 
 
 def _base_container(value: Any) -> type:
     """The builtin a container subclass derives from: a resolved FutureList is a plain list."""
-    return next(kind for kind in _CONTAINERS if isinstance(value, kind))
+    return next(kind for kind in CONTAINERS if isinstance(value, kind))
 
 
 def has_futures(args: tuple, kwargs: dict) -> bool:

@@ -33,8 +33,8 @@ def expand_map_calls(
     signature: Parameters,
     args: tuple,
     kwargs: dict,
-    sources: list[str] | None = None,
-    produced: ProducedValues | None = None,
+    sources: list[str],
+    produced: ProducedValues | None,
 ) -> Iterator[tuple[tuple, dict]]:
     """Yield (args, kwargs) for each mapped call; errors name the task and the arguments.
 
@@ -50,10 +50,9 @@ def expand_map_calls(
     # a future passed to map is the list to map over: wait for it and use its result
     for name, value in parameters.items():
         if isinstance(value, MainspringFuture):
-            if sources is not None:
-                sources.append(value.task_run.id)
+            sources.append(value.task_run.id)
             parameters[name] = value.result()
-        elif produced and sources is not None and _is_mapped(value):
+        elif produced and _is_mapped(value):
             producer = produced.producer(value)
             if producer is not None:
                 sources.append(producer)

@@ -29,8 +29,9 @@ import sys
 import weakref
 from typing import Any
 
+from mainspring.engine.futures import CONTAINERS
+
 _SHARED_TYPES = frozenset({type(None), bool, type(...), type(NotImplemented)})
-_CONTAINERS = (list, tuple, set, frozenset, dict)
 #: how deep arguments are searched: `b({"k": [x]})` finds x, at depth 2
 MAX_DEPTH = 3
 #: the items of a returned container are remembered up to this many (a bound on the cost
@@ -145,11 +146,11 @@ class ProducedValues(dict[int, tuple[Any, "weakref.ref | None", str]]):
     def producers_in(self, args: tuple[Any, ...], kwargs: dict[str, Any], found: list[str]) -> None:
         """Append to `found` the ids of the runs that produced values among a call's arguments."""
         for value in args:
-            if id(value) in self or isinstance(value, _CONTAINERS):
+            if id(value) in self or isinstance(value, CONTAINERS):
                 self._search(value, found, 0)
         if kwargs:
             for value in kwargs.values():
-                if id(value) in self or isinstance(value, _CONTAINERS):
+                if id(value) in self or isinstance(value, CONTAINERS):
                     self._search(value, found, 0)
 
     def _search(self, value: Any, found: list[str], depth: int) -> None:
@@ -157,7 +158,7 @@ class ProducedValues(dict[int, tuple[Any, "weakref.ref | None", str]]):
         if producer is not None:
             found.append(producer)  # repeats are recorded once (TaskRunEngine._record_edges)
             return  # a produced container's items came with it: not searched one by one
-        if depth < MAX_DEPTH and isinstance(value, _CONTAINERS):
+        if depth < MAX_DEPTH and isinstance(value, CONTAINERS):
             for item in value.values() if isinstance(value, dict) else value:
                 self._search(item, found, depth + 1)
 

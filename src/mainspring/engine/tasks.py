@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, ParamSpec, TypeVar, overload
 
-from mainspring.engine.context import flow_run_context
+from mainspring.engine.context import FlowRunContext, flow_run_context
 from mainspring.engine.dag import tracing
 from mainspring.engine.definition import Definition, hook_options
 from mainspring.engine.futures import FutureList, MainspringFuture
@@ -185,26 +185,30 @@ class Task(Definition[P, R]):
         Arguments wrapped in `unmapped(...)`, strings, bytes and mappings are passed whole to
         every call. A future among the arguments is resolved first and its result iterated.
         """
-        if flow_run_context.get() is None and tracing.current() is not None:
+        flow_ctx = flow_run_context.get()
+        if flow_ctx is None and tracing.current() is not None:
             return tracing.record_task_call(self, "map", args, kwargs, wait_for)
         # lazy: mapping is off the default path
         from mainspring.engine.mapping import expand_map_calls
 
-        flow_ctx = flow_run_context.get()
         sources: list[str] = []  # the runs whose results are mapped over: every run's upstream
         produced = flow_ctx.produced if flow_ctx is not None else None
         calls = expand_map_calls(self.name, self.parameters, args, kwargs, sources, produced)
         futures = FutureList()
         for call_args, call_kwargs in calls:
-            futures.append(self._submit_mapped(call_args, call_kwargs, wait_for, sources))
+            futures.append(self._submit_mapped(call_args, call_kwargs, wait_for, flow_ctx, sources))
         return futures
 
     @engine_entry
     def _submit_mapped(
-        self, args: tuple, kwargs: dict, wait_for: Any, sources: list[str]
+        self,
+        args: tuple,
+        kwargs: dict,
+        wait_for: Any,
+        flow_ctx: FlowRunContext | None,
+        sources: list[str],
     ) -> MainspringFuture:
         """One run of `map()`: as `submit`, with data edges from the runs in `sources`."""
-        flow_ctx = flow_run_context.get()
         if flow_ctx is not None and flow_ctx.cancel_message is not None:
             flow_ctx.check_cancelled()
         return submit_task(self, args, kwargs, wait_for, flow_ctx, sources)

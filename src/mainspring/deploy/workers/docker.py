@@ -36,13 +36,13 @@ from typing import Any
 from mainspring.deploy.workers.base import CannotStart, Exit, FlowRunRunner, Job
 from mainspring.deploy.workers.job_environment import (
     deployment_job_variables,
+    require_deployment_store,
     store_environment,
 )
 from mainspring.deploy.workers.process import DEFAULT_CANCEL_GRACE
 from mainspring.model.deployments import WorkPool
 from mainspring.model.job_variables import DockerJob, docker_job
 from mainspring.store.base import Store
-from mainspring.store.deployments import DeploymentStore
 
 __all__ = ["DockerRunner", "container_environment"]
 
@@ -83,8 +83,7 @@ class DockerRunner(FlowRunRunner[_Container]):
         cancel_grace: float = DEFAULT_CANCEL_GRACE,
         client: Any = None,
     ) -> None:
-        if not isinstance(store, DeploymentStore):
-            raise TypeError(f"a docker runner needs a DeploymentStore, got {type(store).__name__}")
+        require_deployment_store(store, "docker")
         super().__init__(store, limit=limit, cancel_grace=cancel_grace)
         self.pool = pool
         self._client = client

@@ -9,7 +9,14 @@ from mainspring.settings import get_settings
 from mainspring.store.base import Store
 from mainspring.store.deployments import DeploymentStore
 
-__all__ = ["deployment_job_variables", "store_environment"]
+__all__ = ["deployment_job_variables", "require_deployment_store", "store_environment"]
+
+
+def require_deployment_store(store: Store, runner: str) -> None:
+    """TypeError unless `store` reads deployments: what a `runner` ("docker", "kubernetes")
+    checks when made, so that `deployment_job_variables` can count on it."""
+    if not isinstance(store, DeploymentStore):
+        raise TypeError(f"a {runner} runner needs a DeploymentStore, got {type(store).__name__}")
 
 
 def deployment_job_variables(store: Store, run_id: str) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from typing import Any
 from mainspring.deploy.workers.base import CannotStart, Exit, FlowRunRunner, Job
 from mainspring.deploy.workers.job_environment import (
     deployment_job_variables,
+    require_deployment_store,
     store_environment,
 )
 from mainspring.deploy.workers.kubernetes_manifest import RUN_LABEL, job_manifest, job_name
@@ -43,7 +44,6 @@ from mainspring.model.deployments import WorkPool
 from mainspring.model.job_variables import kubernetes_job
 from mainspring.model.kubernetes_job import KubernetesJob
 from mainspring.store.base import Store
-from mainspring.store.deployments import DeploymentStore
 
 __all__ = ["KubernetesRunner", "api_client_from_environment"]
 
@@ -107,10 +107,7 @@ class KubernetesRunner(FlowRunRunner[_Job]):
         api_client: Any = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not isinstance(store, DeploymentStore):
-            raise TypeError(
-                f"a kubernetes runner needs a DeploymentStore, got {type(store).__name__}"
-            )
+        require_deployment_store(store, "kubernetes")
         super().__init__(store, limit=limit, cancel_grace=cancel_grace, clock=clock)
         self.pool = pool
         self.watch_interval = watch_interval
