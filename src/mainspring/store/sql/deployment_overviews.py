@@ -14,10 +14,8 @@ from mainspring.model.deployments import Deployment
 from mainspring.store.base import check_page
 from mainspring.store.deployment_overviews import DeploymentOverviews
 from mainspring.store.sql.deployment_rows import deployment_from_row
+from mainspring.store.sql.scheduling import chunks
 from mainspring.store.sql.schema import deployment, flow_run
-
-#: `IN (...)` lists are sent in slices below SQLite's limit of bound values.
-ID_SLICE = 500
 
 
 def _like_pattern(text: str) -> str:
@@ -37,10 +35,8 @@ class SqlDeploymentOverviews(DeploymentOverviews):
         wanted = list(dict.fromkeys(ids))
         found: dict[str, Deployment] = {}
         with self._read() as conn:
-            for start in range(0, len(wanted), ID_SLICE):
-                query = sa.select(deployment).where(
-                    deployment.c.id.in_(wanted[start : start + ID_SLICE])
-                )
+            for ids in chunks(wanted):
+                query = sa.select(deployment).where(deployment.c.id.in_(ids))
                 found.update((d.id, d) for d in map(deployment_from_row, conn.execute(query)))
         return found
 
