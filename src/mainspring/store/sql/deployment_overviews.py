@@ -14,14 +14,9 @@ from mainspring.model.deployments import Deployment
 from mainspring.store.base import check_page
 from mainspring.store.deployment_overviews import DeploymentOverviews
 from mainspring.store.sql.deployment_rows import deployment_from_row
+from mainspring.store.sql.dialect import like_escaped
 from mainspring.store.sql.scheduling import chunks
 from mainspring.store.sql.schema import deployment, flow_run
-
-
-def _like_pattern(text: str) -> str:
-    """`text` as a LIKE pattern matching it anywhere, its wildcards taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 class SqlDeploymentOverviews(DeploymentOverviews):
@@ -61,7 +56,7 @@ class SqlDeploymentOverviews(DeploymentOverviews):
         label = sa.func.lower(d.flow_name + "/" + d.name)
         query = (
             sa.select(deployment)
-            .where(label.like(_like_pattern(text.lower()), escape="\\"))
+            .where(label.like(f"%{like_escaped(text.lower())}%", escape="\\"))
             .order_by(d.flow_name, d.name)
             .limit(max(0, limit))
         )

@@ -31,6 +31,7 @@ from mainspring.model.events import (
 from mainspring.model.states import STATE_NAMES
 from mainspring.model.text import storable_json, storable_text
 from mainspring.store.base import check_page
+from mainspring.store.sql.dialect import like_escaped
 from mainspring.store.sql.schema import (
     automation_action,
     automation_firing,
@@ -81,10 +82,6 @@ def _state_names(kind: str, types: Sequence[str]) -> list[str] | None:
     return sorted(names)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _state_query(
     filter: EventFilter, is_task: bool, kind: str, below: int | None, limit: int
 ) -> sa.Select[Any] | None:
@@ -114,7 +111,7 @@ def _event_query(filter: EventFilter, below: int | None, limit: int) -> sa.Selec
     query = sa.select(event)
     if filter.types:
         query = query.where(
-            sa.or_(*(c.event.like(_escape_like(p) + "%", escape="\\") for p in filter.types))
+            sa.or_(*(c.event.like(like_escaped(p) + "%", escape="\\") for p in filter.types))
         )
     if filter.resource_id is not None:
         query = query.where(c.resource_id == filter.resource_id)
