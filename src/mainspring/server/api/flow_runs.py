@@ -88,10 +88,11 @@ def list_flow_runs(
             raise invalid(("query", name), str(exc)) from None
     if after is not None and before is not None:
         raise invalid(("query", "before"), "Give `after` or `before`, not both.")
-    if (after is not None or before is not None) and offset:
+    by_cursor = after is not None or before is not None
+    if by_cursor and offset:
         raise invalid(("query", "offset"), "A page after or before a cursor takes no offset.")
     if not isinstance(store, RunPages):  # a store without cursors: offsets only
-        if after is not None or before is not None:
+        if by_cursor:
             raise invalid(("query", "after"), "This server's store pages by offset only.")
         page = RunPage(store.read_flow_runs(filter, sort, limit, offset), None, None)
     elif limit:

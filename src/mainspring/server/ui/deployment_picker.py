@@ -36,11 +36,11 @@ def resolve(store: UiStore, values: list[str]) -> DeploymentChoice:
         known = by_id.get(value)
         if known is not None:
             choice.ids.append(known.id)
-            choice.labels.append(f"{known.flow_name}/{known.name}")
+            choice.labels.append(known.full_name)
             continue
         choice.labels.append(value)
         matches = store.find_deployments(value, MATCHED + 1)
-        exact = [d for d in matches if f"{d.flow_name}/{d.name}".lower() == value.lower()]
+        exact = [d for d in matches if d.full_name.lower() == value.lower()]
         if exact or matches:
             choice.ids.extend(d.id for d in (exact or matches[:MATCHED]))
             if not exact and len(matches) > MATCHED:
@@ -56,4 +56,4 @@ def resolve(store: UiStore, values: list[str]) -> DeploymentChoice:
 
 def suggestions(store: UiStore, text: str) -> list[str]:
     """'flow/name' of the first deployments matching `text`, for the datalist."""
-    return [f"{d.flow_name}/{d.name}" for d in store.find_deployments(text.strip(), SUGGESTED)]
+    return [d.full_name for d in store.find_deployments(text.strip(), SUGGESTED)]

@@ -77,10 +77,7 @@ def _run(run: TaskRun) -> dict[str, Any]:
         "id": run.id,
         "task": run.task_name,
         "name": run.name,
-        "state": look(run.state.type, run.state.name).css,
-        "badge": str(state_badge(run.state.type, run.state.name)),
-        "start": run.start_time,
-        "end": run.end_time,
+        **_state_and_span(run),
         "duration": human_duration(duration) if duration is not None else "\u2014",
         "attempts": run.run_count,
         "error": run.state.message if run.state.type in _ERRORS else None,
@@ -92,6 +89,13 @@ def _subflow(run: FlowRun) -> dict[str, Any]:
         "id": run.id,
         "name": run.name,
         "flow": run.flow_name,
+        **_state_and_span(run),
+    }
+
+
+def _state_and_span(run: TaskRun | FlowRun) -> dict[str, Any]:
+    """A run's state (its look's css class and its badge) and its start and end."""
+    return {
         "state": look(run.state.type, run.state.name).css,
         "badge": str(state_badge(run.state.type, run.state.name)),
         "start": run.start_time,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from mainspring.model import StateType
-from mainspring.store.sql.deployment_rows import state_row
+from mainspring.store.sql.deployment_rows import made_by_schedules, state_row
 from mainspring.store.sql.schema import flow_run, state_history
 
 __all__ = ["cancel_claimed_unstarted"]
@@ -35,8 +35,8 @@ def cancel_claimed_unstarted(
         c.state_type == _PENDING,
         c.claimed_by.is_not(None),
     ]
-    if scheduled_only:  # NULL: a run from before the marker (0014), taken as scheduled
-        where.append(sa.or_(c.auto_scheduled.is_(None), c.auto_scheduled == sa.true()))
+    if scheduled_only:
+        where.append(made_by_schedules())
     update = (
         sa.update(flow_run)
         .where(*where)

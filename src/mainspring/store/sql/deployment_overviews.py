@@ -14,16 +14,9 @@ from mainspring.model.deployments import Deployment
 from mainspring.store.base import check_page
 from mainspring.store.deployment_overviews import DeploymentOverviews
 from mainspring.store.sql.deployment_rows import deployment_from_row
+from mainspring.store.sql.dialect import like_escaped
+from mainspring.store.sql.scheduling import chunks
 from mainspring.store.sql.schema import deployment, flow_run
-
-#: `IN (...)` lists are sent in slices below SQLite's limit of bound values.
-ID_SLICE = 500
-
-
-def _like_pattern(text: str) -> str:
-    """`text` as a LIKE pattern matching it anywhere, its wildcards taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 class SqlDeploymentOverviews(DeploymentOverviews):
@@ -37,10 +30,8 @@ class SqlDeploymentOverviews(DeploymentOverviews):
         wanted = list(dict.fromkeys(ids))
         found: dict[str, Deployment] = {}
         with self._read() as conn:
-            for start in range(0, len(wanted), ID_SLICE):
-                query = sa.select(deployment).where(
-                    deployment.c.id.in_(wanted[start : start + ID_SLICE])
-                )
+            for ids in chunks(wanted):
+                query = sa.select(deployment).where(deployment.c.id.in_(ids))
                 found.update((d.id, d) for d in map(deployment_from_row, conn.execute(query)))
         return found
 
@@ -65,7 +56,7 @@ class SqlDeploymentOverviews(DeploymentOverviews):
         label = sa.func.lower(d.flow_name + "/" + d.name)
         query = (
             sa.select(deployment)
-            .where(label.like(_like_pattern(text.lower()), escape="\\"))
+            .where(label.like(f"%{like_escaped(text.lower())}%", escape="\\"))
             .order_by(d.flow_name, d.name)
             .limit(max(0, limit))
         )

@@ -26,6 +26,7 @@ from mainspring.model.text import MAX_NAME, storable_json, storable_text
 from mainspring.store.sql.rows import (
     flow_run_from_row,
 )
+from mainspring.store.sql.schema import flow_run
 
 
 def _seconds(value: float | None) -> float | None:
@@ -156,6 +157,13 @@ def planned_run_row(
         "work_queue_name": d.work_queue_name or (DEFAULT_QUEUE if d.work_pool_name else None),
         "auto_scheduled": True,
     }
+
+
+def made_by_schedules() -> sa.ColumnElement[bool]:
+    """A flow_run is one its deployment's schedules planned, not one asked for by hand (NULL:
+    a run from before the marker, migration 0014, taken as scheduled)."""
+    c = flow_run.c
+    return sa.or_(c.auto_scheduled.is_(None), c.auto_scheduled == sa.true())
 
 
 def requested_run_row(

@@ -29,6 +29,7 @@ from mainspring.store.sql.deployment_rows import (
     deployment_from_row,
     deployment_run_from_row,
     deployment_values,
+    made_by_schedules,
 )
 from mainspring.store.sql.events import record_deployment_event
 from mainspring.store.sql.requested_runs import (
@@ -169,8 +170,8 @@ class SqlDeployments(SqlScheduling, SqlWorkPools, DeploymentStore):
         ]
         if since is not None:
             where.append(c.expected_start_time >= since)
-        if scheduled_only:  # NULL: a run from before the marker (0014), taken as scheduled
-            where.append(sa.or_(c.auto_scheduled.is_(None), c.auto_scheduled == sa.true()))
+        if scheduled_only:
+            where.append(made_by_schedules())
         ids = [i for (i,) in conn.execute(sa.delete(flow_run).where(*where).returning(c.id))]
         for start in range(0, len(ids), INSERT_ROWS):
             chunk = ids[start : start + INSERT_ROWS]

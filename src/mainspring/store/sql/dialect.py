@@ -19,9 +19,22 @@ from mainspring.store.sql.run_search import RunIdSets
 
 # JSON columns (parameters, tags, a result's address) are written and read by `json_values`:
 # values JSON cannot carry (10**400, NaN) read back as they were, and no stored row fails a read.
-__all__ = ["ChangeWatch", "Condition", "RunIdSets", "SqlBackend", "json_dumps", "json_loads"]
+__all__ = [
+    "ChangeWatch",
+    "Condition",
+    "RunIdSets",
+    "SqlBackend",
+    "json_dumps",
+    "json_loads",
+    "like_escaped",
+]
 
 Condition = sa.ColumnElement[bool]
+
+
+def like_escaped(text: str) -> str:
+    """`text` for a LIKE pattern with `escape="\\"`: its wildcards (and backslashes) literal."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class ChangeWatch(Protocol):

@@ -11,7 +11,7 @@ automation fired), so an event is stored if and only if what it reports is.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,8 @@ from mainspring.model.events import (
 from mainspring.model.states import STATE_NAMES
 from mainspring.model.text import storable_json, storable_text
 from mainspring.store.base import check_page
+from mainspring.store.sql.dialect import like_escaped
+from mainspring.store.sql.scheduling import chunks
 from mainspring.store.sql.schema import (
     automation_action,
     automation_firing,
@@ -81,10 +83,6 @@ def _state_names(kind: str, types: Sequence[str]) -> list[str] | None:
     return sorted(names)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _state_query(
     filter: EventFilter, is_task: bool, kind: str, below: int | None, limit: int
 ) -> sa.Select[Any] | None:
@@ -114,7 +112,7 @@ def _event_query(filter: EventFilter, below: int | None, limit: int) -> sa.Selec
     query = sa.select(event)
     if filter.types:
         query = query.where(
-            sa.or_(*(c.event.like(_escape_like(p) + "%", escape="\\") for p in filter.types))
+            sa.or_(*(c.event.like(like_escaped(p) + "%", escape="\\") for p in filter.types))
         )
     if filter.resource_id is not None:
         query = query.where(c.resource_id == filter.resource_id)
@@ -143,7 +141,7 @@ def flow_run_labels(conn: sa.Connection, ids: set[str]) -> dict[str, dict[str, A
     runs and their deployments."""
     c = flow_run.c
     rows: list[Any] = []
-    for chunk in _chunks(sorted(ids)):
+    for chunk in chunks(sorted(ids)):
         rows += conn.execute(
             sa.select(
                 c.id,
@@ -178,7 +176,7 @@ def flow_run_labels(conn: sa.Connection, ids: set[str]) -> dict[str, dict[str, A
 def _task_run_labels(conn: sa.Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
     c = task_run.c
     labels: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(sorted(ids)):
+    for chunk in chunks(sorted(ids)):
         query = sa.select(c.id, c.name, c.task_name, c.flow_run_id, c.tags).where(c.id.in_(chunk))
         for r in conn.execute(query):
             labels[r.id] = {
@@ -197,11 +195,6 @@ def _deployment_names(conn: sa.Connection, ids: set[str]) -> dict[str, str]:
     d = deployment.c
     query = sa.select(d.id, d.flow_name, d.name).where(d.id.in_(sorted(ids)))
     return {r.id: f"{r.flow_name}/{r.name}" for r in conn.execute(query)}
-
-
-def _chunks(ids: list[str], size: int = 500) -> Iterator[list[str]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
 
 
 def state_events(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[Event]:
@@ -298,8 +291,7 @@ class SqlEvents:
                 automation_action.c.status == "pending"
             )
             ids = [r.id for r in conn.execute(old.where(automation_firing.c.id.not_in(unfinished)))]
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
+            for chunk in chunks(ids):
                 conn.execute(
                     sa.delete(automation_action).where(automation_action.c.firing_id.in_(chunk))
                 )

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from mainspring.store.sql.scheduling import chunks
 from mainspring.store.sql.schema import (
     flow_run,
     flow_run_hour,
@@ -95,9 +96,9 @@ def edge_counts(
     table = time.table
     state_type = table.c.state_type
     counts: dict[tuple[int, str, str], int] = defaultdict(int)
-    for start in range(0, len(edges), RANGES_PER_QUERY):
+    for part in chunks(edges, RANGES_PER_QUERY):
         selects = []
-        for bucket, low, high in edges[start : start + RANGES_PER_QUERY]:
+        for bucket, low, high in part:
             flow = table.c.flow_name if by_flow else sa.literal("", sa.String)
             select = (
                 sa.select(sa.literal(bucket, sa.Integer), flow, state_type, sa.func.count())

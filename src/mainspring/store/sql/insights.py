@@ -34,6 +34,7 @@ from mainspring.store.sql.hour_counts import (
     task_counts,
 )
 from mainspring.store.sql.rows import flow_run_from_row
+from mainspring.store.sql.scheduling import chunks
 from mainspring.store.sql.schema import flow_run, task_run
 
 if TYPE_CHECKING:
@@ -42,8 +43,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BUCKETS = 1000
-#: `IN (...)` lists are sent in slices below SQLite's limit of bound values.
-ID_SLICE = 500
 FAILED_TYPES = (StateType.FAILED.value, StateType.CRASHED.value)
 
 
@@ -116,10 +115,10 @@ class SqlInsights(RunInsights):
         counts: dict[str, dict[StateType, int]] = defaultdict(dict)
         t = task_run.c
         with self._reading() as conn:
-            for start in range(0, len(ids), ID_SLICE):
+            for chunk in chunks(ids):
                 query = (
                     sa.select(t.flow_run_id, t.state_type, sa.func.count())
-                    .where(t.flow_run_id.in_(ids[start : start + ID_SLICE]))
+                    .where(t.flow_run_id.in_(chunk))
                     .group_by(t.flow_run_id, t.state_type)
                 )
                 for run_id, state, n in conn.execute(query):

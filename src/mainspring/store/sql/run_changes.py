@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -14,10 +14,8 @@ from mainspring.model import StateType
 from mainspring.model.run_changes import RunChanges, TaskRunMark
 from mainspring.store.run_changes import SCAN, RunChangeFeed
 from mainspring.store.sql.rows import flow_run_from_row, task_run_from_row
+from mainspring.store.sql.scheduling import chunks
 from mainspring.store.sql.schema import flow_run, state_history, task_run
-
-#: Keys bound in one IN (...) at most.
-CHUNK = 500
 
 
 class SqlRunChangeFeed(RunChangeFeed):
@@ -55,20 +53,12 @@ class SqlRunChangeFeed(RunChangeFeed):
             flows = list(dict.fromkeys(run_id for _, run_id, is_task in rows if not is_task))
             task_runs = [
                 task_run_from_row(row)
-                for keys in _chunks(tasks)
-                for row in conn.execute(
-                    sa.select(task_run).where(
-                        task_run.c.id.in_(keys), task_run.c.flow_run_id == flow_run_id
-                    )
-                )
+                for row in _children(conn, task_run, task_run.c.flow_run_id, flow_run_id, tasks)
             ]
             subflows = [
                 flow_run_from_row(row)
-                for keys in _chunks(flows)
-                for row in conn.execute(
-                    sa.select(flow_run).where(
-                        flow_run.c.id.in_(keys), flow_run.c.parent_flow_run_id == flow_run_id
-                    )
+                for row in _children(
+                    conn, flow_run, flow_run.c.parent_flow_run_id, flow_run_id, flows
                 )
             ]
         task_runs.sort(key=lambda t: (t.created or 0.0, t.id))
@@ -76,6 +66,9 @@ class SqlRunChangeFeed(RunChangeFeed):
         return RunChanges(task_runs, subflows, int(rows[-1][0]), len(rows) >= cap)
 
 
-def _chunks(keys: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(keys), CHUNK):
-        yield keys[start : start + CHUNK]
+def _children(
+    conn: sa.Connection, table: sa.Table, parent: sa.Column[str], run_id: str, keys: list[str]
+) -> Iterator[sa.Row[Any]]:
+    """The rows of `table` among `keys` whose `parent` is `run_id`, a chunk of keys a query."""
+    for chunk in chunks(keys):
+        yield from conn.execute(sa.select(table).where(table.c.id.in_(chunk), parent == run_id))
