@@ -23,6 +23,7 @@ from mainspring.model import (
     TaskRunEdge,
 )
 from mainspring.store.base import check_page
+from mainspring.store.sql.dialect import like_escaped
 from mainspring.store.sql.rows import (
     flow_from_row,
     flow_run_from_row,
@@ -104,7 +105,7 @@ class SqlRunReads:
         if filter.deployment_ids:
             where.append(c.deployment_id.in_(filter.deployment_ids))
         if filter.name_contains and (found is None or sets is None or sets.name is None):
-            where.append(c.name.ilike(f"%{_like_escaped(filter.name_contains)}%", escape="\\"))
+            where.append(c.name.ilike(f"%{like_escaped(filter.name_contains)}%", escape="\\"))
         if filter.started_after is not None:
             where.append(c.start_time >= _utc(filter.started_after, "started_after"))
         if filter.started_before is not None:
@@ -201,8 +202,3 @@ def _only_sets(filter: FlowRunFilter, sets: RunIdSets) -> bool:
         name_contains=None if sets.name is not None else filter.name_contains,
     )
     return answered == FlowRunFilter()
-
-
-def _like_escaped(text: str) -> str:
-    """`text` matched literally by LIKE: its wildcards and the escape character escaped."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
